@@ -1,0 +1,48 @@
+// Bundles src/ into dist/ with esbuild. Every shaders/*.wgsl is inlined as a string
+// through the `virtual:shaders` module, so the built CLI needs no shader files.
+import { build } from 'esbuild';
+import { readdirSync, readFileSync, chmodSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = dirname(fileURLToPath(import.meta.url));
+export const SHADER_DIR = join(root, 'shaders');
+
+/** `export default { "name.wgsl": "...", ... }` for every shader file. */
+export function shaderModuleSource() {
+  const files = readdirSync(SHADER_DIR).filter((f) => f.endsWith('.wgsl')).sort();
+  const entries = files.map((f) => `  ${JSON.stringify(f)}: ${JSON.stringify(readFileSync(join(SHADER_DIR, f), 'utf8'))}`);
+  return `export default {\n${entries.join(',\n')}\n};\n`;
+}
+
+const shadersPlugin = {
+  name: 'virtual-shaders',
+  setup(b) {
+    b.onResolve({ filter: /^virtual:shaders$/ }, () => ({ path: 'virtual:shaders', namespace: 'shaders' }));
+    b.onLoad({ filter: /.*/, namespace: 'shaders' }, () => ({ contents: shaderModuleSource(), loader: 'js', watchDirs: [SHADER_DIR] }));
+  },
+};
+
+export async function buildAll() {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const external = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})];
+  const common = {
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: true,
+    external,
+    plugins: [shadersPlugin],
+    logLevel: 'warning',
+    // Bundled CommonJS dependencies may call require().
+    banner: { js: "import { createRequire as __electroliteRequire } from 'node:module'; const require = __electroliteRequire(import.meta.url);" },
+  };
+  await build({ ...common, entryPoints: { cli: join(root, 'src/cli/main.ts') }, outdir: join(root, 'dist'), banner: { js: '#!/usr/bin/env node\n' + common.banner.js } });
+  await build({ ...common, entryPoints: { index: join(root, 'src/index.ts') }, outdir: join(root, 'dist') });
+  chmodSync(join(root, 'dist/cli.js'), 0o755);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await buildAll();
+}

@@ -1,0 +1,46 @@
+// `electrolite info [--json]`: what adapter this is, what it can do, and how fast a matmul runs.
+import { parse, ADAPTER_OPTION } from './args.js';
+import { cliRuntime } from './runtime.js';
+import { probeMatmul } from '../kernels/probe.js';
+
+export async function infoCommand(argv: string[]): Promise<number> {
+  const { values } = parse('info', argv, { ...ADAPTER_OPTION, json: { type: 'boolean' }, 'probe-seconds': { type: 'string' } });
+  const rt = await cliRuntime(values.adapter, Boolean(values.json));
+  const seconds = values['probe-seconds'] ? Number(values['probe-seconds']) : 1;
+  const probe = await probeMatmul(rt, 512, seconds);
+  const g = rt.gpu;
+  const report = {
+    adapter: g.adapter,
+    kind: g.kind,
+    backend: g.backend,
+    featureLevel: g.featureLevel,
+    features: g.features,
+    capabilities: g.caps,
+    limits: g.limits,
+    matmulGflops: Number(probe.gflops.toFixed(2)),
+    matmulProbe: { n: probe.n, runs: probe.runs, seconds: Number(probe.seconds.toFixed(3)), kernel: 'matmul f32 (default tile)' },
+  };
+  if (values.json) {
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  } else {
+    const L = g.limits;
+    process.stdout.write(
+      [
+        `adapter       ${g.adapter.description} (vendor '${g.adapter.vendor}', ${g.adapter.architecture || 'n/a'}${g.adapter.isFallbackAdapter ? ', fallback' : ''})`,
+        `kind          ${g.kind}`,
+        `backend       ${g.backend}`,
+        `feature level ${g.featureLevel}`,
+        `f16           ${g.caps.f16 ? 'yes' : 'no'}`,
+        `subgroups     ${g.caps.subgroups ? `yes (size ${g.caps.subgroupMinSize}–${g.caps.subgroupMaxSize})` : 'no'}`,
+        `timestamps    ${g.caps.timestamps ? 'yes' : 'no'}`,
+        `features      ${g.features.join(', ')}`,
+        `limits        storage binding ${(L.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB, buffer ${(L.maxBufferSize / 2 ** 20).toFixed(0)} MiB, ` +
+          `${L.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ${L.maxComputeWorkgroupStorageSize / 1024} KiB workgroup memory, ` +
+          `${L.maxStorageBuffersPerShaderStage} storage buffers/stage`,
+        `matmul        ${probe.gflops.toFixed(2)} GFLOP/s (f32 ${probe.n}², ${probe.runs} runs in ${probe.seconds.toFixed(2)} s)`,
+      ].join('\n') + '\n',
+    );
+  }
+  rt.destroy();
+  return 0;
+}

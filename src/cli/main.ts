@@ -1,0 +1,56 @@
+// electrolite command line: dispatches to one module per command.
+import { NoAdapterError } from '../gpu/adapter.js';
+import { infoCommand } from './info.js';
+import { demoCommand } from './demo.js';
+import { benchCommand } from './bench.js';
+import { UsageError } from './args.js';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  info: { run: infoCommand, help: 'adapter, backend, features, limits and a matmul throughput probe  [--json] [--adapter A]' },
+  demo: { run: demoCommand, help: 'the default job of `npm start`  [--adapter A]' },
+  bench: { run: benchCommand, help: 'benchmarks: `bench kernels [--json] [--adapter A]`' },
+};
+
+function usage(): string {
+  return (
+    'usage: electrolite <command> [options]\n\ncommands:\n' +
+    Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(8)} ${c.help}`).join('\n') +
+    '\n\ncommon options:\n  --adapter auto|gpu|lavapipe|opengl|swiftshader   (or ELECTROLITE_ADAPTER)\n'
+  );
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(usage());
+    return cmd ? 0 : 2;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) {
+    process.stderr.write(`electrolite: unknown command '${cmd}'\n\n${usage()}`);
+    return 2;
+  }
+  return c.run(rest);
+}
+
+function flushThenExit(code: number): void {
+  // Dawn's teardown races with Node's exit: always leave through process.exit once the
+  // streams are flushed.
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv.slice(2)).then(flushThenExit, (e: unknown) => {
+  const exitCode = (e as { exitCode?: unknown })?.exitCode;
+  if (e instanceof NoAdapterError || typeof exitCode === 'number') {
+    process.stderr.write(`electrolite: ${(e as Error).message}\n`);
+    flushThenExit(exitCode as number);
+  } else if (e instanceof UsageError) {
+    process.stderr.write(`electrolite: ${e.message}\n`);
+    flushThenExit(2);
+  } else {
+    const err = e as Error;
+    process.stderr.write(`electrolite: ${err?.message ?? String(e)}\n`);
+    if (process.env.ELECTROLITE_DEBUG) process.stderr.write(`${err?.stack}\n`);
+    flushThenExit(1);
+  }
+});

@@ -1,0 +1,295 @@
+// Headless WebGPU device acquisition through Dawn's Node bindings (`webgpu` on npm).
+//
+// `auto` prefers a real GPU, then lavapipe (Vulkan on the CPU), then llvmpipe through
+// OpenGL, then SwiftShader, and records why each candidate that was skipped failed, so
+// that a machine with nothing usable gets a message that says what to install.
+import { create, globals } from 'webgpu';
+import { existsSync } from 'node:fs';
+
+export type AdapterChoice = 'auto' | 'gpu' | 'lavapipe' | 'opengl' | 'swiftshader';
+export const ADAPTER_CHOICES: readonly AdapterChoice[] = ['auto', 'gpu', 'lavapipe', 'opengl', 'swiftshader'];
+
+export type Backend = 'vulkan' | 'metal' | 'd3d12' | 'opengl';
+
+/** What the rest of the code may rely on; every feature is optional. */
+export interface Capabilities {
+  f16: boolean;
+  subgroups: boolean;
+  timestamps: boolean;
+  /** Subgroup size range reported by the adapter (0 when subgroups are absent). */
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+}
+
+export interface AcquiredDevice {
+  /** Which kind of adapter this is: 'gpu', 'lavapipe', 'opengl' or 'swiftshader'. */
+  kind: Exclude<AdapterChoice, 'auto'>;
+  backend: Backend;
+  featureLevel: 'core' | 'compatibility';
+  adapter: AdapterDescription;
+  device: GPUDevice;
+  features: string[];
+  caps: Capabilities;
+  limits: Record<string, number>;
+  /** Candidates tried before this one and why they failed (empty when the first worked). */
+  skipped: { kind: string; reason: string }[];
+}
+
+export class NoAdapterError extends Error {
+  readonly exitCode = 2;
+  constructor(readonly attempts: { kind: string; reason: string }[]) {
+    super(
+      'No usable WebGPU adapter.\nTried:\n' +
+        attempts.map((a) => `  - ${a.kind}: ${a.reason}`).join('\n') +
+        '\n' +
+        INSTALL_HINT,
+    );
+    this.name = 'NoAdapterError';
+  }
+}
+
+export const INSTALL_HINT = `To get one on a machine without a GPU, install either:
+  - lavapipe (Vulkan on the CPU, Mesa >= 24). On Debian 12:
+      echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list
+      apt-get update && apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1
+    (newer distributions: apt-get install mesa-vulkan-drivers libvulkan1)
+  - or Mesa's OpenGL driver for llvmpipe (libegl-mesa0 libgl1-mesa-dri), used with --adapter opengl.`;
+
+// Dawn's native object must stay referenced while any device made from it lives;
+// if it is garbage-collected the process dies. Keep every one we create.
+const dawnInstances: GPU[] = [];
+let globalsInstalled = false;
+
+function installGlobals(): void {
+  if (globalsInstalled) return;
+  // GPUBufferUsage, GPUMapMode, GPUShaderStage... as globals, as in a browser.
+  Object.assign(globalThis, globals);
+  globalsInstalled = true;
+}
+
+const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+
+function describe(adapter: GPUAdapter): AdapterDescription {
+  const i = adapter.info;
+  return {
+    vendor: i.vendor,
+    architecture: i.architecture,
+    device: i.device,
+    description: i.description,
+    isFallbackAdapter: Boolean((i as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+  };
+}
+
+function isSoftware(d: AdapterDescription): boolean {
+  const s = `${d.vendor} ${d.architecture} ${d.device} ${d.description}`.toLowerCase();
+  return d.isFallbackAdapter || s.includes('llvmpipe') || s.includes('swiftshader') || s.includes('software');
+}
+
+function isSwiftShader(d: AdapterDescription): boolean {
+  return `${d.device} ${d.description}`.toLowerCase().includes('swiftshader');
+}
+
+function isOpenGLAdapter(d: AdapterDescription): boolean {
+  return d.description.startsWith('OpenGL');
+}
+
+function nativeBackend(): Backend {
+  if (process.platform === 'darwin') return 'metal';
+  if (process.platform === 'win32') return 'd3d12';
+  return 'vulkan';
+}
+
+const SWIFTSHADER_ICDS = [
+  '/usr/lib/chromium/vk_swiftshader_icd.json',
+  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
+  '/opt/google/chrome/vk_swiftshader_icd.json',
+];
+
+interface Candidate {
+  kind: Exclude<AdapterChoice, 'auto'>;
+  backend: Backend;
+  featureLevel: 'core' | 'compatibility';
+  /** Returns an adapter or a reason it is not usable. */
+  find(): Promise<GPUAdapter | string>;
+}
+
+function candidate(kind: Exclude<AdapterChoice, 'auto'>): Candidate {
+  switch (kind) {
+    case 'gpu':
+      return {
+        kind,
+        backend: nativeBackend(),
+        featureLevel: 'core',
+        async find() {
+          const gpu = create([`backend=${nativeBackend()}`]);
+          dawnInstances.push(gpu);
+          const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+          if (!a) return `no ${nativeBackend()} adapter`;
+          const d = describe(a);
+          if (isSoftware(d)) return `only a software adapter on ${nativeBackend()} (${d.description})`;
+          return a;
+        },
+      };
+    case 'lavapipe':
+      return {
+        kind,
+        backend: 'vulkan',
+        featureLevel: 'core',
+        async find() {
+          const gpu = create(['backend=vulkan', 'adapter=llvmpipe']);
+          dawnInstances.push(gpu);
+          const a = await gpu.requestAdapter();
+          if (!a) return 'no Vulkan adapter named llvmpipe (is mesa-vulkan-drivers >= 24 installed?)';
+          const d = describe(a);
+          if (!d.description.toLowerCase().includes('llvmpipe'))
+            return `the Vulkan adapter found is not lavapipe (${d.description})`;
+          return a;
+        },
+      };
+    case 'opengl':
+      return {
+        kind,
+        backend: 'opengl',
+        featureLevel: 'compatibility',
+        async find() {
+          // Without this, eglInitialize fails on a machine with no display.
+          process.env.EGL_PLATFORM ??= 'surfaceless';
+          const gpu = create(['backend=opengl']);
+          dawnInstances.push(gpu);
+          const a = await gpu.requestAdapter({ featureLevel: 'compatibility' });
+          if (!a) return 'no OpenGL ES adapter (is Mesa (libegl-mesa0, libgl1-mesa-dri) installed?)';
+          const d = describe(a);
+          if (!isOpenGLAdapter(d)) return `unexpected adapter on the OpenGL backend (${d.description})`;
+          return a;
+        },
+      };
+    case 'swiftshader':
+      return {
+        kind,
+        backend: 'vulkan',
+        featureLevel: 'core',
+        async find() {
+          const icd = SWIFTSHADER_ICDS.find((p) => existsSync(p));
+          if (!icd && !process.env.VK_ICD_FILENAMES) return 'no SwiftShader ICD found (Debian: apt-get install chromium)';
+          if (icd) process.env.VK_ICD_FILENAMES = icd;
+          const gpu = create(['backend=vulkan', 'adapter=SwiftShader']);
+          dawnInstances.push(gpu);
+          const a = await gpu.requestAdapter();
+          if (!a) return 'no SwiftShader Vulkan adapter';
+          if (!isSwiftShader(describe(a))) return `the Vulkan adapter found is not SwiftShader (${describe(a).description})`;
+          return a;
+        },
+      };
+  }
+}
+
+/** A bad --adapter value: a usage error (exit code 2). */
+export class AdapterChoiceError extends Error {
+  readonly exitCode = 2;
+  constructor(choice: string) {
+    super(`Unknown adapter '${choice}': expected one of ${ADAPTER_CHOICES.join(', ')}`);
+    this.name = 'AdapterChoiceError';
+  }
+}
+
+function parseChoice(choice: string): AdapterChoice {
+  if ((ADAPTER_CHOICES as readonly string[]).includes(choice)) return choice as AdapterChoice;
+  throw new AdapterChoiceError(choice);
+}
+
+/** The adapter asked for: explicit argument, else ELECTROLITE_ADAPTER, else 'auto'. */
+export function resolveAdapterChoice(explicit?: string): AdapterChoice {
+  return parseChoice(explicit ?? process.env.ELECTROLITE_ADAPTER ?? 'auto');
+}
+
+/** Limits worth raising above WebGPU's defaults, requested at the adapter's maximum. */
+const RAISED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBufferBindingSize',
+  'maxBindGroups',
+  'maxImmediateSize',
+] as const;
+
+async function openDevice(c: Candidate, adapter: GPUAdapter, skipped: { kind: string; reason: string }[]): Promise<AcquiredDevice> {
+  const features = WANTED_FEATURES.filter((f) => adapter.features.has(f));
+  const requiredLimits: Record<string, number> = {};
+  const adapterLimits = adapter.limits as unknown as Record<string, number>;
+  for (const k of RAISED_LIMITS) if (typeof adapterLimits[k] === 'number') requiredLimits[k] = adapterLimits[k];
+  const device = await adapter.requestDevice({
+    label: `electrolite-${c.kind}`,
+    requiredFeatures: features as GPUFeatureName[],
+    requiredLimits,
+  });
+  const limits: Record<string, number> = {};
+  for (const k in device.limits) limits[k] = (device.limits as unknown as Record<string, number>)[k];
+  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const has = (f: string) => device.features.has(f);
+  return {
+    kind: c.kind,
+    backend: c.backend,
+    featureLevel: c.featureLevel,
+    adapter: describe(adapter),
+    device,
+    features: [...device.features].sort(),
+    caps: {
+      f16: has('shader-f16'),
+      subgroups: has('subgroups'),
+      timestamps: has('timestamp-query'),
+      subgroupMinSize: has('subgroups') ? info.subgroupMinSize ?? 0 : 0,
+      subgroupMaxSize: has('subgroups') ? info.subgroupMaxSize ?? 0 : 0,
+    },
+    limits,
+    skipped,
+  };
+}
+
+export interface AcquireOptions {
+  adapter?: string;
+  /** Turn features off even when present (to test the plain paths, or compare variants). */
+  disable?: { f16?: boolean; subgroups?: boolean };
+}
+
+/**
+ * Acquire a device. Throws NoAdapterError (exitCode 2) listing every attempt when
+ * nothing works.
+ */
+export async function acquireDevice(opts: AcquireOptions = {}): Promise<AcquiredDevice> {
+  installGlobals();
+  const choice = resolveAdapterChoice(opts.adapter);
+  const order: Exclude<AdapterChoice, 'auto'>[] =
+    choice === 'auto' ? ['gpu', 'lavapipe', 'opengl', 'swiftshader'] : [choice];
+  const attempts: { kind: string; reason: string }[] = [];
+  for (const kind of order) {
+    const c = candidate(kind);
+    try {
+      const found = await c.find();
+      if (typeof found === 'string') {
+        attempts.push({ kind, reason: found });
+        continue;
+      }
+      const acquired = await openDevice(c, found, attempts.slice());
+      if (opts.disable?.f16) acquired.caps.f16 = false;
+      if (opts.disable?.subgroups) acquired.caps.subgroups = false;
+      return acquired;
+    } catch (e) {
+      attempts.push({ kind, reason: (e as Error).message.split('\n')[0] });
+    }
+  }
+  throw new NoAdapterError(attempts);
+}

@@ -1,0 +1,9 @@
+// Library API of electrolite.
+export { acquireDevice, NoAdapterError, ADAPTER_CHOICES, type AdapterChoice, type AcquiredDevice, type Capabilities } from './gpu/adapter.js';
+export { Runtime, GpuError, packUniform, type Op, type Binding } from './gpu/runtime.js';
+export { ShaderCompileError, specialize, type ShaderSpec, type KernelSignature } from './gpu/pipelines.js';
+export type { Tensor, DType, Shape } from './gpu/tensor.js';
+export { SHADER_SOURCES } from './kernels/sources.js';
+export { binary, affine } from './kernels/elementwise.js';
+export { reduceRows } from './kernels/reduce.js';
+export { matmul } from './kernels/matmul.js';

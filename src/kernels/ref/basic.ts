@@ -1,0 +1,41 @@
+// Float64 references for the basic kernels. Plain loops, written for clarity: these are
+// what the GPU kernels are tested against.
+
+export function refBinary(op: 'add' | 'sub' | 'mul' | 'div' | 'max', a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = b[i];
+    out[i] = op === 'add' ? x + y : op === 'sub' ? x - y : op === 'mul' ? x * y : op === 'div' ? x / y : Math.max(x, y);
+  }
+  return out;
+}
+
+export function refAffine(a: ArrayLike<number>, alpha: number, beta: number): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = alpha * a[i] + beta;
+  return out;
+}
+
+export function refReduceRows(op: 'sum' | 'max' | 'mean', x: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let acc = op === 'max' ? -Infinity : 0;
+    for (let c = 0; c < cols; c++) {
+      const v = x[r * cols + c];
+      acc = op === 'max' ? Math.max(acc, v) : acc + v;
+    }
+    out[r] = op === 'mean' ? acc / cols : acc;
+  }
+  return out;
+}
+
+/** C[M,N] = A[M,K]·B[K,N] in float64. */
+export function refMatmul(A: ArrayLike<number>, B: ArrayLike<number>, M: number, K: number, N: number): Float64Array {
+  const C = new Float64Array(M * N);
+  for (let i = 0; i < M; i++)
+    for (let k = 0; k < K; k++) {
+      const a = A[i * K + k];
+      for (let j = 0; j < N; j++) C[i * N + j] += a * B[k * N + j];
+    }
+  return C;
+}

@@ -1,0 +1,87 @@
+// The first kernels, end to end through the harness: elementwise, row reduction, matmul,
+// on seeded random inputs of odd sizes, against float64 references.
+import { describe, expect, it } from 'vitest';
+import { getRuntime, randomArray, expectClose } from './harness.js';
+import { affine, binary, BINARY_OPS, type BinaryOp } from '../src/kernels/elementwise.js';
+import { reduceRows } from '../src/kernels/reduce.js';
+import { matmul } from '../src/kernels/matmul.js';
+import { refAffine, refBinary, refMatmul, refReduceRows } from '../src/kernels/ref/basic.js';
+
+describe('elementwise', () => {
+  for (const op of Object.keys(BINARY_OPS) as BinaryOp[]) {
+    it(`${op} matches the float64 reference on odd sizes`, async () => {
+      const rt = await getRuntime();
+      for (const n of [1, 7, 257, 1000]) {
+        const a = randomArray(n, n * 3 + 1);
+        const b = randomArray(n, n * 3 + 2, op === 'div' ? 0.5 : -1, op === 'div' ? 2 : 1);
+        const ta = rt.upload(a, [n]), tb = rt.upload(b, [n]), out = rt.empty([n]);
+        await rt.run(await binary(rt, op, ta, tb, out));
+        // f32 rounding of one op: half an ulp relative.
+        expectClose(await rt.read(out), refBinary(op, a, b), { atol: 1e-7, rtol: 1e-6 }, `${op} n=${n}`);
+        rt.release(ta, tb, out);
+      }
+    });
+  }
+
+  it('affine covers arrays longer than one grid row (2-D dispatch)', async () => {
+    const rt = await getRuntime();
+    const n = 65535 * 256 + 300; // forces a second row of workgroups
+    const a = randomArray(n, 5);
+    const ta = rt.upload(a, [n]), out = rt.empty([n]);
+    await rt.run(await affine(rt, ta, out, 1.5, -0.25));
+    expectClose(await rt.read(out), refAffine(a, 1.5, -0.25), { atol: 1e-6, rtol: 1e-6 }, 'affine');
+    rt.release(ta, out);
+  });
+
+  it('rejects mismatched sizes and dtypes, naming the op and shapes', async () => {
+    const rt = await getRuntime();
+    const a = rt.empty([3, 4]), b = rt.empty([5]), i = rt.empty([12], 'i32');
+    await expect(() => binary(rt, 'add', a, b, a)).toThrow(/elementwise\.add: sizes differ: a \[3, 4\], b \[5\]/);
+    await expect(() => binary(rt, 'add', a, i, a)).toThrow(/elementwise\.add: b has dtype i32, expected f32/);
+    rt.release(a, b, i);
+  });
+});
+
+describe('reduce_rows', () => {
+  for (const op of ['sum', 'max', 'mean'] as const) {
+    it(`${op} over rows of odd length`, async () => {
+      const rt = await getRuntime();
+      for (const [rows, cols] of [[1, 1], [3, 5], [17, 129], [5, 1000]]) {
+        const x = randomArray(rows * cols, rows * 100 + cols);
+        const tx = rt.upload(x, [rows, cols]), out = rt.empty([rows]);
+        await rt.run(await reduceRows(rt, op, tx, out));
+        // Sums of up to 1000 f32 terms in |x| < 1: absolute error grows ~ sqrt(n)·ulp.
+        expectClose(await rt.read(out), refReduceRows(op, x, rows, cols), { atol: 1e-4, rtol: 1e-5 }, `${op} ${rows}x${cols}`);
+        rt.release(tx, out);
+      }
+    });
+  }
+
+  it('rejects an output of the wrong size', async () => {
+    const rt = await getRuntime();
+    const x = rt.empty([4, 6]), out = rt.empty([5]);
+    await expect(() => reduceRows(rt, 'sum', x, out)).toThrow(/out has 5 elements \(\[5\]\), expected 4/);
+    rt.release(x, out);
+  });
+});
+
+describe('matmul', () => {
+  it('matches the float64 reference on random odd shapes', async () => {
+    const rt = await getRuntime();
+    for (const [M, K, N] of [[1, 1, 1], [3, 5, 7], [33, 17, 65], [64, 64, 64], [70, 129, 31]]) {
+      const A = randomArray(M * K, M + K), B = randomArray(K * N, K + N + 1);
+      const tA = rt.upload(A, [M, K]), tB = rt.upload(B, [K, N]), tC = rt.empty([M, N]);
+      await rt.run(await matmul(rt, tA, tB, tC));
+      // K products of |x|<1 accumulated in f32 with fma: error ~ K·ulp.
+      expectClose(await rt.read(tC), refMatmul(A, B, M, K, N), { atol: 1e-5 * K, rtol: 1e-5 }, `matmul ${M}x${K}x${N}`);
+      rt.release(tA, tB, tC);
+    }
+  });
+
+  it('rejects mismatched inner dimensions with both shapes in the message', async () => {
+    const rt = await getRuntime();
+    const A = rt.empty([2, 3]), B = rt.empty([4, 5]), C = rt.empty([2, 5]);
+    await expect(() => matmul(rt, A, B, C)).toThrow('matmul: inner dimensions differ: A [2, 3] · B [4, 5]');
+    rt.release(A, B, C);
+  });
+});

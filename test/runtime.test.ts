@@ -1,0 +1,162 @@
+// The runtime itself: specialisation, compile errors that name the file and line, GPU
+// errors that name the kernel, the buffer pool, uploads/downloads of every dtype, and
+// one submit for many recorded kernels.
+import { describe, expect, it } from 'vitest';
+import { getRuntime, randomArray } from './harness.js';
+import { PipelineCache, specialize, ShaderCompileError } from '../src/gpu/pipelines.js';
+import { sizeClass } from '../src/gpu/pool.js';
+import { binary } from '../src/kernels/elementwise.js';
+import { matmul } from '../src/kernels/matmul.js';
+import { GpuError } from '../src/gpu/runtime.js';
+import { f16BitsToF32, f32ToF16Bits } from '../src/gpu/tensor.js';
+
+describe('specialize', () => {
+  const src = ['const TM: u32 = 4u;', '//#if F16', 'enable f16;', '//#else', 'alias S = f32;', '//#endif', '//#ifnot X', 'let a = 1;', '//#endif'].join('\n');
+
+  it('rewrites consts and keeps line numbers while selecting blocks', () => {
+    const out = specialize(src, { file: 't.wgsl', consts: { TM: 8 }, f16: true }).split('\n');
+    expect(out).toHaveLength(9);
+    expect(out[0]).toBe('const TM: u32 = 8u;');
+    expect(out[2]).toBe('enable f16;');
+    expect(out[4]).toBe('');
+    expect(out[7]).toBe('let a = 1;');
+    const plain = specialize(src, { file: 't.wgsl', defines: ['X'] }).split('\n');
+    expect(plain[2]).toBe('');
+    expect(plain[4]).toBe('alias S = f32;');
+    expect(plain[7]).toBe('');
+  });
+
+  it('rejects a const the shader does not declare, and bad values', () => {
+    expect(() => specialize(src, { file: 't.wgsl', consts: { TK: 2 } })).toThrow("shaders/t.wgsl has no 'const TK: <type> = ...;' line");
+    expect(() => specialize(src, { file: 't.wgsl', consts: { TM: -1 } })).toThrow('const TM must be a non-negative integer');
+    expect(() => specialize('//#if A\n', { file: 'u.wgsl' })).toThrow('//#if without //#endif');
+  });
+});
+
+describe('errors', () => {
+  it('a WGSL compile error names the shader file, line and kernel', async () => {
+    const rt = await getRuntime();
+    const cache = new PipelineCache(rt.device, {
+      'broken.wgsl': '@group(0) @binding(0) var<storage, read_write> a: array<f32>;\n\n@compute @workgroup_size(1)\nfn main() {\n  a[0] = undefined_thing;\n}\n',
+    });
+    const err = await cache.get({ name: 'broken', bindings: ['rw'] }, { file: 'broken.wgsl' }).catch((e) => e);
+    expect(err).toBeInstanceOf(ShaderCompileError);
+    expect(err.message).toMatch(/kernel 'broken'/);
+    expect(err.message).toMatch(/shaders\/broken\.wgsl:5:\d+: .*undefined_thing/);
+  });
+
+  it('an unknown shader file is a clear error listing the known ones', async () => {
+    const rt = await getRuntime();
+    await expect(rt.pipelines.get({ name: 'x', bindings: [] }, { file: 'nope.wgsl' })).rejects.toThrow(/no shader named 'nope\.wgsl'.*matmul\.wgsl/);
+  });
+
+  it('a GPU validation error during a step becomes a thrown error naming the kernel', async () => {
+    const rt = await getRuntime();
+    const a = rt.upload([1, 2, 3], [3], 'f32', 'lhs'), b = rt.upload([1, 2, 3], [3]), o = rt.empty([3]);
+    const op = await binary(rt, 'add', a, b, o);
+    a.buffer.destroy(); // using a destroyed buffer in a submit is a validation error
+    rt.record(op);
+    const err = await rt.sync().catch((e) => e);
+    expect(err).toBeInstanceOf(GpuError);
+    expect(err.message).toMatch(/"lhs"/);
+    expect(err.message).toMatch(/in a submit of kernels: elementwise\.add/);
+    await rt.sync(); // nothing left over for later work
+    rt.pool.release(b.buffer);
+    rt.pool.release(o.buffer);
+  });
+
+  it('a grid beyond the adapter limit is refused before dispatch, naming the op', async () => {
+    const rt = await getRuntime();
+    const big = 65536 * 8 * 4 + 4; // rows beyond 65535 workgroups of 8×4 rows
+    const A = rt.empty([big, 1]), B = rt.empty([1, 1]), C = rt.empty([big, 1]);
+    await expect(matmul(rt, A, B, C)).rejects.toThrow(/matmul: needs .* workgroups; this adapter allows at most 65535/);
+    rt.release(A, B, C);
+  });
+
+  it('a tensor above maxStorageBufferBindingSize is refused with the limit', async () => {
+    const rt = await getRuntime();
+    const n = rt.limits.maxStorageBufferBindingSize / 4 + 1;
+    expect(() => rt.empty([n], 'f32', 'huge')).toThrow(/huge: tensor .* above this adapter's maxStorageBufferBindingSize/);
+  });
+
+  it('writing the wrong number of values names the tensor', async () => {
+    const rt = await getRuntime();
+    const t = rt.empty([2, 2], 'f32', 'w');
+    expect(() => rt.write(t, [1, 2, 3])).toThrow("write to 'w': 3 values for a tensor of shape [2, 2] (4 elements)");
+    rt.release(t);
+  });
+});
+
+describe('buffer pool', () => {
+  it('size classes waste at most ~19 % and are 256-byte multiples', () => {
+    for (const n of [1, 255, 256, 257, 1000, 4096, 5000, 123457, 1 << 20]) {
+      const c = sizeClass(n);
+      expect(c).toBeGreaterThanOrEqual(n);
+      expect(c % 256).toBe(0);
+      if (n > 2048) expect(c / n).toBeLessThan(1.2);
+    }
+  });
+
+  it('reuses released buffers and tracks live and peak bytes', async () => {
+    const rt = await getRuntime();
+    const before = rt.pool.getStats();
+    const t1 = rt.empty([1000]);
+    const mid = rt.pool.getStats();
+    expect(mid.liveBytes - before.liveBytes).toBe(sizeClass(4000));
+    rt.release(t1);
+    const t2 = rt.empty([1001]); // same size class → same buffer
+    expect(t2.buffer).toBe(t1.buffer);
+    expect(rt.pool.getStats().reused).toBe(before.reused + 1);
+    expect(rt.pool.getStats().peakLiveBytes).toBeGreaterThanOrEqual(mid.liveBytes);
+    rt.release(t2);
+    expect(() => rt.release(t2)).toThrow(/released twice/);
+  });
+});
+
+describe('tensors', () => {
+  it('round-trips f32, i32 and u32, and f16 where the adapter has it', async () => {
+    const rt = await getRuntime();
+    const f = randomArray(37, 1);
+    const tf = rt.upload(f, [37]);
+    expect(await rt.read(tf)).toEqual(f);
+    const i = Int32Array.from({ length: 13 }, (_, k) => k * 7919 - 50000);
+    const ti = rt.upload(i, [13], 'i32');
+    expect(await rt.read(ti)).toEqual(i);
+    const u = Uint32Array.from({ length: 5 }, (_, k) => 0xffffffff - k);
+    const tu = rt.upload(u, [5], 'u32');
+    expect(await rt.read(tu)).toEqual(u);
+    rt.release(tf, ti, tu);
+    if (rt.caps.f16) {
+      const h = rt.upload([1, -2.5, 65504, 0.1, 3], [5], 'f16');
+      const back = await rt.read(h);
+      expect(Array.from(back)).toEqual([1, -2.5, 65504, f16BitsToF32(f32ToF16Bits(0.1)), 3]);
+      rt.release(h);
+    } else {
+      expect(() => rt.empty([4], 'f16', 'half')).toThrow("half: dtype f16 needs the adapter feature 'shader-f16'");
+    }
+  });
+
+  it('f16 conversion rounds to nearest even and handles subnormals, inf and nan', () => {
+    expect(f16BitsToF32(f32ToF16Bits(1 + 2 ** -11))).toBe(1); // tie → even
+    expect(f16BitsToF32(f32ToF16Bits(1 + 3 * 2 ** -11))).toBe(1 + 2 ** -9);
+    expect(f16BitsToF32(f32ToF16Bits(2 ** -24))).toBe(2 ** -24);
+    expect(f16BitsToF32(f32ToF16Bits(1e6))).toBe(Infinity);
+    expect(f16BitsToF32(f32ToF16Bits(NaN))).toBeNaN();
+  });
+
+  it('many kernels recorded into one encoder go out in one submit', async () => {
+    const rt = await getRuntime();
+    const n = 100;
+    const a = rt.upload(randomArray(n, 1), [n]), b = rt.upload(randomArray(n, 2), [n]);
+    const x = rt.empty([n]), y = rt.empty([n]);
+    const ops = [await binary(rt, 'add', a, b, x), await binary(rt, 'mul', x, b, y), await binary(rt, 'sub', y, a, x)];
+    const submits = rt.submitCount;
+    rt.record(...ops);
+    rt.record(...ops);
+    await rt.sync();
+    expect(rt.submitCount - submits).toBe(1);
+    const av = await rt.read(a), bv = await rt.read(b), xv = await rt.read(x);
+    for (let i = 0; i < n; i++) expect(xv[i]).toBeCloseTo(Math.fround(Math.fround(av[i] + bv[i]) * bv[i]) - av[i], 5);
+    rt.release(a, b, x, y);
+  });
+});

@@ -1,0 +1,48 @@
+// Two vitest projects run the same tests on the two CPU adapters: lavapipe (Dawn's
+// Vulkan path, core feature level, f16 + subgroups) and llvmpipe through OpenGL
+// (compatibility level, no extras). ELECTROLITE_ADAPTER selects the adapter per project.
+import { defineConfig } from 'vitest/config';
+// @ts-expect-error build.mjs is plain JavaScript without type declarations
+import { shaderModuleSource } from './build.mjs';
+
+const shaders = {
+  name: 'virtual-shaders',
+  resolveId(id: string) {
+    return id === 'virtual:shaders' ? '\0virtual:shaders' : undefined;
+  },
+  load(id: string) {
+    return id === '\0virtual:shaders' ? shaderModuleSource() : undefined;
+  },
+};
+
+const common = {
+  include: ['test/**/*.test.ts'],
+  // Forks, not threads: native GL state and env vars must be per process.
+  pool: 'forks' as const,
+  // Mesa compiles shaders on first dispatch (seconds on a cold cache).
+  testTimeout: 120_000,
+  hookTimeout: 120_000,
+};
+
+export default defineConfig({
+  plugins: [shaders],
+  test: {
+    maxWorkers: 2,
+    projects: [
+      {
+        plugins: [shaders],
+        test: { ...common, name: 'lavapipe', env: { ELECTROLITE_ADAPTER: 'lavapipe', XDG_RUNTIME_DIR: '/tmp' } },
+      },
+      {
+        plugins: [shaders],
+        test: {
+          ...common,
+          name: 'opengl',
+          env: { ELECTROLITE_ADAPTER: 'opengl', EGL_PLATFORM: 'surfaceless', XDG_RUNTIME_DIR: '/tmp' },
+          // Pure host-side tests (no GPU) need not run twice.
+          exclude: ['test/host/**'],
+        },
+      },
+    ],
+  },
+});
