@@ -160,3 +160,19 @@ describe('tensors', () => {
     rt.release(a, b, x, y);
   });
 });
+
+describe('includes', () => {
+  it('appends an included file after the includer, once, and maps error lines back to it', async () => {
+    const rt = await getRuntime();
+    const sources = {
+      'main.wgsl': '//#include lib.wgsl\n//#include lib.wgsl\n@group(0) @binding(0) var<storage, read_write> a: array<f32>;\n@compute @workgroup_size(1)\nfn main() { a[0] = helper(); }\n',
+      'lib.wgsl': '// a library\nfn helper() -> f32 {\n  return nothing_here;\n}\n',
+    };
+    const text = specialize(sources['main.wgsl'], { file: 'main.wgsl' }, sources);
+    expect(text.match(/fn helper/g)).toHaveLength(1);
+    expect(text.split('\n')[4]).toBe('fn main() { a[0] = helper(); }');
+    const cache = new PipelineCache(rt.device, sources);
+    const err = await cache.get({ name: 'inc', bindings: ['rw'] }, { file: 'main.wgsl' }).catch((e) => e);
+    expect(err.message).toMatch(/shaders\/lib\.wgsl:3:\d+: .*nothing_here/);
+  });
+});

@@ -6,6 +6,9 @@
 //    tile sizes must be `const`, since WGSL's `override` cannot size function arrays);
 //  - `//#if NAME` / `//#else` / `//#endif` blocks (nestable) keep or blank lines by the
 //    defines; `F16` and `SUBGROUPS` are defined for those feature variants;
+//  - `//#include other.wgsl` appends that file (once) after the including one: WGSL
+//    module-scope declarations are order-free, so shared functions (the counter RNG) live
+//    in one file, and the including file's line numbers still do not move;
 //  - pipeline-overridable constants (`override`) are passed at pipeline creation.
 
 export type BindingKind = 'read' | 'rw' | 'uniform';
@@ -53,16 +56,52 @@ function literal(type: string, value: number | boolean, file: string, name: stri
   }
 }
 
-/** Apply defines and const values to a WGSL source, preserving line numbers. */
-export function specialize(source: string, spec: ShaderSpec): string {
+const INCLUDE_MARK = '// ---- #include ';
+
+/** Apply defines, includes and const values to a WGSL source, preserving line numbers. */
+export function specialize(source: string, spec: ShaderSpec, sources: ShaderSources = {}): string {
   const defines = new Set(spec.defines ?? []);
   if (spec.f16) defines.add('F16');
   if (spec.subgroups) defines.add('SUBGROUPS');
+  const included = new Set<string>([spec.file]);
+  const tail: string[] = [];
+  const main = selectBlocks(source, spec.file, defines, included, sources, tail);
+  return applyConsts([main, ...tail].join('\n'), spec);
+}
+
+/** Map a line of specialised text back to its file and line (includes sit after the main file). */
+export function mapLine(text: string, mainFile: string, line: number): { file: string; line: number } {
+  const lines = text.split('\n');
+  let file = mainFile, start = 0;
+  for (let i = 0; i < Math.min(line - 1, lines.length); i++) {
+    if (lines[i].startsWith(INCLUDE_MARK)) {
+      file = lines[i].slice(INCLUDE_MARK.length).trim();
+      start = i + 1;
+    }
+  }
+  return { file, line: line - start };
+}
+
+function selectBlocks(source: string, file: string, defines: Set<string>, included: Set<string>, sources: ShaderSources, tail: string[]): string {
   const lines = source.split('\n');
   const stack: { active: boolean; parentActive: boolean; seenElse: boolean }[] = [];
   const active = () => (stack.length === 0 ? true : stack[stack.length - 1].active);
   const out: string[] = [];
   lines.forEach((line, i) => {
+    const inc = /^\s*\/\/#include\s+([\w.-]+)/.exec(line);
+    if (inc) {
+      if (active() && !included.has(inc[1])) {
+        const text = sources[inc[1]];
+        if (text === undefined) throw new ShaderCompileError(`shaders/${file}:${i + 1}: //#include of unknown shader '${inc[1]}'`);
+        included.add(inc[1]);
+        // Reserve the slot first so nested includes land after this one.
+        const slot = tail.length;
+        tail.push(INCLUDE_MARK + inc[1], '');
+        tail[slot + 1] = selectBlocks(text, inc[1], defines, included, sources, tail);
+      }
+      out.push('');
+      return;
+    }
     const m = /^\s*\/\/#(if|ifnot|else|endif)\b\s*(\w*)/.exec(line);
     if (m) {
       const [, kw, name] = m;
@@ -72,19 +111,22 @@ export function specialize(source: string, spec: ShaderSpec): string {
         stack.push({ active: parent && cond, parentActive: parent, seenElse: false });
       } else if (kw === 'else') {
         const top = stack[stack.length - 1];
-        if (!top || top.seenElse) throw new ShaderCompileError(`shaders/${spec.file}:${i + 1}: unmatched //#else`);
+        if (!top || top.seenElse) throw new ShaderCompileError(`shaders/${file}:${i + 1}: unmatched //#else`);
         top.seenElse = true;
         top.active = top.parentActive && !top.active;
       } else {
-        if (!stack.pop()) throw new ShaderCompileError(`shaders/${spec.file}:${i + 1}: unmatched //#endif`);
+        if (!stack.pop()) throw new ShaderCompileError(`shaders/${file}:${i + 1}: unmatched //#endif`);
       }
       out.push('');
       return;
     }
     out.push(active() ? line : '');
   });
-  if (stack.length) throw new ShaderCompileError(`shaders/${spec.file}: //#if without //#endif`);
-  let text = out.join('\n');
+  if (stack.length) throw new ShaderCompileError(`shaders/${file}: //#if without //#endif`);
+  return out.join('\n');
+}
+
+function applyConsts(text: string, spec: ShaderSpec): string {
   for (const [name, value] of Object.entries(spec.consts ?? {})) {
     const re = new RegExp(`(^|\\n)([ \\t]*)const\\s+${name}\\s*:\\s*(\\w+)\\s*=[^;\\n]*;`);
     const m = re.exec(text);
@@ -157,7 +199,7 @@ export class PipelineCache {
   source(spec: ShaderSpec): string {
     const src = this.sources[spec.file];
     if (src === undefined) throw new Error(`no shader named '${spec.file}' in shaders/ (known: ${Object.keys(this.sources).sort().join(', ')})`);
-    return specialize(src, spec);
+    return specialize(src, spec, this.sources);
   }
 
   private async build(sig: KernelSignature, spec: ShaderSpec, key: string): Promise<CachedPipeline> {
@@ -176,7 +218,10 @@ export class PipelineCache {
       throw new ShaderCompileError(
         `WGSL compile error in kernel '${label}':\n` +
           errors
-            .map((m) => `shaders/${spec.file}:${m.lineNum}:${m.linePos}: ${m.message}\n    ${lines[m.lineNum - 1] ?? ''}`)
+            .map((m) => {
+              const at = mapLine(code, spec.file, m.lineNum);
+              return `shaders/${at.file}:${at.line}:${m.linePos}: ${m.message}\n    ${lines[m.lineNum - 1] ?? ''}`;
+            })
             .join('\n'),
       );
     }
