@@ -1,0 +1,66 @@
+// Global-norm gradient clipping without a readback, deterministic (no float atomics).
+// Entry `sumsq`: one dispatch per gradient tensor; workgroup g folds a contiguous chunk of
+// the tensor and writes (sum of squares, count of non-finite elements) into
+// partial[slot + g], the tensor's slots being fixed when the op is built.
+// Entry `finalize`: one workgroup sums all slots in a fixed order and writes
+//   state = [scale, norm, sumsq, nonfinite]   (scale = min(1, maxNorm / (norm + 1e-6)))
+// where nonfinite = 1 when any gradient element is Inf/NaN (tested on the bits, which
+// fast-math cannot drop) or the sum overflowed. AdamW reads `scale` and skips its update
+// when nonfinite is set; the trainer reads `norm` / `nonfinite` with its metrics.
+
+const WG: u32 = 256u;
+
+struct Params { n: u32, slot: u32, perGroup: u32, slots: u32, maxNorm: f32, _p0: u32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<storage, read> grad: array<f32>;
+@group(0) @binding(1) var<storage, read_write> partial: array<vec2f>;
+@group(0) @binding(2) var<storage, read_write> state: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+var<workgroup> red: array<vec2f, WG>;
+
+fn nonfinite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
+}
+
+fn tree(lid: u32) {
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+}
+
+@compute @workgroup_size(WG)
+fn sumsq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let start = wid.x * p.perGroup;
+  let end = min(start + p.perGroup, p.n);
+  var acc = 0.0;
+  var bad = 0.0;
+  for (var i = start + lid; i < end; i += WG) {
+    let g = grad[i];
+    if (nonfinite(g)) { bad += 1.0; } else { acc = fma(g, g, acc); }
+  }
+  red[lid] = vec2f(acc, bad);
+  tree(lid);
+  if (lid == 0u) { partial[p.slot + wid.x] = red[0]; }
+}
+
+@compute @workgroup_size(WG)
+fn finalize(@builtin(local_invocation_index) lid: u32) {
+  var acc = vec2f(0.0);
+  for (var i = lid; i < p.slots; i += WG) { acc = acc + partial[i]; }
+  red[lid] = acc;
+  tree(lid);
+  if (lid == 0u) {
+    let ss = red[0].x;
+    let norm = sqrt(ss);
+    let bad = red[0].y > 0.0 || nonfinite(ss);
+    var scale = 1.0;
+    if (p.maxNorm > 0.0 && !bad) { scale = min(1.0, p.maxNorm / (norm + 1e-6)); }
+    state[0] = scale;
+    state[1] = norm;
+    state[2] = ss;
+    state[3] = select(0.0, 1.0, bad);
+  }
+}
