@@ -1,0 +1,60 @@
+// A progress line on stderr: redrawn in place on a terminal, printed every few seconds
+// otherwise (logs and CI), so long jobs say where they are without flooding output.
+
+export interface ProgressOptions {
+  total?: number;
+  label: string;
+  /** Minimum milliseconds between non-TTY lines. */
+  logEveryMs?: number;
+  stream?: NodeJS.WriteStream;
+}
+
+function fmtDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(r).padStart(2, '0')}s` : `${r}s`;
+}
+
+export class Progress {
+  private readonly start = performance.now();
+  private lastDraw = 0;
+  private readonly stream: NodeJS.WriteStream;
+  private readonly tty: boolean;
+  private lastLine = '';
+
+  constructor(private readonly o: ProgressOptions) {
+    this.stream = o.stream ?? process.stderr;
+    this.tty = Boolean(this.stream.isTTY);
+  }
+
+  /** Report `done` units of the total, with extra fields (e.g. loss, tokens/s). */
+  update(done: number, fields: Record<string, string | number> = {}, force = false): void {
+    const now = performance.now();
+    const every = this.tty ? 100 : this.o.logEveryMs ?? 5000;
+    if (!force && now - this.lastDraw < every) return;
+    this.lastDraw = now;
+    const elapsed = (now - this.start) / 1000;
+    const parts = [this.o.label];
+    if (this.o.total) {
+      const frac = Math.min(1, done / this.o.total);
+      const width = 24;
+      const filled = Math.round(frac * width);
+      parts.push(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.o.total}`);
+      const eta = frac > 0 ? (elapsed / frac) * (1 - frac) : Infinity;
+      parts.push(`${fmtDuration(elapsed)} elapsed, ETA ${fmtDuration(eta)}`);
+    } else {
+      parts.push(`${done}`, fmtDuration(elapsed));
+    }
+    for (const [k, v] of Object.entries(fields)) parts.push(`${k} ${typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(4)) : v}`);
+    const line = parts.join('  ');
+    this.lastLine = line;
+    if (this.tty) this.stream.write(`\r\x1b[K${line}`);
+    else this.stream.write(line + '\n');
+  }
+
+  /** Finish the line (TTY) so later output starts on a fresh line. */
+  done(): void {
+    if (this.tty && this.lastLine) this.stream.write('\n');
+  }
+}
