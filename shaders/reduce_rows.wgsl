@@ -1,44 +1,68 @@
-// Row reduction of a [rows, cols] f32 matrix to [rows]: one workgroup per row.
-// OP (specialised): 0 sum, 1 max, 2 mean.
-// Each invocation folds a strided slice of the row, then a tree in workgroup memory
-// combines the WG partial results in a fixed order (deterministic).
+// Row reductions of a [rows, cols] f32 matrix to [rows] (also used for whole-tensor
+// reductions: a flat array of n elements viewed as [blocks, chunk], last block short).
+// OP (specialised): 0 sum, 1 max, 2 mean, 3 sum of squares. ARGMAX (define): index of the
+// row maximum (u32), ties resolved to the lowest index.
+// Layout: WG invocations per workgroup, TPR per row (see reduce_common.wgsl); element i of
+// row r is x[r * cols + i] when r * cols + i < n. Deterministic: fixed combination order.
+//#if SUBGROUPS
+enable subgroups;
+//#endif
 
 const OP: u32 = 0u;
 const WG: u32 = 64u;
+const TPR: u32 = 64u;
 
-struct Params { rows: u32, cols: u32, gridX: u32, _pad: u32 }
+struct Params { rows: u32, cols: u32, gridX: u32, n: u32, outOffset: u32, _p0: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
+//#if ARGMAX
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+//#else
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
+//#endif
 @group(0) @binding(2) var<uniform> p: Params;
 
-var<workgroup> partial: array<f32, WG>;
-
-fn combine(u: f32, v: f32) -> f32 {
-  if (OP == 1u) { return max(u, v); }
-  return u + v;
-}
+//#include reduce_common.wgsl
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * p.gridX + wid.x;
-  // A whole workgroup leaves together, so the barriers below stay uniform.
-  if (row >= p.rows) { return; }
-  var acc: f32;
-  if (OP == 1u) { acc = -3.402823e38; } else { acc = 0.0; }
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
+//#if SUBGROUPS
+        @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_id) sgid: u32, @builtin(num_subgroups) nsg: u32,
+//#endif
+) {
+//#ifnot SUBGROUPS
+  let sgi = 0u; let sgid = 0u; let nsg = 1u;
+//#endif
+  // No early return: every invocation reaches the barriers in row_reduce.
+  let row = (wid.y * p.gridX + wid.x) * (WG / TPR) + lid / TPR;
+  let lane = lid % TPR;
+  let live = row < p.rows;
   let base = row * p.cols;
-  for (var c = lid; c < p.cols; c += WG) {
-    acc = combine(acc, x[base + c]);
+  // Elements of this row that exist (the last block of a flat reduction is short).
+  var len = 0u;
+  if (live) { len = min(p.cols, p.n - min(p.n, base)); }
+//#if ARGMAX
+  var m = -3.4028234e38;
+  for (var c = lane; c < len; c += TPR) { m = max(m, x[base + c]); }
+  let rowMax = row_reduce(m, 1u, lid, sgi, sgid, nsg);
+  // The lowest index holding the maximum: this lane's first, then the row's minimum.
+  var first = 4294967295.0;
+  for (var c = lane; c < len; c += TPR) {
+    if (x[base + c] == rowMax) { first = min(first, f32(c)); }
   }
-  partial[lid] = acc;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
-    workgroupBarrier();
+  let idx = row_reduce(first, 2u, lid, sgi, sgid, nsg);
+  if (live && lane == 0u) { out[p.outOffset + row] = u32(idx); }
+//#else
+  var acc: f32;
+  if (OP == 1u) { acc = -3.4028234e38; } else { acc = 0.0; }
+  for (var c = lane; c < len; c += TPR) {
+    let v = x[base + c];
+    if (OP == 1u) { acc = max(acc, v); } else if (OP == 3u) { acc += v * v; } else { acc += v; }
   }
-  if (lid == 0u) {
-    var r = partial[0];
-    if (OP == 2u) { r = r / f32(p.cols); }
-    out[row] = r;
-  }
+  var opr = 0u;
+  if (OP == 1u) { opr = 1u; }
+  var r = row_reduce(acc, opr, lid, sgi, sgid, nsg);
+  if (OP == 2u) { r = r / f32(p.cols); }
+  if (live && lane == 0u) { out[p.outOffset + row] = r; }
+//#endif
 }
