@@ -3,12 +3,16 @@ import { NoAdapterError } from '../gpu/adapter.js';
 import { infoCommand } from './info.js';
 import { demoCommand } from './demo.js';
 import { benchCommand } from './bench.js';
+import { prepareCommand } from './prepare.js';
+import { tokenizeCommand } from './tokenize.js';
 import { UsageError } from './args.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   info: { run: infoCommand, help: 'adapter, backend, features, limits and a matmul throughput probe  [--json] [--adapter A]' },
   demo: { run: demoCommand, help: 'the default job of `npm start`  [--adapter A]' },
   bench: { run: benchCommand, help: 'benchmarks: `bench kernels [--json] [--adapter A]`' },
+  prepare: { run: prepareCommand, help: 'corpus → tokenizer, packed shards, counts, clusters  --corpus P|bundled:NAME… --vocab-size N --seq-len L --out DIR' },
+  tokenize: { run: tokenizeCommand, help: 'token ids of each stdin line  --tokenizer DIR [--json]' },
 };
 
 function usage(): string {
