@@ -1,0 +1,133 @@
+// LayerNorm forward (optionally fused with the residual add) and backward; shaders/layernorm.wgsl.
+//
+// Forward: y = LN(x) or y = LN(x + res) over the last dimension h (any h), saving per-row
+// stats [rows, 2] = (mean, rstd); the fused variant also writes s = x + res, which backward
+// takes as its x. Backward is three ops: dx per row; per-column partial sums of dy·x̂ and dy
+// over blocks of rows into a [blocks, 2, h] buffer; a fixed-order sum over blocks into dγ, dβ
+// (deterministic, no float atomics; optionally accumulated into existing gradients).
+import type { Runtime, Op } from '../gpu/runtime.js';
+import { packUniform } from '../gpu/runtime.js';
+import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
+import type { KernelSignature } from '../gpu/pipelines.js';
+import { registerVariants } from './registry.js';
+import { layoutSpec, rowGrid, rowLayout, ROW_LAYOUTS, type RowVariant } from './reduce.js';
+
+const FWD: KernelSignature = { name: 'layernorm', bindings: ['read', 'read', 'read', 'rw', 'rw', 'uniform'] };
+const FWD_RES: KernelSignature = { name: 'layernorm.residual', bindings: ['read', 'read', 'read', 'rw', 'rw', 'uniform', 'read', 'rw'] };
+const BWD_DX: KernelSignature = { name: 'layernorm.backward_dx', bindings: ['read', 'read', 'read', 'read', 'rw', 'uniform'] };
+const BWD_PARTIAL: KernelSignature = { name: 'layernorm.backward_partial', bindings: ['read', 'read', 'read', 'rw', 'uniform'] };
+const BWD_FINAL: KernelSignature = { name: 'layernorm.backward_final', bindings: ['read', 'rw', 'rw', 'uniform'] };
+const COL_WG = 64;
+const MAX_BLOCKS = 256;
+
+for (const l of ROW_LAYOUTS) {
+  registerVariants(
+    { sig: FWD, spec: layoutSpec('layernorm.wgsl', l, {}, ['FWD']) },
+    { sig: FWD_RES, spec: layoutSpec('layernorm.wgsl', l, {}, ['FWD', 'RESIDUAL']) },
+    { sig: BWD_DX, spec: layoutSpec('layernorm.wgsl', l, {}, ['BWD_DX']) },
+  );
+}
+registerVariants(
+  { sig: BWD_PARTIAL, spec: { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: ['BWD_PARTIAL'] } },
+  { sig: BWD_FINAL, spec: { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1, ACCUMULATE: false }, defines: ['BWD_FINAL'] } },
+  { sig: BWD_FINAL, spec: { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1, ACCUMULATE: true }, defines: ['BWD_FINAL'] } },
+);
+
+export interface LayerNormOptions {
+  /** Added to the variance (BERT: 1e-12; default 1e-12). */
+  eps?: number;
+  /** Fused residual: normalise x + residual (same shape as x) ... */
+  residual?: Tensor;
+  /** ... and write that sum here (same shape as x): backward's x. Required with residual. */
+  sum?: Tensor;
+  variant?: RowVariant;
+}
+
+function rowsOf(name: string, x: Tensor, h: number): number {
+  if (x.shape.length < 1 || x.shape[x.shape.length - 1] !== h)
+    throw new Error(`${name}: x ${shapeStr(x.shape)} must end in the normalised width h = ${h} (the size of gamma)`);
+  return x.size / h;
+}
+
+function sameShape(name: string, what: string, t: Tensor, x: Tensor): void {
+  expectDType(name, what, t, 'f32');
+  if (t.size !== x.size) throw new Error(`${name}: ${what} ${shapeStr(t.shape)} must have the shape of x ${shapeStr(x.shape)}`);
+}
+
+function checkParams(name: string, gamma: Tensor, other: Tensor | undefined, otherName: string): number {
+  expectDType(name, 'gamma', gamma, 'f32');
+  if (gamma.shape.length !== 1 || gamma.size === 0) throw new Error(`${name}: gamma must be a non-empty vector [h], got ${shapeStr(gamma.shape)}`);
+  const h = gamma.size;
+  if (other) {
+    expectDType(name, otherName, other, 'f32');
+    if (other.size !== h) throw new Error(`${name}: ${otherName} ${shapeStr(other.shape)} must match gamma ${shapeStr(gamma.shape)}`);
+  }
+  return h;
+}
+
+function checkStats(name: string, stats: Tensor, rows: number): void {
+  expectDType(name, 'stats', stats, 'f32');
+  if (stats.size !== rows * 2) throw new Error(`${name}: stats ${shapeStr(stats.shape)} must hold (mean, rstd) per row: [${rows}, 2]`);
+}
+
+/** y = LN(x) (or LN(x + residual), writing the sum), stats[r] = (mean, rstd). */
+export function layerNorm(rt: Runtime, x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor, stats: Tensor, opts: LayerNormOptions = {}): Promise<Op> {
+  const name = opts.residual ? 'layernorm.residual' : 'layernorm';
+  expectDType(name, 'x', x, 'f32');
+  const h = checkParams(name, gamma, beta, 'beta');
+  const rows = rowsOf(name, x, h);
+  sameShape(name, 'y', y, x);
+  checkStats(name, stats, rows);
+  const eps = opts.eps ?? 1e-12;
+  if (!(eps >= 0)) throw new Error(`${name}: eps must be ≥ 0, got ${eps}`);
+  if (opts.residual) {
+    sameShape(name, 'residual', opts.residual, x);
+    if (!opts.sum) throw new Error(`${name}: the fused residual variant needs 'sum' (x + residual, shape ${shapeStr(x.shape)}) for backward`);
+    sameShape(name, 'sum', opts.sum, x);
+  } else if (opts.sum) throw new Error(`${name}: 'sum' is only written with 'residual'`);
+  const layout = rowLayout(rt, opts.variant, name);
+  const [gx, gy] = rowGrid(rt, rows, layout);
+  const params = rt.uniform(packUniform([['u32', rows], ['u32', h], ['u32', gx], ['f32', eps], ['u32', 0], ['u32', 0], ['u32', 0], ['u32', 0]]), `${name}.params`);
+  const defines = opts.residual ? ['FWD', 'RESIDUAL'] : ['FWD'];
+  const bindings = opts.residual ? [x, gamma, beta, y, stats, params, opts.residual, opts.sum!] : [x, gamma, beta, y, stats, params];
+  return rt.op(opts.residual ? FWD_RES : FWD, layoutSpec('layernorm.wgsl', layout, {}, defines), bindings, [gx, gy], name);
+}
+
+export interface LayerNormBackwardArgs {
+  dy: Tensor;
+  /** The forward's input (for the residual variant: its `sum`). */
+  x: Tensor;
+  gamma: Tensor;
+  /** The forward's stats. */
+  stats: Tensor;
+  dx: Tensor;
+  dgamma: Tensor;
+  dbeta: Tensor;
+  /** Add to dgamma/dbeta instead of overwriting (gradient accumulation). dx is always written. */
+  accumulate?: boolean;
+  variant?: RowVariant;
+}
+
+/** dx, dγ, dβ: three ops to record in order. */
+export async function layerNormBackward(rt: Runtime, a: LayerNormBackwardArgs): Promise<Op[]> {
+  const name = 'layernorm.backward';
+  expectDType(name, 'x', a.x, 'f32');
+  const h = checkParams(name, a.gamma, a.dgamma, 'dgamma');
+  checkParams(name, a.gamma, a.dbeta, 'dbeta');
+  const rows = rowsOf(name, a.x, h);
+  sameShape(name, 'dy', a.dy, a.x);
+  sameShape(name, 'dx', a.dx, a.x);
+  checkStats(name, a.stats, rows);
+  const layout = rowLayout(rt, a.variant, name);
+  const [gx, gy] = rowGrid(rt, rows, layout);
+  const rowsPerBlock = Math.max(16, Math.ceil(rows / MAX_BLOCKS));
+  const blocks = Math.max(1, Math.ceil(rows / rowsPerBlock));
+  const params = rt.uniform(packUniform([['u32', rows], ['u32', h], ['u32', gx], ['f32', 0], ['u32', rowsPerBlock], ['u32', blocks], ['u32', 0], ['u32', 0]]), `${name}.params`);
+  const part = rt.empty([blocks, 2, h], 'f32', `${name}.partials`);
+  const colGroups = Math.ceil(h / COL_WG);
+  return [
+    await rt.op(BWD_DX, layoutSpec('layernorm.wgsl', layout, {}, ['BWD_DX']), [a.dy, a.x, a.gamma, a.stats, a.dx, params], [gx, gy], `${name}.dx`),
+    await rt.op(BWD_PARTIAL, { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: ['BWD_PARTIAL'] }, [a.dy, a.x, a.stats, part, params], [colGroups, blocks], `${name}.partial`),
+    await rt.op(BWD_FINAL, { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1, ACCUMULATE: Boolean(a.accumulate) }, defines: ['BWD_FINAL'] }, [part, a.dgamma, a.dbeta, params], [colGroups, 1], `${name}.params_grad`),
+  ];
+}

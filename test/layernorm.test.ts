@@ -1,0 +1,117 @@
+// LayerNorm forward (plain and fused residual) and backward on every row layout this
+// adapter has, against the float64 reference; the reference backward against finite
+// differences; determinism of dγ/dβ; shape errors.
+import { describe, expect, it } from 'vitest';
+import { getRuntime, randomArray, randomNormal, expectClose, finiteDifference } from './harness.js';
+import { layerNorm, layerNormBackward } from '../src/kernels/layernorm.js';
+import { refLayerNorm, refLayerNormBackward } from '../src/kernels/ref/layernorm.js';
+import type { RowVariant } from '../src/kernels/reduce.js';
+import type { Runtime } from '../src/gpu/runtime.js';
+
+function variants(rt: Runtime): RowVariant[] {
+  return rt.caps.subgroups ? ['per-invocation', 'plain', 'subgroups'] : ['per-invocation', 'plain'];
+}
+
+// Odd widths and BERT's; rows not a multiple of any tile.
+const SHAPES = [[1, 1], [3, 7], [5, 128], [9, 257], [2, 768], [67, 33]] as const;
+
+function inputs(rows: number, h: number, seed: number) {
+  // A non-zero mean per row tests the two-pass variance.
+  const x = randomNormal(rows * h, seed, 2).map((v, i) => v + 3 * Math.sin(Math.floor(i / h)));
+  return { x, gamma: randomArray(h, seed + 1, 0.5, 1.5), beta: randomArray(h, seed + 2, -0.5, 0.5), dy: randomNormal(rows * h, seed + 3) };
+}
+
+describe('layernorm forward', () => {
+  it('matches the float64 reference (plain and residual), every layout', async () => {
+    const rt = await getRuntime();
+    for (const variant of variants(rt))
+      for (const [rows, h] of SHAPES) {
+        // BERT's eps on most shapes, a larger one on some (its effect on rstd is visible).
+        for (const eps of h === 128 ? [1e-12, 1e-2] : [1e-12]) {
+          const { x, gamma, beta } = inputs(rows, h, rows * 31 + h);
+          const res = randomNormal(rows * h, h);
+          const tx = rt.upload(x, [rows, h]), tg = rt.upload(gamma, [h]), tb = rt.upload(beta, [h]), tr = rt.upload(res, [rows, h]);
+          const y = rt.empty([rows, h]), stats = rt.empty([rows, 2]), y2 = rt.empty([rows, h]), stats2 = rt.empty([rows, 2]), sum = rt.empty([rows, h]);
+          await rt.run(
+            await layerNorm(rt, tx, tg, tb, y, stats, { eps, variant }),
+            await layerNorm(rt, tx, tg, tb, y2, stats2, { eps, variant, residual: tr, sum }),
+          );
+          const what = `${rows}x${h} eps=${eps} ${variant}`;
+          const ref = refLayerNorm(x, gamma, beta, rows, h, eps);
+          // f32 mean/var over ≤768 values of size ~5: x̂ good to ~1e-6 relative; y = x̂γ+β, |y| ≲ 6.
+          expectClose(await rt.read(y), ref.y, { atol: 2e-5, rtol: 1e-4 }, `y ${what}`);
+          const st = await rt.read(stats);
+          expectClose(st.filter((_, i) => i % 2 === 0), ref.mean, { atol: 1e-5, rtol: 1e-5 }, `mean ${what}`);
+          // h = 1 gives var 0, rstd = 1/sqrt(eps): relative error only.
+          expectClose(st.filter((_, i) => i % 2 === 1), ref.rstd, { atol: 0, rtol: 1e-4 }, `rstd ${what}`);
+          const s = Float32Array.from(x, (v, i) => v + res[i]);
+          expect(Array.from(await rt.read(sum)), `sum ${what}`).toEqual(Array.from(s));
+          const ref2 = refLayerNorm(s, gamma, beta, rows, h, eps);
+          expectClose(await rt.read(y2), ref2.y, { atol: 2e-5, rtol: 1e-4 }, `residual y ${what}`);
+          rt.release(tx, tg, tb, tr, y, stats, y2, stats2, sum);
+        }
+      }
+  });
+
+  it('rejects bad shapes naming the op and the shapes', async () => {
+    const rt = await getRuntime();
+    const x = rt.empty([4, 6]), g = rt.empty([5]), g6 = rt.empty([6]), b = rt.empty([6]), y = rt.empty([4, 6]), st = rt.empty([4, 2]), st3 = rt.empty([3, 2]);
+    await expect(() => layerNorm(rt, x, g, b, y, st)).toThrow(/layernorm: beta \[6\] must match gamma \[5\]/);
+    await expect(() => layerNorm(rt, x, g6, b, y, st3)).toThrow(/layernorm: stats \[3, 2\] must hold \(mean, rstd\) per row: \[4, 2\]/);
+    await expect(() => layerNorm(rt, x, g6, b, y, st, { residual: y })).toThrow(/layernorm\.residual: the fused residual variant needs 'sum'/);
+    const x7 = rt.empty([4, 7]);
+    await expect(() => layerNorm(rt, x7, g6, b, y, st)).toThrow(/layernorm: x \[4, 7\] must end in the normalised width h = 6/);
+    rt.release(x, g, g6, b, y, st, st3, x7);
+  });
+});
+
+describe('layernorm backward', () => {
+  it('the float64 reference backward matches finite differences', () => {
+    const rows = 3, h = 5, eps = 1e-5;
+    const { x, gamma, beta, dy } = inputs(rows, h, 77);
+    const ref = refLayerNormBackward(dy, x, gamma, rows, h, eps);
+    const loss = (xx: ArrayLike<number>, gg: ArrayLike<number>, bb: ArrayLike<number>) => refLayerNorm(xx, gg, bb, rows, h, eps).y.reduce((s, v, i) => s + v * dy[i], 0);
+    // Central differences in float64, step 1e-6: truncation and rounding ≲ 1e-7.
+    const tol = { atol: 1e-6, rtol: 1e-5 };
+    expectClose(ref.dx, finiteDifference((v) => loss(v, gamma, beta), Float64Array.from(x)), tol, 'dx vs FD');
+    expectClose(ref.dgamma, finiteDifference((v) => loss(x, v, beta), Float64Array.from(gamma)), tol, 'dgamma vs FD');
+    expectClose(ref.dbeta, finiteDifference((v) => loss(x, gamma, v), Float64Array.from(beta)), tol, 'dbeta vs FD');
+  });
+
+  it('GPU backward matches the reference backward, every layout; accumulate adds', async () => {
+    const rt = await getRuntime();
+    for (const variant of variants(rt))
+      for (const [rows, h] of [...SHAPES, [600, 5]] as const) {
+        const eps = 1e-12;
+        const { x, gamma, beta, dy } = inputs(rows, h, rows + 13 * h);
+        const tx = rt.upload(x, [rows, h]), tg = rt.upload(gamma, [h]), tb = rt.upload(beta, [h]), tdy = rt.upload(dy, [rows, h]);
+        const y = rt.empty([rows, h]), stats = rt.empty([rows, 2]), dx = rt.empty([rows, h]);
+        const dgamma = rt.upload(new Float32Array(h).fill(1), [h]), dbeta = rt.upload(new Float32Array(h).fill(-1), [h]);
+        const ops = [await layerNorm(rt, tx, tg, tb, y, stats, { eps, variant }), ...(await layerNormBackward(rt, { dy: tdy, x: tx, gamma: tg, stats, dx, dgamma, dbeta, variant }))];
+        await rt.run(...ops);
+        const ref = refLayerNormBackward(dy, x, gamma, rows, h, eps);
+        const what = `${rows}x${h} ${variant}`;
+        // h = 1: x̂ = 0 and dx = 0 exactly in both; otherwise f32 row sums over ≤768 terms.
+        expectClose(await rt.read(dx), ref.dx, { atol: 1e-4, rtol: 1e-3 }, `dx ${what}`);
+        // Column sums over up to 600 rows of |dy·x̂| ≲ 10: f32 error ≲ 1e-4.
+        const dg = Float32Array.from(await rt.read(dgamma)), db = Float32Array.from(await rt.read(dbeta));
+        expectClose(dg, ref.dgamma, { atol: 2e-4, rtol: 1e-4 }, `dgamma ${what}`);
+        expectClose(db, ref.dbeta, { atol: 2e-4, rtol: 1e-4 }, `dbeta ${what}`);
+        // Run again: bit-identical; then accumulate onto it.
+        await rt.run(...ops);
+        expect(Float32Array.from(await rt.read(dgamma))).toEqual(dg);
+        const acc = await layerNormBackward(rt, { dy: tdy, x: tx, gamma: tg, stats, dx, dgamma, dbeta, variant, accumulate: true });
+        await rt.run(...acc);
+        expectClose(await rt.read(dbeta), ref.dbeta.map((v) => 2 * v), { atol: 4e-4, rtol: 1e-4 }, `dbeta accumulated ${what}`);
+        rt.release(tx, tg, tb, tdy, y, stats, dx, dgamma, dbeta);
+      }
+  });
+
+  it('rejects bad shapes naming the op and the shapes', async () => {
+    const rt = await getRuntime();
+    const x = rt.empty([4, 6]), g = rt.empty([6]), st = rt.empty([4, 2]), dy = rt.empty([4, 5]), dg = rt.empty([6]), db = rt.empty([7]);
+    await expect(() => layerNormBackward(rt, { dy, x, gamma: g, stats: st, dx: x, dgamma: dg, dbeta: dg })).rejects.toThrow(/layernorm\.backward: dy \[4, 5\] must have the shape of x \[4, 6\]/);
+    await expect(() => layerNormBackward(rt, { dy: x, x, gamma: g, stats: st, dx: x, dgamma: dg, dbeta: db })).rejects.toThrow(/layernorm\.backward: dbeta \[7\] must match gamma \[6\]/);
+    rt.release(x, g, st, dy, dg, db);
+  });
+});
