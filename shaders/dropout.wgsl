@@ -1,0 +1,41 @@
+// Dropout from the counter RNG: out[i] = keep(i) ? in[i] / (1 − rate) : 0, where keep(i)
+// is a pure function of (seed, step, stream, i), so backward (dx = dy masked and scaled the
+// same way) is this same kernel with the same (seed, step, stream) and needs no mask tensor.
+// Element i uses word i % 4 of Philox4x32-10(counter = (i / 4, step, stream, 0xD809u),
+// key = (seed, 0)) and is kept when that word ≥ threshold = rate·2^32 (threshold 0 keeps
+// everything; with scale 1 the output is then exactly the input). seed and step are read
+// from the `rng` buffer at run time, so one recorded op serves every training step.
+
+const WG: u32 = 64u;
+const DROPOUT_TAG: u32 = 0xD809u;
+
+struct Params { n: u32, gridX: u32, threshold: u32, stream: u32, scale: f32, _p0: u32, _p1: u32, _p2: u32 }
+
+@group(0) @binding(0) var<storage, read> inp: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> rng: array<u32>; // [seed, step]
+@group(0) @binding(3) var<uniform> p: Params;
+
+//#include rng.wgsl
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let q = (wid.y * p.gridX + wid.x) * WG + lid; // a group of 4 elements
+  let i0 = q * 4u;
+  if (i0 >= p.n) { return; }
+  var bits = vec4u(0xffffffffu);
+  if (p.threshold != 0u) {
+    bits = philox4x32_10(vec4u(q, rng[1], p.stream, DROPOUT_TAG), vec2u(rng[0], 0u));
+  }
+  for (var k = 0u; k < 4u; k++) {
+    let i = i0 + k;
+    if (i < p.n) {
+      let v = inp[i];
+      if (p.threshold == 0u) {
+        out[i] = v; // rate 0: a copy, no multiply (denormals survive on every device)
+      } else {
+        out[i] = select(0.0, v * p.scale, bits[k] >= p.threshold);
+      }
+    }
+  }
+}
