@@ -1,0 +1,58 @@
+// Row-wise softmax over the last dimension: y = softmax(scale · x), and its backward
+// dx = scale · y ⊙ (dy − Σ dy ⊙ y). Define FWD or BWD. Row layouts of reduce_common.wgsl.
+// A row whose entries are all −∞ gives zeros (not NaN).
+//#if SUBGROUPS
+enable subgroups;
+//#endif
+
+const WG: u32 = 64u;
+const TPR: u32 = 64u;
+
+struct Params { rows: u32, cols: u32, gridX: u32, scale: f32 }
+
+//#if FWD
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+//#endif
+//#if BWD
+@group(0) @binding(0) var<storage, read> y: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+//#endif
+
+//#include reduce_common.wgsl
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
+//#if SUBGROUPS
+        @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_id) sgid: u32, @builtin(num_subgroups) nsg: u32,
+//#endif
+) {
+//#ifnot SUBGROUPS
+  let sgi = 0u; let sgid = 0u; let nsg = 1u;
+//#endif
+  let row = (wid.y * p.gridX + wid.x) * (WG / TPR) + lid / TPR;
+  let lane = lid % TPR;
+  var len = 0u;
+  if (row < p.rows) { len = p.cols; }
+  let base = row * p.cols;
+//#if FWD
+  var m = -3.4028234e38;
+  for (var c = lane; c < len; c += TPR) { m = max(m, p.scale * x[base + c]); }
+  m = row_reduce(m, 1u, lid, sgi, sgid, nsg);
+  var s = 0.0;
+  for (var c = lane; c < len; c += TPR) { s += exp(p.scale * x[base + c] - m); }
+  s = row_reduce(s, 0u, lid, sgi, sgid, nsg);
+  var inv = 0.0;
+  if (s > 0.0) { inv = 1.0 / s; }
+  for (var c = lane; c < len; c += TPR) { y[base + c] = exp(p.scale * x[base + c] - m) * inv; }
+//#endif
+//#if BWD
+  var d = 0.0;
+  for (var c = lane; c < len; c += TPR) { d += dy[base + c] * y[base + c]; }
+  d = row_reduce(d, 0u, lid, sgi, sgid, nsg);
+  for (var c = lane; c < len; c += TPR) { dx[base + c] = p.scale * y[base + c] * (dy[base + c] - d); }
+//#endif
+}
