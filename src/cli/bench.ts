@@ -1,9 +1,11 @@
 // `electrolite bench <suite>`: benchmarks live in bench/ and are bundled into the CLI.
 import { UsageError } from './args.js';
 import { benchKernels } from '../../bench/kernels.js';
+import { benchData } from '../../bench/data.js';
 
 const SUITES: Record<string, (argv: string[]) => Promise<number>> = {
   kernels: benchKernels,
+  data: benchData,
 };
 
 export async function benchCommand(argv: string[]): Promise<number> {
