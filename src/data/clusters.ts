@@ -174,15 +174,31 @@ export function clusterTokens(co: Cooccurrence, unigram: Float64Array, opts: Clu
     while (i < n - 1 && (r -= best[i]) > 0) i++;
     pick = fit[i];
   }
-  // Lloyd iterations.
-  const label = new Int32Array(n).fill(-1);
+  // Lloyd iterations; nearest centroid = argmax x·c − ||c||²/2 (same as least distance).
+  const half = new Float64Array(K);
+  const norms = () => {
+    for (let c = 0; c < K; c++) {
+      let s = 0;
+      for (let j = 0; j < D; j++) s += cent[c * D + j] ** 2;
+      half[c] = s / 2;
+    }
+  };
   const nearest = (t: number) => {
-    let bc = 0, bd = Infinity;
-    for (let c = 0; c < K; c++) { const x = dist2(t, cent, c); if (x < bd) { bd = x; bc = c; } }
+    let bc = 0, bv = -Infinity;
+    const o = t * D;
+    for (let c = 0; c < K; c++) {
+      let dot = 0;
+      const co = c * D;
+      for (let j = 0; j < D; j++) dot += Y[o + j] * cent[co + j];
+      const v = dot - half[c];
+      if (v > bv) { bv = v; bc = c; }
+    }
     return bc;
   };
+  const label = new Int32Array(n).fill(-1);
   let iterations = 0;
   for (; iterations < maxIter; iterations++) {
+    norms();
     let changed = 0;
     for (let i = 0; i < n; i++) { const c = nearest(fit[i]); if (c !== label[i]) { label[i] = c; changed++; } }
     if (changed === 0) break;
@@ -199,6 +215,7 @@ export function clusterTokens(co: Cooccurrence, unigram: Float64Array, opts: Clu
       label[far] = c;
     }
   }
+  norms();
   const assignment = new Int32Array(V).fill(-1);
   fit.forEach((t, i) => (assignment[t] = label[i]));
   for (let t = 0; t < V; t++) if (!special.has(t) && assignment[t] < 0) assignment[t] = nearest(t);
