@@ -18,7 +18,7 @@ import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature } from '../gpu/pipelines.js';
 import { grid1d } from './grid.js';
-import { registerVariants } from './registry.js';
+import { registerVariants, type KernelVariant } from './registry.js';
 
 const WG = 64;
 const SORT_WG = 256;
@@ -35,7 +35,7 @@ registerVariants(
   { sig: KEYS, spec: { file, consts: { WG }, defines: ['KEYS'] } },
   { sig: SORT, spec: { file, consts: { WG: SORT_WG }, defines: ['SORT'], entry: 'sort_local' } },
   { sig: SORT, spec: { file, consts: { WG: SORT_WG }, defines: ['SORT'], entry: 'sort_global' } },
-  ...[false, true].flatMap((ACCUMULATE) => [
+  ...[false, true].flatMap((ACCUMULATE): KernelVariant[] => [
     { sig: GRAD_WORD, spec: { file, consts: { WG, ACCUMULATE }, defines: ['GRAD_WORD'] } },
     { sig: GRAD_SMALL, spec: { file, consts: { WG, ACCUMULATE, POS: true }, defines: ['GRAD_SMALL'] } },
     { sig: GRAD_SMALL, spec: { file, consts: { WG, ACCUMULATE, POS: false }, defines: ['GRAD_SMALL'] } },
