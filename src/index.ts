@@ -7,3 +7,4 @@ export { SHADER_SOURCES } from './kernels/sources.js';
 export { binary, affine } from './kernels/elementwise.js';
 export { reduceRows } from './kernels/reduce.js';
 export { matmul } from './kernels/matmul.js';
+export * as data from './data/index.js';
