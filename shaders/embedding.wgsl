@@ -8,7 +8,7 @@
 //  SORT        bitonic sort of keys, ascending. Entry sort_local sorts / merges blocks of
 //              L = 2·WG keys in workgroup memory (all steps with j < L); sort_global does one
 //              (k, j) step with j ≥ L over the whole array.
-//  GRAD_WORD   one workgroup per vocabulary row v: binary-search v's run in the sorted keys,
+//  GRAD_WORD   TPR invocations per vocabulary row v: binary-search v's run in the sorted keys,
 //              then each invocation sums dOut rows of those tokens for its columns, in token
 //              order: a fixed order, so the result is bit-identical run to run.
 //  GRAD_SMALL  tables with few rows: POS = true: grad[t, c] = Σ_b dOut[b·T + t, c] in b order;
@@ -16,6 +16,7 @@
 // ACCUMULATE adds to the existing gradient instead of overwriting it.
 
 const WG: u32 = 64u;
+const TPR: u32 = 64u;
 const ACCUMULATE: bool = false;
 const POS: bool = false;
 
@@ -29,15 +30,17 @@ struct Params { N: u32, T: u32, h: u32, V: u32, NT: u32, gridX: u32, _p0: u32, _
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
+// TPR invocations per token (1 on CPU adapters, WG on GPUs: coalesced columns).
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * p.gridX + wid.x) * WG + lid;
-  if (i >= p.N * p.h) { return; }
-  let n = i / p.h;
-  let c = i - n * p.h;
+  let n = (wid.y * p.gridX + wid.x) * (WG / TPR) + lid / TPR;
+  if (n >= p.N) { return; }
   let id = min(ids[n], p.V - 1u);
   let tt = min(types[n], p.NT - 1u);
-  out[i] = (word[id * p.h + c] + ttab[tt * p.h + c]) + pos[(n % p.T) * p.h + c];
+  let t = n % p.T;
+  for (var c = lid % TPR; c < p.h; c += TPR) {
+    out[n * p.h + c] = (word[id * p.h + c] + ttab[tt * p.h + c]) + pos[t * p.h + c];
+  }
 }
 //#endif
 
@@ -123,15 +126,16 @@ fn lower_bound(bound: u32) -> u32 {
   return lo;
 }
 
+// TPR invocations per vocabulary row (1 on CPU adapters, WG on GPUs).
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let v = wid.y * p.gridX + wid.x;
+  let v = (wid.y * p.gridX + wid.x) * (WG / TPR) + lid / TPR;
   if (v >= p.V) { return; }
   let first = lower_bound(v << p.shift);
   var last = p.N;
   if (v + 1u < p.V) { last = lower_bound((v + 1u) << p.shift); }
   let mask = (1u << p.shift) - 1u;
-  for (var c = lid; c < p.h; c += WG) {
+  for (var c = lid % TPR; c < p.h; c += TPR) {
     var acc = 0.0;
     for (var i = first; i < last; i++) {
       acc += dout[(keys[i] & mask) * p.h + c];

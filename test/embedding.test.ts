@@ -36,31 +36,34 @@ function f32TokenOrder(ids: ArrayLike<number>, dOut: Float32Array, s: RefEmbeddi
 // [B, T, h, V, P, NT]: tiny; odd; N = 1179 > 512 (global sort steps, Npad 2048); all ids alike.
 const CASES = [[1, 1, 1, 1, 1, 1], [3, 7, 5, 11, 9, 2], [9, 131, 13, 37, 140, 3], [4, 33, 6, 3, 40, 2]] as const;
 
+// Both layouts (one invocation per token / vocabulary row, or a workgroup each) on every adapter.
 describe('embedding', () => {
   it('forward matches the float64 reference; out-of-range ids are clamped', async () => {
     const rt = await getRuntime();
+    for (const variant of ['per-invocation', 'plain'] as const)
     for (const [B, T, h, V, P, NT] of CASES) {
       const s = { N: B * T, T, h, V, P, NT };
       const { host, dev } = setup(rt, s, B, B * T + h, true);
       const out = rt.empty([B, T, h]);
-      await rt.run(await embedding(rt, dev.ids, dev.types, dev.tables, out));
+      await rt.run(await embedding(rt, dev.ids, dev.types, dev.tables, out, { variant }));
       // Two f32 additions of |x| < 1.
-      expectClose(await rt.read(out), refEmbedding(host.ids, host.types, host.word, host.pos, host.type, s), { atol: 5e-7, rtol: 0 }, `forward ${B}x${T}x${h}`);
+      expectClose(await rt.read(out), refEmbedding(host.ids, host.types, host.word, host.pos, host.type, s), { atol: 5e-7, rtol: 0 }, `forward ${B}x${T}x${h} ${variant}`);
       rt.release(dev.ids, dev.types, dev.tables.word, dev.tables.position, dev.tables.type, out);
     }
   });
 
   it('backward matches the reference, is bit-identical run to run and to the token-order f32 sum', async () => {
     const rt = await getRuntime();
+    for (const variant of ['per-invocation', 'plain'] as const)
     for (const [B, T, h, V, P, NT] of CASES) {
       const s = { N: B * T, T, h, V, P, NT };
       const { host, dev } = setup(rt, s, B, 3 * B + T, true);
       const dOut = randomNormal(s.N * h, h + 1);
       const tdOut = rt.upload(dOut, [B, T, h]);
       const grads: EmbeddingTables = { word: rt.empty([V, h]), position: rt.empty([P, h]), type: rt.empty([NT, h]) };
-      const ops = await embeddingBackward(rt, { ids: dev.ids, types: dev.types, dOut: tdOut, grads });
+      const ops = await embeddingBackward(rt, { ids: dev.ids, types: dev.types, dOut: tdOut, grads, variant });
       await rt.run(...ops);
-      const what = `backward ${B}x${T}x${h} V=${V}`;
+      const what = `backward ${B}x${T}x${h} V=${V} ${variant}`;
       const ref = refEmbeddingBackward(host.ids, host.types, dOut, s);
       const gw = Float32Array.from(await rt.read(grads.word));
       const gp = Float32Array.from(await rt.read(grads.position));
@@ -76,7 +79,7 @@ describe('embedding', () => {
       expect(Float32Array.from(await rt.read(grads.word))).toEqual(gw);
       expect(Float32Array.from(await rt.read(grads.type))).toEqual(gt);
       // Accumulate: adds the same gradient again.
-      await rt.run(...(await embeddingBackward(rt, { ids: dev.ids, types: dev.types, dOut: tdOut, grads, accumulate: true })));
+      await rt.run(...(await embeddingBackward(rt, { ids: dev.ids, types: dev.types, dOut: tdOut, grads, variant, accumulate: true })));
       expectClose(await rt.read(grads.position), ref.position.map((v) => 2 * v), { atol: 2e-5, rtol: 1e-5 }, `position accumulated ${what}`);
       expectClose(await rt.read(grads.word), ref.word.map((v) => 2 * v), { atol: 4e-3, rtol: 1e-4 }, `word accumulated ${what}`);
       rt.release(dev.ids, dev.types, dev.tables.word, dev.tables.position, dev.tables.type, tdOut, grads.word, grads.position, grads.type);

@@ -24,6 +24,12 @@ const WG = 64;
 const SORT_WG = 256;
 const L = 2 * SORT_WG;
 
+/** Invocations per token / vocabulary row: 1 on CPU adapters (measured faster), WG on GPUs. */
+const CPU_KINDS = new Set(['lavapipe', 'opengl', 'swiftshader']);
+/** 'per-invocation': one invocation per token / vocabulary row; 'plain': a workgroup each. */
+export type EmbeddingVariant = 'auto' | 'per-invocation' | 'plain';
+const tprFor = (rt: Runtime, v: EmbeddingVariant = 'auto') => (v === 'per-invocation' ? 1 : v === 'plain' ? WG : CPU_KINDS.has(rt.gpu.kind) ? 1 : WG);
+
 const FWD: KernelSignature = { name: 'embedding', bindings: ['read', 'read', 'read', 'read', 'read', 'rw', 'uniform'] };
 const KEYS: KernelSignature = { name: 'embedding.sort_keys', bindings: ['read', 'rw', 'uniform'] };
 const SORT: KernelSignature = { name: 'embedding.sort', bindings: ['rw', 'uniform'] };
@@ -31,12 +37,15 @@ const GRAD_WORD: KernelSignature = { name: 'embedding.grad_word', bindings: ['re
 const GRAD_SMALL: KernelSignature = { name: 'embedding.grad_small', bindings: ['read', 'read', 'rw', 'uniform'] };
 const file = 'embedding.wgsl';
 registerVariants(
-  { sig: FWD, spec: { file, consts: { WG }, defines: ['FWD'] } },
+  ...[1, WG].flatMap((TPR): KernelVariant[] => [
+    { sig: FWD, spec: { file, consts: { WG, TPR }, defines: ['FWD'] } },
+    { sig: GRAD_WORD, spec: { file, consts: { WG, TPR, ACCUMULATE: false }, defines: ['GRAD_WORD'] } },
+    { sig: GRAD_WORD, spec: { file, consts: { WG, TPR, ACCUMULATE: true }, defines: ['GRAD_WORD'] } },
+  ]),
   { sig: KEYS, spec: { file, consts: { WG }, defines: ['KEYS'] } },
   { sig: SORT, spec: { file, consts: { WG: SORT_WG }, defines: ['SORT'], entry: 'sort_local' } },
   { sig: SORT, spec: { file, consts: { WG: SORT_WG }, defines: ['SORT'], entry: 'sort_global' } },
   ...[false, true].flatMap((ACCUMULATE): KernelVariant[] => [
-    { sig: GRAD_WORD, spec: { file, consts: { WG, ACCUMULATE }, defines: ['GRAD_WORD'] } },
     { sig: GRAD_SMALL, spec: { file, consts: { WG, ACCUMULATE, POS: true }, defines: ['GRAD_SMALL'] } },
     { sig: GRAD_SMALL, spec: { file, consts: { WG, ACCUMULATE, POS: false }, defines: ['GRAD_SMALL'] } },
   ]),
@@ -76,15 +85,16 @@ function checkTables(name: string, t: EmbeddingTables, T: number): { V: number; 
 }
 
 /** out [B, T, h] (or [N, h]) = word[ids] + type[types] + position[t]. ids, types: [B, T] u32/i32. */
-export function embedding(rt: Runtime, ids: Tensor, types: Tensor, tables: EmbeddingTables, out: Tensor): Promise<Op> {
+export function embedding(rt: Runtime, ids: Tensor, types: Tensor, tables: EmbeddingTables, out: Tensor, opts: { variant?: EmbeddingVariant } = {}): Promise<Op> {
   const name = 'embedding';
   const [N, T] = tokens(name, ids, types);
   const { V, h, NT } = checkTables(name, tables, T);
   expectDType(name, 'out', out, 'f32');
   if (out.size !== N * h) throw new Error(`${name}: out ${shapeStr(out.shape)} must hold ${N} tokens × h = ${h} (ids ${shapeStr(ids.shape)})`);
-  const [gx, gy] = grid1d(N * h, WG, rt.limits.maxComputeWorkgroupsPerDimension);
+  const TPR = tprFor(rt, opts.variant);
+  const [gx, gy] = grid1d(N, WG / TPR, rt.limits.maxComputeWorkgroupsPerDimension);
   const params = rt.uniform(packUniform([['u32', N], ['u32', T], ['u32', h], ['u32', V], ['u32', NT], ['u32', gx], ['u32', 0], ['u32', 0]]), `${name}.params`);
-  return rt.op(FWD, { file, consts: { WG }, defines: ['FWD'] }, [ids, types, tables.word, tables.position, tables.type, out, params], [gx, gy], name);
+  return rt.op(FWD, { file, consts: { WG, TPR }, defines: ['FWD'] }, [ids, types, tables.word, tables.position, tables.type, out, params], [gx, gy], name);
 }
 
 export interface EmbeddingBackwardArgs {
@@ -96,6 +106,7 @@ export interface EmbeddingBackwardArgs {
   grads: EmbeddingTables;
   /** Add to the gradients instead of overwriting them (gradient accumulation). */
   accumulate?: boolean;
+  variant?: EmbeddingVariant;
 }
 
 /** Ops to record in order: sort keys, bitonic sort steps, word, position and type gradients. */
@@ -133,9 +144,10 @@ export async function embeddingBackward(rt: Runtime, a: EmbeddingBackwardArgs): 
     ops.push(await local(k, k));
   }
 
-  [gx, gy] = grid1d(V, 1, maxWg);
+  const TPR = tprFor(rt, a.variant);
+  [gx, gy] = grid1d(V, WG / TPR, maxWg);
   params = rt.uniform(packUniform([['u32', N], ['u32', V], ['u32', h], ['u32', shift], ['u32', gx], ['u32', 0], ['u32', 0], ['u32', 0]]), `${name}.word.params`);
-  ops.push(await rt.op(GRAD_WORD, { file, consts: { WG, ACCUMULATE: acc }, defines: ['GRAD_WORD'] }, [keys, a.dOut, a.grads.word, params], [gx, gy], `${name}.word`));
+  ops.push(await rt.op(GRAD_WORD, { file, consts: { WG, TPR, ACCUMULATE: acc }, defines: ['GRAD_WORD'] }, [keys, a.dOut, a.grads.word, params], [gx, gy], `${name}.word`));
 
   for (const [what, rows, pos, t] of [['position', P, true, a.grads.position], ['type', NT, false, a.grads.type]] as const) {
     [gx, gy] = grid1d(rows * h, WG, maxWg);
