@@ -4,9 +4,10 @@ import { parse, ADAPTER_OPTION } from '../src/cli/args.js';
 import { cliRuntime } from '../src/cli/runtime.js';
 import { rates, timeOps, type BenchCase, type BenchResult } from './harness.js';
 import { basicCases } from './cases-basic.js';
+import { normCases } from './cases-norm.js';
 
 export function allCases(): BenchCase[] {
-  return [...basicCases()];
+  return [...basicCases(), ...normCases()];
 }
 
 export async function benchKernels(argv: string[]): Promise<number> {
