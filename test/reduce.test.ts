@@ -79,15 +79,16 @@ describe('whole-tensor reductions', () => {
   for (const op of ['sum', 'sumsq', 'max'] as const) {
     it(`${op} of odd-sized tensors (one and several blocks)`, async () => {
       const rt = await getRuntime();
-      for (const n of [1, 999, 4097, 70001]) {
-        const x = randomArray(n, n + 7);
-        const tx = rt.upload(x, [n]), out = rt.empty([1]);
-        await rt.run(...(await reduceAll(rt, op, tx, out)));
-        const want = refReduceAll(op, x);
-        // Sums of 70001 terms |x|<1 in f32 blocks: error ≲ 1e-6·sqrt(n)·|partial|; 1e-3 abs is loose but meaningful.
-        expectClose(await rt.read(out), [want], { atol: 1e-3, rtol: 1e-5 }, `${op} n=${n}`);
-        rt.release(tx, out);
-      }
+      for (const variant of variants(rt))
+        for (const n of [1, 999, 4097, 70001]) {
+          const x = randomArray(n, n + 7);
+          const tx = rt.upload(x, [n]), out = rt.empty([1]);
+          await rt.run(...(await reduceAll(rt, op, tx, out, { variant })));
+          const want = refReduceAll(op, x);
+          // Sums of 70001 terms |x|<1 in f32 blocks: error ≲ 1e-6·sqrt(n)·|partial|; 1e-3 abs is loose but meaningful.
+          expectClose(await rt.read(out), [want], { atol: 1e-3, rtol: 1e-5 }, `${op} n=${n} ${variant}`);
+          rt.release(tx, out);
+        }
     });
   }
 
