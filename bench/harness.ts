@@ -2,6 +2,18 @@
 // submit and takes the median over samples of wall time (CPU adapters have coarse or no
 // timestamps, so wall time around a synced submit is the honest measure here).
 import type { Runtime, Op } from '../src/gpu/runtime.js';
+import type { Tensor } from '../src/gpu/tensor.js';
+import type { Tf, TfTensor, TfjsPeerRuntime } from './tfjs.js';
+
+/**
+ * The same operation through TensorFlow.js, timed in the same run. `setup` builds the
+ * inputs (from the same host data as ours) and returns `run`, which enqueues one launch
+ * and returns its output (the harness disposes it). Example (one line per kernel area):
+ *   tfjs: { setup: (tf) => { const x = tf.tensor(data, [r, c]); return { run: () => tf.sum(x, 1), dispose: () => x.dispose() }; } }
+ */
+export interface TfjsPeer {
+  setup(tf: Tf): { run(): TfTensor; dispose(): void };
+}
 
 export interface BenchCase {
   kernel: string;
@@ -9,7 +21,9 @@ export interface BenchCase {
   /** Floating-point operations per launch (for GFLOP/s), or bytes moved (for GB/s). */
   flops?: number;
   bytes?: number;
-  setup(rt: Runtime): Promise<{ ops: Op[]; release(): void }>;
+  /** `output`, when given, is compared with the tfjs peer's output (both f32). */
+  setup(rt: Runtime): Promise<{ ops: Op[]; release(): void; output?: Tensor }>;
+  tfjs?: TfjsPeer;
 }
 
 export interface BenchResult {
@@ -21,6 +35,8 @@ export interface BenchResult {
   tfjs_ms?: number;
   tfjs_gflops?: number;
   tfjs_gbps?: number;
+  /** Set when ours and tfjs's outputs differ beyond f32 tolerance (max abs diff / max abs). */
+  tfjs_mismatch?: number;
 }
 
 export interface TimingOptions {
@@ -52,6 +68,43 @@ export async function timeOps(rt: Runtime, ops: Op[], t: TimingOptions = DEFAULT
     samples.push((performance.now() - start) / reps);
   }
   return median(samples);
+}
+
+/** Median milliseconds per launch of a tfjs peer, timed like ours (launches, then one sync); also its last output. */
+export async function timeTfjs(peer: TfjsPeerRuntime, p: TfjsPeer, t: TimingOptions = DEFAULT_TIMING): Promise<{ ms: number; output: ArrayLike<number> }> {
+  const { run, dispose } = p.setup(peer.tf);
+  try {
+    const first = run(); // compiles
+    const output = await first.data();
+    first.dispose();
+    const launch = async (reps: number) => {
+      const outs: TfTensor[] = [];
+      const start = performance.now();
+      for (let r = 0; r < reps; r++) outs.push(run());
+      await peer.sync(outs[outs.length - 1]);
+      const ms = (performance.now() - start) / reps;
+      for (const o of outs) o.dispose();
+      return ms;
+    };
+    const once = Math.max(await launch(1), 0.01);
+    const reps = Math.max(1, Math.min(1000, Math.ceil(t.minSampleMs / once)));
+    const samples: number[] = [];
+    for (let s = 0; s < t.samples; s++) samples.push(await launch(reps));
+    return { ms: median(samples), output };
+  } finally {
+    dispose();
+  }
+}
+
+/** Max |a - b| relative to max |b| (0 when both are empty). */
+export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let d = 0, m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return Number.isFinite(d) ? d / Math.max(m, 1e-30) : Infinity;
 }
 
 export function rates(c: BenchCase, ms: number): Pick<BenchResult, 'gflops' | 'gbps'> {

@@ -1,32 +1,77 @@
-// `electrolite bench kernels [--json] [--adapter A] [--filter S]`: every kernel at the
-// shapes of a small BERT step and square matmuls; median ms, GFLOP/s or GB/s.
+// `electrolite bench kernels [--json] [--adapter A] [--filter S] [--no-tfjs] [--no-autotune]`:
+// every kernel at the shapes of a small BERT step and square matmuls; median ms, GFLOP/s or
+// GB/s; and, in the same run, the same operation through TensorFlow.js's WebGPU backend on
+// the same kind of adapter (cases with a `tfjs` peer), with a check that both agree.
 import { parse, ADAPTER_OPTION } from '../src/cli/args.js';
 import { cliRuntime } from '../src/cli/runtime.js';
-import { rates, timeOps, type BenchCase, type BenchResult } from './harness.js';
+import { setAutotuneDefaults } from '../src/kernels/autotune.js';
+import { rates, relDiff, timeOps, timeTfjs, type BenchCase, type BenchResult } from './harness.js';
 import { basicCases } from './cases-basic.js';
 import { normCases } from './cases-norm.js';
+import { matmulCases } from './cases-matmul.js';
+import { loadTfjs } from './tfjs.js';
 
 export function allCases(): BenchCase[] {
-  return [...basicCases(), ...normCases()];
+  return [...basicCases(), ...matmulCases(), ...normCases()];
 }
 
 export async function benchKernels(argv: string[]): Promise<number> {
-  const { values } = parse('bench kernels', argv, { ...ADAPTER_OPTION, json: { type: 'boolean' }, filter: { type: 'string' } });
-  const rt = await cliRuntime(values.adapter, Boolean(values.json));
+  const { values } = parse('bench kernels', argv, {
+    ...ADAPTER_OPTION,
+    json: { type: 'boolean' },
+    filter: { type: 'string' },
+    'no-tfjs': { type: 'boolean' },
+    'no-autotune': { type: 'boolean' },
+  });
+  const json = Boolean(values.json);
+  const say = (line: string) => process.stderr.write(line + '\n');
+  const rt = await cliRuntime(values.adapter, json);
+  setAutotuneDefaults({ enabled: values['no-autotune'] ? false : undefined, log: json ? undefined : say });
   const cases = allCases().filter((c) => !values.filter || `${c.kernel} ${c.shape}`.includes(values.filter));
+  let peer = values['no-tfjs'] ? 'tfjs: disabled (--no-tfjs)' : cases.some((c) => c.tfjs) ? await loadTfjs(rt) : 'tfjs: no case has a peer';
+  const tfjsNote = typeof peer === 'string' ? peer : peer.description;
+  say(typeof peer === 'string' ? `${peer}; tfjs figures omitted` : `peer: ${peer.description}`);
+  if (!json) process.stdout.write(`${'kernel'.padEnd(24)} ${'shape'.padEnd(20)} ${'ms'.padStart(10)}     rate            ${typeof peer === 'string' ? '' : 'tfjs ms      tfjs rate     ×tfjs'}\n`);
   const results: BenchResult[] = [];
   for (const c of cases) {
-    const { ops, release } = await c.setup(rt);
+    const { ops, release, output } = await c.setup(rt);
     const ms = await timeOps(rt, ops);
+    const ours = output && typeof peer !== 'string' && c.tfjs ? await rt.read(output) : undefined;
     release();
     const r: BenchResult = { kernel: c.kernel, shape: c.shape, ms: Number(ms.toFixed(4)), ...rates(c, ms) };
+    if (typeof peer !== 'string' && c.tfjs) {
+      try {
+        const t = await timeTfjs(peer, c.tfjs);
+        r.tfjs_ms = Number(t.ms.toFixed(4));
+        const tr = rates(c, t.ms);
+        if (tr.gflops !== undefined) r.tfjs_gflops = tr.gflops;
+        if (tr.gbps !== undefined) r.tfjs_gbps = tr.gbps;
+        if (ours) {
+          const d = relDiff(ours, t.output);
+          // f32 results of the same inputs; summation orders differ.
+          if (!(d <= 1e-3)) {
+            r.tfjs_mismatch = Number(d.toExponential(2));
+            say(`WARNING: ${c.kernel} ${c.shape}: ours and tfjs differ (max abs diff / max abs = ${d.toExponential(2)})`);
+          }
+        }
+      } catch (e) {
+        say(`tfjs ${c.kernel} ${c.shape} failed: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
     results.push(r);
-    if (!values.json) {
-      const rate = r.gflops !== undefined ? `${r.gflops.toFixed(2)} GFLOP/s` : r.gbps !== undefined ? `${r.gbps.toFixed(2)} GB/s` : '';
-      process.stdout.write(`${c.kernel.padEnd(24)} ${c.shape.padEnd(20)} ${ms.toFixed(3).padStart(10)} ms  ${rate}\n`);
+    if (!json) {
+      const rate = (g?: number, b?: number) => (g !== undefined ? `${g.toFixed(2)} GFLOP/s` : b !== undefined ? `${b.toFixed(2)} GB/s` : '');
+      const peerCols = r.tfjs_ms !== undefined
+        ? `${r.tfjs_ms.toFixed(3).padStart(10)} ms  ${rate(r.tfjs_gflops, r.tfjs_gbps).padEnd(14)} ${(r.tfjs_ms / r.ms).toFixed(2)}×`
+        : '';
+      process.stdout.write(`${c.kernel.padEnd(24)} ${c.shape.padEnd(20)} ${ms.toFixed(3).padStart(10)} ms  ${rate(r.gflops, r.gbps).padEnd(15)} ${peerCols}\n`);
     }
   }
-  if (values.json) process.stdout.write(JSON.stringify({ adapter: { ...rt.gpu.adapter, kind: rt.gpu.kind, backend: rt.gpu.backend }, results }, null, 2) + '\n');
+  if (json)
+    process.stdout.write(
+      JSON.stringify({ adapter: { ...rt.gpu.adapter, kind: rt.gpu.kind, backend: rt.gpu.backend }, tfjs: tfjsNote, results }, null, 2) + '\n',
+    );
+  peer = '';
   rt.destroy();
   return 0;
 }

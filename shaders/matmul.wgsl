@@ -1,50 +1,297 @@
-// C[M,N] = A[M,K] · B[K,N], row-major f32.
-// Register tiling without workgroup memory: each invocation computes a TM×TN block of C
-// from TM rows of A and TN columns of B (CPU adapters prefer lots of independent work per
-// invocation and no barriers; see shaders' autotuning in src/kernels). Edges are masked,
-// so any M, N, K works.
+//#if F16
+enable f16;
+//#endif
+// The matmul family, one source: C = act(alpha·op(A)·op(B) + bias + (ACCUM ? C : 0)),
+// batched over strided views (see src/kernels/matmul.ts for the view layout).
+//
+// Element (b, r, c) of an operand view lives at off + b1·s1 + b2·s2 + r·ld + c, where the
+// batch index b = b1·nb2 + b2 (two batch levels reach heads interleaved in [B, T, H, D]).
+// op(A)[m, k] = A(m, k), or A(k, m) when TRANS_A (A stored K×M); same for B.
+//
+// Two algorithms, selected by the WGMEM define:
+//  - register tiling (default; CPU adapters): each invocation computes TM×TN outputs from
+//    4-deep slices of A and B held in registers, no workgroup memory, no barriers. Loads are
+//    vec4 along each operand's contiguous dimension; the VEC_A / VEC_B defines bind the
+//    operand as array<vec4> (when its strides and offset are multiples of 4).
+//  - workgroup-memory tiling (WGMEM; GPUs): the workgroup stages BK-deep slices of a
+//    (WGY·TM)×(WGX·TN) block in workgroup memory; each invocation computes TM×TN outputs
+//    strided by the workgroup size (coalesced, conflict-free).
+// Any M, N, K works: the K tail is masked to zero, rows/columns past the edge are not stored.
 
-const TM: u32 = 4u;
-const TN: u32 = 4u;
+const TM: u32 = 8u;          // rows per invocation (multiple of 4 in register mode)
+const TN: u32 = 8u;          // columns per invocation (multiple of 4 in register mode)
 const WGX: u32 = 8u;
 const WGY: u32 = 8u;
+const BK: u32 = 16u;         // WGMEM: depth of a staged slice
+const INTERLEAVE: bool = false; // register mode: an invocation's column quads are WGX·4 apart
+const TRANS_A: bool = false;
+const TRANS_B: bool = false;
+const BIAS: bool = false;
+const ACT: u32 = 0u;         // 0 none, 1 GELU (erf), 2 GELU (tanh)
+const ACCUM: bool = false;
 
-struct Params { M: u32, N: u32, K: u32, _pad: u32 }
+//#if A_F16
+alias TA = f16;
+//#else
+alias TA = f32;
+//#endif
+//#if B_F16
+alias TB = f16;
+//#else
+alias TB = f32;
+//#endif
+//#if C_F16
+alias TC = f16;
+//#else
+alias TC = f32;
+//#endif
 
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+struct Params {
+  M: u32, N: u32, K: u32, nb2: u32,
+  lda: u32, ldb: u32, ldc: u32, alpha: f32,
+  offA: u32, sA1: u32, sA2: u32, _p0: u32,
+  offB: u32, sB1: u32, sB2: u32, _p1: u32,
+  offC: u32, sC1: u32, sC2: u32, _p2: u32,
+}
+
+//#if VEC_A
+@group(0) @binding(0) var<storage, read> A: array<vec4<TA>>;
+//#else
+@group(0) @binding(0) var<storage, read> A: array<TA>;
+//#endif
+//#if VEC_B
+@group(0) @binding(1) var<storage, read> B: array<vec4<TB>>;
+//#else
+@group(0) @binding(1) var<storage, read> B: array<TB>;
+//#endif
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<TC>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+// ---- element access ----------------------------------------------------------------
+
+fn a1(i: u32) -> f32 {
+//#if VEC_A
+  return f32(A[i >> 2u][i & 3u]);
+//#else
+  return f32(A[i]);
+//#endif
+}
+
+fn b1(i: u32) -> f32 {
+//#if VEC_B
+  return f32(B[i >> 2u][i & 3u]);
+//#else
+  return f32(B[i]);
+//#endif
+}
+
+// Four consecutive elements from i (i is a multiple of 4 in VEC mode).
+fn a4(i: u32) -> vec4f {
+//#if VEC_A
+  return vec4f(A[i >> 2u]);
+//#else
+  return vec4f(f32(A[i]), f32(A[i + 1u]), f32(A[i + 2u]), f32(A[i + 3u]));
+//#endif
+}
+
+fn b4(i: u32) -> vec4f {
+//#if VEC_B
+  return vec4f(B[i >> 2u]);
+//#else
+  return vec4f(f32(B[i]), f32(B[i + 1u]), f32(B[i + 2u]), f32(B[i + 3u]));
+//#endif
+}
+
+fn batch_base(z: u32, off: u32, s1: u32, s2: u32) -> u32 {
+  return off + (z / p.nb2) * s1 + (z % p.nb2) * s2;
+}
+
+// Index of op(A)[m, k] and op(B)[k, n] relative to the batch base.
+fn a_index(m: u32, k: u32) -> u32 {
+  if (TRANS_A) { return k * p.lda + m; }
+  return m * p.lda + k;
+}
+
+fn b_index(k: u32, n: u32) -> u32 {
+  if (TRANS_B) { return n * p.ldb + k; }
+  return k * p.ldb + n;
+}
+
+fn epilogue(cbase: u32, m: u32, n: u32, v: f32) {
+  let ci = cbase + m * p.ldc + n;
+  var y = p.alpha * v;
+  if (BIAS) { y += bias[n]; }
+  if (ACCUM) { y += f32(C[ci]); }
+  if (ACT == 1u) { y = gelu_erf(y); }
+  if (ACT == 2u) { y = gelu_tanh(y); }
+  C[ci] = TC(y);
+}
+
+//#include activations.wgsl
+
+//#ifnot WGMEM
+// ---- register tiling -----------------------------------------------------------------
+
+const TN4: u32 = TN / 4u;
+const TM4: u32 = TM / 4u;
+
+// Column of the first element of column quad j4 for invocation (wx, lx).
+fn col_of(wx: u32, lx: u32, j4: u32) -> u32 {
+  if (INTERLEAVE) { return (wx * WGX * TN4 + j4 * WGX + lx) * 4u; }
+  return (wx * WGX + lx) * TN + j4 * 4u;
+}
+
+// av[i] = op(A)[m0 + i, k .. k+3] (rows past M read clamped or neighbouring values).
+fn load_a(abase: u32, m0: u32, k: u32) -> array<vec4f, TM> {
+  var av: array<vec4f, TM>;
+  if (TRANS_A) {
+    // contiguous along m: quads of rows per k, transposed in registers
+    var t: array<vec4f, 4u * TM4>;
+    for (var kk = 0u; kk < 4u; kk++) {
+      let kc = min(k + kk, p.K - 1u);
+      for (var i4 = 0u; i4 < TM4; i4++) { t[kk * TM4 + i4] = a4(abase + kc * p.lda + m0 + i4 * 4u); }
+    }
+    for (var i4 = 0u; i4 < TM4; i4++) {
+      let c0 = t[i4]; let c1 = t[TM4 + i4]; let c2 = t[2u * TM4 + i4]; let c3 = t[3u * TM4 + i4];
+      av[i4 * 4u] = vec4f(c0.x, c1.x, c2.x, c3.x);
+      av[i4 * 4u + 1u] = vec4f(c0.y, c1.y, c2.y, c3.y);
+      av[i4 * 4u + 2u] = vec4f(c0.z, c1.z, c2.z, c3.z);
+      av[i4 * 4u + 3u] = vec4f(c0.w, c1.w, c2.w, c3.w);
+    }
+  } else {
+    for (var i = 0u; i < TM; i++) { av[i] = a4(abase + min(m0 + i, p.M - 1u) * p.lda + k); }
+  }
+  return av;
+}
+
+// bv[kk·TN4 + j4] = op(B)[k + kk, col_of(j4) .. +3].
+fn load_b(bbase: u32, wx: u32, lx: u32, k: u32) -> array<vec4f, 4u * TN4> {
+  var bv: array<vec4f, 4u * TN4>;
+  if (TRANS_B) {
+    // contiguous along k: one quad of k per column, transposed in registers
+    for (var j4 = 0u; j4 < TN4; j4++) {
+      let n0 = col_of(wx, lx, j4);
+      let c0 = b4(bbase + min(n0, p.N - 1u) * p.ldb + k);
+      let c1 = b4(bbase + min(n0 + 1u, p.N - 1u) * p.ldb + k);
+      let c2 = b4(bbase + min(n0 + 2u, p.N - 1u) * p.ldb + k);
+      let c3 = b4(bbase + min(n0 + 3u, p.N - 1u) * p.ldb + k);
+      bv[j4] = vec4f(c0.x, c1.x, c2.x, c3.x);
+      bv[TN4 + j4] = vec4f(c0.y, c1.y, c2.y, c3.y);
+      bv[2u * TN4 + j4] = vec4f(c0.z, c1.z, c2.z, c3.z);
+      bv[3u * TN4 + j4] = vec4f(c0.w, c1.w, c2.w, c3.w);
+    }
+  } else {
+    for (var kk = 0u; kk < 4u; kk++) {
+      let kc = min(k + kk, p.K - 1u);
+      for (var j4 = 0u; j4 < TN4; j4++) { bv[kk * TN4 + j4] = b4(bbase + kc * p.ldb + col_of(wx, lx, j4)); }
+    }
+  }
+  return bv;
+}
 
 @compute @workgroup_size(WGX, WGY)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let row0 = gid.y * TM;
-  let col0 = gid.x * TN;
-  if (row0 >= p.M || col0 >= p.N) { return; }
-  var acc: array<f32, TM * TN>;
-  var a: array<f32, TM>;
-  var b: array<f32, TN>;
-  for (var k = 0u; k < p.K; k++) {
-    for (var i = 0u; i < TM; i++) {
-      let r = min(row0 + i, p.M - 1u);
-      a[i] = A[r * p.K + k];
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let m0 = (wid.y * WGY + lid.y) * TM;
+  if (m0 >= p.M || col_of(wid.x, lid.x, 0u) >= p.N) { return; }
+  let z = wid.z;
+  let abase = batch_base(z, p.offA, p.sA1, p.sA2);
+  let bbase = batch_base(z, p.offB, p.sB1, p.sB2);
+  let cbase = batch_base(z, p.offC, p.sC1, p.sC2);
+  var acc: array<vec4f, TM * TN4>;
+  // Rows past M and columns past N read in-range neighbours (or clamped, robust
+  // accesses) and are never stored; only the K tail must be exact zeros.
+  let kfull = p.K & ~3u;
+  for (var k = 0u; k < p.K; k += 4u) {
+    var av = load_a(abase, m0, k);
+    var bv = load_b(bbase, wid.x, lid.x, k);
+    if (k >= kfull) {
+      let keep = vec4<bool>(k < p.K, k + 1u < p.K, k + 2u < p.K, k + 3u < p.K);
+      for (var i = 0u; i < TM; i++) { av[i] = select(vec4f(0.0), av[i], keep); }
+      for (var kk = 0u; kk < 4u; kk++) {
+        for (var j4 = 0u; j4 < TN4; j4++) { bv[kk * TN4 + j4] = select(vec4f(0.0), bv[kk * TN4 + j4], keep[kk]); }
+      }
     }
-    for (var j = 0u; j < TN; j++) {
-      let c = min(col0 + j, p.N - 1u);
-      b[j] = B[k * p.N + c];
-    }
     for (var i = 0u; i < TM; i++) {
-      for (var j = 0u; j < TN; j++) {
-        acc[i * TN + j] = fma(a[i], b[j], acc[i * TN + j]);
+      let a = av[i];
+      for (var j4 = 0u; j4 < TN4; j4++) {
+        var s = acc[i * TN4 + j4];
+        s = fma(vec4f(a.x), bv[j4], s);
+        s = fma(vec4f(a.y), bv[TN4 + j4], s);
+        s = fma(vec4f(a.z), bv[2u * TN4 + j4], s);
+        s = fma(vec4f(a.w), bv[3u * TN4 + j4], s);
+        acc[i * TN4 + j4] = s;
       }
     }
   }
   for (var i = 0u; i < TM; i++) {
-    let r = row0 + i;
-    if (r >= p.M) { break; }
-    for (var j = 0u; j < TN; j++) {
-      let c = col0 + j;
-      if (c < p.N) { C[r * p.N + c] = acc[i * TN + j]; }
+    let m = m0 + i;
+    if (m >= p.M) { break; }
+    for (var j4 = 0u; j4 < TN4; j4++) {
+      let n0 = col_of(wid.x, lid.x, j4);
+      let v = acc[i * TN4 + j4];
+      for (var c = 0u; c < 4u; c++) {
+        if (n0 + c < p.N) { epilogue(cbase, m, n0 + c, v[c]); }
+      }
     }
   }
 }
+//#endif
+
+//#if WGMEM
+// ---- workgroup-memory tiling ------------------------------------------------------------
+
+const BM: u32 = WGY * TM;
+const BN: u32 = WGX * TN;
+const NT: u32 = WGX * WGY;
+
+var<workgroup> As: array<f32, BK * BM>;   // [kk][m]
+var<workgroup> Bs: array<f32, BK * BN>;   // [kk][n]
+
+@compute @workgroup_size(WGX, WGY)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let z = wid.z;
+  let abase = batch_base(z, p.offA, p.sA1, p.sA2);
+  let bbase = batch_base(z, p.offB, p.sB1, p.sB2);
+  let cbase = batch_base(z, p.offC, p.sC1, p.sC2);
+  let m0 = wid.y * BM;
+  let n0 = wid.x * BN;
+  var acc: array<f32, TM * TN>;
+  var a: array<f32, TM>;
+  var b: array<f32, TN>;
+  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+    // Consecutive invocations read consecutive addresses of each operand.
+    for (var e = li; e < BK * BM; e += NT) {
+      var kk: u32; var mm: u32;
+      if (TRANS_A) { mm = e % BM; kk = e / BM; } else { kk = e % BK; mm = e / BK; }
+      var v = 0.0;
+      if (m0 + mm < p.M && k0 + kk < p.K) { v = a1(abase + a_index(m0 + mm, k0 + kk)); }
+      As[kk * BM + mm] = v;
+    }
+    for (var e = li; e < BK * BN; e += NT) {
+      var kk: u32; var nn: u32;
+      if (TRANS_B) { kk = e % BK; nn = e / BK; } else { nn = e % BN; kk = e / BN; }
+      var v = 0.0;
+      if (n0 + nn < p.N && k0 + kk < p.K) { v = b1(bbase + b_index(k0 + kk, n0 + nn)); }
+      Bs[kk * BN + nn] = v;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      for (var i = 0u; i < TM; i++) { a[i] = As[kk * BM + lid.y + i * WGY]; }
+      for (var j = 0u; j < TN; j++) { b[j] = Bs[kk * BN + lid.x + j * WGX]; }
+      for (var i = 0u; i < TM; i++) {
+        for (var j = 0u; j < TN; j++) { acc[i * TN + j] = fma(a[i], b[j], acc[i * TN + j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < TM; i++) {
+    let m = m0 + lid.y + i * WGY;
+    if (m >= p.M) { break; }
+    for (var j = 0u; j < TN; j++) {
+      let n = n0 + lid.x + j * WGX;
+      if (n < p.N) { epilogue(cbase, m, n, acc[i * TN + j]); }
+    }
+  }
+}
+//#endif

@@ -1,35 +1,309 @@
-// Plain matmul C = A·B (row-major f32), register-tiled.
+// The matmul family: C = act(alpha·op(A)·op(B) + bias + (accumulate ? C : 0)), with
+// op = identity or transpose, over 2-D matrices, 3-D batches or strided views (attention
+// heads interleaved in [B, T, H, D]), f32 or f16 storage (f32 accumulation), one shader
+// (shaders/matmul.wgsl) specialised by consts and defines. Tile shapes are autotuned per
+// adapter and shape class on first use (src/kernels/autotune.ts).
+//
+// Views. Every operand is a batch of row-major matrices: element (b, r, c) of a
+// MatrixView lives at offset + b1·batchStrides[0] + b2·batchStrides[1] + r·ld + c, with
+// batch index b = b1·batch[1] + b2. A 2-D tensor [r, c] is one matrix; a 3-D tensor
+// [n, r, c] a batch of n; `headsView` makes the view of one head per batch entry in a
+// [B, T, H·D] (or fused QKV [B, T, 3·H·D]) buffer. A or B with batch 1 is broadcast.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
-import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
-import type { KernelSignature } from '../gpu/pipelines.js';
+import { shapeStr, type DType, type Tensor } from '../gpu/tensor.js';
+import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { ceilDiv } from './grid.js';
 import { registerVariants } from './registry.js';
+import { autotune, timeOp, type AutotuneOptions } from './autotune.js';
 
+/** Tile configuration (specialisation constants of shaders/matmul.wgsl). */
 export interface MatmulTile {
+  /** Rows and columns of C per invocation (multiples of 4 for register tiling). */
   TM: number;
   TN: number;
+  /** Workgroup size. */
   WGX: number;
   WGY: number;
+  /** Workgroup-memory tiling (GPU-friendly) instead of register-only tiling. */
+  WGMEM?: boolean;
+  /** WGMEM: depth of the staged slices (default 16). */
+  BK?: number;
+  /** Register tiling: an invocation's column quads WGX·4 apart (coalesced) rather than adjacent. */
+  INTERLEAVE?: boolean;
 }
 
 export const DEFAULT_TILE: MatmulTile = { TM: 4, TN: 4, WGX: 8, WGY: 8 };
 
-const SIG: KernelSignature = { name: 'matmul', bindings: ['read', 'read', 'rw', 'uniform'] };
-registerVariants({ sig: SIG, spec: { file: 'matmul.wgsl', consts: { ...DEFAULT_TILE } } });
+/** Candidates the autotuner measures: register-only (CPU-friendly) and workgroup-memory (GPU-friendly). */
+export const TILE_CANDIDATES: readonly MatmulTile[] = [
+  { TM: 4, TN: 4, WGX: 8, WGY: 8 },
+  { TM: 4, TN: 8, WGX: 8, WGY: 8 },
+  { TM: 8, TN: 8, WGX: 8, WGY: 8 },
+  { TM: 8, TN: 8, WGX: 8, WGY: 8, INTERLEAVE: true },
+  { TM: 4, TN: 4, WGX: 16, WGY: 16, WGMEM: true, BK: 16 },
+  { TM: 8, TN: 8, WGX: 8, WGY: 8, WGMEM: true, BK: 16 },
+];
 
-/** C[M,N] = A[M,K]·B[K,N]. */
-export function matmul(rt: Runtime, A: Tensor, B: Tensor, C: Tensor, tile: MatmulTile = DEFAULT_TILE): Promise<Op> {
-  const name = 'matmul';
-  for (const [n, t] of [['A', A], ['B', B], ['C', C]] as const) {
-    expectDType(name, n, t, 'f32');
-    if (t.shape.length !== 2) throw new Error(`${name}: ${n} must be 2-D, got ${shapeStr(t.shape)}`);
+export type Activation = 'none' | 'gelu' | 'gelu_tanh';
+const ACT_CODE: Record<Activation, number> = { none: 0, gelu: 1, gelu_tanh: 2 };
+
+export interface MatrixView {
+  tensor: Tensor;
+  /** Batch counts [outer, inner]; total batch = outer·inner. */
+  batch: readonly [number, number];
+  rows: number;
+  cols: number;
+  /** Elements between consecutive rows (>= cols). */
+  ld: number;
+  /** Elements between consecutive batch entries at each level (0 = broadcast). */
+  batchStrides: readonly [number, number];
+  /** Elements before the first element. */
+  offset: number;
+}
+
+export type MatrixOperand = Tensor | MatrixView;
+
+export interface MatmulOptions {
+  /** Use Aᵀ: A is stored K×M. */
+  transA?: boolean;
+  /** Use Bᵀ: B is stored N×K. */
+  transB?: boolean;
+  /** f32 [N], added to every row. */
+  bias?: Tensor;
+  activation?: Activation;
+  /** C += result (gradient accumulation, residual adds); applied before the activation. */
+  accumulate?: boolean;
+  alpha?: number;
+  /** Fixed tile (skips autotuning). */
+  tile?: MatmulTile;
+  label?: string;
+  autotune?: AutotuneOptions;
+}
+
+const SIG: KernelSignature = { name: 'matmul', bindings: ['read', 'read', 'read', 'rw', 'uniform'] };
+
+function isView(x: MatrixOperand): x is MatrixView {
+  return (x as MatrixView).tensor !== undefined;
+}
+
+/** The view of a 2-D or 3-D tensor. */
+export function asView(op: string, name: string, x: MatrixOperand): MatrixView {
+  if (isView(x)) return x;
+  if (x.shape.length === 2) return { tensor: x, batch: [1, 1], rows: x.shape[0], cols: x.shape[1], ld: x.shape[1], batchStrides: [0, 0], offset: 0 };
+  if (x.shape.length === 3) {
+    const [n, r, c] = x.shape;
+    return { tensor: x, batch: [1, n], rows: r, cols: c, ld: c, batchStrides: [0, r * c], offset: 0 };
   }
-  const [M, K] = A.shape;
-  const [K2, N] = B.shape;
-  if (K !== K2) throw new Error(`${name}: inner dimensions differ: A ${shapeStr(A.shape)} · B ${shapeStr(B.shape)}`);
-  if (C.shape[0] !== M || C.shape[1] !== N) throw new Error(`${name}: C has shape ${shapeStr(C.shape)}, expected [${M}, ${N}] for A ${shapeStr(A.shape)} · B ${shapeStr(B.shape)}`);
-  const params = rt.uniform(packUniform([['u32', M], ['u32', N], ['u32', K], ['u32', 0]]), `${name}.params`);
-  const grid = [ceilDiv(ceilDiv(N, tile.TN), tile.WGX), ceilDiv(ceilDiv(M, tile.TM), tile.WGY)];
-  return rt.op(SIG, { file: 'matmul.wgsl', consts: { ...tile } }, [A, B, C, params], grid, name);
+  throw new Error(`${op}: ${name} must be 2-D or 3-D (or a MatrixView), got ${shapeStr(x.shape)}`);
+}
+
+/**
+ * One head per batch entry of a [B, T, rowStride] buffer holding heads of size D side by
+ * side: batch [B, H], rows T, cols D, batch strides [T·rowStride, D]. For a fused QKV
+ * output [B, T, 3·H·D], part p (0 = Q, 1 = K, 2 = V) is `headsView(t, B, T, H, D, 3·H·D, p·H·D)`.
+ */
+export function headsView(t: Tensor, B: number, T: number, H: number, D: number, rowStride = H * D, offset = 0): MatrixView {
+  return { tensor: t, batch: [B, H], rows: T, cols: D, ld: rowStride, batchStrides: [T * rowStride, D], offset };
+}
+
+function describeView(v: MatrixView): string {
+  const t = v.tensor;
+  const plain = v.offset === 0 && v.ld === v.cols;
+  const b = v.batch[0] * v.batch[1];
+  if (plain && b === 1 && t.shape.length === 2) return shapeStr(t.shape);
+  if (plain && t.shape.length === 3 && v.batch[0] === 1) return shapeStr(t.shape);
+  return `view[${v.batch.join('×')}, ${v.rows}, ${v.cols}] (ld ${v.ld}, batch strides ${v.batchStrides.join('/')}, offset ${v.offset}) of ${shapeStr(t.shape)}`;
+}
+
+interface Resolved {
+  off: number;
+  s1: number;
+  s2: number;
+}
+
+export interface MatmulShape {
+  M: number;
+  N: number;
+  K: number;
+  batch: number;
+  transA: boolean;
+  transB: boolean;
+  dtypeA: DType;
+  dtypeB: DType;
+}
+
+/** Shape class for tuning: transposes, dtypes and a size bucket per dimension. */
+export function shapeClass(s: Pick<MatmulShape, 'M' | 'N' | 'K' | 'transA' | 'transB' | 'dtypeA' | 'dtypeB'>): string {
+  const b = (x: number) => (x <= 32 ? 's' : x <= 128 ? 'm' : x <= 512 ? 'l' : 'x');
+  return `${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'}.${s.dtypeA}${s.dtypeB}.${b(s.M)}${b(s.N)}${b(s.K)}`;
+}
+
+function checkTile(rt: Runtime, tile: MatmulTile, op: string): void {
+  const { TM, TN, WGX, WGY } = tile;
+  for (const [k, v] of Object.entries({ TM, TN, WGX, WGY }))
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: tile ${k} must be a positive integer, got ${v}`);
+  if (!tile.WGMEM && (TM % 4 || TN % 4)) throw new Error(`${op}: register tiles need TM and TN multiples of 4, got ${TM}×${TN}`);
+  const inv = WGX * WGY, maxInv = Math.min(256, rt.limits.maxComputeInvocationsPerWorkgroup);
+  if (inv > maxInv) throw new Error(`${op}: workgroup ${WGX}×${WGY} = ${inv} invocations, above the limit ${maxInv}`);
+  if (tile.WGMEM) {
+    const bytes = (tile.BK ?? 16) * (WGY * TM + WGX * TN) * 4;
+    const max = Math.min(16384, rt.limits.maxComputeWorkgroupStorageSize);
+    if (bytes > max) throw new Error(`${op}: tile ${JSON.stringify(tile)} needs ${bytes} bytes of workgroup memory, above the limit ${max}`);
+  }
+}
+
+function specFor(tile: MatmulTile, f: {
+  transA: boolean; transB: boolean; bias: boolean; act: number; accum: boolean;
+  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean;
+}): ShaderSpec {
+  const wgmem = Boolean(tile.WGMEM);
+  const defines: string[] = [];
+  if (wgmem) defines.push('WGMEM');
+  if (!wgmem && f.vecA) defines.push('VEC_A');
+  if (!wgmem && f.vecB) defines.push('VEC_B');
+  if (f.a16) defines.push('A_F16');
+  if (f.b16) defines.push('B_F16');
+  if (f.c16) defines.push('C_F16');
+  return {
+    file: 'matmul.wgsl',
+    consts: {
+      TM: tile.TM, TN: tile.TN, WGX: tile.WGX, WGY: tile.WGY, BK: tile.BK ?? 16, INTERLEAVE: Boolean(tile.INTERLEAVE) && !wgmem,
+      TRANS_A: f.transA, TRANS_B: f.transB, BIAS: f.bias, ACT: f.act, ACCUM: f.accum,
+    },
+    defines,
+    f16: f.a16 || f.b16 || f.c16,
+  };
+}
+
+// Variants for the compile-everything test, covering every code path: both algorithms,
+// every transpose, vec4 and scalar loads, every epilogue, f16 storage. (Compiles are
+// seconds each on a cold CPU adapter, so this is a covering set, not the product.)
+{
+  const f = { transA: false, transB: false, bias: false, act: 0, accum: false, vecA: false, vecB: false, a16: false, b16: false, c16: false };
+  const [interleaved, wgmem] = [TILE_CANDIDATES[3], TILE_CANDIDATES[4]];
+  const v: ShaderSpec[] = [
+    specFor(DEFAULT_TILE, f),
+    specFor(DEFAULT_TILE, { ...f, transA: true, transB: true, vecA: true, vecB: true }),
+    specFor(interleaved, { ...f, transB: true, vecA: true, vecB: true, bias: true, act: 1 }),
+    specFor(interleaved, { ...f, transA: true, accum: true, act: 2 }),
+    specFor(wgmem, { ...f, transB: true, bias: true, act: 1 }),
+    specFor(wgmem, { ...f, transA: true, accum: true, a16: true, b16: true }),
+    specFor(DEFAULT_TILE, { ...f, transB: true, vecA: true, vecB: true, a16: true, b16: true }),
+    specFor(DEFAULT_TILE, { ...f, transA: true, a16: true, b16: true, c16: true, bias: true, act: 2 }),
+  ];
+  registerVariants(...v.map((spec) => ({ sig: SIG, spec })));
+}
+
+/** The autotuned tile for a shape on this adapter (measured on a capped proxy shape on first use, then cached). */
+export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptions = {}): Promise<MatmulTile> {
+  const candidates = TILE_CANDIDATES.filter((t) => {
+    try {
+      checkTile(rt, t, 'matmul');
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const M = Math.min(s.M, 256), N = Math.min(s.N, 256), K = Math.min(s.K, 512);
+  const r = await autotune(
+    rt,
+    {
+      kernel: 'matmul',
+      shapeClass: shapeClass(s),
+      candidates,
+      fallback: DEFAULT_TILE,
+      async measure(tile, best) {
+        const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 211) / 211 - 0.5);
+        const A = rt.upload(fill(M * K), s.transA ? [K, M] : [M, K], s.dtypeA, 'autotune.A');
+        const B = rt.upload(fill(K * N), s.transB ? [N, K] : [K, N], s.dtypeB, 'autotune.B');
+        const C = rt.empty([M, N], 'f32', 'autotune.C');
+        try {
+          const op = await matmul(rt, A, B, C, { transA: s.transA, transB: s.transB, tile });
+          return await timeOp(rt, op, { abandonAbove: 3 * best });
+        } finally {
+          rt.release(A, B, C);
+        }
+      },
+    },
+    opts,
+  );
+  return r.choice;
+}
+
+/**
+ * C = act(alpha·op(A)·op(B) + bias + (accumulate ? C : 0)) — built once, returned as an Op.
+ * The 5th argument may be a MatmulTile (the original signature) or options.
+ */
+export async function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: MatrixOperand, opts: MatmulOptions | MatmulTile = {}): Promise<Op> {
+  const o: MatmulOptions = 'TM' in opts ? { tile: opts as MatmulTile } : (opts as MatmulOptions);
+  const transA = Boolean(o.transA), transB = Boolean(o.transB);
+  const name = o.label ?? `matmul${transA || transB ? `[${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}]` : ''}`;
+  const vA = asView(name, 'A', A), vB = asView(name, 'B', B), vC = asView(name, 'C', C);
+  for (const [n, v] of [['A', vA], ['B', vB]] as const)
+    if (v.tensor.dtype !== 'f32' && v.tensor.dtype !== 'f16')
+      throw new Error(`${name}: ${n} has dtype ${v.tensor.dtype}, expected f32 or f16 (shape ${shapeStr(v.tensor.shape)})`);
+  if (vC.tensor.dtype !== 'f32' && vC.tensor.dtype !== 'f16')
+    throw new Error(`${name}: C has dtype ${vC.tensor.dtype}, expected f32 or f16 (shape ${shapeStr(vC.tensor.shape)})`);
+  const shapes = () => `A ${describeView(vA)}${transA ? 'ᵀ' : ''} · B ${describeView(vB)}${transB ? 'ᵀ' : ''} → C ${describeView(vC)}`;
+  const [M, K] = transA ? [vA.cols, vA.rows] : [vA.rows, vA.cols];
+  const [K2, N] = transB ? [vB.cols, vB.rows] : [vB.rows, vB.cols];
+  if (K !== K2) throw new Error(`${name}: inner dimensions differ: ${shapes()} (K = ${K} vs ${K2})`);
+  if (vC.rows !== M || vC.cols !== N) throw new Error(`${name}: C is ${vC.rows}×${vC.cols}, expected ${M}×${N}: ${shapes()}`);
+
+  // Batch: every operand has C's total batch, or 1 (broadcast). Two-level operands must
+  // agree on their split [b1, b2]; single-level ones are re-expressed in that split.
+  const bC = vC.batch[0] * vC.batch[1];
+  const split = [vA, vB, vC].find((v) => v.batch[0] > 1 && v.batch[1] > 1)?.batch ?? [1, bC];
+  const nb2 = split[1];
+  const resolve = (n: string, v: MatrixView): Resolved => {
+    const total = v.batch[0] * v.batch[1];
+    if (total === 1 && n !== 'C') return { off: v.offset, s1: 0, s2: 0 };
+    if (total !== bC) throw new Error(`${name}: ${n} has batch ${total}, C has batch ${bC} (a 2-D operand is broadcast): ${shapes()}`);
+    if (v.batch[0] === split[0] && v.batch[1] === split[1]) return { off: v.offset, s1: v.batchStrides[0], s2: v.batchStrides[1] };
+    // single level: b = b1·nb2 + b2 → stride·b
+    const s = v.batch[0] === 1 ? v.batchStrides[1] : v.batch[1] === 1 ? v.batchStrides[0] : NaN;
+    if (Number.isNaN(s)) throw new Error(`${name}: ${n}'s batch [${v.batch.join(', ')}] does not match [${split.join(', ')}]: ${shapes()}`);
+    return { off: v.offset, s1: s * nb2, s2: s };
+  };
+  const rA = resolve('A', vA), rB = resolve('B', vB), rC = resolve('C', vC);
+
+  // Every view must lie inside its tensor.
+  for (const [n, v] of [['A', vA], ['B', vB], ['C', vC]] as const) {
+    if (v.ld < v.cols) throw new Error(`${name}: ${n} has row stride ${v.ld} < ${v.cols} columns: ${shapes()}`);
+    if (v.rows === 0 || v.cols === 0) continue;
+    const last = v.offset + (v.batch[0] - 1) * v.batchStrides[0] + (v.batch[1] - 1) * v.batchStrides[1] + (v.rows - 1) * v.ld + v.cols - 1;
+    if (last >= v.tensor.size) throw new Error(`${name}: ${n}'s view reaches element ${last}, beyond its tensor of ${v.tensor.size} elements: ${shapes()}`);
+  }
+  if (vC.tensor === vA.tensor || vC.tensor === vB.tensor) throw new Error(`${name}: C must not alias A or B: ${shapes()}`);
+  if (o.bias) {
+    if (o.bias.dtype !== 'f32') throw new Error(`${name}: bias has dtype ${o.bias.dtype}, expected f32`);
+    if (o.bias.size !== N) throw new Error(`${name}: bias has shape ${shapeStr(o.bias.shape)}, expected [${N}] for ${shapes()}`);
+  }
+  const act = ACT_CODE[o.activation ?? 'none'];
+  if (act === undefined) throw new Error(`${name}: unknown activation '${o.activation}' (expected none, gelu, gelu_tanh)`);
+
+  const dims: MatmulShape = { M, N, K, batch: bC, transA, transB, dtypeA: vA.tensor.dtype, dtypeB: vB.tensor.dtype };
+  const tile = o.tile ?? (await tunedTile(rt, dims, o.autotune));
+  checkTile(rt, tile, name);
+
+  const aligned = (v: MatrixView, r: Resolved) =>
+    v.ld % 4 === 0 && r.off % 4 === 0 && r.s1 % 4 === 0 && r.s2 % 4 === 0 && v.tensor.byteLength >= 16;
+  const spec = specFor(tile, {
+    transA, transB, bias: Boolean(o.bias), act, accum: Boolean(o.accumulate),
+    vecA: aligned(vA, rA), vecB: aligned(vB, rB),
+    a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16',
+  });
+  const params = rt.uniform(
+    packUniform([
+      ['u32', M], ['u32', N], ['u32', K], ['u32', nb2],
+      ['u32', vA.ld], ['u32', vB.ld], ['u32', vC.ld], ['f32', o.alpha ?? 1],
+      ['u32', rA.off], ['u32', rA.s1], ['u32', rA.s2], ['u32', 0],
+      ['u32', rB.off], ['u32', rB.s1], ['u32', rB.s2], ['u32', 0],
+      ['u32', rC.off], ['u32', rC.s1], ['u32', rC.s2], ['u32', 0],
+    ]),
+    `${name}.params`,
+  );
+  const grid = [ceilDiv(N, tile.WGX * tile.TN), ceilDiv(M, tile.WGY * tile.TM), bC];
+  return rt.op(SIG, spec, [vA.tensor, vB.tensor, o.bias ?? vA.tensor, vC.tensor, params], grid, name);
 }

@@ -1,0 +1,75 @@
+// Float64 reference of the matmul family (src/kernels/matmul.ts), written for clarity.
+// C = act(alpha·op(A)·op(B) + bias + (accumulate ? C : 0)) over batched strided views.
+import { geluErf, geluTanh } from './activations.js';
+
+/** A host-side view with the same layout rules as MatrixView (see src/kernels/matmul.ts). */
+export interface HostView {
+  data: ArrayLike<number>;
+  batch: readonly [number, number];
+  rows: number;
+  cols: number;
+  ld: number;
+  batchStrides: readonly [number, number];
+  offset: number;
+}
+
+/** A packed [rows, cols] matrix, or a packed batch [n, rows, cols] when n is given. */
+export function hostMatrix(data: ArrayLike<number>, rows: number, cols: number, n = 1): HostView {
+  return { data, batch: [1, n], rows, cols, ld: cols, batchStrides: [0, rows * cols], offset: 0 };
+}
+
+export interface RefMatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  bias?: ArrayLike<number>;
+  activation?: 'none' | 'gelu' | 'gelu_tanh';
+  accumulate?: boolean;
+  alpha?: number;
+}
+
+function at(v: HostView, b: number, r: number, c: number): number {
+  const total = v.batch[0] * v.batch[1];
+  const bb = total === 1 ? 0 : b;
+  const b1 = Math.floor(bb / v.batch[1]), b2 = bb % v.batch[1];
+  return v.data[v.offset + b1 * v.batchStrides[0] + b2 * v.batchStrides[1] + r * v.ld + c];
+}
+
+/**
+ * Returns the full data array of C after the op (a Float64Array copy of C.data with the
+ * view's elements replaced). A and B with batch 1 are broadcast over C's batch; otherwise
+ * A's and B's batch index is C's (flattened) batch index.
+ */
+export function refMatmulView(A: HostView, B: HostView, C: HostView, o: RefMatmulOptions = {}): Float64Array {
+  const out = Float64Array.from(C.data);
+  const M = C.rows, N = C.cols;
+  const K = o.transA ? A.rows : A.cols;
+  const nb = C.batch[0] * C.batch[1];
+  for (let b = 0; b < nb; b++) {
+    const b1 = Math.floor(b / C.batch[1]), b2 = b % C.batch[1];
+    const cbase = C.offset + b1 * C.batchStrides[0] + b2 * C.batchStrides[1];
+    for (let m = 0; m < M; m++)
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const a = o.transA ? at(A, b, k, m) : at(A, b, m, k);
+          const bv = o.transB ? at(B, b, n, k) : at(B, b, k, n);
+          s += a * bv;
+        }
+        const ci = cbase + m * C.ld + n;
+        let y = (o.alpha ?? 1) * s;
+        if (o.bias) y += o.bias[n];
+        if (o.accumulate) y += C.data[ci];
+        if (o.activation === 'gelu') y = geluErf(y);
+        else if (o.activation === 'gelu_tanh') y = geluTanh(y);
+        out[ci] = y;
+      }
+  }
+  return out;
+}
+
+/** Packed C[M,N] = op(A)·op(B) (+ epilogue) for plain 2-D arrays. */
+export function refMatmulFull(A: ArrayLike<number>, B: ArrayLike<number>, M: number, K: number, N: number, o: RefMatmulOptions = {}, C0?: ArrayLike<number>): Float64Array {
+  const a = o.transA ? hostMatrix(A, K, M) : hostMatrix(A, M, K);
+  const b = o.transB ? hostMatrix(B, N, K) : hostMatrix(B, K, N);
+  return refMatmulView(a, b, hostMatrix(C0 ?? new Float64Array(M * N), M, N), o);
+}

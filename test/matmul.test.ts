@@ -1,0 +1,151 @@
+// The matmul family against its float64 reference (src/kernels/ref/matmul.ts) on random
+// odd shapes: every transpose combination, every tile candidate the autotuner may pick,
+// batched and strided (attention-head) views, every epilogue, f16 storage (lavapipe).
+// Autotuning is off under vitest (deterministic); tiles are passed explicitly here.
+import { describe, expect, it } from 'vitest';
+import { getRuntime, randomArray, expectClose } from './harness.js';
+import { matmul, headsView, DEFAULT_TILE, TILE_CANDIDATES, type MatmulTile, type MatrixView } from '../src/kernels/matmul.js';
+import { refMatmulFull, refMatmulView, hostMatrix, type HostView, type RefMatmulOptions } from '../src/kernels/ref/matmul.js';
+import { toF16, fromF16 } from '../src/gpu/tensor.js';
+import type { Runtime } from '../src/gpu/runtime.js';
+
+// K products of |x| < 1 summed in f32 (fma): error grows ~ sqrt(K)..K ulps of the sum.
+const WGMEM_TILE = TILE_CANDIDATES.find((t) => t.WGMEM)!;
+
+const tolF32 = (K: number) => ({ atol: 2e-6 * K + 1e-6, rtol: 1e-5 });
+
+async function check2d(rt: Runtime, M: number, K: number, N: number, o: RefMatmulOptions & { tile?: MatmulTile }, seed: number, what: string) {
+  const A = randomArray(M * K, seed), B = randomArray(K * N, seed + 1);
+  const tA = rt.upload(A, o.transA ? [K, M] : [M, K]), tB = rt.upload(B, o.transB ? [N, K] : [K, N]);
+  const C0 = randomArray(M * N, seed + 2);
+  const tC = rt.upload(C0, [M, N]);
+  const bias = o.bias ? rt.upload(o.bias, [N]) : undefined;
+  await rt.run(await matmul(rt, tA, tB, tC, { ...o, bias, tile: o.tile ?? DEFAULT_TILE }));
+  expectClose(await rt.read(tC), refMatmulFull(A, B, M, K, N, o, C0), tolF32(K), `${what} ${M}x${K}x${N}`);
+  rt.release(tA, tB, tC, ...(bias ? [bias] : []));
+}
+
+describe('matmul', () => {
+  it('every transpose combination on odd and aligned shapes (scalar and vec4 loads)', async () => {
+    const rt = await getRuntime();
+    let seed = 1;
+    for (const transA of [false, true])
+      for (const transB of [false, true])
+        // [.., 37, ..] forces scalar loads (row stride not a multiple of 4), [.., 36, ..] vec4.
+        for (const [M, K, N] of [[1, 1, 1], [13, 37, 21], [20, 36, 44]])
+          await check2d(rt, M, K, N, { transA, transB }, seed++, `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`);
+  });
+
+  it('every autotune candidate tile gives the same results (odd shapes)', async () => {
+    const rt = await getRuntime();
+    for (const [t, tile] of TILE_CANDIDATES.entries()) {
+      await check2d(rt, 45, 39, 83, { tile }, 100 + t, `tile ${JSON.stringify(tile)}`);
+      if (tile.WGMEM) await check2d(rt, 66, 20, 17, { tile, transA: true, transB: true }, 200 + t, `tile ${JSON.stringify(tile)} TT`);
+    }
+  });
+
+  it('epilogues: bias, bias+GELU (erf and tanh), alpha, accumulate', async () => {
+    const rt = await getRuntime();
+    const [M, K, N] = [19, 23, 29];
+    const bias = randomArray(N, 7);
+    await check2d(rt, M, K, N, { bias, activation: 'gelu' }, 11, 'bias+gelu');
+    await check2d(rt, M, K, N, { bias, activation: 'gelu_tanh', transB: true }, 12, 'bias+gelu_tanh NT');
+    await check2d(rt, M, K, N, { accumulate: true, alpha: 0.5, transA: true }, 13, 'C += 0.5·AᵀB');
+    await check2d(rt, M, K, N, { accumulate: true, bias, activation: 'gelu', tile: WGMEM_TILE }, 14, 'wgmem C = gelu(AB + bias + C)');
+  });
+
+  it('batched 3-D operands and a broadcast 2-D operand', async () => {
+    const rt = await getRuntime();
+    const [nb, M, K, N] = [3, 11, 9, 14];
+    const A = randomArray(nb * M * K, 20), B = randomArray(nb * K * N, 21), W = randomArray(K * N, 22);
+    const tA = rt.upload(A, [nb, M, K]), tB = rt.upload(B, [nb, K, N]), tW = rt.upload(W, [K, N]), tC = rt.zeros([nb, M, N]);
+    await rt.run(await matmul(rt, tA, tB, tC, { tile: DEFAULT_TILE }));
+    const want = refMatmulView(hostMatrix(A, M, K, nb), hostMatrix(B, K, N, nb), hostMatrix(new Float64Array(nb * M * N), M, N, nb));
+    expectClose(await rt.read(tC), want, tolF32(K), 'batched A·B');
+    await rt.run(await matmul(rt, tA, tW, tC, { tile: DEFAULT_TILE }));
+    const want2 = refMatmulView(hostMatrix(A, M, K, nb), hostMatrix(W, K, N), hostMatrix(new Float64Array(nb * M * N), M, N, nb));
+    expectClose(await rt.read(tC), want2, tolF32(K), 'batched A·W (W broadcast)');
+    rt.release(tA, tB, tW, tC);
+  });
+
+  it('attention heads as strided views of a fused QKV buffer: S = Q·Kᵀ per (batch, head), then P·V', async () => {
+    const rt = await getRuntime();
+    const [Bn, T, H, D] = [2, 7, 3, 5];
+    const qkv = randomArray(Bn * T * 3 * H * D, 30);
+    const tQKV = rt.upload(qkv, [Bn, T, 3 * H * D]);
+    const S = rt.zeros([Bn * H, T, T]);
+    const q = headsView(tQKV, Bn, T, H, D, 3 * H * D, 0), k = headsView(tQKV, Bn, T, H, D, 3 * H * D, H * D);
+    const host = (v: MatrixView, data: ArrayLike<number>): HostView => ({ ...v, data });
+    for (const tile of [DEFAULT_TILE, WGMEM_TILE]) {
+      await rt.run(await matmul(rt, q, k, S, { transB: true, alpha: 0.5, tile }));
+      const want = refMatmulView(host(q, qkv), host(k, qkv), hostMatrix(new Float64Array(Bn * H * T * T), T, T, Bn * H), { transB: true, alpha: 0.5 });
+      expectClose(await rt.read(S), want, tolF32(D), `Q·Kᵀ heads ${JSON.stringify(tile)}`);
+    }
+    // P·V written into the heads of a [B, T, H·D] context buffer (strided C).
+    const P = randomArray(Bn * H * T * T, 31);
+    const tP = rt.upload(P, [Bn * H, T, T]);
+    const ctx0 = randomArray(Bn * T * H * D, 32);
+    const ctx = rt.upload(ctx0, [Bn, T, H * D]);
+    const v = headsView(tQKV, Bn, T, H, D, 3 * H * D, 2 * H * D), out = headsView(ctx, Bn, T, H, D);
+    await rt.run(await matmul(rt, tP, v, out, { tile: DEFAULT_TILE }));
+    const want = refMatmulView(hostMatrix(P, T, T, Bn * H), host(v, qkv), host(out, ctx0));
+    expectClose(await rt.read(ctx), want, tolF32(T), 'P·V into heads');
+    rt.release(tQKV, S, tP, ctx);
+  });
+
+  it('f16 storage with f32 accumulation matches the f32 path (where the adapter has shader-f16)', async () => {
+    const rt = await getRuntime();
+    if (!rt.caps.f16) {
+      // OpenGL has no f16: f16 tensors must be refused, and the f32 path is what runs.
+      expect(() => rt.empty([2, 2], 'f16')).toThrow(/shader-f16/);
+      return;
+    }
+    let seed = 40;
+    // [24, 40, 36]: aligned (vec4 f16 loads); [17, 33, 9]: odd (scalar loads), workgroup-memory tiles.
+    for (const [transA, transB, tile, M, K, N] of [[false, true, DEFAULT_TILE, 24, 40, 36], [true, false, WGMEM_TILE, 17, 33, 9]] as const) {
+        // Inputs rounded to f16 on the host, so both paths multiply the same numbers.
+        const A = fromF16(toF16(randomArray(M * K, seed++))), B = fromF16(toF16(randomArray(K * N, seed++)));
+        const a16 = rt.upload(A, transA ? [K, M] : [M, K], 'f16'), b16 = rt.upload(B, transB ? [N, K] : [K, N], 'f16');
+        const a32 = rt.upload(A, transA ? [K, M] : [M, K]), b32 = rt.upload(B, transB ? [N, K] : [K, N]);
+        const c16 = rt.empty([M, N]), c32 = rt.empty([M, N]), h16 = rt.empty([M, N], 'f16');
+        await rt.run(
+          await matmul(rt, a16, b16, c16, { transA, transB, tile }),
+          await matmul(rt, a32, b32, c32, { transA, transB, tile }),
+          await matmul(rt, a16, b16, h16, { transA, transB, tile }),
+        );
+        const f32 = await rt.read(c32);
+        // Same f16-exact inputs, f32 accumulation in both: only summation order may differ.
+        expectClose(await rt.read(c16), f32, tolF32(K), `f16 in/f32 out ${transA}${transB} ${M}x${K}x${N}`);
+        // f16 output: one f16 rounding (2^-11 relative) on top.
+        expectClose(await rt.read(h16), f32, { atol: 1e-3, rtol: 1e-3 }, `f16 in/f16 out ${M}x${K}x${N}`);
+        rt.release(a16, b16, a32, b32, c16, c32, h16);
+      }
+  });
+
+  it('keeps the original matmul(rt, A, B, C, tile) signature', async () => {
+    const rt = await getRuntime();
+    const A = randomArray(6 * 10, 50), B = randomArray(10 * 7, 51);
+    const tA = rt.upload(A, [6, 10]), tB = rt.upload(B, [10, 7]), tC = rt.empty([6, 7]);
+    await rt.run(await matmul(rt, tA, tB, tC, { TM: 8, TN: 8, WGX: 8, WGY: 8 }));
+    expectClose(await rt.read(tC), refMatmulFull(A, B, 6, 10, 7), tolF32(10), 'tile signature');
+    rt.release(tA, tB, tC);
+  });
+
+  it('bad shapes and options throw errors naming the op and the shapes', async () => {
+    const rt = await getRuntime();
+    const A = rt.empty([2, 3]), B = rt.empty([4, 5]), C = rt.empty([2, 5]), B3 = rt.empty([3, 5]), i32 = rt.empty([3, 5], 'i32');
+    const b3 = rt.empty([3, 3, 5]), c2 = rt.empty([2, 2, 5]), bias = rt.empty([4]);
+    await expect(matmul(rt, A, B, C)).rejects.toThrow('matmul: inner dimensions differ: A [2, 3] · B [4, 5] → C [2, 5] (K = 3 vs 4)');
+    await expect(matmul(rt, A, B3, rt.empty([2, 4]))).rejects.toThrow(/matmul: C is 2×4, expected 2×5/);
+    await expect(matmul(rt, A, i32, C)).rejects.toThrow(/matmul: B has dtype i32, expected f32 or f16/);
+    await expect(matmul(rt, A, B3, C, { transB: true })).rejects.toThrow(/matmul\[NT\]: inner dimensions differ/);
+    await expect(matmul(rt, A, b3, c2)).rejects.toThrow(/matmul: B has batch 3, C has batch 2/);
+    await expect(matmul(rt, A, B3, C, { bias })).rejects.toThrow(/bias has shape \[4\], expected \[5\]/);
+    await expect(matmul(rt, rt.empty([2, 3, 4, 5]), B, C)).rejects.toThrow(/A must be 2-D or 3-D/);
+    await expect(matmul(rt, A, B3, C, { tile: { TM: 3, TN: 4, WGX: 8, WGY: 8 } })).rejects.toThrow(/multiples of 4/);
+    await expect(matmul(rt, A, B3, C, { tile: { TM: 4, TN: 4, WGX: 32, WGY: 32 } })).rejects.toThrow(/1024 invocations, above the limit/);
+    const bad: MatrixView = { tensor: A, batch: [1, 1], rows: 2, cols: 3, ld: 4, batchStrides: [0, 0], offset: 0 };
+    await expect(matmul(rt, bad, B3, C)).rejects.toThrow(/A's view reaches element 6, beyond its tensor of 6 elements/);
+    rt.release(A, B, C, B3, i32, b3, c2, bias);
+  });
+});
