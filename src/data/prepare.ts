@@ -133,7 +133,7 @@ export async function prepare(o: PrepareOptions): Promise<PrepareSummary> {
     for await (const doc of readDocuments(files, stats, { ...ingest, onBytes: progress('encoding') })) {
       current = isValidation(docIndex++, seed, valFraction) ? writers.validation : writers.train;
       current.documents++;
-      for (const s of splitSentences(doc.text)) packer.sentence(tok.encode(s, { specialsInText: false }));
+      for (const ids of tok.encodeLines(splitSentences(doc.text).join('\n'))) packer.sentence(ids);
       packer.endDocument();
     }
   } catch (e) {

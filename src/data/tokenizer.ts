@@ -110,6 +110,21 @@ export class WordPieceTokenizer {
     return out;
   }
 
+  /**
+   * Ids of each line of `text` ('\n'-separated), special-token names read as plain text:
+   * one normalisation pass for all lines (normalising never creates or removes a '\n'),
+   * which makes encoding many short sentences much cheaper than one `encode` each.
+   */
+  encodeLines(text: string): number[][] {
+    const out: number[][] = [];
+    for (const line of normalizeBert(text, this.normalizer).split('\n')) {
+      const ids: number[] = [];
+      splitWords(line, (w) => this.encodeWord(w, ids));
+      out.push(ids);
+    }
+    return out;
+  }
+
   tokens(ids: readonly number[]): string[] {
     return ids.map((i) => this.vocab[i] ?? '[UNK]');
   }

@@ -24,7 +24,7 @@ export class WordCounter {
   readonly counts = new Map<string, number>();
   pruned = 0;
   private floor = 1;
-  constructor(readonly maxWords = 4_000_000) {}
+  constructor(readonly maxWords = 2_000_000) {}
   add(word: string): void {
     this.counts.set(word, (this.counts.get(word) ?? 0) + 1);
     if (this.counts.size > this.maxWords) this.prune();

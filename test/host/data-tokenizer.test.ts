@@ -118,6 +118,11 @@ describe('parity with Hugging Face tokenizers (npm peers, test-only)', () => {
     for (const t of EDGE_CASES.slice(0, 8)) expect(tok.encode(t, { addSpecial: true })).toEqual((await hf.encode(t)).getIds());
   });
 
+  it('encodeLines (one normalisation pass for many sentences) equals encoding each line', () => {
+    const lines = [...realText.slice(0, 300), ...EDGE_CASES].flatMap((t) => t.split('\n'));
+    expect(tok.encodeLines(lines.join('\n'))).toEqual(lines.map((l) => tok.encode(l, { specialsInText: false })));
+  });
+
   it('the pure-JS @huggingface/tokenizers agrees on real text', async () => {
     const { Tokenizer } = await import('@huggingface/tokenizers');
     const json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
