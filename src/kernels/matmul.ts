@@ -196,8 +196,8 @@ function specFor(tile: MatmulTile, f: {
 }
 
 /** The autotuned tile for a shape on this adapter (measured on a capped proxy shape on first use, then cached). */
-export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptions = {}): Promise<MatmulTile> {
-  const candidates = TILE_CANDIDATES.filter((t) => {
+export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptions = {}, from: readonly MatmulTile[] = TILE_CANDIDATES): Promise<MatmulTile> {
+  const candidates = from.filter((t) => {
     try {
       checkTile(rt, t, 'matmul');
       return true;

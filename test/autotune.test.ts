@@ -1,0 +1,93 @@
+// The autotuner: picks the fastest candidate, caches it on disk keyed by adapter + kernel +
+// shape class, reuses the cache, survives a corrupt cache file, can be disabled; and the
+// matmul integration (tunedTile) picks a working tile end to end.
+import { describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getRuntime, randomArray, expectClose } from './harness.js';
+import { autotune, adapterKey, autotuneEnabled, setAutotuneDefaults } from '../src/kernels/autotune.js';
+import { matmul, tunedTile, shapeClass, DEFAULT_TILE, TILE_CANDIDATES } from '../src/kernels/matmul.js';
+import { refMatmulFull } from '../src/kernels/ref/matmul.js';
+
+const tmpCache = () => join(mkdtempSync(join(tmpdir(), 'electrolite-autotune-')), 'sub', 'autotune.json');
+
+describe('autotune', () => {
+  it('is off under vitest unless asked for', () => {
+    expect(autotuneEnabled()).toBe(false);
+    expect(autotuneEnabled({ enabled: true })).toBe(true);
+  });
+
+  it('measures, picks the fastest, writes the cache atomically, then reuses it', async () => {
+    const rt = await getRuntime();
+    const cacheFile = tmpCache();
+    const times: Record<string, number> = { a: 3, b: 1, c: 2 };
+    const measure = vi.fn(async (c: { id: string }) => {
+      if (c.id === 'broken') throw new Error('does not compile here');
+      return times[c.id];
+    });
+    const req = { kernel: 'fake', shapeClass: 'cls1', candidates: [{ id: 'a' }, { id: 'broken' }, { id: 'b' }, { id: 'c' }], fallback: { id: 'a' }, measure };
+    const first = await autotune(rt, req, { enabled: true, cacheFile });
+    expect(first.choice).toEqual({ id: 'b' });
+    expect(first.source).toBe('measured');
+    expect(first.timings).toEqual([3, null, 1, 2]);
+    const file = JSON.parse(readFileSync(cacheFile, 'utf8'));
+    expect(file.entries[`${adapterKey(rt)}|fake|cls1`].choice).toEqual({ id: 'b' });
+    expect(readdirSync(join(cacheFile, '..')).filter((f) => f.endsWith('.tmp'))).toEqual([]); // no temp files left
+    // A new process (memo cleared) reads the file instead of measuring.
+    setAutotuneDefaults({});
+    measure.mockClear();
+    const again = await autotune(rt, req, { enabled: true, cacheFile });
+    expect(again).toEqual({ choice: { id: 'b' }, source: 'cache' });
+    expect(measure).not.toHaveBeenCalled();
+    // Another shape class is tuned separately and merged into the same file.
+    await autotune(rt, { ...req, shapeClass: 'cls2' }, { enabled: true, cacheFile });
+    expect(Object.keys(JSON.parse(readFileSync(cacheFile, 'utf8')).entries)).toHaveLength(2);
+    // A cached choice that is no longer a candidate is re-measured.
+    setAutotuneDefaults({});
+    const changed = await autotune(rt, { ...req, candidates: [{ id: 'a' }, { id: 'c' }] }, { enabled: true, cacheFile });
+    expect(changed).toMatchObject({ choice: { id: 'c' }, source: 'measured' });
+  });
+
+  it('survives a corrupt cache file (warning, re-measure, rewrite)', async () => {
+    const rt = await getRuntime();
+    const cacheFile = tmpCache();
+    await autotune(rt, { kernel: 'fake', shapeClass: 'x', candidates: [1, 2], fallback: 1, measure: async (c) => c }, { enabled: true, cacheFile });
+    writeFileSync(cacheFile, '{"version": 1, "entries": {"trunc');
+    setAutotuneDefaults({});
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const r = await autotune(rt, { kernel: 'fake', shapeClass: 'x', candidates: [1, 2], fallback: 1, measure: async (c) => 3 - c }, { enabled: true, cacheFile });
+    expect(r).toMatchObject({ choice: 2, source: 'measured' });
+    expect(String(warn.mock.calls[0]?.[0])).toMatch(/autotune cache .* is unreadable/);
+    warn.mockRestore();
+    expect(JSON.parse(readFileSync(cacheFile, 'utf8')).entries).toBeTypeOf('object');
+  });
+
+  it('when disabled returns the fallback without measuring or writing', async () => {
+    const rt = await getRuntime();
+    const cacheFile = tmpCache();
+    const measure = vi.fn(async () => 1);
+    const r = await autotune(rt, { kernel: 'fake', shapeClass: 'x', candidates: [1, 2], fallback: 7, measure }, { enabled: false, cacheFile });
+    expect(r).toEqual({ choice: 7, source: 'disabled' });
+    expect(measure).not.toHaveBeenCalled();
+    expect(existsSync(cacheFile)).toBe(false);
+  });
+
+  it('tunedTile measures real matmul tiles on this adapter and matmul uses the choice', async () => {
+    const rt = await getRuntime();
+    const cacheFile = tmpCache();
+    const candidates = [DEFAULT_TILE, TILE_CANDIDATES.find((t) => t.WGMEM)!];
+    const shape = { M: 30, N: 20, K: 12, batch: 1, transA: false, transB: false, dtypeA: 'f32' as const, dtypeB: 'f32' as const };
+    const tile = await tunedTile(rt, shape, { enabled: true, cacheFile }, candidates);
+    expect(candidates).toContainEqual(tile);
+    const key = `${adapterKey(rt)}|matmul|${shapeClass(shape)}`;
+    expect(JSON.parse(readFileSync(cacheFile, 'utf8')).entries[key].choice).toEqual(tile);
+    // matmul without a tile goes through the tuner (here: the cached choice) and is correct.
+    const A = randomArray(30 * 12, 1), B = randomArray(12 * 20, 2);
+    const tA = rt.upload(A, [30, 12]), tB = rt.upload(B, [12, 20]), tC = rt.empty([30, 20]);
+    await rt.run(await matmul(rt, tA, tB, tC, { autotune: { enabled: true, cacheFile } }));
+    // 12 products of |x| < 1 in f32.
+    expectClose(await rt.read(tC), refMatmulFull(A, B, 30, 12, 20), { atol: 1e-5, rtol: 1e-5 }, 'autotuned matmul');
+    rt.release(tA, tB, tC);
+  });
+});
