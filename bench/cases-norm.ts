@@ -34,15 +34,21 @@ function withTensors(rt: Runtime, make: (t: (data: ArrayLike<number>, shape: num
   return make(t).then((ops) => ({ ops, release: () => rt.release(...all) }));
 }
 
-export function normCases(): BenchCase[] {
+/**
+ * Row kernels in one layout each. 'auto' (what training uses) is in normCases(); the sweep
+ * over every layout (rowLayoutCases, slow on CPU adapters: the workgroup-tree layouts take
+ * 10–30× longer there) is what rowLayout's choice rests on; it is run by hand, e.g. from a
+ * script, since `subgroups` cases need an adapter that has them.
+ */
+export function rowLayoutCases(variants: RowVariant[] = ['per-invocation', 'plain', 'subgroups']): BenchCase[] {
   const cases: BenchCase[] = [];
-  const variants: RowVariant[] = ['per-invocation', 'plain', 'subgroups'];
   for (const variant of variants) {
+    const tag = variant === 'auto' ? '' : `[${variant}]`;
     const sg = (rt: Runtime) => {
-      if (variant === 'subgroups' && !rt.caps.subgroups) throw new Error('skip: no subgroups');
+      if (variant === 'subgroups' && !rt.caps.subgroups) throw new Error(`bench ${variant}: this adapter has no subgroups`);
     };
     cases.push({
-      kernel: `layernorm[${variant}]`,
+      kernel: `layernorm${tag}`,
       shape: `[${N}, ${H}]`,
       bytes: 2 * 4 * N * H,
       setup: (rt) => {
@@ -54,7 +60,7 @@ export function normCases(): BenchCase[] {
       },
     });
     cases.push({
-      kernel: `layernorm.backward[${variant}]`,
+      kernel: `layernorm.backward${tag}`,
       shape: `[${N}, ${H}]`,
       bytes: 5 * 4 * N * H,
       setup: (rt) => {
@@ -69,7 +75,7 @@ export function normCases(): BenchCase[] {
     });
     const SR = 32 * 4 * 128, SC = 128;
     cases.push({
-      kernel: `softmax[${variant}]`,
+      kernel: `softmax${tag}`,
       shape: `[${SR}, ${SC}]`,
       bytes: 2 * 4 * SR * SC,
       setup: (rt) => {
@@ -81,7 +87,7 @@ export function normCases(): BenchCase[] {
       },
     });
     cases.push({
-      kernel: `softmax.backward[${variant}]`,
+      kernel: `softmax.backward${tag}`,
       shape: `[${SR}, ${SC}]`,
       bytes: 3 * 4 * SR * SC,
       setup: (rt) => {
@@ -93,6 +99,11 @@ export function normCases(): BenchCase[] {
       },
     });
   }
+  return cases;
+}
+
+export function normCases(): BenchCase[] {
+  const cases: BenchCase[] = rowLayoutCases(['auto']);
   cases.push({
     kernel: 'layernorm.residual',
     shape: `[${N}, ${H}]`,
