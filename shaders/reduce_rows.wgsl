@@ -12,7 +12,8 @@ const OP: u32 = 0u;
 const WG: u32 = 64u;
 const TPR: u32 = 64u;
 
-struct Params { rows: u32, cols: u32, gridX: u32, n: u32, outOffset: u32, _p0: u32, _p1: u32, _p2: u32 }
+// negInf holds the bits of −∞ (0xff800000): WGSL constant expressions cannot be infinite.
+struct Params { rows: u32, cols: u32, gridX: u32, n: u32, outOffset: u32, negInf: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 //#if ARGMAX
@@ -42,7 +43,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var len = 0u;
   if (live) { len = min(p.cols, p.n - min(p.n, base)); }
 //#if ARGMAX
-  var m = -3.4028234e38;
+  var m = bitcast<f32>(p.negInf);
   for (var c = lane; c < len; c += TPR) { m = max(m, x[base + c]); }
   let rowMax = row_reduce(m, 1u, lid, sgi, sgid, nsg);
   // The lowest index holding the maximum: this lane's first, then the row's minimum.
@@ -51,10 +52,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     if (x[base + c] == rowMax) { first = min(first, f32(c)); }
   }
   let idx = row_reduce(first, 2u, lid, sgi, sgid, nsg);
-  if (live && lane == 0u) { out[p.outOffset + row] = u32(idx); }
+  // No element equal to the maximum (a row of NaNs): index 0.
+  if (live && lane == 0u) { out[p.outOffset + row] = select(0u, u32(idx), idx < f32(len)); }
 //#else
   var acc: f32;
-  if (OP == 1u) { acc = -3.4028234e38; } else { acc = 0.0; }
+  if (OP == 1u) { acc = bitcast<f32>(p.negInf); } else { acc = 0.0; }
   for (var c = lane; c < len; c += TPR) {
     let v = x[base + c];
     if (OP == 1u) { acc = max(acc, v); } else if (OP == 3u) { acc += v * v; } else { acc += v; }

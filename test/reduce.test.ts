@@ -56,13 +56,15 @@ describe('reduce_rows', () => {
         expect(Array.from(await rt.read(out)), `argmax ${rows}x${cols} ${variant}`).toEqual(Array.from(refArgmaxRows(x, rows, cols)));
         rt.release(tx, out);
       }
-    // A row of equal values → index 0; a late unique maximum is found.
-    const x = new Float32Array(2 * 100).fill(-2);
+    // A row of equal values → index 0; a late unique maximum is found; a row of −∞ → 0 (and its max is −∞).
+    const x = new Float32Array(3 * 100).fill(-2);
     x[100 + 99] = 5;
-    const tx = rt.upload(x, [2, 100]), out = rt.empty([2], 'i32');
-    await rt.run(await argmaxRows(rt, tx, out));
-    expect(Array.from(await rt.read(out))).toEqual([0, 99]);
-    rt.release(tx, out);
+    x.fill(-Infinity, 200);
+    const tx = rt.upload(x, [3, 100]), out = rt.empty([3], 'i32'), mx = rt.empty([3]);
+    await rt.run(await argmaxRows(rt, tx, out), await reduceRows(rt, 'max', tx, mx));
+    expect(Array.from(await rt.read(out))).toEqual([0, 99, 0]);
+    expect(Array.from(await rt.read(mx))).toEqual([-2, 5, -Infinity]);
+    rt.release(tx, out, mx);
   });
 
   it('rejects bad shapes naming the op and shapes', async () => {

@@ -101,7 +101,7 @@ interface RowReduceCall {
 
 function rowReduceOp(rt: Runtime, c: RowReduceCall): Promise<Op> {
   const [gx, gy] = rowGrid(rt, c.rows, c.layout);
-  const params = rt.uniform(packUniform([['u32', c.rows], ['u32', c.cols], ['u32', gx], ['u32', c.n], ['u32', c.outOffset], ['u32', 0], ['u32', 0], ['u32', 0]]), `${c.name}.params`);
+  const params = rt.uniform(packUniform([['u32', c.rows], ['u32', c.cols], ['u32', gx], ['u32', c.n], ['u32', c.outOffset], ['u32', 0xff800000], ['u32', 0], ['u32', 0]]), `${c.name}.params`);
   const spec = layoutSpec('reduce_rows.wgsl', c.layout, c.argmax ? {} : { OP: c.opCode }, c.argmax ? ['ARGMAX'] : []);
   return rt.op(SIG, spec, [c.x, c.out, params], [gx, gy], c.name);
 }
