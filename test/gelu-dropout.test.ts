@@ -46,7 +46,7 @@ describe('gelu', () => {
 describe('dropout', () => {
   it('matches the host twin exactly; keep rate within 4σ; backward reproduces the mask', async () => {
     const rt = await getRuntime();
-    const n = 100003;
+    const n = 30011; // σ of the keep count ≥ 52: the 4σ check is tight enough to catch a wrong rate
     const x = randomNormal(n, 11), dy = randomNormal(n, 12);
     const tx = rt.upload(x, [n]), tdy = rt.upload(dy, [n]), y = rt.empty([n]), dx = rt.empty([n]);
     const seed = 1234, step = 7;
