@@ -5,14 +5,21 @@
 // key = (seed, 0)) and is kept when that word ≥ threshold = rate·2^32 (threshold 0 keeps
 // everything; with scale 1 the output is then exactly the input). seed and step are read
 // from the `rng` buffer at run time, so one recorded op serves every training step.
+// F16: in/out stored as f16 (ST); the scaling is computed in f32.
+//#if F16
+enable f16;
+alias ST = f16;
+//#else
+alias ST = f32;
+//#endif
 
 const WG: u32 = 64u;
 const DROPOUT_TAG: u32 = 0xD809u;
 
 struct Params { n: u32, gridX: u32, threshold: u32, stream: u32, scale: f32, _p0: u32, _p1: u32, _p2: u32 }
 
-@group(0) @binding(0) var<storage, read> inp: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> inp: array<ST>;
+@group(0) @binding(1) var<storage, read_write> out: array<ST>;
 @group(0) @binding(2) var<storage, read> rng: array<u32>; // [seed, step]
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -34,7 +41,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       if (p.threshold == 0u) {
         out[i] = v; // rate 0: a copy, no multiply (denormals survive on every device)
       } else {
-        out[i] = select(0.0, v * p.scale, bits[k] >= p.threshold);
+        out[i] = select(ST(0.0), ST(f32(v) * p.scale), bits[k] >= p.threshold);
       }
     }
   }

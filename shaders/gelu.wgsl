@@ -1,6 +1,13 @@
 // GELU as a standalone kernel (the FFN matmul epilogue uses the same activations.wgsl).
 // FORM: 0 erf (BERT), 1 tanh approximation. BWD: false → out = gelu(x);
 // true → out = dy · gelu'(x) (dy bound at binding 1; the forward binds x there too).
+// F16: x, dy, out stored as f16 (ST), computed in f32.
+//#if F16
+enable f16;
+alias ST = f16;
+//#else
+alias ST = f32;
+//#endif
 
 const FORM: u32 = 0u;
 const BWD: bool = false;
@@ -8,9 +15,9 @@ const WG: u32 = 256u;
 
 struct Params { n: u32, gridX: u32, _p0: u32, _p1: u32 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<ST>;
+@group(0) @binding(1) var<storage, read> dy: array<ST>;
+@group(0) @binding(2) var<storage, read_write> out: array<ST>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 //#include activations.wgsl
@@ -19,12 +26,12 @@ struct Params { n: u32, gridX: u32, _p0: u32, _p1: u32 }
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * p.gridX + wid.x) * WG + lid;
   if (i >= p.n) { return; }
-  let v = x[i];
+  let v = f32(x[i]);
   if (BWD) {
     var g: f32;
     if (FORM == 1u) { g = gelu_tanh_grad(v); } else { g = gelu_erf_grad(v); }
-    out[i] = dy[i] * g;
+    out[i] = ST(f32(dy[i]) * g);
   } else {
-    if (FORM == 1u) { out[i] = gelu_tanh(v); } else { out[i] = gelu_erf(v); }
+    if (FORM == 1u) { out[i] = ST(gelu_tanh(v)); } else { out[i] = ST(gelu_erf(v)); }
   }
 }

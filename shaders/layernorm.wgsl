@@ -7,8 +7,16 @@
 //  BWD_FINAL    dγ[c] = Σ_blocks part[b, 0, c], dβ[c] = Σ_blocks part[b, 1, c], in block
 //               order (ACCUMULATE: added to the existing gradients). No float atomics.
 // Row kernels use the layouts of reduce_common.wgsl (WG, TPR; SUBGROUPS).
+// F16: the activations (x, res, s, y, dy, dx) are stored as f16 (ST); γ, β, stats and
+// the parameter gradients stay f32; all arithmetic is f32.
 //#if SUBGROUPS
 enable subgroups;
+//#endif
+//#if F16
+enable f16;
+alias ST = f16;
+//#else
+alias ST = f32;
 //#endif
 
 const WG: u32 = 64u;
@@ -18,38 +26,39 @@ const ACCUMULATE: bool = false;
 struct Params { rows: u32, h: u32, gridX: u32, eps: f32, rowsPerBlock: u32, blocks: u32, _p0: u32, _p1: u32 }
 
 //#if FWD
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<ST>;
 @group(0) @binding(1) var<storage, read> gamma: array<f32>;
 @group(0) @binding(2) var<storage, read> beta: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<ST>;
 @group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 //#if RESIDUAL
-@group(0) @binding(6) var<storage, read> res: array<f32>;
-@group(0) @binding(7) var<storage, read_write> s: array<f32>;
+@group(0) @binding(6) var<storage, read> res: array<ST>;
+@group(0) @binding(7) var<storage, read_write> s: array<ST>;
 //#endif
 
 fn load_in(i: u32) -> f32 {
 //#if RESIDUAL
-  return x[i] + res[i];
+  // The sum as stored in s (rounded to ST), so that forward and backward see the same input.
+  return f32(ST(f32(x[i]) + f32(res[i])));
 //#else
-  return x[i];
+  return f32(x[i]);
 //#endif
 }
 //#endif
 
 //#if BWD_DX
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(0) var<storage, read> dy: array<ST>;
+@group(0) @binding(1) var<storage, read> x: array<ST>;
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
 @group(0) @binding(3) var<storage, read> stats: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<ST>;
 @group(0) @binding(5) var<uniform> p: Params;
 //#endif
 
 //#if BWD_PARTIAL
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(0) var<storage, read> dy: array<ST>;
+@group(0) @binding(1) var<storage, read> x: array<ST>;
 @group(0) @binding(2) var<storage, read> stats: array<f32>;
 @group(0) @binding(3) var<storage, read_write> part: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
@@ -83,7 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var c = lane; c < len; c += TPR) {
     let v = load_in(base + c);
 //#if RESIDUAL
-    s[base + c] = v;
+    s[base + c] = ST(v);
 //#endif
     s1 += v;
   }
@@ -97,7 +106,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let variance = row_reduce(s2, 0u, lid, sgi, sgid, nsg) / f32(p.h);
   let rstd = 1.0 / sqrt(variance + p.eps);
   for (var c = lane; c < len; c += TPR) {
-    y[base + c] = (load_in(base + c) - mean) * rstd * gamma[c] + beta[c];
+    y[base + c] = ST((load_in(base + c) - mean) * rstd * gamma[c] + beta[c]);
   }
   if (len > 0u && lane == 0u) {
     stats[2u * row] = mean;
@@ -130,16 +139,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var sa = 0.0;
   var sb = 0.0;
   for (var c = lane; c < len; c += TPR) {
-    let g = dy[base + c] * gamma[c];
+    let g = f32(dy[base + c]) * gamma[c];
     sa += g;
-    sb += g * (x[base + c] - mean) * rstd;
+    sb += g * (f32(x[base + c]) - mean) * rstd;
   }
   let ma = row_reduce(sa, 0u, lid, sgi, sgid, nsg) / f32(p.h);
   let mb = row_reduce(sb, 0u, lid, sgi, sgid, nsg) / f32(p.h);
   for (var c = lane; c < len; c += TPR) {
-    let g = dy[base + c] * gamma[c];
-    let xh = (x[base + c] - mean) * rstd;
-    dx[base + c] = rstd * (g - ma - xh * mb);
+    let g = f32(dy[base + c]) * gamma[c];
+    let xh = (f32(x[base + c]) - mean) * rstd;
+    dx[base + c] = ST(rstd * (g - ma - xh * mb));
   }
 }
 //#endif
@@ -156,8 +165,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var sg = 0.0;
   var sb = 0.0;
   for (var r = r0; r < r1; r++) {
-    let d = dy[r * p.h + c];
-    sg += d * (x[r * p.h + c] - stats[2u * r]) * stats[2u * r + 1u];
+    let d = f32(dy[r * p.h + c]);
+    sg += d * (f32(x[r * p.h + c]) - stats[2u * r]) * stats[2u * r + 1u];
     sb += d;
   }
   part[(2u * blk) * p.h + c] = sg;

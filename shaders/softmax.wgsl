@@ -1,8 +1,15 @@
 // Row-wise softmax over the last dimension: y = softmax(scale · x), and its backward
 // dx = scale · y ⊙ (dy − Σ dy ⊙ y). Define FWD or BWD. Row layouts of reduce_common.wgsl.
 // A row whose entries are all −∞ gives zeros (not NaN).
+// F16: x, y, dy, dx stored as f16 (ST); computed in f32.
 //#if SUBGROUPS
 enable subgroups;
+//#endif
+//#if F16
+enable f16;
+alias ST = f16;
+//#else
+alias ST = f32;
 //#endif
 
 const WG: u32 = 64u;
@@ -11,14 +18,14 @@ const TPR: u32 = 64u;
 struct Params { rows: u32, cols: u32, gridX: u32, scale: f32 }
 
 //#if FWD
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<ST>;
+@group(0) @binding(1) var<storage, read_write> y: array<ST>;
 @group(0) @binding(2) var<uniform> p: Params;
 //#endif
 //#if BWD
-@group(0) @binding(0) var<storage, read> y: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(0) var<storage, read> y: array<ST>;
+@group(0) @binding(1) var<storage, read> dy: array<ST>;
+@group(0) @binding(2) var<storage, read_write> dx: array<ST>;
 @group(0) @binding(3) var<uniform> p: Params;
 //#endif
 
@@ -40,19 +47,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let base = row * p.cols;
 //#if FWD
   var m = -3.4028234e38;
-  for (var c = lane; c < len; c += TPR) { m = max(m, p.scale * x[base + c]); }
+  for (var c = lane; c < len; c += TPR) { m = max(m, p.scale * f32(x[base + c])); }
   m = row_reduce(m, 1u, lid, sgi, sgid, nsg);
   var s = 0.0;
-  for (var c = lane; c < len; c += TPR) { s += exp(p.scale * x[base + c] - m); }
+  for (var c = lane; c < len; c += TPR) { s += exp(p.scale * f32(x[base + c]) - m); }
   s = row_reduce(s, 0u, lid, sgi, sgid, nsg);
   var inv = 0.0;
   if (s > 0.0) { inv = 1.0 / s; }
-  for (var c = lane; c < len; c += TPR) { y[base + c] = exp(p.scale * x[base + c] - m) * inv; }
+  for (var c = lane; c < len; c += TPR) { y[base + c] = ST(exp(p.scale * f32(x[base + c]) - m) * inv); }
 //#endif
 //#if BWD
   var d = 0.0;
-  for (var c = lane; c < len; c += TPR) { d += dy[base + c] * y[base + c]; }
+  for (var c = lane; c < len; c += TPR) { d += f32(dy[base + c]) * f32(y[base + c]); }
   d = row_reduce(d, 0u, lid, sgi, sgid, nsg);
-  for (var c = lane; c < len; c += TPR) { dx[base + c] = p.scale * y[base + c] * (dy[base + c] - d); }
+  for (var c = lane; c < len; c += TPR) { dx[base + c] = ST(p.scale * f32(y[base + c]) * (f32(dy[base + c]) - d)); }
 //#endif
 }

@@ -7,6 +7,7 @@ import { gelu, geluBackward } from '../src/kernels/gelu.js';
 import { dropout, dropoutBackward, dropoutRng } from '../src/kernels/dropout.js';
 import { refGelu, refGeluBackward } from '../src/kernels/ref/gelu.js';
 import { refDropout, refDropoutKeep } from '../src/kernels/ref/dropout.js';
+import { fromF16, toF16 } from '../src/gpu/tensor.js';
 
 describe('gelu', () => {
   for (const form of ['erf', 'tanh'] as const) {
@@ -97,5 +98,27 @@ describe('dropout', () => {
     await expect(() => dropout(rt, x, x, { rate: 1, rng, stream: 0 })).toThrow(/dropout: rate must be in \[0, 1\), got 1/);
     await expect(() => dropoutBackward(rt, x, y, { rate: 0.1, rng, stream: 0 })).toThrow(/dropout\.backward: dx \[11\] must have the shape of dy \[10\]/);
     rt.release(x, y, rng);
+  });
+});
+
+describe('f16 storage (lavapipe; adapters without shader-f16 refuse f16 tensors)', () => {
+  it('gelu and dropout on f16 tensors match the f32 references within f16 rounding', async () => {
+    const rt = await getRuntime();
+    if (!rt.caps.f16) return expect(() => rt.empty([1], 'f16')).toThrow(/shader-f16/);
+    const n = 1001;
+    const x = fromF16(toF16(randomArray(n, 21, -6, 6))), dy = fromF16(toF16(randomNormal(n, 22)));
+    const tx = rt.upload(x, [n], 'f16'), tdy = rt.upload(dy, [n], 'f16'), y = rt.empty([n], 'f16'), dx = rt.empty([n], 'f16');
+    for (const form of ['erf', 'tanh'] as const) {
+      await rt.run(await gelu(rt, tx, y, { form }), await geluBackward(rt, tx, tdy, dx, { form }));
+      // f16 results: half an ulp is 2^-11 relative (≈ 4.9e-4), plus f16's subnormal spacing near 0.
+      expectClose(await rt.read(y), refGelu(x, form), { atol: 1e-4, rtol: 1e-3 }, `gelu ${form} f16`);
+      expectClose(await rt.read(dx), refGeluBackward(x, dy, form), { atol: 1e-4, rtol: 1e-3 }, `gelu ${form} backward f16`);
+    }
+    const rng = dropoutRng(rt, 77, 3);
+    await rt.run(await dropout(rt, tx, y, { rate: 0.3, rng, stream: 1 }));
+    // Exact: the f32 product rounded to f16, as on the host.
+    expect(Array.from(await rt.read(y))).toEqual(Array.from(fromF16(toF16(refDropout(x, 0.3, 77, 3, 1)))));
+    await expect(() => gelu(rt, tx, rt.empty([n]))).toThrow(/gelu\.erf: out has dtype f32, expected f16/);
+    rt.release(tx, tdy, y, dx, rng);
   });
 });

@@ -6,6 +6,7 @@ import { getRuntime, randomArray, randomNormal, expectClose, finiteDifference } 
 import { layerNorm, layerNormBackward } from '../src/kernels/layernorm.js';
 import { refLayerNorm, refLayerNormBackward } from '../src/kernels/ref/layernorm.js';
 import type { RowVariant } from '../src/kernels/reduce.js';
+import { fromF16, toF16 } from '../src/gpu/tensor.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 
 function variants(rt: Runtime): RowVariant[] {
@@ -113,5 +114,43 @@ describe('layernorm backward', () => {
     await expect(() => layerNormBackward(rt, { dy, x, gamma: g, stats: st, dx: x, dgamma: dg, dbeta: dg })).rejects.toThrow(/layernorm\.backward: dy \[4, 5\] must have the shape of x \[4, 6\]/);
     await expect(() => layerNormBackward(rt, { dy: x, x, gamma: g, stats: st, dx: x, dgamma: dg, dbeta: db })).rejects.toThrow(/layernorm\.backward: dbeta \[7\] must match gamma \[6\]/);
     rt.release(x, g, st, dy, dg, db);
+  });
+});
+
+describe('layernorm f16 storage (lavapipe; adapters without shader-f16 refuse f16 tensors)', () => {
+  it('forward (plain, residual) and backward on f16 activations match the references, every layout', async () => {
+    const rt = await getRuntime();
+    if (!rt.caps.f16) return expect(() => rt.empty([1], 'f16')).toThrow(/shader-f16/);
+    const r16 = (a: Float32Array) => fromF16(toF16(a));
+    for (const variant of variants(rt))
+      for (const [rows, h] of [[3, 7], [9, 257]] as const) {
+        const { x: x32, gamma, beta, dy: dy32 } = inputs(rows, h, rows * 7 + h);
+        const x = r16(x32), dy = r16(dy32), res = r16(randomNormal(rows * h, 99));
+        const tx = rt.upload(x, [rows, h], 'f16'), tres = rt.upload(res, [rows, h], 'f16'), tdy = rt.upload(dy, [rows, h], 'f16');
+        const tg = rt.upload(gamma, [h]), tb = rt.upload(beta, [h]);
+        const y = rt.empty([rows, h], 'f16'), s = rt.empty([rows, h], 'f16'), dx = rt.empty([rows, h], 'f16');
+        const st = rt.empty([rows, 2]), st2 = rt.empty([rows, 2]), dg = rt.empty([h]), db = rt.empty([h]), y2 = rt.empty([rows, h], 'f16');
+        await rt.run(
+          await layerNorm(rt, tx, tg, tb, y, st, { variant }),
+          await layerNorm(rt, tx, tg, tb, y2, st2, { variant, residual: tres, sum: s }),
+          ...(await layerNormBackward(rt, { dy: tdy, x: tx, gamma: tg, stats: st, dx, dgamma: dg, dbeta: db, variant })),
+        );
+        const what = `${rows}x${h} f16 ${variant}`;
+        // Outputs rounded to f16 (half an ulp: 2^-11 relative); statistics and sums in f32.
+        const tol = { atol: 2e-3, rtol: 2e-3 };
+        expectClose(await rt.read(y), refLayerNorm(x, gamma, beta, rows, h, 1e-12).y, tol, `y ${what}`);
+        const sum = r16(Float32Array.from(x, (v, i) => v + res[i]));
+        expect(Array.from(await rt.read(s)), `sum ${what}`).toEqual(Array.from(sum));
+        expectClose(await rt.read(y2), refLayerNorm(sum, gamma, beta, rows, h, 1e-12).y, tol, `residual y ${what}`);
+        const ref = refLayerNormBackward(dy, x, gamma, rows, h, 1e-12);
+        expectClose(await rt.read(dx), ref.dx, tol, `dx ${what}`);
+        // dγ, dβ are f32 sums of the f16 inputs: f32 accuracy.
+        expectClose(await rt.read(dg), ref.dgamma, { atol: 2e-4, rtol: 1e-4 }, `dgamma ${what}`);
+        expectClose(await rt.read(db), ref.dbeta, { atol: 2e-4, rtol: 1e-4 }, `dbeta ${what}`);
+        rt.release(tx, tres, tdy, tg, tb, y, s, dx, st, st2, dg, db, y2);
+      }
+    const x = rt.empty([2, 3], 'f16'), g = rt.empty([3]), st = rt.empty([2, 2]);
+    await expect(() => layerNorm(rt, x, g, g, rt.empty([2, 3]), st)).toThrow(/layernorm: y has dtype f32, expected f16/);
+    rt.release(x, g, st);
   });
 });

@@ -5,6 +5,7 @@ import { getRuntime, randomNormal, expectClose, finiteDifference } from './harne
 import { softmax, softmaxBackward } from '../src/kernels/softmax.js';
 import { refSoftmax, refSoftmaxBackward } from '../src/kernels/ref/softmax.js';
 import type { RowVariant } from '../src/kernels/reduce.js';
+import { fromF16, toF16 } from '../src/gpu/tensor.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 
 function variants(rt: Runtime): RowVariant[] {
@@ -66,5 +67,24 @@ describe('softmax', () => {
     await expect(() => softmax(rt, x, y)).toThrow(/softmax: y \[4, 4\] must have the shape of x \[3, 4\]/);
     await expect(() => softmaxBackward(rt, x, x, y)).toThrow(/softmax\.backward: dx \[4, 4\] must have the shape of y \[3, 4\]/);
     rt.release(x, y);
+  });
+});
+
+describe('softmax f16 storage (lavapipe; adapters without shader-f16 refuse f16 tensors)', () => {
+  it('forward and backward on f16 tensors match the references, every layout', async () => {
+    const rt = await getRuntime();
+    if (!rt.caps.f16) return expect(() => rt.empty([1], 'f16')).toThrow(/shader-f16/);
+    const r16 = (a: Float32Array) => fromF16(toF16(a));
+    for (const variant of variants(rt)) {
+      const rows = 7, cols = 131;
+      const x = r16(randomNormal(rows * cols, 3, 2)), dy = r16(randomNormal(rows * cols, 4));
+      const tx = rt.upload(x, [rows, cols], 'f16'), tdy = rt.upload(dy, [rows, cols], 'f16'), y = rt.empty([rows, cols], 'f16'), dx = rt.empty([rows, cols], 'f16');
+      await rt.run(await softmax(rt, tx, y, { variant }), await softmaxBackward(rt, y, tdy, dx, { variant }));
+      const gy = await rt.read(y);
+      // f16 outputs: half an ulp relative (4.9e-4), plus f16 spacing for tiny probabilities.
+      expectClose(gy, refSoftmax(x, rows, cols), { atol: 1e-5, rtol: 1e-3 }, `y f16 ${variant}`);
+      expectClose(await rt.read(dx), refSoftmaxBackward(gy, dy, rows, cols), { atol: 1e-5, rtol: 2e-3 }, `dx f16 ${variant}`);
+      rt.release(tx, tdy, y, dx);
+    }
   });
 });

@@ -5,6 +5,7 @@
 // seed and step are read at run time from a small u32 tensor [seed, step] (`dropoutRng`):
 // ops are built once, and the trainer writes the step into that tensor before each submit
 // (rt.write). `stream` tells apart the dropout sites of one step (e.g. 2 per layer).
+// Tensors are f32, or f16 (scaled in f32) where the adapter has shader-f16.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
@@ -14,7 +15,7 @@ import { registerVariants } from './registry.js';
 
 const WG = 64;
 const SIG: KernelSignature = { name: 'dropout', bindings: ['read', 'rw', 'read', 'uniform'] };
-registerVariants({ sig: SIG, spec: { file: 'dropout.wgsl', consts: { WG } } });
+registerVariants({ sig: SIG, spec: { file: 'dropout.wgsl', consts: { WG } } }, { sig: SIG, spec: { file: 'dropout.wgsl', consts: { WG }, f16: true } });
 
 export interface DropoutOptions {
   /** Probability of dropping an element, in [0, 1). */
@@ -36,8 +37,8 @@ export function dropoutThreshold(rate: number): number {
 }
 
 function build(rt: Runtime, name: string, inp: Tensor, out: Tensor, o: DropoutOptions, inName: string, outName: string): Promise<Op> {
-  expectDType(name, inName, inp, 'f32');
-  expectDType(name, outName, out, 'f32');
+  expectDType(name, inName, inp, 'f32', 'f16');
+  expectDType(name, outName, out, inp.dtype);
   expectDType(name, 'rng', o.rng, 'u32');
   if (out.size !== inp.size) throw new Error(`${name}: ${outName} ${shapeStr(out.shape)} must have the shape of ${inName} ${shapeStr(inp.shape)}`);
   if (o.rng.size < 2) throw new Error(`${name}: rng ${shapeStr(o.rng.shape)} must hold [seed, step]`);
@@ -49,7 +50,7 @@ function build(rt: Runtime, name: string, inp: Tensor, out: Tensor, o: DropoutOp
     packUniform([['u32', inp.size], ['u32', gx], ['u32', dropoutThreshold(o.rate)], ['u32', o.stream], ['f32', scale], ['u32', 0], ['u32', 0], ['u32', 0]]),
     `${name}.params`,
   );
-  return rt.op(SIG, { file: 'dropout.wgsl', consts: { WG } }, [inp, out, o.rng, params], [gx, gy], name);
+  return rt.op(SIG, { file: 'dropout.wgsl', consts: { WG }, f16: inp.dtype === 'f16' || undefined }, [inp, out, o.rng, params], [gx, gy], name);
 }
 
 /** out = dropout(x). */

@@ -1,5 +1,6 @@
 // GELU forward and backward as standalone elementwise kernels (shaders/gelu.wgsl), erf form
 // (BERT, default) or tanh form, sharing shaders/activations.wgsl with the matmul epilogue.
+// Tensors are f32, or all f16 (computed in f32) where the adapter has shader-f16.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
@@ -11,20 +12,20 @@ export type GeluForm = 'erf' | 'tanh';
 const FORMS: Record<GeluForm, number> = { erf: 0, tanh: 1 };
 const WG = 256;
 const SIG: KernelSignature = { name: 'gelu', bindings: ['read', 'read', 'rw', 'uniform'] };
-for (const FORM of [0, 1]) for (const BWD of [false, true]) registerVariants({ sig: SIG, spec: { file: 'gelu.wgsl', consts: { FORM, BWD } } });
+for (const FORM of [0, 1]) for (const BWD of [false, true]) for (const f16 of [false, true]) registerVariants({ sig: SIG, spec: { file: 'gelu.wgsl', consts: { FORM, BWD }, f16: f16 || undefined } });
 
 function build(rt: Runtime, name: string, form: GeluForm, x: Tensor, dy: Tensor | null, out: Tensor): Promise<Op> {
   if (!(form in FORMS)) throw new Error(`${name}: unknown form '${form}' (expected erf or tanh)`);
-  expectDType(name, 'x', x, 'f32');
-  expectDType(name, dy ? 'dx' : 'out', out, 'f32');
+  expectDType(name, 'x', x, 'f32', 'f16');
+  expectDType(name, dy ? 'dx' : 'out', out, x.dtype);
   if (dy) {
-    expectDType(name, 'dy', dy, 'f32');
+    expectDType(name, 'dy', dy, x.dtype);
     if (dy.size !== x.size) throw new Error(`${name}: dy ${shapeStr(dy.shape)} must have the shape of x ${shapeStr(x.shape)}`);
   }
   if (out.size !== x.size) throw new Error(`${name}: ${dy ? 'dx' : 'out'} ${shapeStr(out.shape)} must have the shape of x ${shapeStr(x.shape)}`);
   const [gx, gy] = grid1d(x.size, WG, rt.limits.maxComputeWorkgroupsPerDimension);
   const params = rt.uniform(packUniform([['u32', x.size], ['u32', gx], ['u32', 0], ['u32', 0]]), `${name}.params`);
-  return rt.op(SIG, { file: 'gelu.wgsl', consts: { FORM: FORMS[form], BWD: dy !== null } }, [x, dy ?? x, out, params], [gx, gy], name);
+  return rt.op(SIG, { file: 'gelu.wgsl', consts: { FORM: FORMS[form], BWD: dy !== null }, f16: x.dtype === 'f16' || undefined }, [x, dy ?? x, out, params], [gx, gy], name);
 }
 
 /** out = GELU(x), elementwise. */

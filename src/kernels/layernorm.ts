@@ -5,10 +5,12 @@
 // takes as its x. Backward is three ops: dx per row; per-column partial sums of dy·x̂ and dy
 // over blocks of rows into a [blocks, 2, h] buffer; a fixed-order sum over blocks into dγ, dβ
 // (deterministic, no float atomics; optionally accumulated into existing gradients).
+// Activations (x, residual, sum, y, dy, dx) are f32, or all f16 where the adapter has
+// shader-f16 (arithmetic in f32); gamma, beta, stats and their gradients are always f32.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
-import type { KernelSignature } from '../gpu/pipelines.js';
+import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { registerVariants } from './registry.js';
 import { layoutSpec, rowGrid, rowLayout, ROW_LAYOUTS, type RowVariant } from './reduce.js';
 
@@ -20,15 +22,17 @@ const BWD_FINAL: KernelSignature = { name: 'layernorm.backward_final', bindings:
 const COL_WG = 64;
 const MAX_BLOCKS = 256;
 
-for (const l of ROW_LAYOUTS) {
-  registerVariants(
-    { sig: FWD, spec: layoutSpec('layernorm.wgsl', l, {}, ['FWD']) },
-    { sig: FWD_RES, spec: layoutSpec('layernorm.wgsl', l, {}, ['FWD', 'RESIDUAL']) },
-    { sig: BWD_DX, spec: layoutSpec('layernorm.wgsl', l, {}, ['BWD_DX']) },
-  );
-}
+const spec16 = (spec: ShaderSpec, f16: boolean): ShaderSpec => ({ ...spec, f16: f16 || undefined });
+for (const l of ROW_LAYOUTS)
+  for (const f16 of [false, true])
+    registerVariants(
+      { sig: FWD, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, ['FWD']), f16) },
+      { sig: FWD_RES, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, ['FWD', 'RESIDUAL']), f16) },
+      { sig: BWD_DX, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, ['BWD_DX']), f16) },
+    );
 registerVariants(
   { sig: BWD_PARTIAL, spec: { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: ['BWD_PARTIAL'] } },
+  { sig: BWD_PARTIAL, spec: { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: ['BWD_PARTIAL'], f16: true } },
   { sig: BWD_FINAL, spec: { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1, ACCUMULATE: false }, defines: ['BWD_FINAL'] } },
   { sig: BWD_FINAL, spec: { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1, ACCUMULATE: true }, defines: ['BWD_FINAL'] } },
 );
@@ -50,7 +54,7 @@ function rowsOf(name: string, x: Tensor, h: number): number {
 }
 
 function sameShape(name: string, what: string, t: Tensor, x: Tensor): void {
-  expectDType(name, what, t, 'f32');
+  expectDType(name, what, t, x.dtype);
   if (t.size !== x.size) throw new Error(`${name}: ${what} ${shapeStr(t.shape)} must have the shape of x ${shapeStr(x.shape)}`);
 }
 
@@ -73,7 +77,7 @@ function checkStats(name: string, stats: Tensor, rows: number): void {
 /** y = LN(x) (or LN(x + residual), writing the sum), stats[r] = (mean, rstd). */
 export function layerNorm(rt: Runtime, x: Tensor, gamma: Tensor, beta: Tensor, y: Tensor, stats: Tensor, opts: LayerNormOptions = {}): Promise<Op> {
   const name = opts.residual ? 'layernorm.residual' : 'layernorm';
-  expectDType(name, 'x', x, 'f32');
+  expectDType(name, 'x', x, 'f32', 'f16');
   const h = checkParams(name, gamma, beta, 'beta');
   const rows = rowsOf(name, x, h);
   sameShape(name, 'y', y, x);
@@ -90,7 +94,7 @@ export function layerNorm(rt: Runtime, x: Tensor, gamma: Tensor, beta: Tensor, y
   const params = rt.uniform(packUniform([['u32', rows], ['u32', h], ['u32', gx], ['f32', eps], ['u32', 0], ['u32', 0], ['u32', 0], ['u32', 0]]), `${name}.params`);
   const defines = opts.residual ? ['FWD', 'RESIDUAL'] : ['FWD'];
   const bindings = opts.residual ? [x, gamma, beta, y, stats, params, opts.residual, opts.sum!] : [x, gamma, beta, y, stats, params];
-  return rt.op(opts.residual ? FWD_RES : FWD, layoutSpec('layernorm.wgsl', layout, {}, defines), bindings, [gx, gy], name);
+  return rt.op(opts.residual ? FWD_RES : FWD, spec16(layoutSpec('layernorm.wgsl', layout, {}, defines), x.dtype === 'f16'), bindings, [gx, gy], name);
 }
 
 export interface LayerNormBackwardArgs {
@@ -111,7 +115,7 @@ export interface LayerNormBackwardArgs {
 /** dx, dγ, dβ: three ops to record in order. */
 export async function layerNormBackward(rt: Runtime, a: LayerNormBackwardArgs): Promise<Op[]> {
   const name = 'layernorm.backward';
-  expectDType(name, 'x', a.x, 'f32');
+  expectDType(name, 'x', a.x, 'f32', 'f16');
   const h = checkParams(name, a.gamma, a.dgamma, 'dgamma');
   checkParams(name, a.gamma, a.dbeta, 'dbeta');
   const rows = rowsOf(name, a.x, h);
@@ -124,10 +128,11 @@ export async function layerNormBackward(rt: Runtime, a: LayerNormBackwardArgs): 
   const blocks = Math.max(1, Math.ceil(rows / rowsPerBlock));
   const params = rt.uniform(packUniform([['u32', rows], ['u32', h], ['u32', gx], ['f32', 0], ['u32', rowsPerBlock], ['u32', blocks], ['u32', 0], ['u32', 0]]), `${name}.params`);
   const part = rt.empty([blocks, 2, h], 'f32', `${name}.partials`);
+  const f16 = a.x.dtype === 'f16';
   const colGroups = Math.ceil(h / COL_WG);
   return [
-    await rt.op(BWD_DX, layoutSpec('layernorm.wgsl', layout, {}, ['BWD_DX']), [a.dy, a.x, a.gamma, a.stats, a.dx, params], [gx, gy], `${name}.dx`),
-    await rt.op(BWD_PARTIAL, { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: ['BWD_PARTIAL'] }, [a.dy, a.x, a.stats, part, params], [colGroups, blocks], `${name}.partial`),
+    await rt.op(BWD_DX, spec16(layoutSpec('layernorm.wgsl', layout, {}, ['BWD_DX']), f16), [a.dy, a.x, a.gamma, a.stats, a.dx, params], [gx, gy], `${name}.dx`),
+    await rt.op(BWD_PARTIAL, spec16({ file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: ['BWD_PARTIAL'] }, f16), [a.dy, a.x, a.stats, part, params], [colGroups, blocks], `${name}.partial`),
     await rt.op(BWD_FINAL, { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1, ACCUMULATE: Boolean(a.accumulate) }, defines: ['BWD_FINAL'] }, [part, a.dgamma, a.dbeta, params], [colGroups, 1], `${name}.params_grad`),
   ];
 }
