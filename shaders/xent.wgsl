@@ -33,8 +33,14 @@ struct Params {
 }
 
 //#if MM
+//#if VEC4
+// Both operands contiguous along K (the logits product H·Wᵀ, h % 4 == 0): vec4 loads.
+@group(0) @binding(0) var<storage, read> A: array<vec4f>;
+@group(0) @binding(1) var<storage, read> B: array<vec4f>;
+//#else
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
+//#endif
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> stats: array<f32>;
@@ -53,6 +59,19 @@ fn mm(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3
   var bc: array<u32, TN>;
   for (var i = 0u; i < TM; i++) { ar[i] = min(row0 + i, p.M - 1u) * p.aRs; }
   for (var j = 0u; j < TN; j++) { bc[j] = p.bOff + min(col0 + j, p.N - 1u) * p.bCs; }
+//#if VEC4
+  for (var i = 0u; i < TM; i++) { ar[i] = ar[i] / 4u; }
+  for (var j = 0u; j < TN; j++) { bc[j] = bc[j] / 4u; }
+  for (var k4 = 0u; k4 < p.K / 4u; k4++) {
+    var a: array<vec4f, TM>;
+    var b: array<vec4f, TN>;
+    for (var i = 0u; i < TM; i++) { a[i] = A[ar[i] + k4]; }
+    for (var j = 0u; j < TN; j++) { b[j] = B[bc[j] + k4]; }
+    for (var i = 0u; i < TM; i++) {
+      for (var j = 0u; j < TN; j++) { acc[i * TN + j] += dot(a[i], b[j]); }
+    }
+  }
+//#else
   for (var k = 0u; k < p.K; k++) {
     var a: array<f32, TM>;
     var b: array<f32, TN>;
@@ -65,6 +84,7 @@ fn mm(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3
       if (p.epi == 3u) { accb[i] += a[i]; }
     }
   }
+//#endif
   for (var i = 0u; i < TM; i++) {
     let r = row0 + i;
     if (r >= p.M) { break; }

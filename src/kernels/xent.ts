@@ -37,11 +37,12 @@ export const XENT_TILE_BYTES = 32 * 2 ** 20;
 const SIG_MM: KernelSignature = { name: 'xent.mm', bindings: ['read', 'read', 'rw', 'read', 'read', 'read', 'rw', 'uniform'] };
 const SIG_RS: KernelSignature = { name: 'xent.row_stats', bindings: ['read', 'rw', 'read', 'uniform'] };
 const SIG_FIN: KernelSignature = { name: 'xent.finalize', bindings: ['read', 'read', 'read', 'read', 'read', 'read', 'rw', 'uniform'] };
-const mmSpec = (tile: XentTile) => ({ file: 'xent.wgsl', entry: 'mm', defines: ['MM'], consts: { ...tile } });
+const mmSpec = (tile: XentTile, vec4 = false) => ({ file: 'xent.wgsl', entry: 'mm', defines: vec4 ? ['MM', 'VEC4'] : ['MM'], consts: { ...tile } });
 const RS_SPEC = { file: 'xent.wgsl', entry: 'row_stats', defines: ['ROWSTATS'], consts: { WG } };
 const FIN_SPEC = { file: 'xent.wgsl', entry: 'finalize', defines: ['FINAL'], consts: { WG } };
 registerVariants(
   { sig: SIG_MM, spec: mmSpec(DEFAULT_XENT_TILE) },
+  { sig: SIG_MM, spec: mmSpec(DEFAULT_XENT_TILE, true) },
   { sig: SIG_RS, spec: RS_SPEC },
   { sig: SIG_FIN, spec: FIN_SPEC },
 );
@@ -66,6 +67,8 @@ export interface XentOptions {
   /** Vocabulary ids per chunk (default: as many as fit XENT_TILE_BYTES, at most V). */
   chunk?: number;
   tile?: XentTile;
+  /** Use vec4 loads for the logits product when h % 4 == 0 (default true). */
+  vec4?: boolean;
 }
 
 export interface XentOps {
@@ -108,6 +111,8 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
   if (!Number.isInteger(Vc) || Vc < 1) throw new Error(`${name}: chunk must be a positive integer, got ${o.chunk}`);
   if (4 * S * Vc > maxBind) throw new Error(`${name}: the [${S}, ${Vc}] logits tile exceeds maxStorageBufferBindingSize (${maxBind}); use a smaller chunk`);
   const nChunks = ceilDiv(V, Vc);
+  // The logits product reads H and W along h: vec4 loads when h is a multiple of 4.
+  const vec4 = h % 4 === 0 && (o.vec4 ?? true);
   const lw = o.lossWeight ?? 1;
   const acc = o.accumulate ?? true;
 
@@ -133,11 +138,11 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
     const zParams = uni({ ...zShape, epi: 0 }, `${name}.logits[${c}]`);
     const zBind = (epi: number) => [t.hidden, t.weight, logitsTile, t.bias, epi === 1 ? stats : dummy, t.labels, dummyW, epi === 1 ? uni({ ...zShape, epi: 1 }, `${name}.grad_tile[${c}]`) : zParams];
     forwardChunks.push([
-      await rt.op(SIG_MM, mmSpec(tile), zBind(0), grid(S, vc), `${name}.logits[${c}]`),
+      await rt.op(SIG_MM, mmSpec(tile, vec4), zBind(0), grid(S, vc), `${name}.logits[${c}]`),
       await rt.op(SIG_RS, RS_SPEC, [logitsTile, partial, t.meta, zParams], [ceilDiv(S, WG)], `${name}.row_stats[${c}]`),
     ]);
     if (grads) {
-      backward.push(await rt.op(SIG_MM, mmSpec(tile), zBind(1), grid(S, vc), `${name}.grad_tile[${c}]`));
+      backward.push(await rt.op(SIG_MM, mmSpec(tile, vec4), zBind(1), grid(S, vc), `${name}.grad_tile[${c}]`));
       // dH[i, k] (+)= Σ_n G[i, n]·W[v0+n, k]
       const hParams = uni({ ...common, M: S, N: h, K: vc, aRs: Vc, aCs: 1, bRs: h, bCs: 1, bOff: v0 * h, ldc: h, v0, accumulate: c > 0 || o.accumulateHidden ? 1 : 0, chunk: c, epi: 2 }, `${name}.dhidden[${c}]`);
       backward.push(await rt.op(SIG_MM, mmSpec(tile), [logitsTile, t.weight, t.dHidden!, dummy, dummy, t.labels, dummyW, hParams], grid(S, h), `${name}.dhidden[${c}]`));
