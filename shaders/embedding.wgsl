@@ -14,6 +14,14 @@
 //  GRAD_SMALL  tables with few rows: POS = true: grad[t, c] = Σ_b dOut[b·T + t, c] in b order;
 //              POS = false (token types): grad[k, c] = Σ_{n: tt(n) = k} dOut[n, c] in n order.
 // ACCUMULATE adds to the existing gradient instead of overwriting it.
+// F16: out (forward) and dout (backward) stored as f16 (ST); tables, gradients and all
+// arithmetic stay f32.
+//#if F16
+enable f16;
+alias ST = f16;
+//#else
+alias ST = f32;
+//#endif
 
 const WG: u32 = 64u;
 const TPR: u32 = 64u;
@@ -27,7 +35,7 @@ struct Params { N: u32, T: u32, h: u32, V: u32, NT: u32, gridX: u32, _p0: u32, _
 @group(0) @binding(2) var<storage, read> word: array<f32>;
 @group(0) @binding(3) var<storage, read> pos: array<f32>;
 @group(0) @binding(4) var<storage, read> ttab: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<ST>;
 @group(0) @binding(6) var<uniform> p: Params;
 
 // TPR invocations per token (1 on CPU adapters, WG on GPUs: coalesced columns).
@@ -39,7 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let tt = min(types[n], p.NT - 1u);
   let t = n % p.T;
   for (var c = lid % TPR; c < p.h; c += TPR) {
-    out[n * p.h + c] = (word[id * p.h + c] + ttab[tt * p.h + c]) + pos[t * p.h + c];
+    out[n * p.h + c] = ST((word[id * p.h + c] + ttab[tt * p.h + c]) + pos[t * p.h + c]);
   }
 }
 //#endif
@@ -111,7 +119,7 @@ fn sort_global(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
 //#if GRAD_WORD
 struct Params { N: u32, V: u32, h: u32, shift: u32, gridX: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<storage, read> keys: array<u32>;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
+@group(0) @binding(1) var<storage, read> dout: array<ST>;
 @group(0) @binding(2) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -138,7 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var c = lid % TPR; c < p.h; c += TPR) {
     var acc = 0.0;
     for (var i = first; i < last; i++) {
-      acc += dout[(keys[i] & mask) * p.h + c];
+      acc += f32(dout[(keys[i] & mask) * p.h + c]);
     }
     if (ACCUMULATE) { acc = grad[v * p.h + c] + acc; }
     grad[v * p.h + c] = acc;
@@ -149,7 +157,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 //#if GRAD_SMALL
 struct Params { N: u32, T: u32, h: u32, rows: u32, NT: u32, gridX: u32, _p0: u32, _p1: u32 }
 @group(0) @binding(0) var<storage, read> types: array<u32>;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
+@group(0) @binding(1) var<storage, read> dout: array<ST>;
 @group(0) @binding(2) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -162,11 +170,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var acc = 0.0;
   if (POS) {
     if (r < p.T) {
-      for (var n = r; n < p.N; n += p.T) { acc += dout[n * p.h + c]; }
+      for (var n = r; n < p.N; n += p.T) { acc += f32(dout[n * p.h + c]); }
     }
   } else {
     for (var n = 0u; n < p.N; n++) {
-      if (min(types[n], p.NT - 1u) == r) { acc += dout[n * p.h + c]; }
+      if (min(types[n], p.NT - 1u) == r) { acc += f32(dout[n * p.h + c]); }
     }
   }
   if (ACCUMULATE) { acc = grad[i] + acc; }

@@ -7,6 +7,7 @@ import { getRuntime, randomArray, randomInt, randomNormal, expectClose, finiteDi
 import { embedding, embeddingBackward, type EmbeddingTables } from '../src/kernels/embedding.js';
 import { refEmbedding, refEmbeddingBackward, type RefEmbeddingShape } from '../src/kernels/ref/embedding.js';
 import type { Runtime } from '../src/gpu/runtime.js';
+import { fromF16, toF16 } from '../src/gpu/tensor.js';
 
 function setup(rt: Runtime, s: RefEmbeddingShape, B: number, seed: number, badIds = false) {
   const ids = randomInt(s.N, seed, 0, s.V);
@@ -112,5 +113,31 @@ describe('embedding', () => {
     await expect(() => embedding(rt, ids, types, { ...tablesOk, type: rt.empty([2, 3]) }, out)).toThrow(/embedding: type \[2, 3\] must have width h = 4/);
     await expect(() => embeddingBackward(rt, { ids, types, dOut: outBad, grads: tablesOk })).rejects.toThrow(/embedding\.backward: dOut \[2, 8, 5\] must hold 16 tokens/);
     rt.release(ids, types, typesBad, tables.word, tables.position, tables.type, tablesOk.position, out, outBad);
+  });
+});
+
+describe('embedding f16 output / dOut (lavapipe; adapters without shader-f16 refuse f16 tensors)', () => {
+  it('f16 out is the f32 sum rounded; f16 dOut gives the token-order f32 gradient of the rounded values', async () => {
+    const rt = await getRuntime();
+    if (!rt.caps.f16) return expect(() => rt.empty([1], 'f16')).toThrow(/shader-f16/);
+    const [B, T, h, V, P, NT] = [5, 13, 7, 9, 16, 2];
+    const s = { N: B * T, T, h, V, P, NT };
+    const { host, dev } = setup(rt, s, B, 5);
+    for (const variant of ['per-invocation', 'plain'] as const) {
+      const out = rt.empty([B, T, h], 'f16');
+      await rt.run(await embedding(rt, dev.ids, dev.types, dev.tables, out, { variant }));
+      const want32 = Float32Array.from(refEmbedding(host.ids, host.types, host.word, host.pos, host.type, s));
+      // f32 sum (two adds) then one f16 rounding: equal to the rounded reference except at rounding ties.
+      expectClose(await rt.read(out), fromF16(toF16(want32)), { atol: 1e-3, rtol: 1e-3 }, `f16 forward ${variant}`);
+      const dOut = fromF16(toF16(randomNormal(s.N * h, 8)));
+      const tdOut = rt.upload(dOut, [B, T, h], 'f16');
+      const grads: EmbeddingTables = { word: rt.empty([V, h]), position: rt.empty([P, h]), type: rt.empty([NT, h]) };
+      await rt.run(...(await embeddingBackward(rt, { ids: dev.ids, types: dev.types, dOut: tdOut, grads, variant })));
+      expect(Array.from(await rt.read(grads.word))).toEqual(Array.from(f32TokenOrder(host.ids, dOut, s)));
+      // Sums of ≤ 65 terms in f32 of f16-exact inputs.
+      expectClose(await rt.read(grads.position), refEmbeddingBackward(host.ids, host.types, dOut, s).position, { atol: 1e-5, rtol: 1e-5 }, `f16 position ${variant}`);
+      rt.release(out, tdOut, grads.word, grads.position, grads.type);
+    }
+    rt.release(dev.ids, dev.types, dev.tables.word, dev.tables.position, dev.tables.type);
   });
 });

@@ -5,6 +5,9 @@
 // backward needs the sum anyway, so fusing would save one write+read of [N, h] (a few MB per
 // step, small next to the matmuls) at the price of a second LayerNorm implementation.
 //
+// The output (and dOut) may be f16 where the adapter has shader-f16; tables and their
+// gradients are f32, and so is all arithmetic.
+//
 // Ids out of range are clamped in the kernel to the last row (V − 1; types to NT − 1), the
 // same in forward and backward; the host checks shapes only (it cannot see GPU data).
 //
@@ -37,18 +40,22 @@ const GRAD_WORD: KernelSignature = { name: 'embedding.grad_word', bindings: ['re
 const GRAD_SMALL: KernelSignature = { name: 'embedding.grad_small', bindings: ['read', 'read', 'rw', 'uniform'] };
 const file = 'embedding.wgsl';
 registerVariants(
-  ...[1, WG].flatMap((TPR): KernelVariant[] => [
-    { sig: FWD, spec: { file, consts: { WG, TPR }, defines: ['FWD'] } },
-    { sig: GRAD_WORD, spec: { file, consts: { WG, TPR, ACCUMULATE: false }, defines: ['GRAD_WORD'] } },
-    { sig: GRAD_WORD, spec: { file, consts: { WG, TPR, ACCUMULATE: true }, defines: ['GRAD_WORD'] } },
-  ]),
+  ...[1, WG].flatMap((TPR): KernelVariant[] =>
+    [false, true].flatMap((f16): KernelVariant[] => [
+      { sig: FWD, spec: { file, consts: { WG, TPR }, defines: ['FWD'], f16: f16 || undefined } },
+      { sig: GRAD_WORD, spec: { file, consts: { WG, TPR, ACCUMULATE: false }, defines: ['GRAD_WORD'], f16: f16 || undefined } },
+      { sig: GRAD_WORD, spec: { file, consts: { WG, TPR, ACCUMULATE: true }, defines: ['GRAD_WORD'], f16: f16 || undefined } },
+    ]),
+  ),
   { sig: KEYS, spec: { file, consts: { WG }, defines: ['KEYS'] } },
   { sig: SORT, spec: { file, consts: { WG: SORT_WG }, defines: ['SORT'], entry: 'sort_local' } },
   { sig: SORT, spec: { file, consts: { WG: SORT_WG }, defines: ['SORT'], entry: 'sort_global' } },
-  ...[false, true].flatMap((ACCUMULATE): KernelVariant[] => [
-    { sig: GRAD_SMALL, spec: { file, consts: { WG, ACCUMULATE, POS: true }, defines: ['GRAD_SMALL'] } },
-    { sig: GRAD_SMALL, spec: { file, consts: { WG, ACCUMULATE, POS: false }, defines: ['GRAD_SMALL'] } },
-  ]),
+  ...[false, true].flatMap((ACCUMULATE): KernelVariant[] =>
+    [false, true].flatMap((f16): KernelVariant[] => [
+      { sig: GRAD_SMALL, spec: { file, consts: { WG, ACCUMULATE, POS: true }, defines: ['GRAD_SMALL'], f16: f16 || undefined } },
+      { sig: GRAD_SMALL, spec: { file, consts: { WG, ACCUMULATE, POS: false }, defines: ['GRAD_SMALL'], f16: f16 || undefined } },
+    ]),
+  ),
 );
 
 export interface EmbeddingTables {
@@ -89,12 +96,12 @@ export function embedding(rt: Runtime, ids: Tensor, types: Tensor, tables: Embed
   const name = 'embedding';
   const [N, T] = tokens(name, ids, types);
   const { V, h, NT } = checkTables(name, tables, T);
-  expectDType(name, 'out', out, 'f32');
+  expectDType(name, 'out', out, 'f32', 'f16');
   if (out.size !== N * h) throw new Error(`${name}: out ${shapeStr(out.shape)} must hold ${N} tokens × h = ${h} (ids ${shapeStr(ids.shape)})`);
   const TPR = tprFor(rt, opts.variant);
   const [gx, gy] = grid1d(N, WG / TPR, rt.limits.maxComputeWorkgroupsPerDimension);
   const params = rt.uniform(packUniform([['u32', N], ['u32', T], ['u32', h], ['u32', V], ['u32', NT], ['u32', gx], ['u32', 0], ['u32', 0]]), `${name}.params`);
-  return rt.op(FWD, { file, consts: { WG, TPR }, defines: ['FWD'] }, [ids, types, tables.word, tables.position, tables.type, out, params], [gx, gy], name);
+  return rt.op(FWD, { file, consts: { WG, TPR }, defines: ['FWD'], f16: out.dtype === 'f16' || undefined }, [ids, types, tables.word, tables.position, tables.type, out, params], [gx, gy], name);
 }
 
 export interface EmbeddingBackwardArgs {
@@ -114,7 +121,8 @@ export async function embeddingBackward(rt: Runtime, a: EmbeddingBackwardArgs): 
   const name = 'embedding.backward';
   const [N, T] = tokens(name, a.ids, a.types);
   const { V, h, P, NT } = checkTables(name, a.grads, T);
-  expectDType(name, 'dOut', a.dOut, 'f32');
+  expectDType(name, 'dOut', a.dOut, 'f32', 'f16');
+  const f16 = a.dOut.dtype === 'f16' || undefined;
   if (a.dOut.size !== N * h) throw new Error(`${name}: dOut ${shapeStr(a.dOut.shape)} must hold ${N} tokens × h = ${h} (ids ${shapeStr(a.ids.shape)})`);
   const shift = Math.ceil(Math.log2(N));
   if (V * 2 ** shift >= 2 ** 32) throw new Error(`${name}: vocabulary ${V} × 2^${shift} (for ${N} tokens) does not fit the 32-bit sort keys; split the batch`);
@@ -147,12 +155,12 @@ export async function embeddingBackward(rt: Runtime, a: EmbeddingBackwardArgs): 
   const TPR = tprFor(rt, a.variant);
   [gx, gy] = grid1d(V, WG / TPR, maxWg);
   params = rt.uniform(packUniform([['u32', N], ['u32', V], ['u32', h], ['u32', shift], ['u32', gx], ['u32', 0], ['u32', 0], ['u32', 0]]), `${name}.word.params`);
-  ops.push(await rt.op(GRAD_WORD, { file, consts: { WG, TPR, ACCUMULATE: acc }, defines: ['GRAD_WORD'] }, [keys, a.dOut, a.grads.word, params], [gx, gy], `${name}.word`));
+  ops.push(await rt.op(GRAD_WORD, { file, consts: { WG, TPR, ACCUMULATE: acc }, defines: ['GRAD_WORD'], f16 }, [keys, a.dOut, a.grads.word, params], [gx, gy], `${name}.word`));
 
   for (const [what, rows, pos, t] of [['position', P, true, a.grads.position], ['type', NT, false, a.grads.type]] as const) {
     [gx, gy] = grid1d(rows * h, WG, maxWg);
     params = rt.uniform(packUniform([['u32', N], ['u32', T], ['u32', h], ['u32', rows], ['u32', NT], ['u32', gx], ['u32', 0], ['u32', 0]]), `${name}.${what}.params`);
-    ops.push(await rt.op(GRAD_SMALL, { file, consts: { WG, ACCUMULATE: acc, POS: pos }, defines: ['GRAD_SMALL'] }, [a.types, a.dOut, t, params], [gx, gy], `${name}.${what}`));
+    ops.push(await rt.op(GRAD_SMALL, { file, consts: { WG, ACCUMULATE: acc, POS: pos }, defines: ['GRAD_SMALL'], f16 }, [a.types, a.dOut, t, params], [gx, gy], `${name}.${what}`));
   }
   return ops;
 }
