@@ -9,10 +9,11 @@ import { rates, relDiff, timeOps, timeTfjs, type BenchCase, type BenchResult } f
 import { basicCases } from './cases-basic.js';
 import { normCases } from './cases-norm.js';
 import { matmulCases } from './cases-matmul.js';
+import { lossCases } from './cases-loss.js';
 import { loadTfjs } from './tfjs.js';
 
 export function allCases(): BenchCase[] {
-  return [...basicCases(), ...matmulCases(), ...normCases()];
+  return [...basicCases(), ...matmulCases(), ...lossCases(), ...normCases()];
 }
 
 export async function benchKernels(argv: string[]): Promise<number> {

@@ -9,3 +9,4 @@ export { reduceRows } from './kernels/reduce.js';
 export { matmul } from './kernels/matmul.js';
 export * as data from './data/index.js';
 export * from './kernels/layernorm.js'; export * from './kernels/softmax.js'; export * from './kernels/gelu.js'; export * from './kernels/dropout.js'; export * from './kernels/embedding.js'; export { argmaxRows, reduceAll, reducePartials, partialCount, count, rowLayout, type RowVariant, type RowLayout } from './kernels/reduce.js';
+export * from './kernels/xent.js'; export * from './kernels/bce.js'; export * from './kernels/adamw.js'; export * from './kernels/clip.js'; export * from './kernels/sampling.js';
