@@ -146,3 +146,21 @@ describe('counts', () => {
     rt.release(a, b, out);
   });
 });
+
+describe('accuracy from argmax and a masked count (how metrics use them)', () => {
+  it('argmax of logits then count(pred == label, ignoring -100) in one submit', async () => {
+    const rt = await getRuntime();
+    const rows = 301, classes = 7;
+    const logits = randomArray(rows * classes, 31);
+    const pred = refArgmaxRows(logits, rows, classes);
+    // Labels: the prediction for about half the rows, another class or -100 (ignored) otherwise.
+    const labels = Int32Array.from(pred, (p, i) => (i % 5 === 0 ? -100 : i % 2 ? p : (p + 1) % classes));
+    const tl = rt.upload(logits, [rows, classes]), tp = rt.empty([rows], 'i32'), ty = rt.upload(labels, [rows], 'i32'), out = rt.empty([2], 'u32');
+    await rt.run(await argmaxRows(rt, tl, tp), ...(await count(rt, tp, out, { b: ty, ignore: -100, index: 0 })), ...(await count(rt, ty, out, { value: -100, index: 1 })));
+    const [correct, ignored] = Array.from(await rt.read(out));
+    expect(correct).toBe(refCount(Array.from(pred), { b: labels, ignore: -100 }));
+    expect(ignored).toBe(Math.ceil(rows / 5));
+    expect(correct).toBeGreaterThan(50);
+    rt.release(tl, tp, ty, out);
+  });
+});
