@@ -32,7 +32,7 @@ export interface XentTile {
 export const DEFAULT_XENT_TILE: XentTile = { TM: 4, TN: 4, WGX: 8, WGY: 8 };
 const WG = 256;
 /** Default bound on the [S, Vc] tile, in bytes. */
-export const XENT_TILE_BYTES = 32 * 2 ** 20;
+export const XENT_TILE_BYTES = 64 * 2 ** 20;
 
 const SIG_MM: KernelSignature = { name: 'xent.mm', bindings: ['read', 'read', 'rw', 'read', 'read', 'read', 'rw', 'uniform'] };
 const SIG_RS: KernelSignature = { name: 'xent.row_stats', bindings: ['read', 'rw', 'read', 'uniform'] };
