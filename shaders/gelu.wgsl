@@ -12,6 +12,7 @@ alias ST = f32;
 const FORM: u32 = 0u;
 const BWD: bool = false;
 const WG: u32 = 256u;
+const VPT: u32 = 1u;
 
 struct Params { n: u32, gridX: u32, _p0: u32, _p1: u32 }
 
@@ -22,16 +23,21 @@ struct Params { n: u32, gridX: u32, _p0: u32, _p1: u32 }
 
 //#include activations.wgsl
 
+// Each invocation handles VPT elements, WG apart (more independent work per invocation, and
+// neighbouring invocations touch neighbouring elements: coalesced on GPUs, vector lanes on CPUs).
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * p.gridX + wid.x) * WG + lid;
-  if (i >= p.n) { return; }
-  let v = f32(x[i]);
-  if (BWD) {
-    var g: f32;
-    if (FORM == 1u) { g = gelu_tanh_grad(v); } else { g = gelu_erf_grad(v); }
-    out[i] = ST(f32(dy[i]) * g);
-  } else {
-    if (FORM == 1u) { out[i] = ST(gelu_tanh(v)); } else { out[i] = ST(gelu_erf(v)); }
+  let blk = (wid.y * p.gridX + wid.x) * VPT;
+  for (var k = 0u; k < VPT; k++) {
+    let i = (blk + k) * WG + lid;
+    if (i >= p.n) { return; }
+    let v = f32(x[i]);
+    if (BWD) {
+      var g: f32;
+      if (FORM == 1u) { g = gelu_tanh_grad(v); } else { g = gelu_erf_grad(v); }
+      out[i] = ST(f32(dy[i]) * g);
+    } else {
+      if (FORM == 1u) { out[i] = ST(gelu_tanh(v)); } else { out[i] = ST(gelu_erf(v)); }
+    }
   }
 }

@@ -11,8 +11,10 @@ import { registerVariants } from './registry.js';
 export type GeluForm = 'erf' | 'tanh';
 const FORMS: Record<GeluForm, number> = { erf: 0, tanh: 1 };
 const WG = 256;
+/** Elements per invocation: 8 measured ~2× faster than 1 on lavapipe; plenty of threads remain on GPUs. */
+const VPT = 8;
 const SIG: KernelSignature = { name: 'gelu', bindings: ['read', 'read', 'rw', 'uniform'] };
-for (const FORM of [0, 1]) for (const BWD of [false, true]) for (const f16 of [false, true]) registerVariants({ sig: SIG, spec: { file: 'gelu.wgsl', consts: { FORM, BWD }, f16: f16 || undefined } });
+for (const FORM of [0, 1]) for (const BWD of [false, true]) for (const f16 of [false, true]) registerVariants({ sig: SIG, spec: { file: 'gelu.wgsl', consts: { FORM, BWD, VPT }, f16: f16 || undefined } });
 
 function build(rt: Runtime, name: string, form: GeluForm, x: Tensor, dy: Tensor | null, out: Tensor): Promise<Op> {
   if (!(form in FORMS)) throw new Error(`${name}: unknown form '${form}' (expected erf or tanh)`);
@@ -23,9 +25,9 @@ function build(rt: Runtime, name: string, form: GeluForm, x: Tensor, dy: Tensor 
     if (dy.size !== x.size) throw new Error(`${name}: dy ${shapeStr(dy.shape)} must have the shape of x ${shapeStr(x.shape)}`);
   }
   if (out.size !== x.size) throw new Error(`${name}: ${dy ? 'dx' : 'out'} ${shapeStr(out.shape)} must have the shape of x ${shapeStr(x.shape)}`);
-  const [gx, gy] = grid1d(x.size, WG, rt.limits.maxComputeWorkgroupsPerDimension);
+  const [gx, gy] = grid1d(Math.ceil(x.size / VPT), WG, rt.limits.maxComputeWorkgroupsPerDimension);
   const params = rt.uniform(packUniform([['u32', x.size], ['u32', gx], ['u32', 0], ['u32', 0]]), `${name}.params`);
-  return rt.op(SIG, { file: 'gelu.wgsl', consts: { FORM: FORMS[form], BWD: dy !== null }, f16: x.dtype === 'f16' || undefined }, [x, dy ?? x, out, params], [gx, gy], name);
+  return rt.op(SIG, { file: 'gelu.wgsl', consts: { FORM: FORMS[form], BWD: dy !== null, VPT }, f16: x.dtype === 'f16' || undefined }, [x, dy ?? x, out, params], [gx, gy], name);
 }
 
 /** out = GELU(x), elementwise. */
