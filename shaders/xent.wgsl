@@ -8,6 +8,7 @@
 //     one pipeline serves all four; the branch is uniform):
 //     0 logits tile  Z[i, n]   = H[i,:]·W[v0+n,:] + b[v0+n]
 //     1 grad tile    G[i, n]   = scale·(exp(Z − lse_i) − [v0+n = label_i]) (0 on invalid rows)
+//     4 the same in place from the forward's tile (K = 0; one chunk covers V: no recompute)
 //     2 dH          (+)= G·W[v0 : v0+Vc, :]
 //     3 dW[v0+m, :] (+)= Σ_i G[i, m]·H[i, :]   and  db[v0+m] (+)= Σ_i G[i, m]
 //     each invocation owns a TM×TN register tile and loops over K: every output element is
@@ -95,11 +96,13 @@ fn mm(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3
       var x = acc[i * TN + j];
       if (p.epi == 0u) {
         x += bias[p.v0 + c];
-      } else if (p.epi == 1u) {
+      } else if (p.epi == 1u || p.epi == 4u) {
         var g = 0.0;
         if (stats[r * 4u + 3u] != 0.0) {
           let v = p.v0 + c;
-          let z = x + bias[v];
+          var z = x + bias[v];
+          if (p.epi == 4u) { z = C[idx]; } // K = 0: the forward's logits, still in the tile
+
           g = exp(z - stats[r * 4u]) - select(0.0, 1.0, labels[r] == v);
           g *= stats[p.S * 4u + 5u];
         }

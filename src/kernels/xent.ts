@@ -15,7 +15,10 @@
 // the embeddings): pass accumulate: false to overwrite them.
 // Per chunk of Vc ids: forward = logits tile (matmul) + row stats; then one finalize; the
 // backward recomputes the tile as the gradient tile G, then dH += G·W_c and dW_c += Gᵀ·H
-// (+ dBias), so the work is 8·S·V·h flops and the memory one [S, Vc] tile.
+// (+ dBias), so the work is 8·S·V·h flops and the memory one [S, Vc] tile. When one chunk
+// covers V (the default when S·V·4 ≤ 64 MiB, e.g. S 615 × V 30522), the backward turns the
+// forward's logits into G in place instead of recomputing them (6·S·V·h flops). The
+// backward must then follow this op set's forward (as it does in a step).
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
@@ -142,7 +145,13 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
       await rt.op(SIG_RS, RS_SPEC, [logitsTile, partial, t.meta, zParams], [ceilDiv(S, WG)], `${name}.row_stats[${c}]`),
     ]);
     if (grads) {
-      backward.push(await rt.op(SIG_MM, mmSpec(tile, vec4), zBind(1), grid(S, vc), `${name}.grad_tile[${c}]`));
+      if (nChunks === 1) {
+        // One chunk: the forward's logits are still in the tile; turn them into G in place.
+        const gParams = uni({ ...zShape, K: 0, epi: 4 }, `${name}.grad_tile`);
+        backward.push(await rt.op(SIG_MM, mmSpec(tile, vec4), [t.hidden, t.weight, logitsTile, t.bias, stats, t.labels, dummyW, gParams], grid(S, vc), `${name}.grad_tile`));
+      } else {
+        backward.push(await rt.op(SIG_MM, mmSpec(tile, vec4), zBind(1), grid(S, vc), `${name}.grad_tile[${c}]`));
+      }
       // dH[i, k] (+)= Σ_n G[i, n]·W[v0+n, k]
       const hParams = uni({ ...common, M: S, N: h, K: vc, aRs: Vc, aCs: 1, bRs: h, bCs: 1, bOff: v0 * h, ldc: h, v0, accumulate: c > 0 || o.accumulateHidden ? 1 : 0, chunk: c, epi: 2 }, `${name}.dhidden[${c}]`);
       backward.push(await rt.op(SIG_MM, mmSpec(tile), [logitsTile, t.weight, t.dHidden!, dummy, dummy, t.labels, dummyW, hParams], grid(S, h), `${name}.dhidden[${c}]`));
