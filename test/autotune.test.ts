@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getRuntime, randomArray, expectClose } from './harness.js';
 import { autotune, adapterKey, autotuneEnabled, setAutotuneDefaults } from '../src/kernels/autotune.js';
-import { matmul, tunedTile, shapeClass, DEFAULT_TILE, TILE_CANDIDATES } from '../src/kernels/matmul.js';
+import { matmul, tunedTile, shapeClass, DEFAULT_TILE, TILE_CANDIDATES, MATMUL_TUNE_KEY } from '../src/kernels/matmul.js';
 import { refMatmulFull } from '../src/kernels/ref/matmul.js';
 
 const tmpCache = () => join(mkdtempSync(join(tmpdir(), 'electrolite-autotune-')), 'sub', 'autotune.json');
@@ -80,7 +80,7 @@ describe('autotune', () => {
     const shape = { M: 30, N: 20, K: 12, batch: 1, transA: false, transB: false, dtypeA: 'f32' as const, dtypeB: 'f32' as const };
     const tile = await tunedTile(rt, shape, { enabled: true, cacheFile }, candidates);
     expect(candidates).toContainEqual(tile);
-    const key = `${adapterKey(rt)}|matmul|${shapeClass(shape)}`;
+    const key = `${adapterKey(rt)}|${MATMUL_TUNE_KEY}|${shapeClass(shape)}`;
     expect(JSON.parse(readFileSync(cacheFile, 'utf8')).entries[key].choice).toEqual(tile);
     // matmul without a tile goes through the tuner (here: the cached choice) and is correct.
     const A = randomArray(30 * 12, 1), B = randomArray(12 * 20, 2);

@@ -153,7 +153,8 @@ export function autotune<T>(rt: Runtime, req: TuneRequest<T>, opts: AutotuneOpti
     }
     if (best < 0) throw new Error(`autotune ${req.kernel} ${req.shapeClass}: every candidate failed on this adapter`);
     const choice = req.candidates[best];
-    log?.(`  chose ${JSON.stringify(choice)} (${(timings[best] as number).toFixed(3)} ms)`);
+    log?.(`  ${req.candidates.map((c, i) => `${JSON.stringify(c)}: ${timings[i] === null ? 'failed/abandoned' : `${(timings[i] as number).toFixed(3)} ms`}`).join('\n  ')}`);
+    log?.(`  chose ${JSON.stringify(choice)}`);
     writeEntry(file, key, { choice, ms: timings[best] as number, when: new Date().toISOString() });
     return { choice, source: 'measured', timings };
   })();

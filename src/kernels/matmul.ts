@@ -40,6 +40,9 @@ export const TILE_CANDIDATES: readonly MatmulTile[] = [
   { TM: 4, TN: 4, WGX: 8, WGY: 8 },
   { TM: 4, TN: 8, WGX: 8, WGY: 8 },
   { TM: 8, TN: 8, WGX: 8, WGY: 8 },
+  // One row of invocations per workgroup: A's addresses are then uniform across the
+  // workgroup, which CPU adapters (llvmpipe) turn into one scalar load instead of a gather.
+  { TM: 8, TN: 4, WGX: 8, WGY: 1 },
   { TM: 8, TN: 8, WGX: 8, WGY: 8, INTERLEAVE: true },
   { TM: 4, TN: 4, WGX: 16, WGY: 16, WGMEM: true, BK: 16 },
   { TM: 8, TN: 8, WGX: 8, WGY: 8, WGMEM: true, BK: 16 },
@@ -181,7 +184,7 @@ function specFor(tile: MatmulTile, f: {
 // seconds each on a cold CPU adapter, so this is a covering set, not the product.)
 {
   const f = { transA: false, transB: false, bias: false, act: 0, accum: false, vecA: false, vecB: false, a16: false, b16: false, c16: false };
-  const [interleaved, wgmem] = [TILE_CANDIDATES[3], TILE_CANDIDATES[4]];
+  const interleaved = TILE_CANDIDATES.find((t) => t.INTERLEAVE)!, wgmem = TILE_CANDIDATES.find((t) => t.WGMEM)!;
   const v: ShaderSpec[] = [
     specFor(DEFAULT_TILE, f),
     specFor(DEFAULT_TILE, { ...f, transA: true, transB: true, vecA: true, vecB: true }),
@@ -194,6 +197,9 @@ function specFor(tile: MatmulTile, f: {
   ];
   registerVariants(...v.map((spec) => ({ sig: SIG, spec })));
 }
+
+/** Kernel name in the autotune cache; bump the version when the shader's performance changes. */
+export const MATMUL_TUNE_KEY = 'matmul@2';
 
 /** The autotuned tile for a shape on this adapter (measured on a capped proxy shape on first use, then cached). */
 export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptions = {}, from: readonly MatmulTile[] = TILE_CANDIDATES): Promise<MatmulTile> {
@@ -209,7 +215,7 @@ export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptio
   const r = await autotune(
     rt,
     {
-      kernel: 'matmul',
+      kernel: MATMUL_TUNE_KEY,
       shapeClass: shapeClass(s),
       candidates,
       fallback: DEFAULT_TILE,
@@ -235,7 +241,8 @@ export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptio
  * C = act(alpha·op(A)·op(B) + bias + (accumulate ? C : 0)) — built once, returned as an Op.
  * The 5th argument may be a MatmulTile (the original signature) or options.
  */
-export async function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: MatrixOperand, opts: MatmulOptions | MatmulTile = {}): Promise<Op> {
+export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: MatrixOperand, opts: MatmulOptions | MatmulTile = {}): Promise<Op> {
+  // Bad shapes and options throw here, synchronously; the rest (tuning, compiling) is async.
   const o: MatmulOptions = 'TM' in opts ? { tile: opts as MatmulTile } : (opts as MatmulOptions);
   const transA = Boolean(o.transA), transB = Boolean(o.transB);
   const name = o.label ?? `matmul${transA || transB ? `[${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}]` : ''}`;
@@ -284,26 +291,33 @@ export async function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C:
   if (act === undefined) throw new Error(`${name}: unknown activation '${o.activation}' (expected none, gelu, gelu_tanh)`);
 
   const dims: MatmulShape = { M, N, K, batch: bC, transA, transB, dtypeA: vA.tensor.dtype, dtypeB: vB.tensor.dtype };
-  const tile = o.tile ?? (await tunedTile(rt, dims, o.autotune));
-  checkTile(rt, tile, name);
+  if (o.tile) checkTile(rt, o.tile, name);
+  return (async () => {
+    const tile = o.tile ?? (await tunedTile(rt, dims, o.autotune));
+    checkTile(rt, tile, name);
+    return build(tile);
+  })();
 
-  const aligned = (v: MatrixView, r: Resolved) =>
-    v.ld % 4 === 0 && r.off % 4 === 0 && r.s1 % 4 === 0 && r.s2 % 4 === 0 && v.tensor.byteLength >= 16;
-  const spec = specFor(tile, {
-    transA, transB, bias: Boolean(o.bias), act, accum: Boolean(o.accumulate),
-    vecA: aligned(vA, rA), vecB: aligned(vB, rB),
-    a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16',
-  });
-  const params = rt.uniform(
-    packUniform([
-      ['u32', M], ['u32', N], ['u32', K], ['u32', nb2],
-      ['u32', vA.ld], ['u32', vB.ld], ['u32', vC.ld], ['f32', o.alpha ?? 1],
-      ['u32', rA.off], ['u32', rA.s1], ['u32', rA.s2], ['u32', 0],
-      ['u32', rB.off], ['u32', rB.s1], ['u32', rB.s2], ['u32', 0],
-      ['u32', rC.off], ['u32', rC.s1], ['u32', rC.s2], ['u32', 0],
-    ]),
-    `${name}.params`,
-  );
-  const grid = [ceilDiv(N, tile.WGX * tile.TN), ceilDiv(M, tile.WGY * tile.TM), bC];
-  return rt.op(SIG, spec, [vA.tensor, vB.tensor, o.bias ?? vA.tensor, vC.tensor, params], grid, name);
+  function build(tile: MatmulTile): Promise<Op> {
+
+    const aligned = (v: MatrixView, r: Resolved) =>
+      v.ld % 4 === 0 && r.off % 4 === 0 && r.s1 % 4 === 0 && r.s2 % 4 === 0 && v.tensor.byteLength >= 16;
+    const spec = specFor(tile, {
+      transA, transB, bias: Boolean(o.bias), act, accum: Boolean(o.accumulate),
+      vecA: aligned(vA, rA), vecB: aligned(vB, rB),
+      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16',
+    });
+    const params = rt.uniform(
+      packUniform([
+        ['u32', M], ['u32', N], ['u32', K], ['u32', nb2],
+        ['u32', vA.ld], ['u32', vB.ld], ['u32', vC.ld], ['f32', o.alpha ?? 1],
+        ['u32', rA.off], ['u32', rA.s1], ['u32', rA.s2], ['u32', 0],
+        ['u32', rB.off], ['u32', rB.s1], ['u32', rB.s2], ['u32', 0],
+        ['u32', rC.off], ['u32', rC.s1], ['u32', rC.s2], ['u32', 0],
+      ]),
+      `${name}.params`,
+    );
+    const grid = [ceilDiv(N, tile.WGX * tile.TN), ceilDiv(M, tile.WGY * tile.TM), bC];
+    return rt.op(SIG, spec, [vA.tensor, vB.tensor, o.bias ?? vA.tensor, vC.tensor, params], grid, name);
+  }
 }
