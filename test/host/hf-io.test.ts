@@ -15,8 +15,8 @@ describe('Hugging Face checkpoints', () => {
   it('imports the transformers fixtures (BERT MLM and ELECTRA discriminator) completely', () => {
     const bert = readHfCheckpoint(fixture('bert-mlm-tiny'));
     expect(bert.arch).toBe('bert-mlm');
-    expect(bert.config).toMatchObject({ vocabSize: 41, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16 });
-    expect(bert.params.get('embeddings.word_embeddings.weight')!.length).toBe(41 * 16);
+    expect(bert.config).toMatchObject({ vocabSize: 41, hiddenSize: 64, numLayers: 2, numHeads: 2, intermediateSize: 128, maxPositions: 16 });
+    expect(bert.params.get('embeddings.word_embeddings.weight')!.length).toBe(41 * 64);
     expect(bert.params.has('cls.predictions.bias')).toBe(true);
     expect(bert.params.size).toBe(42);
     const electra = readHfCheckpoint(fixture('electra-disc-tiny'));
@@ -45,7 +45,7 @@ describe('Hugging Face checkpoints', () => {
     cpSync(fixture('bert-mlm-tiny'), dir, { recursive: true });
     const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, intermediate_size: 40 }));
-    expect(() => readHfCheckpoint(dir)).toThrow(/sizes disagree with config\.json:\n.*intermediate\.dense\.weight: file has \[32, 16\], config\.json implies \[40, 16\]/);
+    expect(() => readHfCheckpoint(dir)).toThrow(/sizes disagree with config\.json:\n.*intermediate\.dense\.weight: file has \[128, 64\], config\.json implies \[40, 64\]/);
   });
 
   it('missing and unexpected tensors are listed', () => {
