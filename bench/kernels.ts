@@ -7,13 +7,14 @@ import { cliRuntime } from '../src/cli/runtime.js';
 import { setAutotuneDefaults } from '../src/kernels/autotune.js';
 import { rates, relDiff, timeOps, timeTfjs, type BenchCase, type BenchResult } from './harness.js';
 import { basicCases } from './cases-basic.js';
+import { attentionCases } from './cases-attention.js';
 import { normCases } from './cases-norm.js';
 import { matmulCases } from './cases-matmul.js';
 import { lossCases } from './cases-loss.js';
 import { loadTfjs } from './tfjs.js';
 
 export function allCases(): BenchCase[] {
-  return [...basicCases(), ...matmulCases(), ...lossCases(), ...normCases()];
+  return [...basicCases(), ...matmulCases(), ...lossCases(), ...normCases(), ...attentionCases()];
 }
 
 export async function benchKernels(argv: string[]): Promise<number> {

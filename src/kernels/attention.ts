@@ -1,0 +1,207 @@
+// Fused (flash-style) multi-head attention, forward and backward.
+//
+//   qkv     [B, T, 3·H·D]  f32 (or f16)  — all heads' Q, then K, then V (Hugging Face order)
+//   lengths [B]            u32 or i32    — valid tokens per sequence, padding at the end
+//   out     [B, T, H·D]    like qkv      — heads interleaved, ready for the output projection
+//   lse     [B, H, T]      f32           — row log-sum-exp, saved for backward
+//
+// Keys j ≥ lengths[b] get probability 0. Every query row attends normally over the valid
+// keys — padded rows too, so their outputs (and gradients) are finite; lengths above T count
+// as T; a length of 0 gives out = 0, lse = 0 and zero gradients.
+// Dropout on the probabilities (rate p, kept ones scaled by 1/(1−p)) draws word j&3 of
+// Philox4x32-10((j>>2, i, b·H+h, step), (seed, stream)); backward regenerates the same mask.
+// `setStep(step)` rewrites the step in the uniform shared by the forward and its backward,
+// so one built pair serves every training step.
+// The f16 variant stores qkv/out/dOut/dqkv in f16 and accumulates in f32 (needs shader-f16).
+import type { Runtime, Op } from '../gpu/runtime.js';
+import { packUniform } from '../gpu/runtime.js';
+import { expectDType, expectShape, shapeStr, type Tensor } from '../gpu/tensor.js';
+import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
+import { ceilDiv } from './grid.js';
+import { registerVariants } from './registry.js';
+
+export const ATTENTION_MAX_T = 512;
+export const ATTENTION_HEAD_DIMS = [32, 64, 128] as const;
+
+/**
+ * WG: rows per workgroup (one per invocation); BT: rows per workgroup-memory tile (multiple
+ * of 4); UNROLL: let the compiler unroll the loops over the head dim (registers instead of
+ * indexed private arrays: may suit GPUs; on lavapipe it makes D = 128 take minutes to compile).
+ */
+export interface AttentionTile {
+  WG: number;
+  BT: number;
+  UNROLL?: boolean;
+}
+
+export type AttentionPass = 'fwd' | 'dq' | 'dkv';
+
+/** Candidates for autotuning (each checked against the workgroup-memory limit per head dim). */
+export const ATTENTION_TILE_CANDIDATES: readonly AttentionTile[] = [
+  { WG: 16, BT: 8 },
+  { WG: 32, BT: 8 },
+  { WG: 32, BT: 16 },
+  { WG: 64, BT: 8 },
+  { WG: 64, BT: 16 },
+  { WG: 64, BT: 32 },
+  { WG: 128, BT: 16 },
+];
+
+/** Extra candidates for real GPUs (unrolled head-dim loops; slow to compile on CPU adapters). */
+export const ATTENTION_GPU_TILE_CANDIDATES: readonly AttentionTile[] = ATTENTION_TILE_CANDIDATES.map((t) => ({ ...t, UNROLL: true }));
+
+/** Workgroup-memory bytes a pass uses with this tile and head dim. */
+export function attentionSharedBytes(pass: AttentionPass, tile: AttentionTile, D: number): number {
+  return 2 * tile.BT * D * 4 + (pass === 'fwd' ? 0 : 2 * tile.BT * 4);
+}
+
+/** The portable default: the largest tile of WG 64 within 16 KiB of workgroup memory. */
+export function defaultAttentionTile(pass: AttentionPass, D: number): AttentionTile {
+  for (const BT of [32, 16, 8, 4]) if (attentionSharedBytes(pass, { WG: 64, BT }, D) <= 16384) return { WG: 64, BT };
+  return { WG: 64, BT: 4 };
+}
+
+/** The candidates that fit this adapter for a pass and head dim. */
+export function attentionTileCandidates(rt: Runtime, pass: AttentionPass, D: number): AttentionTile[] {
+  return ATTENTION_TILE_CANDIDATES.filter(
+    (t) => attentionSharedBytes(pass, t, D) <= Math.min(16384, rt.limits.maxComputeWorkgroupStorageSize) && t.WG <= rt.limits.maxComputeInvocationsPerWorkgroup,
+  );
+}
+
+const FWD: KernelSignature = { name: 'attention', bindings: ['read', 'read', 'rw', 'rw', 'uniform'] };
+const BWD: KernelSignature = { name: 'attention_bwd', bindings: ['read', 'read', 'read', 'read', 'read', 'rw', 'uniform'] };
+
+function fwdSpec(D: number, t: AttentionTile, f16: boolean): ShaderSpec {
+  return { file: 'attention.wgsl', consts: { D, WG: t.WG, BT: t.BT, UNROLL: t.UNROLL ?? false }, f16 };
+}
+function bwdSpec(pass: 'dq' | 'dkv', D: number, t: AttentionTile, f16: boolean): ShaderSpec {
+  return { file: 'attention_bwd.wgsl', entry: pass, consts: { D, WG: t.WG, BT: t.BT, UNROLL: t.UNROLL ?? false }, f16 };
+}
+
+// Every head dim in f32; f16 storage at D = 64 (the head dim is only a loop bound there).
+registerVariants(
+  ...ATTENTION_HEAD_DIMS.flatMap((D) =>
+    (D === 64 ? [false, true] : [false]).flatMap((f16) => [
+      { sig: FWD, spec: fwdSpec(D, defaultAttentionTile('fwd', D), f16) },
+      { sig: BWD, spec: bwdSpec('dq', D, defaultAttentionTile('dq', D), f16) },
+      { sig: BWD, spec: bwdSpec('dkv', D, defaultAttentionTile('dkv', D), f16) },
+    ]),
+  ),
+);
+
+export interface AttentionDropout {
+  /** Drop probability, 0 ≤ p < 1 (0 = no dropout). */
+  p: number;
+  seed: number;
+  /** Separates users of one seed and step (e.g. the layer index). Default 0. */
+  stream?: number;
+  /** Initial step (change it later with setStep). Default 0. */
+  step?: number;
+}
+
+export interface AttentionOptions {
+  heads: number;
+  /** Score scale; default 1/√D. */
+  scale?: number;
+  dropout?: AttentionDropout;
+  /** Forward tile; default defaultAttentionTile('fwd', D). */
+  tile?: AttentionTile;
+}
+
+export interface AttentionForward {
+  readonly ops: Op[];
+  readonly dims: { B: number; T: number; H: number; D: number };
+  readonly qkv: Tensor;
+  readonly lengths: Tensor;
+  readonly out: Tensor;
+  readonly lse: Tensor;
+  /** Uniform shared with the backward built from this forward. */
+  readonly params: GPUBuffer;
+  /** Set the dropout step for the next submits (forward and its backward alike). */
+  setStep(step: number): void;
+}
+
+export interface AttentionBackwardOptions {
+  tileDq?: AttentionTile;
+  tileDkv?: AttentionTile;
+}
+
+const STEP_OFFSET = 7 * 4; // byte offset of `step` in Params
+
+function checkTile(rt: Runtime, name: string, pass: AttentionPass, t: AttentionTile, D: number): void {
+  if (!Number.isInteger(t.WG) || t.WG < 1 || t.WG > rt.limits.maxComputeInvocationsPerWorkgroup)
+    throw new Error(`${name}: tile WG=${t.WG} must be an integer in 1..${rt.limits.maxComputeInvocationsPerWorkgroup} (maxComputeInvocationsPerWorkgroup)`);
+  if (!Number.isInteger(t.BT) || t.BT < 4 || t.BT % 4 !== 0) throw new Error(`${name}: tile BT=${t.BT} must be a positive multiple of 4`);
+  const bytes = attentionSharedBytes(pass, t, D);
+  if (bytes > rt.limits.maxComputeWorkgroupStorageSize)
+    throw new Error(`${name}: tile {WG: ${t.WG}, BT: ${t.BT}} with head dim ${D} needs ${bytes} bytes of workgroup memory; this adapter allows ${rt.limits.maxComputeWorkgroupStorageSize}`);
+}
+
+/** Build the forward: out, lse ← attention(qkv, lengths). */
+export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: Tensor, lse: Tensor, opts: AttentionOptions): Promise<AttentionForward> {
+  const name = 'attention';
+  expectDType(name, 'qkv', qkv, 'f32', 'f16');
+  expectDType(name, 'out', out, qkv.dtype);
+  expectDType(name, 'lse', lse, 'f32');
+  expectDType(name, 'lengths', lengths, 'u32', 'i32');
+  if (qkv.shape.length !== 3) throw new Error(`${name}: qkv must be [B, T, 3·H·D], got ${shapeStr(qkv.shape)}`);
+  const [B, T, W] = qkv.shape;
+  const H = opts.heads;
+  if (!Number.isInteger(H) || H < 1) throw new Error(`${name}: heads must be a positive integer, got ${H}`);
+  if (W % (3 * H) !== 0) throw new Error(`${name}: qkv ${shapeStr(qkv.shape)}: width ${W} is not 3·H·D for H=${H} heads`);
+  const D = W / (3 * H);
+  if (!(ATTENTION_HEAD_DIMS as readonly number[]).includes(D))
+    throw new Error(`${name}: qkv ${shapeStr(qkv.shape)} with H=${H} gives head dim ${D}; supported head dims are ${ATTENTION_HEAD_DIMS.join(', ')}`);
+  if (T < 1 || T > ATTENTION_MAX_T) throw new Error(`${name}: qkv ${shapeStr(qkv.shape)}: sequence length ${T} outside 1..${ATTENTION_MAX_T}`);
+  if (B < 1) throw new Error(`${name}: qkv ${shapeStr(qkv.shape)}: empty batch`);
+  expectShape(name, 'out', out, [B, T, H * D]);
+  expectShape(name, 'lse', lse, [B, H, T]);
+  expectShape(name, 'lengths', lengths, [B]);
+  if (B * H > rt.limits.maxComputeWorkgroupsPerDimension)
+    throw new Error(`${name}: B·H = ${B * H} exceeds maxComputeWorkgroupsPerDimension (${rt.limits.maxComputeWorkgroupsPerDimension})`);
+  const f16 = qkv.dtype === 'f16';
+  if (f16 && !rt.caps.f16) throw new Error(`${name}: f16 qkv needs the adapter feature 'shader-f16', which this adapter lacks`);
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const drop = opts.dropout ?? { p: 0, seed: 0 };
+  if (!(drop.p >= 0 && drop.p < 1)) throw new Error(`${name}: dropout p must be in [0, 1), got ${drop.p}`);
+  const tile = opts.tile ?? defaultAttentionTile('fwd', D);
+  checkTile(rt, name, 'fwd', tile, D);
+
+  const params = rt.uniform(
+    packUniform([
+      ['u32', T], ['u32', H], ['f32', scale], ['f32', drop.p], ['f32', drop.p > 0 ? 1 / (1 - drop.p) : 1],
+      ['u32', drop.seed >>> 0], ['u32', (drop.stream ?? 0) >>> 0], ['u32', (drop.step ?? 0) >>> 0],
+    ]),
+    `${name}.params`,
+  );
+  const op = await rt.op(FWD, fwdSpec(D, tile, f16), [qkv, lengths, out, lse, params], [ceilDiv(T, tile.WG), B * H], name);
+  return {
+    ops: [op],
+    dims: { B, T, H, D },
+    qkv, lengths, out, lse, params,
+    setStep(step: number) {
+      rt.device.queue.writeBuffer(params, STEP_OFFSET, new Uint32Array([step >>> 0]));
+    },
+  };
+}
+
+/** Build the backward of a built forward: dqkv ← ∂(out · dout)/∂qkv. Two ops (dQ, then dK/dV). */
+export async function attentionBackward(rt: Runtime, fwd: AttentionForward, dout: Tensor, dqkv: Tensor, opts: AttentionBackwardOptions = {}): Promise<{ ops: Op[] }> {
+  const name = 'attention_bwd';
+  const { B, T, H, D } = fwd.dims;
+  expectDType(name, 'dout', dout, fwd.qkv.dtype);
+  expectDType(name, 'dqkv', dqkv, fwd.qkv.dtype);
+  expectShape(name, 'dout', dout, [B, T, H * D]);
+  expectShape(name, 'dqkv', dqkv, [B, T, 3 * H * D]);
+  if (dqkv.buffer === fwd.qkv.buffer || dqkv.buffer === dout.buffer || dqkv.buffer === fwd.out.buffer)
+    throw new Error(`${name}: dqkv must not share a buffer with qkv, out or dout`);
+  const f16 = fwd.qkv.dtype === 'f16';
+  const tq = opts.tileDq ?? defaultAttentionTile('dq', D);
+  const tk = opts.tileDkv ?? defaultAttentionTile('dkv', D);
+  checkTile(rt, `${name}.dq`, 'dq', tq, D);
+  checkTile(rt, `${name}.dkv`, 'dkv', tk, D);
+  const bind = [fwd.qkv, fwd.out, dout, fwd.lse, fwd.lengths, dqkv, fwd.params];
+  const dq = await rt.op(BWD, bwdSpec('dq', D, tq, f16), bind, [ceilDiv(T, tq.WG), B * H], `${name}.dq`);
+  const dkv = await rt.op(BWD, bwdSpec('dkv', D, tk, f16), bind, [ceilDiv(T, tk.WG), B * H], `${name}.dkv`);
+  return { ops: [dq, dkv] };
+}

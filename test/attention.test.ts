@@ -1,0 +1,228 @@
+// Fused attention, forward and backward, against the float64 reference: odd sequence
+// lengths (not multiples of any tile), head dims 32/64/128, padding from full to nearly
+// empty, dropout (mask shared by forward and backward), f16 storage, T = 512, bad shapes.
+import { describe, expect, it } from 'vitest';
+import { getRuntime, randomNormal, expectClose, finiteDifference } from './harness.js';
+import { attention, attentionBackward, type AttentionDropout, type AttentionTile } from '../src/kernels/attention.js';
+import { refAttentionBackward, refAttentionForward, dropoutKeep, type AttentionDims } from '../src/kernels/ref/attention.js';
+import type { Runtime } from '../src/gpu/runtime.js';
+import type { DType } from '../src/gpu/tensor.js';
+
+interface Case extends AttentionDims {
+  lengths: number[];
+}
+
+// Lengths: full, nearly empty (1), in between, 0 (defined: out = 0, zero gradients), above T.
+const CASES: Case[] = [
+  { B: 1, T: 1, H: 1, D: 64, lengths: [1] },
+  { B: 2, T: 7, H: 2, D: 32, lengths: [7, 3] },
+  { B: 3, T: 33, H: 1, D: 128, lengths: [33, 1, 20] },
+  { B: 2, T: 129, H: 2, D: 64, lengths: [129, 70] },
+  { B: 3, T: 18, H: 3, D: 32, lengths: [0, 40, 17] },
+];
+
+interface Run {
+  out: Float32Array;
+  lse: Float32Array;
+  dqkv: Float32Array;
+}
+
+async function runGpu(
+  rt: Runtime,
+  c: Case,
+  qkv: Float32Array,
+  dout: Float32Array,
+  o: { dropout?: AttentionDropout; tile?: AttentionTile; tileDq?: AttentionTile; tileDkv?: AttentionTile; dtype?: DType; step?: number } = {},
+): Promise<Run> {
+  const { B, T, H, D } = c;
+  const dtype = o.dtype ?? 'f32';
+  const tq = rt.upload(qkv, [B, T, 3 * H * D], dtype, 'qkv');
+  const tl = rt.upload(c.lengths, [B], 'u32', 'lengths');
+  const to = rt.empty([B, T, H * D], dtype, 'out');
+  const tlse = rt.empty([B, H, T], 'f32', 'lse');
+  const tg = rt.upload(dout, [B, T, H * D], dtype, 'dout');
+  const tdq = rt.empty([B, T, 3 * H * D], dtype, 'dqkv');
+  const fwd = await attention(rt, tq, tl, to, tlse, { heads: H, dropout: o.dropout, tile: o.tile });
+  const bwd = await attentionBackward(rt, fwd, tg, tdq, { tileDq: o.tileDq, tileDkv: o.tileDkv });
+  if (o.step !== undefined) fwd.setStep(o.step);
+  await rt.run(...fwd.ops, ...bwd.ops);
+  const r = { out: (await rt.read(to)) as Float32Array, lse: (await rt.read(tlse)) as Float32Array, dqkv: (await rt.read(tdq)) as Float32Array };
+  rt.release(tq, tl, to, tlse, tg, tdq);
+  return r;
+}
+
+function inputs(c: Case, seed: number): { qkv: Float32Array; dout: Float32Array } {
+  return { qkv: randomNormal(c.B * c.T * 3 * c.H * c.D, seed), dout: randomNormal(c.B * c.T * c.H * c.D, seed + 1) };
+}
+
+function label(c: Case): string {
+  return `B=${c.B} T=${c.T} H=${c.H} D=${c.D} lengths=[${c.lengths}]`;
+}
+
+// f32 tolerances: scores are O(1) (unit-normal inputs, 1/√D scale); softmax and sums over ≤ T
+// keys in f32 give errors ~ 1e-6 relative; gradients sum T·D products of O(1) terms.
+const TOL_OUT = { atol: 2e-5, rtol: 1e-4 };
+const TOL_LSE = { atol: 2e-5, rtol: 1e-5 };
+const TOL_GRAD = { atol: 1e-4, rtol: 1e-3 };
+
+describe('attention forward and backward vs float64 reference', () => {
+  for (const [n, c] of CASES.entries()) {
+    it(label(c), async () => {
+      const rt = await getRuntime();
+      const { qkv, dout } = inputs(c, 100 + n);
+      const got = await runGpu(rt, c, qkv, dout);
+      const ref = refAttentionForward(qkv, c.lengths, c);
+      expectClose(got.out, ref.out, TOL_OUT, `out ${label(c)}`);
+      expectClose(got.lse, ref.lse, TOL_LSE, `lse ${label(c)}`);
+      expectClose(got.dqkv, refAttentionBackward(qkv, c.lengths, dout, c), TOL_GRAD, `dqkv ${label(c)}`);
+    });
+  }
+
+  it('other tile shapes give the same results (tiles smaller and larger than T)', async () => {
+    const rt = await getRuntime();
+    const c: Case = { B: 2, T: 37, H: 1, D: 32, lengths: [37, 9] };
+    const { qkv, dout } = inputs(c, 7);
+    const ref = refAttentionForward(qkv, c.lengths, c);
+    const refG = refAttentionBackward(qkv, c.lengths, dout, c);
+    for (const t of [{ WG: 16, BT: 8 }, { WG: 32, BT: 4 }, { WG: 128, BT: 32 }]) {
+      const got = await runGpu(rt, c, qkv, dout, { tile: t, tileDq: t, tileDkv: t });
+      expectClose(got.out, ref.out, TOL_OUT, `out tile ${JSON.stringify(t)}`);
+      expectClose(got.dqkv, refG, TOL_GRAD, `dqkv tile ${JSON.stringify(t)}`);
+    }
+  });
+
+  it('is deterministic (bit-identical run to run)', async () => {
+    const rt = await getRuntime();
+    const c: Case = { B: 2, T: 21, H: 2, D: 32, lengths: [21, 5] };
+    const { qkv, dout } = inputs(c, 9);
+    const dropout = { p: 0.2, seed: 3 };
+    const a = await runGpu(rt, c, qkv, dout, { dropout });
+    const b = await runGpu(rt, c, qkv, dout, { dropout });
+    expect(Buffer.from(a.out.buffer).equals(Buffer.from(b.out.buffer))).toBe(true);
+    expect(Buffer.from(a.dqkv.buffer).equals(Buffer.from(b.dqkv.buffer))).toBe(true);
+  });
+
+  it('T = 512 works (B=1, H=1, D=64)', async () => {
+    const rt = await getRuntime();
+    const c: Case = { B: 1, T: 512, H: 1, D: 64, lengths: [500] };
+    const { qkv, dout } = inputs(c, 11);
+    const got = await runGpu(rt, c, qkv, dout);
+    const ref = refAttentionForward(qkv, c.lengths, c);
+    expectClose(got.out, ref.out, TOL_OUT, 'out T=512');
+    expectClose(got.lse, ref.lse, TOL_LSE, 'lse T=512');
+    // 500 keys per row: a little more f32 accumulation error than the small cases.
+    expectClose(got.dqkv, refAttentionBackward(qkv, c.lengths, dout, c), { atol: 2e-4, rtol: 2e-3 }, 'dqkv T=512');
+  });
+});
+
+describe('attention dropout', () => {
+  it('forward and backward use the reference mask (several steps via setStep)', async () => {
+    const rt = await getRuntime();
+    const c: Case = { B: 2, T: 19, H: 2, D: 32, lengths: [19, 11] };
+    const { qkv, dout } = inputs(c, 13);
+    for (const step of [0, 5]) {
+      const drop = { p: 0.25, seed: 1234, stream: 2 };
+      const got = await runGpu(rt, c, qkv, dout, { dropout: drop, step });
+      const d = { ...drop, step };
+      const ref = refAttentionForward(qkv, c.lengths, c, undefined, d);
+      expectClose(got.out, ref.out, TOL_OUT, `out dropout step ${step}`);
+      expectClose(got.lse, ref.lse, TOL_LSE, `lse dropout step ${step}`);
+      expectClose(got.dqkv, refAttentionBackward(qkv, c.lengths, dout, c, undefined, d), TOL_GRAD, `dqkv dropout step ${step}`);
+    }
+  });
+
+  it('the GPU mask equals the reference mask exactly and keeps 1−p within 4σ', async () => {
+    const rt = await getRuntime();
+    // Q = K = 0 makes every probability 1/T; V_j = e_j (T = D) makes out[i, j] = P̃_ij.
+    const c: Case = { B: 2, T: 32, H: 2, D: 32, lengths: [32, 32] };
+    const { B, T, H, D } = c;
+    const qkv = new Float32Array(B * T * 3 * H * D);
+    for (let b = 0; b < B; b++) for (let j = 0; j < T; j++) for (let h = 0; h < H; h++) qkv[(b * T + j) * 3 * H * D + 2 * H * D + h * D + j] = 1;
+    const p = 0.3;
+    const drop = { p, seed: 99, stream: 1, step: 4 };
+    const got = await runGpu(rt, c, qkv, new Float32Array(B * T * H * D), { dropout: drop });
+    let kept = 0;
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let i = 0; i < T; i++)
+          for (let j = 0; j < T; j++) {
+            const v = got.out[(b * T + i) * H * D + h * D + j];
+            const keep = v > 0;
+            if (keep !== dropoutKeep(drop, H, b, h, i, j)) throw new Error(`mask differs at b=${b} h=${h} i=${i} j=${j}`);
+            if (keep) expect(Math.abs(v - 1 / (T * (1 - p)))).toBeLessThan(1e-6);
+            kept += Number(keep);
+          }
+    const n = B * H * T * T;
+    expect(Math.abs(kept / n - (1 - p))).toBeLessThan(4 * Math.sqrt((p * (1 - p)) / n));
+  });
+
+  it('p = 0 equals no dropout, bit for bit', async () => {
+    const rt = await getRuntime();
+    const c: Case = { B: 1, T: 9, H: 1, D: 64, lengths: [9] };
+    const { qkv, dout } = inputs(c, 17);
+    const a = await runGpu(rt, c, qkv, dout);
+    const b = await runGpu(rt, c, qkv, dout, { dropout: { p: 0, seed: 77, step: 3 } });
+    expect(Buffer.from(a.out.buffer).equals(Buffer.from(b.out.buffer))).toBe(true);
+    expect(Buffer.from(a.dqkv.buffer).equals(Buffer.from(b.dqkv.buffer))).toBe(true);
+  });
+});
+
+describe('attention reference backward', () => {
+  it('matches finite differences of the reference forward (with and without dropout, with padding)', () => {
+    const c: Case = { B: 2, T: 5, H: 2, D: 4, lengths: [5, 3] };
+    const x = Float64Array.from(randomNormal(c.B * c.T * 3 * c.H * c.D, 21));
+    const g = randomNormal(c.B * c.T * c.H * c.D, 22);
+    for (const drop of [undefined, { p: 0.4, seed: 5, step: 1 }]) {
+      const loss = (v: Float64Array) => {
+        const { out } = refAttentionForward(v, c.lengths, c, 0.7, drop);
+        let s = 0;
+        for (let i = 0; i < out.length; i++) s += out[i] * g[i];
+        return s;
+      };
+      // Central differences of a smooth function in float64: error ~ eps² + roundoff/eps.
+      expectClose(refAttentionBackward(x, c.lengths, g, c, 0.7, drop), finiteDifference(loss, x, 1e-5), { atol: 1e-7, rtol: 1e-6 }, `fd ${drop ? 'dropout' : 'plain'}`);
+    }
+  });
+});
+
+describe('attention f16 storage', () => {
+  it('f16 variant matches the f32 path (lavapipe), or is refused without shader-f16', async () => {
+    const rt = await getRuntime();
+    const c: Case = { B: 2, T: 23, H: 2, D: 64, lengths: [23, 6] };
+    const { qkv, dout } = inputs(c, 31);
+    if (!rt.caps.f16) {
+      expect(() => rt.empty([c.B, c.T, 3 * c.H * c.D], 'f16')).toThrow(/shader-f16/);
+      return;
+    }
+    const a = await runGpu(rt, c, qkv, dout, { dropout: { p: 0.1, seed: 8 } });
+    const b = await runGpu(rt, c, qkv, dout, { dropout: { p: 0.1, seed: 8 }, dtype: 'f16' });
+    // f16 storage rounds inputs and outputs to 11 significant bits (rel 2^-11 ≈ 5e-4);
+    // O(1) values and gradients summed over ≤ 23 keys.
+    expectClose(b.out, a.out, { atol: 5e-3, rtol: 5e-3 }, 'f16 out');
+    expectClose(b.lse, a.lse, { atol: 1e-2, rtol: 5e-3 }, 'f16 lse');
+    expectClose(b.dqkv, a.dqkv, { atol: 2e-2, rtol: 1e-2 }, 'f16 dqkv');
+  });
+});
+
+describe('attention bad input', () => {
+  it('rejects bad shapes with errors naming the op and the shapes', async () => {
+    const rt = await getRuntime();
+    const len = rt.empty([1], 'u32');
+    const mk = (T: number, W: number) => rt.empty([1, T, W]);
+    const q1 = mk(513, 96), o1 = rt.empty([1, 513, 32]), l1 = rt.empty([1, 1, 513]);
+    await expect(attention(rt, q1, len, o1, l1, { heads: 1 })).rejects.toThrow(/attention: qkv \[1, 513, 96\]: sequence length 513 outside 1\.\.512/);
+    const q2 = mk(4, 3 * 48), o2 = rt.empty([1, 4, 48]), l2 = rt.empty([1, 1, 4]);
+    await expect(attention(rt, q2, len, o2, l2, { heads: 1 })).rejects.toThrow(/attention: .*head dim 48; supported head dims are 32, 64, 128/);
+    const q3 = mk(4, 100);
+    await expect(attention(rt, q3, len, o2, l2, { heads: 1 })).rejects.toThrow(/attention: qkv \[1, 4, 100\]: width 100 is not 3·H·D/);
+    const q4 = mk(4, 96), o4 = rt.empty([1, 4, 64]);
+    await expect(attention(rt, q4, len, o4, l2, { heads: 1 })).rejects.toThrow(/attention: out has shape \[1, 4, 64\], expected \[1, 4, 32\]/);
+    const lenF = rt.empty([1]);
+    const o5 = rt.empty([1, 4, 32]);
+    await expect(attention(rt, q4, lenF, o5, l2, { heads: 1 })).rejects.toThrow(/attention: lengths has dtype f32/);
+    await expect(attention(rt, q4, len, o5, l2, { heads: 1, dropout: { p: 1, seed: 0 } })).rejects.toThrow(/dropout p must be in \[0, 1\)/);
+    await expect(attention(rt, q4, len, o5, l2, { heads: 1, tile: { WG: 64, BT: 256 } })).rejects.toThrow(/workgroup memory/);
+    const fwd = await attention(rt, q4, len, o5, l2, { heads: 1 });
+    await expect(attentionBackward(rt, fwd, o5, rt.empty([1, 4, 32]))).rejects.toThrow(/attention_bwd: dqkv has shape \[1, 4, 32\], expected \[1, 4, 96\]/);
+  });
+});
