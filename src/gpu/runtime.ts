@@ -246,6 +246,13 @@ export class Runtime {
     this.encoder.copyBufferToBuffer(s, 0, d, 0, n);
   }
 
+  /** Record zero-filling a tensor (ends the current compute pass): e.g. gradients at a step's start. */
+  clear(t: Tensor): void {
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder({ label: 'step' });
+    this.encoder.clearBuffer(t.buffer, 0, bindingBytes(t));
+  }
+
   private endPass(): void {
     if (this.pass) {
       this.pass.end();

@@ -1,0 +1,67 @@
+// Rows at a list of positions, and the way back (for heads evaluated only at selected
+// positions). list[k] is a row index, or 0xffffffff past the valid entries.
+//   GATHER:  out[k, :] = x[list[k], :]          (zeros for invalid entries)
+//   INVERT:  inv[n] = k where list[k] == n, else 0xffffffff (entry 'invert_fill' first)
+//   SCATTER: dx[n, :] = dy[inv[n], :]           (zeros for rows not in the list)
+// Positions in a list are distinct, so every output element has one writer:
+// deterministic, no atomics, and dx needs no separate clear.
+
+const WG: u32 = 256u;
+const NONE: u32 = 0xffffffffu;
+
+struct Params { rows: u32, cap: u32, width: u32, gridX: u32 }
+
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> list: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+// The inverse index is u32 data in binding 2; WGSL lets entry points that never share a
+// variable bind different types at one binding.
+@group(0) @binding(2) var<storage, read_write> inv_out: array<u32>;
+
+fn flat(wid: vec3u, lid: u32) -> u32 {
+  return (wid.y * p.gridX + wid.x) * WG + lid;
+}
+
+// One invocation per element of out [cap, width].
+@compute @workgroup_size(WG)
+fn gather(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wid, lid);
+  if (i >= p.cap * p.width) { return; }
+  let k = i / p.width;
+  let c = i - k * p.width;
+  let r = list[k];
+  var v = 0.0;
+  if (r < p.rows) { v = src[r * p.width + c]; }
+  dst[i] = v;
+}
+
+// inv [rows] ← NONE.
+@compute @workgroup_size(WG)
+fn invert_fill(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let n = flat(wid, lid);
+  if (n >= p.rows) { return; }
+  inv_out[n] = NONE;
+}
+
+// inv[list[k]] = k.
+@compute @workgroup_size(WG)
+fn invert_set(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let k = flat(wid, lid);
+  if (k >= p.cap) { return; }
+  let r = list[k];
+  if (r < p.rows) { inv_out[r] = k; }
+}
+
+// src = dy [cap, width], list = inv [rows], dst = dx [rows, width].
+@compute @workgroup_size(WG)
+fn scatter(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wid, lid);
+  if (i >= p.rows * p.width) { return; }
+  let n = i / p.width;
+  let c = i - n * p.width;
+  let k = list[n];
+  var v = 0.0;
+  if (k < p.cap) { v = src[k * p.width + c]; }
+  dst[i] = v;
+}

@@ -1,0 +1,277 @@
+// The BERT encoder on the GPU, as explicit forward and backward op lists over named
+// parameters (Hugging Face's names): embeddings (word + position + type, LayerNorm,
+// dropout) → N post-LN layers (QKV projection, fused attention, output projection,
+// dropout, residual LayerNorm, FFN with GELU, dropout, residual LayerNorm).
+//
+// Everything is built once for a (batch, sequence) shape: activations live in an arena
+// allocated here, ops are recorded every step with no allocation. Parameter gradients
+// ACCUMULATE (the trainer zeroes them at the start of an optimizer step), so gradient
+// accumulation over micro-batches needs nothing special. Activation gradients are
+// overwritten. src/model/reference.ts is the float64 twin of this file.
+import type { Runtime, Op } from '../gpu/runtime.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { matmul, type MatrixView, type MatrixOperand } from '../kernels/matmul.js';
+import { attention, attentionBackward, type AttentionForward } from '../kernels/attention.js';
+import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
+import { gelu, geluBackward } from '../kernels/gelu.js';
+import { dropout, dropoutBackward } from '../kernels/dropout.js';
+import { embedding, embeddingBackward } from '../kernels/embedding.js';
+import type { EncoderConfig } from './config.js';
+import { grad, param, type ModelParams } from './params.js';
+
+/** A 2-D window of a row-major buffer: `rows`×`cols` starting at `offset`, rows `ld` apart. */
+export function view2d(t: Tensor, rows: number, cols: number, ld = cols, offset = 0): MatrixView {
+  return { tensor: t, batch: [1, 1], rows, cols, ld, batchStrides: [0, 0], offset };
+}
+
+/** y = x·Wᵀ + b (PyTorch's Linear; W is [out, in]). */
+export function linearForward(rt: Runtime, x: MatrixOperand, W: Tensor, b: Tensor, y: MatrixOperand, label: string, activation: 'none' | 'gelu' | 'gelu_tanh' = 'none'): Promise<Op> {
+  return matmul(rt, x, W, y, { transB: true, bias: b, activation, label });
+}
+
+/**
+ * Backward of y = x·Wᵀ + b: dW += dyᵀ·x, db += Σ_rows dy, and dx (= dy·W) written or, with
+ * `accumulateDx`, added. `ones` is an [N, 1] tensor of ones (the bias gradient is a
+ * matmul with it: deterministic, no atomics).
+ */
+export async function linearBackward(
+  rt: Runtime,
+  a: { dy: MatrixOperand; x: MatrixOperand; W: Tensor; dW: Tensor; db: Tensor; dx: MatrixOperand | null; accumulateDx?: boolean; ones: Tensor; label: string },
+): Promise<Op[]> {
+  const out = a.W.shape[0];
+  const ops: Op[] = [];
+  if (a.dx) ops.push(await matmul(rt, a.dy, a.W, a.dx, { accumulate: Boolean(a.accumulateDx), label: `${a.label}.dx` }));
+  ops.push(await matmul(rt, a.dy, a.x, a.dW, { transA: true, accumulate: true, label: `${a.label}.dW` }));
+  ops.push(await matmul(rt, a.ones, a.dy, view2d(a.db, 1, out), { transA: true, accumulate: true, label: `${a.label}.db` }));
+  return ops;
+}
+
+export interface EncoderInputs {
+  /** [B, T] u32 token ids (already corrupted by the objective). */
+  ids: Tensor;
+  /** [B, T] u32 token types. */
+  types: Tensor;
+  /** [B] u32 valid lengths (padding at the end). */
+  lengths: Tensor;
+}
+
+export interface EncoderOptions {
+  /** u32 [seed, step] tensor for hidden-dropout masks (written by the trainer each step). */
+  dropoutRng: Tensor;
+  /** Seed of attention dropout. */
+  seed: number;
+  /** Offset of this encoder's dropout streams (the ELECTRA generator uses another). */
+  streamBase?: number;
+}
+
+interface LayerActs {
+  x: Tensor; // layer input [N, h]
+  qkv: Tensor; // [B, T, 3h]
+  ctx: Tensor; // [N, h]
+  lse: Tensor; // [B, H, T]
+  attn: AttentionForward;
+  tmp1: Tensor; // dropout(output dense) [N, h] (the dense output itself when rate 0)
+  dense1: Tensor; // output dense before dropout [N, h]
+  sum1: Tensor;
+  stats1: Tensor;
+  y1: Tensor;
+  pre: Tensor; // [N, F]
+  act: Tensor; // [N, F]
+  dense2: Tensor;
+  tmp2: Tensor;
+  sum2: Tensor;
+  stats2: Tensor;
+  y2: Tensor;
+}
+
+export class Encoder {
+  readonly forwardOps: Op[] = [];
+  readonly backwardOps: Op[] = [];
+  /** Final hidden states [N, h]. */
+  hidden!: Tensor;
+  /** Gradient of the loss w.r.t. `hidden`: the head writes it before backward runs. */
+  dHidden!: Tensor;
+  private layers: LayerActs[] = [];
+  private arena: Tensor[] = [];
+
+  private constructor(
+    readonly rt: Runtime,
+    readonly cfg: EncoderConfig,
+    readonly params: ModelParams,
+    readonly prefix: string,
+    readonly B: number,
+    readonly T: number,
+  ) {}
+
+  get N(): number {
+    return this.B * this.T;
+  }
+
+  static async build(rt: Runtime, cfg: EncoderConfig, params: ModelParams, prefix: string, inputs: EncoderInputs, opts: EncoderOptions): Promise<Encoder> {
+    const [B, T] = inputs.ids.shape;
+    if (T > cfg.maxPositions) throw new Error(`encoder: sequence length ${T} exceeds max_position_embeddings ${cfg.maxPositions}`);
+    const e = new Encoder(rt, cfg, params, prefix, B, T);
+    await e.buildForward(inputs, opts);
+    await e.buildBackward(inputs, opts);
+    return e;
+  }
+
+  private t(shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor {
+    const x = this.rt.empty(shape, dtype, `${this.prefix}${label}`);
+    this.arena.push(x);
+    return x;
+  }
+
+  private P(name: string): Tensor {
+    return param(this.params, this.prefix + name);
+  }
+
+  private G(name: string): Tensor {
+    return grad(this.params, this.prefix + name);
+  }
+
+  private embSum!: Tensor;
+  private embStats!: Tensor;
+  private embLn!: Tensor;
+  private ones!: Tensor;
+
+  private async buildForward(inp: EncoderInputs, o: EncoderOptions): Promise<void> {
+    const { rt, cfg, B, T, N } = this;
+    const h = cfg.hiddenSize, F = cfg.intermediateSize, H = cfg.numHeads;
+    const hd = cfg.hiddenDropout;
+    const base = o.streamBase ?? 0;
+    const f = this.forwardOps;
+    this.ones = this.t([N, 1], 'ones');
+    rt.write(this.ones, new Float32Array(N).fill(1));
+
+    // Embeddings.
+    this.embSum = this.t([N, h], 'emb.sum');
+    this.embStats = this.t([N, 2], 'emb.stats');
+    this.embLn = this.t([N, h], 'emb.ln');
+    f.push(await embedding(rt, inp.ids, inp.types, { word: this.P('embeddings.word_embeddings.weight'), position: this.P('embeddings.position_embeddings.weight'), type: this.P('embeddings.token_type_embeddings.weight') }, this.embSum));
+    f.push(await layerNorm(rt, this.embSum, this.P('embeddings.LayerNorm.weight'), this.P('embeddings.LayerNorm.bias'), this.embLn, this.embStats, { eps: cfg.layerNormEps }));
+    let x = this.embLn;
+    if (hd > 0) {
+      const xd = this.t([N, h], 'emb.dropout');
+      f.push(await dropout(rt, this.embLn, xd, { rate: hd, rng: o.dropoutRng, stream: base }));
+      x = xd;
+    }
+
+    for (let l = 0; l < cfg.numLayers; l++) {
+      const L = `encoder.layer.${l}.`;
+      const a: Partial<LayerActs> = { x };
+      a.qkv = this.t([B, T, 3 * h], `${L}qkv`);
+      for (const [p, part] of (['query', 'key', 'value'] as const).entries())
+        f.push(await linearForward(rt, x, this.P(`${L}attention.self.${part}.weight`), this.P(`${L}attention.self.${part}.bias`), view2d(a.qkv, N, h, 3 * h, p * h), `${L}${part}`));
+      a.ctx = this.t([B, T, h], `${L}ctx`);
+      a.lse = this.t([B, H, T], `${L}lse`);
+      a.attn = await attention(rt, a.qkv, inp.lengths, a.ctx, a.lse, {
+        heads: H,
+        dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: base + 16 + l } : undefined,
+      });
+      f.push(...a.attn.ops);
+      a.dense1 = this.t([N, h], `${L}attn.dense`);
+      f.push(await linearForward(rt, view2d(a.ctx, N, h), this.P(`${L}attention.output.dense.weight`), this.P(`${L}attention.output.dense.bias`), a.dense1, `${L}attention.output.dense`));
+      a.tmp1 = a.dense1;
+      if (hd > 0) {
+        a.tmp1 = this.t([N, h], `${L}attn.dropout`);
+        f.push(await dropout(rt, a.dense1, a.tmp1, { rate: hd, rng: o.dropoutRng, stream: base + 1 + 2 * l }));
+      }
+      a.sum1 = this.t([N, h], `${L}sum1`);
+      a.stats1 = this.t([N, 2], `${L}stats1`);
+      a.y1 = this.t([N, h], `${L}y1`);
+      f.push(await layerNorm(rt, a.tmp1, this.P(`${L}attention.output.LayerNorm.weight`), this.P(`${L}attention.output.LayerNorm.bias`), a.y1, a.stats1, { eps: cfg.layerNormEps, residual: x, sum: a.sum1 }));
+      a.pre = this.t([N, F], `${L}ffn.pre`);
+      a.act = this.t([N, F], `${L}ffn.act`);
+      f.push(await linearForward(rt, a.y1, this.P(`${L}intermediate.dense.weight`), this.P(`${L}intermediate.dense.bias`), a.pre, `${L}intermediate.dense`));
+      f.push(await gelu(rt, a.pre, a.act, { form: cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh' }));
+      a.dense2 = this.t([N, h], `${L}ffn.dense`);
+      f.push(await linearForward(rt, a.act, this.P(`${L}output.dense.weight`), this.P(`${L}output.dense.bias`), a.dense2, `${L}output.dense`));
+      a.tmp2 = a.dense2;
+      if (hd > 0) {
+        a.tmp2 = this.t([N, h], `${L}ffn.dropout`);
+        f.push(await dropout(rt, a.dense2, a.tmp2, { rate: hd, rng: o.dropoutRng, stream: base + 2 + 2 * l }));
+      }
+      a.sum2 = this.t([N, h], `${L}sum2`);
+      a.stats2 = this.t([N, 2], `${L}stats2`);
+      a.y2 = this.t([N, h], `${L}y2`);
+      f.push(await layerNorm(rt, a.tmp2, this.P(`${L}output.LayerNorm.weight`), this.P(`${L}output.LayerNorm.bias`), a.y2, a.stats2, { eps: cfg.layerNormEps, residual: a.y1, sum: a.sum2 }));
+      this.layers.push(a as LayerActs);
+      x = a.y2;
+    }
+    this.hidden = x;
+  }
+
+  private async buildBackward(inp: EncoderInputs, o: EncoderOptions): Promise<void> {
+    const { rt, cfg, N } = this;
+    const h = cfg.hiddenSize, F = cfg.intermediateSize;
+    const hd = cfg.hiddenDropout;
+    const base = o.streamBase ?? 0;
+    const b = this.backwardOps;
+    // Two [N, h] gradient buffers suffice: gIn carries the gradient of a layer's output in
+    // and of its input out; gX holds the inner residual stream's gradient.
+    const gIn = this.t([N, h], 'grad.in');
+    const gX = this.t([N, h], 'grad.x');
+    const dTmp = this.t([N, h], 'grad.tmp');
+    const dAct = this.t([N, F], 'grad.act');
+    const dPre = this.t([N, F], 'grad.pre');
+    const dCtx = this.t([N, h], 'grad.ctx');
+    const dQkv = this.t([this.B, this.T, 3 * h], 'grad.qkv');
+    this.dHidden = gIn;
+    const ones = this.ones;
+
+    for (let l = cfg.numLayers - 1; l >= 0; l--) {
+      const L = `encoder.layer.${l}.`;
+      const a = this.layers[l];
+      // Output LayerNorm: gX = dsum2.
+      b.push(...(await layerNormBackward(rt, { dy: gIn, x: a.sum2, gamma: this.P(`${L}output.LayerNorm.weight`), stats: a.stats2, dx: gX, dgamma: this.G(`${L}output.LayerNorm.weight`), dbeta: this.G(`${L}output.LayerNorm.bias`), accumulate: true })));
+      let dDense2 = gX;
+      if (hd > 0) {
+        b.push(await dropoutBackward(rt, gX, dTmp, { rate: hd, rng: o.dropoutRng, stream: base + 2 + 2 * l }));
+        dDense2 = dTmp;
+      }
+      b.push(...(await linearBackward(rt, { dy: dDense2, x: a.act, W: this.P(`${L}output.dense.weight`), dW: this.G(`${L}output.dense.weight`), db: this.G(`${L}output.dense.bias`), dx: dAct, ones, label: `${L}output.dense.backward` })));
+      b.push(await geluBackward(rt, a.pre, dAct, dPre, { form: cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh' }));
+      // gX (dsum2, the residual path) += dpre·W1: the whole gradient of y1.
+      b.push(...(await linearBackward(rt, { dy: dPre, x: a.y1, W: this.P(`${L}intermediate.dense.weight`), dW: this.G(`${L}intermediate.dense.weight`), db: this.G(`${L}intermediate.dense.bias`), dx: gX, accumulateDx: true, ones, label: `${L}intermediate.dense.backward` })));
+      // Attention-output LayerNorm: gIn = dsum1.
+      b.push(...(await layerNormBackward(rt, { dy: gX, x: a.sum1, gamma: this.P(`${L}attention.output.LayerNorm.weight`), stats: a.stats1, dx: gIn, dgamma: this.G(`${L}attention.output.LayerNorm.weight`), dbeta: this.G(`${L}attention.output.LayerNorm.bias`), accumulate: true })));
+      let dDense1 = gIn;
+      if (hd > 0) {
+        b.push(await dropoutBackward(rt, gIn, dTmp, { rate: hd, rng: o.dropoutRng, stream: base + 1 + 2 * l }));
+        dDense1 = dTmp;
+      }
+      b.push(...(await linearBackward(rt, { dy: dDense1, x: view2d(a.ctx, N, h), W: this.P(`${L}attention.output.dense.weight`), dW: this.G(`${L}attention.output.dense.weight`), db: this.G(`${L}attention.output.dense.bias`), dx: view2d(dCtx, N, h), ones, label: `${L}attention.output.dense.backward` })));
+      b.push(...(await attentionBackward(rt, a.attn, reshape(dCtx, a.ctx), dQkv)).ops);
+      // gIn (dsum1, the residual path) += dq·Wq + dk·Wk + dv·Wv: the gradient of the layer input.
+      for (const [p, part] of (['query', 'key', 'value'] as const).entries()) {
+        const dy = view2d(dQkv, N, h, 3 * h, p * h);
+        b.push(...(await linearBackward(rt, { dy, x: a.x, W: this.P(`${L}attention.self.${part}.weight`), dW: this.G(`${L}attention.self.${part}.weight`), db: this.G(`${L}attention.self.${part}.bias`), dx: gIn, accumulateDx: true, ones, label: `${L}${part}.backward` })));
+      }
+    }
+    // Embeddings.
+    let dLn = gIn;
+    if (hd > 0) {
+      b.push(await dropoutBackward(rt, gIn, dTmp, { rate: hd, rng: o.dropoutRng, stream: base }));
+      dLn = dTmp;
+    }
+    b.push(...(await layerNormBackward(rt, { dy: dLn, x: this.embSum, gamma: this.P('embeddings.LayerNorm.weight'), stats: this.embStats, dx: gX, dgamma: this.G('embeddings.LayerNorm.weight'), dbeta: this.G('embeddings.LayerNorm.bias'), accumulate: true })));
+    b.push(...(await embeddingBackward(rt, { ids: inp.ids, types: inp.types, dOut: gX, grads: { word: this.G('embeddings.word_embeddings.weight'), position: this.G('embeddings.position_embeddings.weight'), type: this.G('embeddings.token_type_embeddings.weight') }, accumulate: true })));
+  }
+
+  /** Set the attention-dropout step for the next submits. */
+  setStep(step: number): void {
+    for (const l of this.layers) l.attn.setStep(step);
+  }
+
+  release(): void {
+    this.rt.release(...this.arena);
+    this.arena = [];
+  }
+}
+
+/** The same buffer with another tensor's shape (for kernels that check shapes). */
+function reshape(t: Tensor, like: Tensor): Tensor {
+  if (t.size !== like.size) throw new Error(`reshape: ${t.label} has ${t.size} elements, ${like.label} ${like.size}`);
+  return { ...t, shape: like.shape };
+}

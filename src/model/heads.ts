@@ -1,0 +1,141 @@
+// The heads on the GPU, forward and backward, each writing the encoder's dHidden:
+//  - MLM (BertForMaskedLM's cls.predictions): evaluated only at the selected positions —
+//    gather → dense + GELU + LayerNorm → decoder tied to the word embeddings + bias →
+//    sparse softmax cross-entropy, chunked over the vocabulary;
+//  - detection (ElectraForPreTraining's discriminator_predictions): every position —
+//    dense + GELU → h×1 → weighted BCE with logits, ×λ.
+// Parameter gradients accumulate (see encoder.ts).
+import type { Runtime, Op } from '../gpu/runtime.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { gelu, geluBackward } from '../kernels/gelu.js';
+import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
+import { xent, type XentOps } from '../kernels/xent.js';
+import { bce, type BceOps } from '../kernels/bce.js';
+import { gatherRows, scatterRows } from '../kernels/gather.js';
+import type { EncoderConfig } from './config.js';
+import { grad, param, type ModelParams } from './params.js';
+import { linearBackward, linearForward, view2d } from './encoder.js';
+
+export interface HeadOps {
+  forward: Op[];
+  backward: Op[];
+  release(): void;
+}
+
+export interface MlmHead extends HeadOps {
+  /** xent's stats: per row (lse, loss, argmax, valid), then [w·mean, Σloss, #valid, #correct, #bad, scale]. */
+  xent: XentOps;
+}
+
+export interface MlmTargets {
+  /** u32 [cap]: selected flattened positions, 0xffffffff past the count. */
+  list: Tensor;
+  /** u32 [cap]: original ids there (the labels). */
+  labels: Tensor;
+  /** u32 [≥1]: [count, …]. */
+  meta: Tensor;
+}
+
+export async function buildMlmHead(
+  rt: Runtime,
+  cfg: EncoderConfig,
+  p: ModelParams,
+  wordEmbeddings: string,
+  hidden: Tensor,
+  dHidden: Tensor,
+  t: MlmTargets,
+  opts: { lossWeight?: number; forwardOnly?: boolean } = {},
+): Promise<MlmHead> {
+  const h = cfg.hiddenSize, cap = t.list.size, N = hidden.shape[0];
+  const own: Tensor[] = [];
+  const T = (shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32') => {
+    const x = rt.empty(shape, dtype, `mlm.${label}`);
+    own.push(x);
+    return x;
+  };
+  const sel = T([cap, h], 'sel'), pre = T([cap, h], 'pre'), act = T([cap, h], 'act'), ln = T([cap, h], 'ln'), stats = T([cap, 2], 'stats');
+  const form = cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh';
+  const P = (n: string) => param(p, n), G = (n: string) => grad(p, n);
+  const forward: Op[] = [
+    await gatherRows(rt, hidden, t.list, sel),
+    await linearForward(rt, sel, P('cls.predictions.transform.dense.weight'), P('cls.predictions.transform.dense.bias'), pre, 'mlm.transform.dense'),
+    await gelu(rt, pre, act, { form }),
+    await layerNorm(rt, act, P('cls.predictions.transform.LayerNorm.weight'), P('cls.predictions.transform.LayerNorm.bias'), ln, stats, { eps: cfg.layerNormEps }),
+  ];
+  const dLn = opts.forwardOnly ? undefined : T([cap, h], 'dln');
+  const x = await xent(
+    rt,
+    { hidden: ln, weight: P(wordEmbeddings), bias: P('cls.predictions.bias'), labels: t.labels, meta: t.meta, ...(dLn ? { dHidden: dLn, dWeight: G(wordEmbeddings), dBias: G('cls.predictions.bias') } : {}) },
+    { lossWeight: opts.lossWeight ?? 1, accumulate: true },
+  );
+  forward.push(...x.forward);
+  const backward: Op[] = [];
+  if (dLn) {
+    const dAct = T([cap, h], 'dact'), dPre = T([cap, h], 'dpre'), dSel = T([cap, h], 'dsel'), ones = T([cap, 1], 'ones'), inv = T([N], 'inv', 'u32');
+    rt.write(ones, new Float32Array(cap).fill(1));
+    backward.push(
+      ...x.backward,
+      ...(await layerNormBackward(rt, { dy: dLn, x: act, gamma: P('cls.predictions.transform.LayerNorm.weight'), stats, dx: dAct, dgamma: G('cls.predictions.transform.LayerNorm.weight'), dbeta: G('cls.predictions.transform.LayerNorm.bias'), accumulate: true })),
+      await geluBackward(rt, pre, dAct, dPre, { form }),
+      ...(await linearBackward(rt, { dy: dPre, x: sel, W: P('cls.predictions.transform.dense.weight'), dW: G('cls.predictions.transform.dense.weight'), db: G('cls.predictions.transform.dense.bias'), dx: dSel, ones, label: 'mlm.transform.dense.backward' })),
+      ...(await scatterRows(rt, dSel, t.list, inv, dHidden)),
+    );
+  }
+  return { forward, backward, xent: x, release: () => (x.release(), rt.release(...own)) };
+}
+
+export interface DetectionHead extends HeadOps {
+  /** [N] detection logits. */
+  logits: Tensor;
+  /** bce's out: [λ·mean, Σloss, Σw, #correct, #(w>0), λ/Σw, 0, 0]. */
+  bce: BceOps;
+}
+
+export interface DetectionTargets {
+  /** f32 [N]: 1 where the token was replaced. */
+  target: Tensor;
+  /** f32 [N]: 1 at real (non-special, non-padding) positions, else 0. */
+  weight: Tensor;
+}
+
+export async function buildDetectionHead(
+  rt: Runtime,
+  cfg: EncoderConfig,
+  p: ModelParams,
+  hidden: Tensor,
+  dHidden: Tensor,
+  t: DetectionTargets,
+  opts: { lambda?: number; forwardOnly?: boolean } = {},
+): Promise<DetectionHead> {
+  const h = cfg.hiddenSize, N = hidden.shape[0];
+  const own: Tensor[] = [];
+  const T = (shape: number[], label: string) => {
+    const x = rt.empty(shape, 'f32', `detect.${label}`);
+    own.push(x);
+    return x;
+  };
+  const pre = T([N, h], 'pre'), act = T([N, h], 'act'), logits = T([N, 1], 'logits');
+  const form = cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh';
+  const P = (n: string) => param(p, n), G = (n: string) => grad(p, n);
+  const forward: Op[] = [
+    await linearForward(rt, hidden, P('discriminator_predictions.dense.weight'), P('discriminator_predictions.dense.bias'), pre, 'detect.dense'),
+    await gelu(rt, pre, act, { form }),
+    await linearForward(rt, act, P('discriminator_predictions.dense_prediction.weight'), P('discriminator_predictions.dense_prediction.bias'), logits, 'detect.prediction'),
+  ];
+  const dLogits = opts.forwardOnly ? undefined : T([N, 1], 'dlogits');
+  const flat = (x: Tensor): Tensor => ({ ...x, shape: [N] });
+  const b = await bce(rt, { logits: flat(logits), target: t.target, weight: t.weight, ...(dLogits ? { dlogits: flat(dLogits) } : {}) }, { lambda: opts.lambda ?? 50 });
+  forward.push(...b.forward);
+  const backward: Op[] = [];
+  if (dLogits) {
+    const dAct = T([N, h], 'dact'), dPre = T([N, h], 'dpre'), ones = T([N, 1], 'ones');
+    rt.write(ones, new Float32Array(N).fill(1));
+    backward.push(
+      ...b.backward,
+      ...(await linearBackward(rt, { dy: dLogits, x: act, W: P('discriminator_predictions.dense_prediction.weight'), dW: G('discriminator_predictions.dense_prediction.weight'), db: G('discriminator_predictions.dense_prediction.bias'), dx: dAct, ones, label: 'detect.prediction.backward' })),
+      await geluBackward(rt, pre, dAct, dPre, { form }),
+      ...(await linearBackward(rt, { dy: dPre, x: hidden, W: P('discriminator_predictions.dense.weight'), dW: G('discriminator_predictions.dense.weight'), db: G('discriminator_predictions.dense.bias'), dx: view2d(dHidden, N, h), ones, label: 'detect.dense.backward' })),
+    );
+  }
+  return { forward, backward, logits, bce: b, release: () => (b.release(), rt.release(...own)) };
+}
