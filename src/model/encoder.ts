@@ -62,6 +62,8 @@ export interface EncoderOptions {
   seed: number;
   /** Offset of this encoder's dropout streams (the ELECTRA generator uses another). */
   streamBase?: number;
+  /** Build no backward (inference, evaluation). */
+  forwardOnly?: boolean;
 }
 
 interface LayerActs {
@@ -112,7 +114,7 @@ export class Encoder {
     if (T > cfg.maxPositions) throw new Error(`encoder: sequence length ${T} exceeds max_position_embeddings ${cfg.maxPositions}`);
     const e = new Encoder(rt, cfg, params, prefix, B, T);
     await e.buildForward(inputs, opts);
-    await e.buildBackward(inputs, opts);
+    if (!opts.forwardOnly) await e.buildBackward(inputs, opts);
     return e;
   }
 
