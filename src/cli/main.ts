@@ -5,6 +5,9 @@ import { demoCommand } from './demo.js';
 import { benchCommand } from './bench.js';
 import { prepareCommand } from './prepare.js';
 import { tokenizeCommand } from './tokenize.js';
+import { exportCommand } from './export.js';
+import { predictCommand } from './predict.js';
+import { pretrainCommand } from './pretrain.js';
 import { UsageError } from './args.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
@@ -12,7 +15,10 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   demo: { run: demoCommand, help: 'the default job of `npm start`  [--adapter A]' },
   bench: { run: benchCommand, help: 'benchmarks: `bench kernels [--json] [--adapter A]`' },
   prepare: { run: prepareCommand, help: 'corpus → tokenizer, packed shards, counts, clusters  --corpus P|bundled:NAME… --vocab-size N --seq-len L --out DIR' },
+  pretrain: { run: pretrainCommand, help: 'pre-train an encoder  --objective mlm|slm|rts|crts --model tiny|mini|small|base --data DIR --out RUN [--budget 2000|5M tokens|10m] [--batch B] [--lr LR] [--seed S] [--resume]' },
   tokenize: { run: tokenizeCommand, help: 'token ids of each stdin line  --tokenizer DIR [--json]' },
+  export: { run: exportCommand, help: 'a run as a Hugging Face model directory  --run RUN [--step N] --out DIR [--as auto|bert-mlm|electra-discriminator|electra-generator|bert]' },
+  predict: { run: predictCommand, help: 'top-5 at [MASK] / replaced-token probabilities per stdin line  --model RUN|DIR [--json] [--text T] [--ids]' },
 };
 
 function usage(): string {

@@ -1,0 +1,305 @@
+// Trying a model: load it from a run directory (its newest checkpoint, or a given step)
+// or from a Hugging Face directory (an export, or any BertForMaskedLM /
+// ElectraForPreTraining checkpoint with a WordPiece tokenizer), and run the encoder and
+// its head forward on the GPU for a batch of tokenized lines:
+//  - a masked-LM model (MLM, SLM): the vocabulary logits at each [MASK] position (or at
+//    every position) — gather → transform dense + GELU + LayerNorm → decoder tied to the
+//    word embeddings + bias;
+//  - a detection model (RTS, C-RTS, ELECTRA's discriminator): one logit per position, the
+//    score of "this token was replaced".
+// Dropout is off. The numbers are what `transformers` computes for the same checkpoint and
+// ids (checked by test/predict.test.ts against fixtures made by transformers).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Runtime, Op } from '../gpu/runtime.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { detectionHeadParams, encoderParams, mlmHeadParams, type EncoderConfig, type ParamSpec } from '../model/config.js';
+import type { ModelParams } from '../model/params.js';
+import { Encoder, linearForward } from '../model/encoder.js';
+import { gatherRows } from '../kernels/gather.js';
+import { gelu } from '../kernels/gelu.js';
+import { layerNorm } from '../kernels/layernorm.js';
+import { matmul } from '../kernels/matmul.js';
+import { dropoutRng } from '../kernels/dropout.js';
+import { ATTENTION_MAX_T } from '../kernels/attention.js';
+import { readHfCheckpoint } from '../io/hf.js';
+import { isRunDir, loadRunModel, runTokenizer } from '../io/export.js';
+import { WordPieceTokenizer } from '../data/tokenizer.js';
+import { UNCASED } from '../data/normalize.js';
+
+export type HeadKind = 'mlm' | 'detection';
+
+export interface PredictModel {
+  source: string;
+  /** 'run' (a training run's checkpoint) or 'hf' (a Hugging Face directory). */
+  origin: 'run' | 'hf';
+  kind: HeadKind;
+  config: EncoderConfig;
+  /** Encoder (internal names) and head parameters. */
+  params: Map<string, Float32Array>;
+  tokenizer: WordPieceTokenizer;
+  /** The checkpoint's step (runs only). */
+  step?: number;
+}
+
+/** The tokenizer of a Hugging Face directory: tokenizer.json, else vocab.txt cased as tokenizer_config.json says. */
+function hfTokenizer(dir: string): WordPieceTokenizer {
+  if (existsSync(join(dir, 'tokenizer.json'))) return WordPieceTokenizer.load(dir);
+  const vocab = join(dir, 'vocab.txt');
+  if (!existsSync(vocab)) throw new Error(`${dir}: no tokenizer (neither tokenizer.json nor vocab.txt); predict needs one to find [MASK] and to show tokens`);
+  let normalizer = UNCASED;
+  const tc = join(dir, 'tokenizer_config.json');
+  if (existsSync(tc)) {
+    const j = JSON.parse(readFileSync(tc, 'utf8'));
+    const lower = j.do_lower_case !== false;
+    normalizer = { lowercase: lower, stripAccents: typeof j.strip_accents === 'boolean' ? j.strip_accents : lower };
+  }
+  return WordPieceTokenizer.fromVocabTxt(readFileSync(vocab, 'utf8'), normalizer);
+}
+
+/** Load a model to predict with, from a run directory or a Hugging Face directory. */
+export function loadPredictModel(path: string, step?: number): PredictModel {
+  if (!existsSync(path)) throw new Error(`predict: ${path} does not exist`);
+  if (isRunDir(path)) {
+    const m = loadRunModel(path, step);
+    const kind: HeadKind = m.run.objective === 'mlm' || m.run.objective === 'slm' ? 'mlm' : 'detection';
+    const head = kind === 'mlm' ? mlmHeadParams(m.config) : detectionHeadParams(m.config);
+    const missing = [...encoderParams(m.config, ''), ...head].filter((s) => !m.params.has(s.name)).map((s) => s.name);
+    if (missing.length) throw new Error(`${m.checkpoint}: the checkpoint lacks (${missing.length}): ${missing.join(', ')}`);
+    return { source: path, origin: 'run', kind, config: m.config, params: m.params, tokenizer: runTokenizer(m.run), step: m.step };
+  }
+  if (step !== undefined) throw new Error(`predict: --step applies to a run directory; ${path} is a Hugging Face directory`);
+  const ck = readHfCheckpoint(path);
+  if (ck.arch === 'bert') throw new Error(`predict: ${path} holds a bare encoder (BertModel) without an MLM or detection head: nothing to predict`);
+  const tokenizer = hfTokenizer(path);
+  if (tokenizer.size > ck.config.vocabSize) throw new Error(`${path}: the tokenizer has ${tokenizer.size} tokens but the model's vocabulary only ${ck.config.vocabSize}`);
+  return { source: path, origin: 'hf', kind: ck.arch === 'bert-mlm' ? 'mlm' : 'detection', config: ck.config, params: ck.params, tokenizer };
+}
+
+export interface PredictInput {
+  ids: number[];
+  /** Token types (segment ids); zeros when absent. */
+  types?: number[];
+}
+
+/** A text line as the model sees it: [CLS] A [SEP], or [CLS] A [SEP] B [SEP] when a tab separates a pair. */
+export function encodeText(tok: WordPieceTokenizer, line: string): PredictInput {
+  const tab = line.indexOf('\t');
+  if (tab < 0) {
+    const ids = tok.encode(line, { addSpecial: true });
+    return { ids, types: ids.map(() => 0) };
+  }
+  const a = tok.encode(line.slice(0, tab), { addSpecial: true });
+  const b = tok.encode(line.slice(tab + 1));
+  b.push(tok.special.sep);
+  return { ids: [...a, ...b], types: [...a.map(() => 0), ...b.map(() => 1)] };
+}
+
+/**
+ * An `--ids` input line: whitespace-separated token ids used exactly as given (no [CLS] /
+ * [SEP] added), or a JSON object {"input_ids": [...], "token_type_ids": [...]} (types optional).
+ */
+export function parseIdsLine(line: string, where = 'input'): PredictInput {
+  const t = line.trim();
+  const ints = (xs: unknown, what: string): number[] => {
+    if (!Array.isArray(xs) || !xs.every((x) => Number.isInteger(x) && x >= 0)) throw new Error(`${where}: ${what} must be a list of non-negative integers`);
+    return xs as number[];
+  };
+  if (t.startsWith('{')) {
+    let j: Record<string, unknown>;
+    try {
+      j = JSON.parse(t);
+    } catch (e) {
+      throw new Error(`${where}: not valid JSON (${(e as Error).message})`);
+    }
+    const ids = ints(j.input_ids ?? j.ids, 'input_ids');
+    const types = j.token_type_ids === undefined ? undefined : ints(j.token_type_ids, 'token_type_ids');
+    if (types && types.length !== ids.length) throw new Error(`${where}: ${ids.length} input_ids but ${types.length} token_type_ids`);
+    return { ids, types };
+  }
+  const parts = t.split(/[\s,]+/).filter(Boolean);
+  const ids = parts.map(Number);
+  const bad = parts.find((p, i) => !Number.isInteger(ids[i]) || ids[i] < 0);
+  if (bad !== undefined) throw new Error(`${where}: '${bad}' is not a token id (a non-negative integer)`);
+  return { ids };
+}
+
+export interface PredictOutput {
+  ids: number[];
+  types: number[];
+  /** MLM: the positions predicted ([MASK] positions, or all). Detection: every position. */
+  positions: number[];
+  /** MLM: one vocabulary-sized logit row per position in `positions`. */
+  vocabLogits?: Float32Array[];
+  /** Detection: one logit per position. */
+  detectionLogits?: Float32Array;
+}
+
+/** The model on the GPU (parameters uploaded once), run forward on batches of inputs. */
+export class Predictor {
+  private constructor(
+    readonly rt: Runtime,
+    readonly model: PredictModel,
+    readonly cfg: EncoderConfig,
+    readonly params: ModelParams,
+  ) {}
+
+  static create(rt: Runtime, model: PredictModel): Predictor {
+    // Inference: no dropout anywhere.
+    const cfg: EncoderConfig = { ...model.config, hiddenDropout: 0, attentionDropout: 0 };
+    const specs: ParamSpec[] = [...encoderParams(cfg, ''), ...(model.kind === 'mlm' ? mlmHeadParams(cfg) : detectionHeadParams(cfg))];
+    const values = new Map<string, Tensor>();
+    for (const s of specs) {
+      const v = model.params.get(s.name);
+      if (!v) throw new Error(`predict: ${model.source}: parameter '${s.name}' is missing`);
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      if (v.length !== n) throw new Error(`predict: ${model.source}: parameter '${s.name}' has ${v.length} values, expected ${n} for [${s.shape.join(', ')}]`);
+      values.set(s.name, rt.upload(v, s.shape, 'f32', s.name));
+    }
+    return new Predictor(rt, model, cfg, { specs, values, grads: new Map() });
+  }
+
+  private p(name: string): Tensor {
+    return this.params.values.get(name)!;
+  }
+
+  /** Run a batch. `positions`: for MLM, logits at [MASK] positions (default) or at all real positions. */
+  async run(inputs: PredictInput[], opts: { positions?: 'mask' | 'all' } = {}): Promise<PredictOutput[]> {
+    const { rt, cfg } = this;
+    if (!inputs.length) return [];
+    const B = inputs.length;
+    const T = Math.max(...inputs.map((x) => x.ids.length));
+    const limit = Math.min(cfg.maxPositions, ATTENTION_MAX_T);
+    inputs.forEach((x, i) => {
+      if (!x.ids.length) throw new Error(`predict: input ${i + 1} has no tokens`);
+      if (x.ids.length > limit) throw new Error(`predict: input ${i + 1} has ${x.ids.length} tokens; the model takes at most ${limit} (max_position_embeddings ${cfg.maxPositions})`);
+      const badId = x.ids.find((id) => id >= cfg.vocabSize);
+      if (badId !== undefined) throw new Error(`predict: input ${i + 1}: token id ${badId} is outside the vocabulary (size ${cfg.vocabSize})`);
+      const badType = x.types?.find((t) => t >= cfg.typeVocabSize);
+      if (badType !== undefined) throw new Error(`predict: input ${i + 1}: token type ${badType} is outside type_vocab_size ${cfg.typeVocabSize}`);
+    });
+    const ids = new Uint32Array(B * T).fill(cfg.padTokenId);
+    const types = new Uint32Array(B * T);
+    const lengths = new Uint32Array(B);
+    inputs.forEach((x, b) => {
+      ids.set(x.ids, b * T);
+      if (x.types) types.set(x.types, b * T);
+      lengths[b] = x.ids.length;
+    });
+    const own: Tensor[] = [];
+    const up = (data: Uint32Array, shape: number[], label: string) => {
+      const t = rt.upload(data, shape, 'u32', label);
+      own.push(t);
+      return t;
+    };
+    const empty = (shape: number[], label: string) => {
+      const t = rt.empty(shape, 'f32', label);
+      own.push(t);
+      return t;
+    };
+    const inp = { ids: up(ids, [B, T], 'predict.ids'), types: up(types, [B, T], 'predict.types'), lengths: up(lengths, [B], 'predict.lengths') };
+    own.push(dropoutRng(rt, 0));
+    const enc = await Encoder.build(rt, cfg, this.params, '', inp, { dropoutRng: own[own.length - 1], seed: 0, forwardOnly: true });
+    try {
+      const ops: Op[] = [...enc.forwardOps];
+      const h = cfg.hiddenSize, N = B * T;
+      const form = cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh';
+      const outs: PredictOutput[] = inputs.map((x) => ({ ids: x.ids, types: x.types ?? x.ids.map(() => 0), positions: [] }));
+      if (this.model.kind === 'detection') {
+        const pre = empty([N, h], 'predict.detect.pre'), act = empty([N, h], 'predict.detect.act'), logits = empty([N, 1], 'predict.detect.logits');
+        ops.push(
+          await linearForward(rt, enc.hidden, this.p('discriminator_predictions.dense.weight'), this.p('discriminator_predictions.dense.bias'), pre, 'predict.detect.dense'),
+          await gelu(rt, pre, act, { form }),
+          await linearForward(rt, act, this.p('discriminator_predictions.dense_prediction.weight'), this.p('discriminator_predictions.dense_prediction.bias'), logits, 'predict.detect.prediction'),
+        );
+        await rt.run(...ops);
+        const all = (await rt.read(logits)) as Float32Array;
+        outs.forEach((o, b) => {
+          o.positions = o.ids.map((_, i) => i);
+          o.detectionLogits = all.slice(b * T, b * T + o.ids.length);
+        });
+        return outs;
+      }
+      // MLM: the rows to predict.
+      const mask = this.model.tokenizer.special.mask;
+      const flat: number[] = [];
+      outs.forEach((o, b) => {
+        o.ids.forEach((id, i) => {
+          if (opts.positions === 'all' || id === mask) {
+            o.positions.push(i);
+            flat.push(b * T + i);
+          }
+        });
+        o.vocabLogits = [];
+      });
+      if (!flat.length) {
+        return outs; // nothing masked: no head to run
+      }
+      const cap = flat.length, V = cfg.vocabSize;
+      const list = up(Uint32Array.from(flat), [cap], 'predict.mlm.list');
+      const sel = empty([cap, h], 'predict.mlm.sel'), pre = empty([cap, h], 'predict.mlm.pre'), act = empty([cap, h], 'predict.mlm.act');
+      const ln = empty([cap, h], 'predict.mlm.ln'), stats = empty([cap, 2], 'predict.mlm.stats'), logits = empty([cap, V], 'predict.mlm.logits');
+      ops.push(
+        await gatherRows(rt, enc.hidden, list, sel),
+        await linearForward(rt, sel, this.p('cls.predictions.transform.dense.weight'), this.p('cls.predictions.transform.dense.bias'), pre, 'predict.mlm.transform.dense'),
+        await gelu(rt, pre, act, { form }),
+        await layerNorm(rt, act, this.p('cls.predictions.transform.LayerNorm.weight'), this.p('cls.predictions.transform.LayerNorm.bias'), ln, stats, { eps: cfg.layerNormEps }),
+        await matmul(rt, ln, this.p('embeddings.word_embeddings.weight'), logits, { transB: true, bias: this.p('cls.predictions.bias'), label: 'predict.mlm.decoder' }),
+      );
+      await rt.run(...ops);
+      const all = (await rt.read(logits)) as Float32Array;
+      let k = 0;
+      for (const o of outs) for (let j = 0; j < o.positions.length; j++, k++) o.vocabLogits!.push(all.slice(k * V, (k + 1) * V));
+      return outs;
+    } finally {
+      enc.release();
+      rt.release(...own);
+    }
+  }
+
+  release(): void {
+    this.rt.release(...this.params.values.values());
+  }
+}
+
+/** The k most probable tokens of a logit row (softmax over the tokenizer's vocabulary). */
+export function topK(logits: Float32Array, k: number, vocabSize = logits.length): { id: number; p: number }[] {
+  const n = Math.min(vocabSize, logits.length);
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, logits[i]);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += Math.exp(logits[i] - max);
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b).slice(0, k);
+  return idx.map((id) => ({ id, p: Math.exp(logits[id] - max) / sum }));
+}
+
+export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/** The `--json` line of one output: tokens, ids and the head's raw logits. */
+export function predictionJson(tok: WordPieceTokenizer, kind: HeadKind, o: PredictOutput): Record<string, unknown> {
+  const base: Record<string, unknown> = { tokens: tok.tokens(o.ids), ids: o.ids };
+  if (kind === 'mlm') {
+    base.positions = o.positions;
+    base.logits = o.vocabLogits!.map((r) => Array.from(r));
+  } else base.logits = Array.from(o.detectionLogits!);
+  return base;
+}
+
+/** Human-readable lines for one output. */
+export function predictionText(tok: WordPieceTokenizer, kind: HeadKind, o: PredictOutput, k = 5): string {
+  const tokens = tok.tokens(o.ids);
+  if (kind === 'mlm') {
+    let s = tokens.join(' ') + '\n';
+    if (!o.positions.length) return s + '  (no [MASK] in this line)\n';
+    o.positions.forEach((pos, j) => {
+      const top = topK(o.vocabLogits![j], k, tok.size);
+      s += `  ${pos}: ${top.map((t) => `${tok.vocab[t.id] ?? `#${t.id}`} ${t.p.toFixed(3)}`).join('  ')}\n`;
+    });
+    return s;
+  }
+  // Detection: each token with its probability of having been replaced (* above 0.5).
+  return tokens.map((t, i) => {
+    const p = sigmoid(o.detectionLogits![i]);
+    return `${t} ${p.toFixed(3)}${p > 0.5 ? '*' : ''}`;
+  }).join('  ') + '\n';
+}
