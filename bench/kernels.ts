@@ -28,7 +28,7 @@ export async function benchKernels(argv: string[]): Promise<number> {
   const json = Boolean(values.json);
   const say = (line: string) => process.stderr.write(line + '\n');
   const rt = await cliRuntime(values.adapter, json);
-  setAutotuneDefaults({ enabled: values['no-autotune'] ? false : undefined, log: json ? undefined : say });
+  setAutotuneDefaults({ enabled: values['no-autotune'] ? false : undefined, log: say }); // stderr, also with --json
   const cases = allCases().filter((c) => !values.filter || `${c.kernel} ${c.shape}`.includes(values.filter));
   let peer = values['no-tfjs'] ? 'tfjs: disabled (--no-tfjs)' : cases.some((c) => c.tfjs) ? await loadTfjs(rt) : 'tfjs: no case has a peer';
   const tfjsNote = typeof peer === 'string' ? peer : peer.description;

@@ -164,8 +164,9 @@ export function autotune<T>(rt: Runtime, req: TuneRequest<T>, opts: AutotuneOpti
 }
 
 /**
- * Median milliseconds per launch of `op` (wall time around synced submits, which is what
- * CPU adapters offer). Compiles first; gives up early (returns the single-run time) when
+ * Fastest of a few samples, in milliseconds per launch of `op` (wall time around synced
+ * submits, which is what CPU adapters offer; the minimum, not the median, because on a
+ * shared machine other processes only ever add time). Compiles first; gives up early (returns the single-run time) when
  * one run is already `abandonAbove` ms or more.
  */
 export async function timeOp(rt: Runtime, op: Op, opts: { targetMs?: number; samples?: number; abandonAbove?: number } = {}): Promise<number> {
@@ -184,6 +185,5 @@ export async function timeOp(rt: Runtime, op: Op, opts: { targetMs?: number; sam
     await rt.sync();
     times.push((performance.now() - t0) / reps);
   }
-  times.sort((a, b) => a - b);
-  return times[times.length >> 1];
+  return Math.min(...times);
 }
