@@ -87,6 +87,10 @@ registerVariants(
       { sig: BWD, spec: bwdSpec('dkv', D, defaultAttentionTile('dkv', D), f16) },
     ]),
   ),
+  // The unrolled form (a GPU candidate) at one head dim, so that its WGSL is validated too.
+  { sig: FWD, spec: fwdSpec(32, { WG: 64, BT: 32, UNROLL: true }, false) },
+  { sig: BWD, spec: bwdSpec('dq', 32, { WG: 64, BT: 32, UNROLL: true }, false) },
+  { sig: BWD, spec: bwdSpec('dkv', 32, { WG: 64, BT: 16, UNROLL: true }, false) },
 );
 
 export interface AttentionDropout {
