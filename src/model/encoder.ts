@@ -111,6 +111,7 @@ export class Encoder {
 
   static async build(rt: Runtime, cfg: EncoderConfig, params: ModelParams, prefix: string, inputs: EncoderInputs, opts: EncoderOptions): Promise<Encoder> {
     const [B, T] = inputs.ids.shape;
+    if (cfg.preLayerNorm) throw new Error('encoder: the pre-LN variant is not implemented yet (post-LN, as BERT, only)');
     if (T > cfg.maxPositions) throw new Error(`encoder: sequence length ${T} exceeds max_position_embeddings ${cfg.maxPositions}`);
     const e = new Encoder(rt, cfg, params, prefix, B, T);
     await e.buildForward(inputs, opts);

@@ -1,0 +1,171 @@
+// `electrolite pretrain`: pre-train an encoder with one objective on prepared data.
+import { parse, ADAPTER_OPTION, UsageError } from './args.js';
+import { cliRuntime } from './runtime.js';
+import { Progress } from './progress.js';
+import { Trainer, TrainingError, type TrainConfig } from '../train/trainer.js';
+import { parseObjective } from '../objectives/objective.js';
+import { PRESETS, type PresetName } from '../model/config.js';
+import { parseBudget } from '../train/budget.js';
+import { learningRate } from '../train/schedule.js';
+import type { Runtime } from '../gpu/runtime.js';
+
+export const PRETRAIN_OPTIONS = {
+  ...ADAPTER_OPTION,
+  objective: { type: 'string' },
+  model: { type: 'string', default: 'tiny' },
+  data: { type: 'string' },
+  out: { type: 'string' },
+  budget: { type: 'string', default: '200' },
+  batch: { type: 'string', default: '32' },
+  accumulate: { type: 'string', default: '1' },
+  lr: { type: 'string', default: '5e-4' },
+  warmup: { type: 'string' },
+  schedule: { type: 'string', default: 'linear' },
+  seed: { type: 'string', default: '1337' },
+  'mask-prob': { type: 'string', default: '0.15' },
+  'weight-decay': { type: 'string', default: '0.01' },
+  clip: { type: 'string', default: '1.0' },
+  'log-every': { type: 'string', default: '10' },
+  'eval-every': { type: 'string', default: '100' },
+  'eval-batches': { type: 'string', default: '4' },
+  'checkpoint-every': { type: 'string', default: '100' },
+  dropout: { type: 'string' },
+  resume: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+} as const;
+
+function num(name: string, v: string | undefined, opts: { int?: boolean; min?: number } = {}): number {
+  const x = Number(v);
+  if (v === undefined || !Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || (opts.min !== undefined && x < opts.min))
+    throw new UsageError(`pretrain: --${name} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got '${v}'`);
+  return x;
+}
+
+export function trainConfigFromArgs(values: Record<string, string | boolean | undefined>): TrainConfig {
+  if (!values.objective) throw new UsageError('pretrain: --objective is required (mlm, slm, rts, crts, electra)');
+  if (!values.data) throw new UsageError('pretrain: --data DIR is required (a folder made by `electrolite prepare`)');
+  if (!values.out) throw new UsageError('pretrain: --out RUN is required (the run directory)');
+  let objective;
+  try {
+    objective = parseObjective(String(values.objective));
+  } catch (e) {
+    throw new UsageError(`pretrain: ${(e as Error).message}`);
+  }
+  const preset = String(values.model);
+  if (!(preset in PRESETS)) throw new UsageError(`pretrain: unknown model preset '${preset}' (expected one of ${Object.keys(PRESETS).join(', ')})`);
+  const schedule = String(values.schedule);
+  if (!['linear', 'cosine', 'constant'].includes(schedule)) throw new UsageError(`pretrain: --schedule must be linear, cosine or constant, got '${schedule}'`);
+  let budget;
+  try {
+    budget = parseBudget(String(values.budget));
+  } catch (e) {
+    throw new UsageError(`pretrain: ${(e as Error).message}`);
+  }
+  const model = values.dropout !== undefined ? { hiddenDropout: num('dropout', values.dropout as string), attentionDropout: num('dropout', values.dropout as string) } : undefined;
+  const c: TrainConfig = {
+    objective,
+    preset: preset as PresetName,
+    model,
+    data: String(values.data),
+    run: String(values.out),
+    batch: num('batch', values.batch as string, { int: true, min: 1 }),
+    accumulate: num('accumulate', values.accumulate as string, { int: true, min: 1 }),
+    lr: num('lr', values.lr as string, { min: 0 }),
+    schedule: schedule as TrainConfig['schedule'],
+    budget,
+    seed: num('seed', values.seed as string, { int: true, min: 0 }),
+    maskProb: num('mask-prob', values['mask-prob'] as string),
+    weightDecay: num('weight-decay', values['weight-decay'] as string, { min: 0 }),
+    clip: num('clip', values.clip as string),
+    logEvery: num('log-every', values['log-every'] as string, { int: true, min: 1 }),
+    evalEvery: num('eval-every', values['eval-every'] as string, { int: true, min: 0 }),
+    evalBatches: num('eval-batches', values['eval-batches'] as string, { int: true, min: 1 }),
+    checkpointEvery: num('checkpoint-every', values['checkpoint-every'] as string, { int: true, min: 0 }),
+  };
+  return c;
+}
+
+export interface PretrainSummary {
+  steps: number;
+  firstLoss: number;
+  lastLoss: number;
+  eval: Record<string, number> | null;
+  seconds: number;
+  tokensPerSecond: number;
+  checkpoint: string;
+}
+
+/** The training loop with logging, evaluation, checkpoints and the NaN stop. */
+export async function runPretraining(rt: Runtime, c: TrainConfig, opts: { resume?: boolean; quiet?: boolean; warmup?: number } = {}): Promise<PretrainSummary> {
+  let secondsPerStep: number | undefined;
+  if (c.budget.kind === 'time') {
+    // Fit the schedule to the time budget: time a few steps of a throwaway trainer.
+    const probe = await Trainer.create(rt, { ...c, budget: { kind: 'steps', steps: 1 }, run: `${c.run}/.probe` });
+    probe.runStep();
+    await rt.sync();
+    const t0 = performance.now();
+    for (let i = 0; i < 2; i++) probe.runStep();
+    await rt.sync();
+    secondsPerStep = (performance.now() - t0) / 2000;
+  }
+  const tr = await Trainer.create(rt, { ...c, warmupSteps: opts.warmup ?? c.warmupSteps }, { secondsPerStep, resume: opts.resume });
+  const tokensPerStep = c.batch * c.accumulate * tr.manifest.seqLen;
+  const progress = new Progress({ label: `${c.objective} ${c.preset}`, total: tr.totalSteps, logEveryMs: opts.quiet ? 1e9 : 5000 });
+  const deadline = c.budget.kind === 'time' ? performance.now() + c.budget.seconds * 1000 : Infinity;
+  let firstLoss = NaN, lastLoss = NaN, lastEval: Record<string, number> | null = null;
+  const t0 = performance.now();
+  const startStep = tr.step;
+  let lastCheckpoint = '';
+  while (tr.step < tr.totalSteps && performance.now() < deadline) {
+    tr.runStep();
+    const logNow = tr.step % c.logEvery === 0 || tr.step === tr.totalSteps;
+    if (logNow) {
+      const m = await tr.readStepMetrics();
+      if (!Number.isFinite(m.loss) || m.nonfinite) {
+        throw new TrainingError(
+          `non-finite ${m.nonfinite ? 'gradient' : 'loss'} at step ${tr.step} (loss ${m.loss}, grad norm ${m.gradNorm}): stopping. ` +
+            `The last good checkpoint is kept${lastCheckpoint ? ` (${lastCheckpoint})` : ''}; try a lower --lr or more warm-up.`,
+        );
+      }
+      if (Number.isNaN(firstLoss)) firstLoss = m.loss;
+      lastLoss = m.loss;
+      const secs = (performance.now() - t0) / 1000;
+      const tps = ((tr.step - startStep) * tokensPerStep) / secs;
+      tr.log.write({ kind: 'train', step: tr.step, loss: m.loss, accuracy: m.accuracy, lr: learningRate(tr.schedule(), tr.step - 1), gradNorm: m.gradNorm, tokensPerSecond: tps, overflow: m.overflow });
+      if (!opts.quiet) progress.update(tr.step, { loss: m.loss, acc: m.accuracy, 'tok/s': tps });
+    }
+    if (c.evalEvery > 0 && tr.step % c.evalEvery === 0) {
+      const e = await tr.evaluate();
+      if (e) {
+        lastEval = { ...e } as unknown as Record<string, number>;
+        tr.log.write({ kind: 'eval', ...e });
+      }
+    }
+    if (c.checkpointEvery > 0 && tr.step % c.checkpointEvery === 0) lastCheckpoint = await tr.checkpoint();
+  }
+  progress.done();
+  const e = await tr.evaluate();
+  if (e) {
+    lastEval = { ...e } as unknown as Record<string, number>;
+    tr.log.write({ kind: 'eval', ...e });
+  }
+  lastCheckpoint = await tr.checkpoint();
+  const seconds = (performance.now() - t0) / 1000;
+  return { steps: tr.step, firstLoss, lastLoss, eval: lastEval, seconds, tokensPerSecond: ((tr.step - startStep) * tokensPerStep) / seconds, checkpoint: lastCheckpoint };
+}
+
+export async function pretrainCommand(argv: string[]): Promise<number> {
+  const { values } = parse('pretrain', argv, PRETRAIN_OPTIONS);
+  const c = trainConfigFromArgs(values);
+  const rt = await cliRuntime(values.adapter);
+  const warmup = values.warmup !== undefined ? num('warmup', values.warmup, { int: true, min: 0 }) : undefined;
+  const s = await runPretraining(rt, c, { resume: Boolean(values.resume), quiet: Boolean(values.quiet), warmup });
+  process.stdout.write(
+    `\n${c.objective} on ${c.preset}: ${s.steps} steps in ${s.seconds.toFixed(1)} s (${s.tokensPerSecond.toFixed(0)} tokens/s)\n` +
+      `  training loss ${s.firstLoss.toFixed(4)} → ${s.lastLoss.toFixed(4)}\n` +
+      (s.eval ? `  validation: ${Object.entries(s.eval).filter(([k]) => k !== 'step').map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}\n` : '') +
+      `  checkpoint ${s.checkpoint}\n  metrics ${c.run}/metrics.jsonl\n`,
+  );
+  rt.destroy();
+  return 0;
+}

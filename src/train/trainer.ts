@@ -1,0 +1,366 @@
+// The pre-training loop. Everything is built once for the batch shape; each optimizer step
+// then writes the batch (token ids, lengths), the step uniform and the dropout counter, and
+// records: zero grads → [per micro-batch: corruption → encoder forward → head forward →
+// generator-state update → head backward → encoder backward] → global-norm clip → AdamW,
+// as ONE submit. Scalars are read back only at log intervals.
+//
+// Checkpoints hold parameters, AdamW moments, C-RTS counts, and the step; the data
+// position and every random stream are functions of (seed, step), so a resumed run
+// reproduces the uninterrupted one exactly.
+import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Runtime, Op } from '../gpu/runtime.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { adamw, createStepBuffer, writeStep } from '../kernels/adamw.js';
+import { clipGradNorm } from '../kernels/clip.js';
+import { dropoutRng } from '../kernels/dropout.js';
+import { makeConfig, encoderParams, mlmHeadParams, detectionHeadParams, countParams, type EncoderConfig, type PresetName } from '../model/config.js';
+import { allocParams, initParams, loadParams, readParams, recordZeroGrads, param, grad, type ModelParams } from '../model/params.js';
+import { Encoder } from '../model/encoder.js';
+import { buildMlmHead, buildDetectionHead, type MlmHead, type DetectionHead } from '../model/heads.js';
+import { buildObjective, DETECTION_LAMBDA, type BuiltObjective, type ObjectiveName } from '../objectives/objective.js';
+import { BatchLoader } from '../data/loader.js';
+import { readManifest, type Manifest } from '../data/shards.js';
+import { loadClusters } from '../data/clusters.js';
+import { fromFloat32, toFloat32, type SafeTensor } from '../io/safetensors.js';
+import { learningRate, type Schedule, type ScheduleKind } from './schedule.js';
+import { stepsForBudget, type Budget } from './budget.js';
+import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
+import { MetricsLog } from './metrics-log.js';
+
+export interface TrainConfig {
+  objective: ObjectiveName;
+  preset: PresetName;
+  /** Overrides of the preset's model fields. */
+  model?: Partial<EncoderConfig>;
+  data: string;
+  run: string;
+  batch: number;
+  /** Micro-batches per optimizer step. */
+  accumulate: number;
+  lr: number;
+  /** Default: 6 % of the steps, at most 1000. */
+  warmupSteps?: number;
+  schedule: ScheduleKind;
+  budget: Budget;
+  seed: number;
+  maskProb: number;
+  weightDecay: number;
+  clip: number;
+  logEvery: number;
+  evalEvery: number;
+  evalBatches: number;
+  checkpointEvery: number;
+}
+
+export interface StepMetrics {
+  step: number;
+  loss: number;
+  /** MLM/SLM: accuracy of the original token at selected positions; detection: accuracy over real positions. */
+  accuracy: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSecond: number;
+  selectedOverflow?: number;
+}
+
+export interface EvalMetrics {
+  step: number;
+  loss: number;
+  accuracy: number;
+  /** Detection only: precision, recall, F1 of "replaced". */
+  precision?: number;
+  recall?: number;
+  f1?: number;
+}
+
+export class TrainingError extends Error {}
+
+/** Specs of the parameters an objective trains (MLM decoder tied to the word embeddings). */
+export function paramSpecsFor(objective: ObjectiveName, cfg: EncoderConfig) {
+  const head = objective === 'mlm' || objective === 'slm' ? mlmHeadParams(cfg) : detectionHeadParams(cfg);
+  return [...encoderParams(cfg, ''), ...head];
+}
+
+interface StepGraph {
+  ids: Tensor;
+  lengths: Tensor;
+  types: Tensor;
+  objective: BuiltObjective;
+  encoder: Encoder;
+  mlm?: MlmHead;
+  detection?: DetectionHead;
+  /** corruption + forward + head forward (+ C-RTS update) */
+  forward: Op[];
+  backward: Op[];
+}
+
+export class Trainer {
+  readonly manifest: Manifest;
+  readonly cfg: EncoderConfig;
+  readonly params: ModelParams;
+  readonly totalSteps: number;
+  step = 0;
+  private m = new Map<string, Tensor>();
+  private v = new Map<string, Tensor>();
+  private stepBuf!: GPUBuffer;
+  private dropRng!: Tensor;
+  private train!: StepGraph;
+  private evalGraph!: StepGraph;
+  private optimizerOps: Op[] = [];
+  private clipState!: Tensor;
+  private loader: BatchLoader;
+  private valLoader: BatchLoader | null;
+  readonly log: MetricsLog;
+  private specialIds: number[];
+
+  private constructor(readonly rt: Runtime, readonly c: TrainConfig, secondsPerStep?: number) {
+    this.manifest = readManifest(c.data);
+    const T = this.manifest.seqLen;
+    this.cfg = makeConfig(c.preset, { vocabSize: this.manifest.vocabSize, maxPositions: Math.max(512, T), ...c.model });
+    if (this.cfg.vocabSize !== this.manifest.vocabSize)
+      throw new TrainingError(`model vocabulary ${this.cfg.vocabSize} differs from the data's (${this.manifest.vocabSize}, ${c.data}/manifest.json)`);
+    this.loader = new BatchLoader(c.data, { batchSize: c.batch, seed: c.seed, split: 'train' });
+    if (this.loader.stepsPerEpoch < 1) throw new TrainingError(`${c.data}: ${this.loader.sequences} training sequences cannot fill one batch of ${c.batch}`);
+    this.valLoader = this.manifest.splits.validation.sequences >= c.batch ? new BatchLoader(c.data, { batchSize: c.batch, seed: c.seed, split: 'validation' }) : null;
+    const s = this.manifest.special;
+    this.specialIds = [s.pad, s.unk, s.cls, s.sep, s.mask];
+    this.params = allocParams(rt, paramSpecsFor(c.objective, this.cfg));
+    this.totalSteps = stepsForBudget(c.budget, c.batch * c.accumulate * T, secondsPerStep);
+    mkdirSync(c.run, { recursive: true });
+    this.log = new MetricsLog(join(c.run, 'metrics.jsonl'));
+  }
+
+  /** Build a trainer; `secondsPerStep` fits a time budget's schedule (measured by the caller). */
+  static async create(rt: Runtime, c: TrainConfig, opts: { secondsPerStep?: number; resume?: boolean } = {}): Promise<Trainer> {
+    const t = new Trainer(rt, c, opts.secondsPerStep);
+    await t.build();
+    const ck = opts.resume ? latestCheckpoint(c.run) : null;
+    if (opts.resume && !ck) throw new TrainingError(`--resume: ${c.run} has no checkpoint`);
+    if (ck) await t.restore(ck);
+    else await initParams(rt, t.params, c.seed);
+    writeFileSync(join(c.run, 'config.json'), JSON.stringify({ ...c, data: resolve(c.data), run: resolve(c.run), model: t.cfg, totalSteps: t.totalSteps, warmupSteps: t.warmupSteps, parameters: countParams(t.params.specs) }, null, 2) + '\n');
+    return t;
+  }
+
+  private async buildGraph(dropout: boolean): Promise<StepGraph> {
+    const { rt, c } = this;
+    const B = c.batch, T = this.manifest.seqLen, N = B * T;
+    const cfg = dropout ? this.cfg : { ...this.cfg, hiddenDropout: 0, attentionDropout: 0 };
+    const ids = rt.empty([B, T], 'u32', 'batch.ids');
+    const lengths = rt.empty([B], 'u32', 'batch.lengths');
+    const types = rt.zeros([B, T], 'u32', 'batch.types');
+    let clusters: { assignment: number[]; k: number } | undefined;
+    if (c.objective === 'crts') {
+      const f = this.manifest.files.clusters;
+      if (!f) throw new TrainingError(`${c.data}: no clusters file in the manifest (run \`prepare\` again)`);
+      const cl = loadClusters(join(c.data, f));
+      clusters = { assignment: cl.assignment, k: cl.k };
+    }
+    const objective = await buildObjective(rt, c.objective, ids, this.stepBuf, {
+      p: c.maskProb,
+      seed: c.seed,
+      maskId: this.manifest.special.mask,
+      specialIds: this.specialIds,
+      vocabSize: this.cfg.vocabSize,
+      clusters,
+      sharedCrts: dropout ? undefined : this.train?.objective.crts,
+    });
+    const encoder = await Encoder.build(rt, cfg, this.params, '', { ids: objective.inputIds, types, lengths }, { dropoutRng: this.dropRng, seed: c.seed, forwardOnly: !dropout });
+    const forward = [...objective.corruptOps, ...encoder.forwardOps];
+    const backward: Op[] = [];
+    const g: StepGraph = { ids, lengths, types, objective, encoder, forward, backward };
+    const scale = 1 / c.accumulate;
+    if (objective.head === 'mlm') {
+      const sel = objective.selection;
+      g.mlm = await buildMlmHead(rt, cfg, this.params, 'embeddings.word_embeddings.weight', encoder.hidden, encoder.dHidden ?? encoder.hidden, { list: sel.list, labels: sel.labels, meta: sel.meta }, { lossWeight: scale, forwardOnly: !dropout });
+      forward.push(...g.mlm.forward);
+      backward.push(...g.mlm.backward, ...encoder.backwardOps);
+    } else {
+      g.detection = await buildDetectionHead(rt, cfg, this.params, encoder.hidden, encoder.dHidden ?? encoder.hidden, { target: objective.target!, weight: objective.weight! }, { lambda: DETECTION_LAMBDA * scale, forwardOnly: !dropout });
+      forward.push(...g.detection.forward);
+      if (dropout) forward.push(...(await objective.afterForward(g.detection.logits)));
+      backward.push(...g.detection.backward, ...encoder.backwardOps);
+    }
+    void N;
+    return g;
+  }
+
+  private async build(): Promise<void> {
+    const { rt, c } = this;
+    this.stepBuf = createStepBuffer(rt);
+    this.dropRng = dropoutRng(rt, c.seed, 0);
+    this.train = await this.buildGraph(true);
+    this.evalGraph = await this.buildGraph(false);
+    const grads = this.params.specs.map((s) => grad(this.params, s.name));
+    const clip = await clipGradNorm(rt, grads, c.clip);
+    this.clipState = clip.state;
+    this.optimizerOps.push(...clip.ops);
+    for (const s of this.params.specs) {
+      const m = rt.zeros(s.shape, 'f32', `adam.m ${s.name}`), v = rt.zeros(s.shape, 'f32', `adam.v ${s.name}`);
+      this.m.set(s.name, m);
+      this.v.set(s.name, v);
+      this.optimizerOps.push(await adamw(rt, { param: param(this.params, s.name), grad: grad(this.params, s.name), m, v }, clip.state, this.stepBuf, { decay: s.decay, weightDecay: c.weightDecay }));
+    }
+  }
+
+  schedule(): Schedule {
+    return { kind: this.c.schedule, peakLr: this.c.lr, warmupSteps: this.warmupSteps, totalSteps: this.totalSteps };
+  }
+
+  get warmupSteps(): number {
+    return this.c.warmupSteps ?? Math.min(1000, Math.round(this.totalSteps * 0.06));
+  }
+
+  /** Batch position of micro-batch `k` overall. */
+  private position(k: number): { epoch: number; step: number } {
+    return { epoch: Math.floor(k / this.loader.stepsPerEpoch), step: k % this.loader.stepsPerEpoch };
+  }
+
+  private writeBatch(g: StepGraph, ids: Uint32Array): void {
+    const B = this.c.batch, T = this.manifest.seqLen, pad = this.manifest.special.pad;
+    const lengths = new Uint32Array(B);
+    for (let b = 0; b < B; b++) {
+      let L = T;
+      while (L > 0 && ids[b * T + L - 1] === pad) L--;
+      lengths[b] = Math.max(1, L);
+    }
+    this.rt.write(g.ids, ids);
+    this.rt.write(g.lengths, lengths);
+  }
+
+  /** Record and submit one optimizer step (no readback). */
+  runStep(): void {
+    const { rt, c } = this;
+    const lr = learningRate(this.schedule(), this.step);
+    // The kernels' RNG counters use the 1-based step (the same number AdamW corrects with).
+    writeStep(rt, this.stepBuf, this.step + 1, lr);
+    recordZeroGrads(rt, this.params);
+    for (let a = 0; a < c.accumulate; a++) {
+      const micro = this.step * c.accumulate + a;
+      const pos = this.position(micro);
+      this.writeBatch(this.train, this.loader.batch(pos.epoch, pos.step));
+      rt.write(this.dropRng, [c.seed >>> 0, micro >>> 0]);
+      this.train.encoder.setStep(micro);
+      rt.record(...this.train.forward, ...this.train.backward);
+      // Micro-batches after the first need their own submit: their batch and counters are
+      // written between submits.
+      if (a < c.accumulate - 1) rt.submit();
+    }
+    rt.record(...this.optimizerOps);
+    rt.submit();
+    this.step++;
+  }
+
+  /** Loss and accuracy of the last step's final micro-batch (a readback: call at log intervals). */
+  async readStepMetrics(): Promise<{ loss: number; accuracy: number; gradNorm: number; nonfinite: boolean; overflow: number }> {
+    const clip = await this.rt.read(this.clipState);
+    const meta = await this.rt.read(this.train.objective.selection.meta);
+    const base = { gradNorm: clip[1], nonfinite: clip[3] !== 0, overflow: meta[2] };
+    if (this.train.mlm) {
+      const cap = this.train.objective.selection.capacity;
+      const s = await this.rt.read(this.train.mlm.xent.stats);
+      const valid = s[4 * cap + 2];
+      return { ...base, loss: s[4 * cap] * this.c.accumulate, accuracy: valid > 0 ? s[4 * cap + 3] / valid : 0 };
+    }
+    const o = await this.rt.read(this.train.detection!.bce.out);
+    return { ...base, loss: o[0] * this.c.accumulate, accuracy: o[4] > 0 ? o[3] / o[4] : 0 };
+  }
+
+  /** Mean loss and accuracy over validation batches (F1 of "replaced" for detection). */
+  async evaluate(): Promise<EvalMetrics | null> {
+    if (!this.valLoader) return null;
+    const g = this.evalGraph;
+    const n = Math.min(this.c.evalBatches, this.valLoader.stepsPerEpoch);
+    let loss = 0, acc = 0, tp = 0, fp = 0, fn = 0;
+    for (let i = 0; i < n; i++) {
+      this.writeBatch(g, this.valLoader.batch(0, i));
+      // Fixed corruption per validation batch: counters from a step outside training's range.
+      writeStep(this.rt, this.stepBuf, 0x40000000 + i, 0);
+      this.rt.record(...g.forward);
+      await this.rt.sync();
+      if (g.mlm) {
+        const cap = g.objective.selection.capacity;
+        const s = await this.rt.read(g.mlm.xent.stats);
+        loss += s[4 * cap] * this.c.accumulate;
+        acc += s[4 * cap + 2] > 0 ? s[4 * cap + 3] / s[4 * cap + 2] : 0;
+      } else {
+        const o = await this.rt.read(g.detection!.bce.out);
+        loss += o[0] * this.c.accumulate;
+        acc += o[4] > 0 ? o[3] / o[4] : 0;
+        const logits = await this.rt.read(g.detection!.logits), target = await this.rt.read(g.objective.target!), w = await this.rt.read(g.objective.weight!);
+        for (let k = 0; k < logits.length; k++) {
+          if (w[k] === 0) continue;
+          const pred = logits[k] > 0, actual = target[k] > 0.5;
+          if (pred && actual) tp++;
+          else if (pred) fp++;
+          else if (actual) fn++;
+        }
+      }
+    }
+    const out: EvalMetrics = { step: this.step, loss: loss / n, accuracy: acc / n };
+    if (!g.mlm) {
+      out.precision = tp + fp ? tp / (tp + fp) : 0;
+      out.recall = tp + fn ? tp / (tp + fn) : 0;
+      out.f1 = out.precision + out.recall ? (2 * out.precision * out.recall) / (out.precision + out.recall) : 0;
+    }
+    // Restore the training step's uniform (the next runStep rewrites it anyway).
+    return out;
+  }
+
+  async checkpoint(): Promise<string> {
+    const tensors = async (m: Map<string, Tensor> | null, which: 'values' | 'm' | 'v') => {
+      const out: Record<string, SafeTensor> = {};
+      for (const s of this.params.specs) {
+        const t = which === 'values' ? param(this.params, s.name) : (which === 'm' ? this.m : this.v).get(s.name)!;
+        out[s.name] = fromFloat32((await this.rt.read(t)) as Float32Array, s.shape);
+      }
+      void m;
+      return out;
+    };
+    const model = await tensors(null, 'values');
+    const optimizer: Record<string, SafeTensor> = {};
+    for (const [k, t] of Object.entries(await tensors(null, 'm'))) optimizer[`${k}.exp_avg`] = t;
+    for (const [k, t] of Object.entries(await tensors(null, 'v'))) optimizer[`${k}.exp_avg_sq`] = t;
+    const state: Record<string, unknown> = { objective: this.c.objective, config: this.cfg, seed: this.c.seed, totalSteps: this.totalSteps };
+    const crts = this.train.objective.crts;
+    if (crts) {
+      const counts = new Int32Array(((await this.rt.read(crts.counts)) as Int32Array).slice());
+      optimizer['crts.counts'] = { dtype: 'I32', shape: [crts.K, crts.K], data: new Uint8Array(counts.buffer) };
+    }
+    return saveCheckpoint(this.c.run, { step: this.step, tensors: { model, optimizer }, state });
+  }
+
+  private async restore(dir: string): Promise<void> {
+    const ck = loadCheckpoint(dir);
+    const st = ck.state as { objective?: string; config?: EncoderConfig; seed?: number };
+    if (st.objective !== this.c.objective) throw new TrainingError(`${dir}: checkpoint of objective '${st.objective}', this run trains '${this.c.objective}'`);
+    const diff = Object.keys(this.cfg).filter((k) => JSON.stringify((st.config as unknown as Record<string, unknown>)?.[k]) !== JSON.stringify((this.cfg as unknown as Record<string, unknown>)[k]));
+    if (diff.length) throw new TrainingError(`${dir}: the checkpoint's model differs from this run's in ${diff.join(', ')}`);
+    const values = new Map(Object.entries(ck.tensors.model).map(([k, t]) => [k, toFloat32(t, k)]));
+    loadParams(this.rt, this.params, values, dir);
+    for (const s of this.params.specs) {
+      const m = ck.tensors.optimizer[`${s.name}.exp_avg`], v = ck.tensors.optimizer[`${s.name}.exp_avg_sq`];
+      if (!m || !v) throw new TrainingError(`${dir}: optimizer state for '${s.name}' is missing`);
+      this.rt.write(this.m.get(s.name)!, toFloat32(m));
+      this.rt.write(this.v.get(s.name)!, toFloat32(v));
+    }
+    const crts = this.train.objective.crts;
+    if (crts) {
+      const c = ck.tensors.optimizer['crts.counts'];
+      if (!c) throw new TrainingError(`${dir}: C-RTS counts are missing`);
+      this.rt.write(crts.counts, new Int32Array(c.data.slice().buffer));
+    }
+    this.step = ck.step;
+  }
+
+  async parameters(): Promise<Map<string, Float32Array>> {
+    return readParams(this.rt, this.params);
+  }
+}
+
+export function readRunConfig(run: string): Record<string, unknown> {
+  const p = join(run, 'config.json');
+  if (!existsSync(p)) throw new TrainingError(`${run}: no config.json (not a run directory)`);
+  return JSON.parse(readFileSync(p, 'utf8'));
+}
