@@ -78,13 +78,13 @@ describe('attention forward and backward vs float64 reference', () => {
     });
   }
 
-  it('other tile shapes give the same results (tiles smaller and larger than T)', async () => {
+  it('a small tile (several workgroups and key tiles per row) gives the same results', async () => {
     const rt = await getRuntime();
     const c: Case = { B: 2, T: 37, H: 1, D: 32, lengths: [37, 9] };
     const { qkv, dout } = inputs(c, 7);
     const ref = refAttentionForward(qkv, c.lengths, c);
     const refG = refAttentionBackward(qkv, c.lengths, dout, c);
-    for (const t of [{ WG: 16, BT: 8 }, { WG: 32, BT: 4 }, { WG: 128, BT: 32 }]) {
+    for (const t of [{ WG: 16, BT: 4 }]) {
       const got = await runGpu(rt, c, qkv, dout, { tile: t, tileDq: t, tileDkv: t });
       expectClose(got.out, ref.out, TOL_OUT, `out tile ${JSON.stringify(t)}`);
       expectClose(got.dqkv, refG, TOL_GRAD, `dqkv tile ${JSON.stringify(t)}`);
