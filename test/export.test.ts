@@ -5,6 +5,7 @@
 // generator's layout, --init-from's report and config check, F16/BF16 storage, and bad
 // files (truncated, lying header, config disagreeing with the tensors) as clear errors.
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { loadPredictModel, Predictor, type PredictInput } from '../src/eval/pred
 import { f32ToF16Bits } from '../src/gpu/tensor.js';
 import { WordPieceTokenizer } from '../src/data/tokenizer.js';
 
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const fixture = (d: string) => fileURLToPath(new URL(`./fixtures/hf/${d}`, import.meta.url));
 const tmp = (what: string) => mkdtempSync(join(tmpdir(), `electrolite-export-${what}-`));
 
@@ -259,5 +261,25 @@ describe('--init-from', () => {
     expect(msg).toMatch(/sizes disagree with config\.json:\n.*bert\.embeddings\.word_embeddings\.weight: file has \[41, 64\], config\.json implies \[41, 96\]/);
     expect(msg).toMatch(/missing tensors \(16\): bert\.encoder\.layer\.2\./);
     expect(() => loadPredictModel(cfgDir)).toThrow(/sizes disagree with config\.json/);
+  });
+});
+
+describe.runIf(existsSync(CLI))('export command (dist/cli.js)', () => {
+  it('writes the directory; bad options exit 2, bad runs exit 1 with the reason', () => {
+    const ck = readHfCheckpoint(fixture('electra-disc-tiny'));
+    const run = makeRun('crts', ck.config, [[4, ck.params]]);
+    const out = tmp('cli');
+    const cli = (args: string[]) => spawnSync(process.execPath, [CLI, 'export', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const r = cli(['--run', run, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/exported step 4 of .* \(crts\) as ElectraForPreTraining: 41 tensors, vocabulary 41/);
+    expect(readHfCheckpoint(out).arch).toBe('electra-discriminator');
+    const bad = cli(['--run', run, '--out', out, '--as', 'gpt2']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--as gpt2 is not one of auto, bert-mlm, electra-discriminator, electra-generator, bert/);
+    const noStep = cli(['--run', run, '--out', out, '--step', '9']);
+    expect(noStep.status).toBe(1);
+    expect(noStep.stderr).toMatch(/no checkpoint at step 9 \(checkpoints: steps 4\)/);
+    expect(cli(['--out', out]).stderr).toMatch(/--run RUN is required/);
   });
 });
