@@ -124,6 +124,8 @@ describe('export a run as a Hugging Face directory', () => {
     const mlm = makeRun('slm', ck.config, [[3, readHfCheckpoint(fixture('bert-mlm-tiny')).params]]);
     expect(() => exportRun({ run: mlm, out: tmp('x'), as: 'electra-discriminator' })).toThrow(/the slm run has no detection head/);
     expect(() => exportRun({ run: tmp('empty'), out: tmp('x') })).toThrow(/not a run directory \(no config\.json\)/);
+    const preLn = makeRun('mlm', { ...ck.config, preLayerNorm: true }, [[1, readHfCheckpoint(fixture('bert-mlm-tiny')).params]]);
+    expect(() => exportRun({ run: preLn, out: tmp('x') })).toThrow(/pre-LayerNorm encoder, which transformers' BERT and ELECTRA \(post-LayerNorm\) cannot represent/);
   });
 
   it('the ELECTRA generator → ElectraForMaskedLM (shared embeddings, projection, tied decoder)', () => {
@@ -196,6 +198,28 @@ describe('--init-from', () => {
     expect(initFromHf(fixture('bert-mlm-tiny'), ck.config, q, rt)).toMatchObject({ fresh: [], unused: [] });
     expect(() => initFromHf(fixture('bert-mlm-tiny'), ck.config, q)).toThrow(/needs the runtime/);
     rt.release(...p.values.values(), ...p.grads.values(), ...q.values.values(), ...q.grads.values());
+  });
+
+  it('a public pre-training layout (BertForPreTraining names, LayerNorm gamma/beta, pooler, NSP head, position_ids) loads', () => {
+    const ck = readHfCheckpoint(fixture('bert-mlm-tiny'));
+    const orig = loadSafetensors(join(fixture('bert-mlm-tiny'), 'model.safetensors')).tensors;
+    const t: Record<string, SafeTensor> = {};
+    for (const [k, v] of Object.entries(orig)) t[k.replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta')] = v;
+    t['bert.pooler.dense.weight'] = fromFloat32(new Float32Array(64 * 64), [64, 64]);
+    t['bert.pooler.dense.bias'] = fromFloat32(new Float32Array(64), [64]);
+    t['cls.seq_relationship.weight'] = fromFloat32(new Float32Array(2 * 64), [2, 64]);
+    t['cls.seq_relationship.bias'] = fromFloat32(new Float32Array(2), [2]);
+    t['cls.predictions.decoder.weight'] = orig['bert.embeddings.word_embeddings.weight'];
+    t['bert.embeddings.position_ids'] = { dtype: 'I64', shape: [1, 16], data: new Uint8Array(16 * 8) };
+    expect(Object.keys(t).filter((k) => k.endsWith('gamma')).length).toBe(6);
+    const dir = withModelBytes('bert-mlm-tiny', encodeSafetensors(t));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...json(join(dir, 'config.json')), architectures: ['BertForPreTraining'] }));
+    const host = new Map([...ck.params].map(([k, v]) => [k, new Float32Array(v.length)]));
+    const r = initFromHf(dir, ck.config, host);
+    expect(r.arch).toBe('bert-mlm');
+    expect(r.loaded.length).toBe(42);
+    expect(r.unused.sort()).toEqual(['bert.embeddings.position_ids', 'bert.pooler.dense.bias', 'bert.pooler.dense.weight', 'cls.predictions.decoder.weight', 'cls.seq_relationship.bias', 'cls.seq_relationship.weight']);
+    for (const [k, v] of ck.params) expect(host.get(k), k).toEqual(v);
   });
 
   it('a config that disagrees with the run is refused, listing every differing field', () => {

@@ -181,6 +181,8 @@ export function exportRun(o: ExportOptions): ExportSummary {
   const m = loadRunModel(o.run, o.step);
   const { objective } = m.run;
   const arch = as === 'auto' ? autoArchitecture(objective) : as;
+  if (m.config.preLayerNorm)
+    throw new ExportError(`export: ${o.run} has a pre-LayerNorm encoder, which transformers' BERT and ELECTRA (post-LayerNorm) cannot represent`);
   const tok = runTokenizer(m.run);
   if (tok.size > m.config.vocabSize)
     throw new ExportError(`${o.run}: the tokenizer has ${tok.size} tokens but the model's vocabulary has ${m.config.vocabSize} rows`);

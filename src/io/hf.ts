@@ -124,7 +124,10 @@ export function readHfCheckpoint(dir: string): HfCheckpoint {
     throw new HfFormatError(`${cfgPath}: not valid JSON (${(e as Error).message})`);
   }
   const config = configFromHf(hf, cfgPath);
-  const { tensors } = loadSafetensors(stPath);
+  const { tensors: stored } = loadSafetensors(stPath);
+  // Checkpoints converted from TensorFlow (bert-base-uncased among them) name LayerNorm's
+  // parameters gamma / beta; transformers renames them on load, and so does this.
+  const tensors = Object.fromEntries(Object.entries(stored).map(([k, t]) => [k.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias'), t]));
   const names = Object.keys(tensors);
   const arch = detectArch(hf, names, cfgPath);
   const a = ARCH[arch];
