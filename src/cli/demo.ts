@@ -1,20 +1,73 @@
-// `npm start`: until the pre-training demo exists, `info` plus a kernel smoke run that
-// checks every basic kernel against its float64 reference on this adapter.
+// `npm start`: the main job on embedded defaults. Prepares the bundled State of the Union
+// corpus (cached), checks the kernels on this adapter against their float64 references,
+// pre-trains the `tiny` model with RTS for a few minutes, and prints a summary.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { parse, ADAPTER_OPTION } from './args.js';
 import { cliRuntime } from './runtime.js';
-import { probeMatmul } from '../kernels/probe.js';
 import { smokeRun } from '../kernels/smoke.js';
+import { prepare } from '../data/prepare.js';
+import { parseBudget } from '../train/budget.js';
+import { parseObjective } from '../objectives/objective.js';
+import { runPretraining } from './pretrain.js';
+import type { TrainConfig } from '../train/trainer.js';
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parse('demo', argv, { ...ADAPTER_OPTION });
+  const { values } = parse('demo', argv, {
+    ...ADAPTER_OPTION,
+    budget: { type: 'string', default: '3m' },
+    objective: { type: 'string', default: 'rts' },
+    out: { type: 'string', default: 'runs/demo' },
+  });
+  const cacheRoot = process.env.ELECTROLITE_CACHE_DIR || join(homedir(), '.cache', 'electrolite');
+  const data = join(cacheRoot, 'data', 'sotu-v8192-t128');
+  const say = (s: string) => process.stdout.write(s + '\n');
+
+  say('1. data: bundled:sotu (State of the Union addresses) → WordPiece 8192, sequences of 128');
+  const s = await prepare({ corpus: ['bundled:sotu'], out: data, vocabSize: 8192, seqLen: 128 });
+  say(`   ${s.reused ? 'reused' : 'prepared'} ${data}: ${s.sequences.train} training and ${s.sequences.validation} validation sequences${s.reused ? '' : ` (${s.textMB.toFixed(1)} MB at ${s.encodeMBps.toFixed(1)} MB/s)`}`);
+
   const rt = await cliRuntime(values.adapter);
   const g = rt.gpu;
-  process.stdout.write(`electrolite on ${g.adapter.description} (${g.kind}, ${g.backend}, ${g.featureLevel}; f16 ${g.caps.f16 ? 'yes' : 'no'}, subgroups ${g.caps.subgroups ? 'yes' : 'no'})\n`);
-  const probe = await probeMatmul(rt, 512, 1);
-  process.stdout.write(`matmul probe: ${probe.gflops.toFixed(2)} GFLOP/s (f32 512²)\n\nkernel smoke run:\n`);
-  const results = await smokeRun(rt, (line) => process.stdout.write(`  ${line}\n`));
+  say(`2. adapter: ${g.adapter.description} (${g.kind}, ${g.backend}, ${g.featureLevel}; f16 ${g.caps.f16 ? 'yes' : 'no'}, subgroups ${g.caps.subgroups ? 'yes' : 'no'})`);
+  const results = await smokeRun(rt);
   const failed = results.filter((r) => !r.ok);
-  process.stdout.write(failed.length ? `\n${failed.length} kernel(s) FAILED\n` : `\nall ${results.length} kernel checks passed\n`);
+  say(`   kernel check against float64 references: ${failed.length ? `${failed.length} FAILED: ${failed.map((f) => f.kernel).join(', ')}` : `${results.length} kernels ok`}`);
+  if (failed.length) return 1;
+
+  const objective = parseObjective(values.objective!);
+  rmSync(values.out!, { recursive: true, force: true });
+  const c: TrainConfig = {
+    objective,
+    preset: 'tiny',
+    data,
+    run: values.out!,
+    batch: 8,
+    accumulate: 1,
+    lr: 1e-3,
+    schedule: 'linear',
+    budget: parseBudget(values.budget!),
+    seed: 1337,
+    maskProb: 0.15,
+    weightDecay: 0.01,
+    clip: 1,
+    logEvery: 5,
+    evalEvery: 0,
+    evalBatches: 4,
+    checkpointEvery: 0,
+  };
+  say(`3. pre-training: ${objective.toUpperCase()} on the tiny model (2 layers, hidden 128) for ${values.budget} (the first steps compile shaders and tune kernels for this adapter, once)`);
+  const r = await runPretraining(rt, c);
+  say('');
+  say(`   ${r.steps} steps, ${r.tokensPerSecond.toFixed(0)} tokens/s; training loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`);
+  if (r.eval) say(`   validation: ${Object.entries(r.eval).filter(([k]) => k !== 'step').map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+  say(`   run directory ${c.run}: config.json, metrics.jsonl, checkpoints/`);
+  say('');
+  say('next:');
+  say(`   node dist/cli.js pretrain --objective crts --model tiny --data ${data} --out runs/crts --budget 10m`);
+  say(`   node dist/cli.js export --run ${c.run} --out runs/demo-hf      # a Hugging Face model directory`);
+  say(`   echo "the president of the united states" | node dist/cli.js predict --model ${c.run}`);
   rt.destroy();
-  return failed.length ? 1 : 0;
+  return 0;
 }

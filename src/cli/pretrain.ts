@@ -97,27 +97,33 @@ export interface PretrainSummary {
 
 /** The training loop with logging, evaluation, checkpoints and the NaN stop. */
 export async function runPretraining(rt: Runtime, c: TrainConfig, opts: { resume?: boolean; quiet?: boolean; warmup?: number } = {}): Promise<PretrainSummary> {
-  let secondsPerStep: number | undefined;
-  if (c.budget.kind === 'time') {
-    // Fit the schedule to the time budget: time a few steps of a throwaway trainer.
-    const probe = await Trainer.create(rt, { ...c, budget: { kind: 'steps', steps: 1 }, run: `${c.run}/.probe` });
-    probe.runStep();
-    await rt.sync();
-    const t0 = performance.now();
-    for (let i = 0; i < 2; i++) probe.runStep();
-    await rt.sync();
-    secondsPerStep = (performance.now() - t0) / 2000;
-  }
-  const tr = await Trainer.create(rt, { ...c, warmupSteps: opts.warmup ?? c.warmupSteps }, { secondsPerStep, resume: opts.resume });
+  const tr = await Trainer.create(rt, { ...c, warmupSteps: opts.warmup ?? c.warmupSteps }, { resume: opts.resume });
   const tokensPerStep = c.batch * c.accumulate * tr.manifest.seqLen;
   const progress = new Progress({ label: `${c.objective} ${c.preset}`, total: tr.totalSteps, logEveryMs: opts.quiet ? 1e9 : 5000 });
-  const deadline = c.budget.kind === 'time' ? performance.now() + c.budget.seconds * 1000 : Infinity;
+  // A time budget counts from the first step (after compilation and autotuning); the
+  // schedule is fitted to it once the first steps are timed.
+  let deadline = Infinity;
+  let fitted = c.budget.kind !== 'time';
+  let timedFrom = 0;
   let firstLoss = NaN, lastLoss = NaN, lastEval: Record<string, number> | null = null;
   const t0 = performance.now();
   const startStep = tr.step;
   let lastCheckpoint = '';
   while (tr.step < tr.totalSteps && performance.now() < deadline) {
     tr.runStep();
+    if (!fitted && c.budget.kind === 'time') {
+      if (tr.step === startStep + 1) {
+        await rt.sync(); // the first step compiles pipelines: not representative
+        timedFrom = performance.now();
+        deadline = timedFrom + c.budget.seconds * 1000;
+      } else if (tr.step === startStep + 4) {
+        await rt.sync();
+        const perStep = (performance.now() - timedFrom) / 3000;
+        tr.fitToTime((deadline - performance.now()) / 1000, perStep);
+        progress.setTotal(tr.totalSteps);
+        fitted = true;
+      }
+    }
     const logNow = tr.step % c.logEvery === 0 || tr.step === tr.totalSteps;
     if (logNow) {
       const m = await tr.readStepMetrics();

@@ -23,9 +23,13 @@ export class Progress {
   private readonly tty: boolean;
   private lastLine = '';
 
-  constructor(private readonly o: ProgressOptions) {
+  constructor(private o: ProgressOptions) {
     this.stream = o.stream ?? process.stderr;
     this.tty = Boolean(this.stream.isTTY);
+  }
+
+  setTotal(total: number): void {
+    this.o.total = total;
   }
 
   /** Report `done` units of the total, with extra fields (e.g. loss, tokens/s). */

@@ -99,7 +99,8 @@ export class Trainer {
   readonly manifest: Manifest;
   readonly cfg: EncoderConfig;
   readonly params: ModelParams;
-  readonly totalSteps: number;
+  /** Steps the schedule spans (for a time budget: refitted once step times are measured). */
+  totalSteps: number;
   step = 0;
   private m = new Map<string, Tensor>();
   private v = new Map<string, Tensor>();
@@ -126,7 +127,9 @@ export class Trainer {
     const s = this.manifest.special;
     this.specialIds = [s.pad, s.unk, s.cls, s.sep, s.mask];
     this.params = allocParams(rt, paramSpecsFor(c.objective, this.cfg));
-    this.totalSteps = stepsForBudget(c.budget, c.batch * c.accumulate * T, secondsPerStep);
+    // A time budget without a measured step time starts from a provisional guess of 1 s a
+    // step; the loop refits it (fitToTime) once it has timed a few steps.
+    this.totalSteps = stepsForBudget(c.budget, c.batch * c.accumulate * T, secondsPerStep ?? (c.budget.kind === 'time' ? 1 : undefined));
     mkdirSync(c.run, { recursive: true });
     this.log = new MetricsLog(join(c.run, 'metrics.jsonl'));
   }
@@ -202,6 +205,11 @@ export class Trainer {
       this.v.set(s.name, v);
       this.optimizerOps.push(await adamw(rt, { param: param(this.params, s.name), grad: grad(this.params, s.name), m, v }, clip.state, this.stepBuf, { decay: s.decay, weightDecay: c.weightDecay }));
     }
+  }
+
+  /** Refit the schedule to a time budget: the steps that fit in the time left. */
+  fitToTime(secondsLeft: number, secondsPerStep: number): void {
+    this.totalSteps = Math.max(this.step + 1, this.step + Math.floor(secondsLeft / secondsPerStep));
   }
 
   schedule(): Schedule {
