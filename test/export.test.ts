@@ -4,9 +4,9 @@
 // identical outputs. Architecture choice per objective, tokenizer files, the ELECTRA
 // generator's layout, --init-from's report and config check, F16/BF16 storage, and bad
 // files (truncated, lying header, config disagreeing with the tensors) as clear errors.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,13 @@ import { WordPieceTokenizer } from '../src/data/tokenizer.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const fixture = (d: string) => fileURLToPath(new URL(`./fixtures/hf/${d}`, import.meta.url));
-const tmp = (what: string) => mkdtempSync(join(tmpdir(), `electrolite-export-${what}-`));
+const made: string[] = [];
+const tmp = (what: string) => {
+  const d = mkdtempSync(join(tmpdir(), `electrolite-export-${what}-`));
+  made.push(d);
+  return d;
+};
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function tinyTokenizer(cased = false): WordPieceTokenizer {
   const letters = Array.from({ length: 26 }, (_, i) => String.fromCharCode(97 + i));

@@ -2,9 +2,9 @@
 // reproduces what transformers computed for the same checkpoint and ids (fixtures from
 // test/fixtures/hf/make_fixtures.py), through the library and through the CLI (--ids and
 // text input); input parsing and bad input.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,13 @@ import { WordPieceTokenizer } from '../src/data/tokenizer.js';
 import { loadPredictModel, Predictor, encodeText, parseIdsLine, topK, predictionJson, predictionText, type PredictInput } from '../src/eval/predict.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const made: string[] = [];
+const tmp = (what: string) => {
+  const d = mkdtempSync(join(tmpdir(), `electrolite-predict-${what}-`));
+  made.push(d);
+  return d;
+};
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const fixture = (d: string) => fileURLToPath(new URL(`./fixtures/hf/${d}`, import.meta.url));
 
 /**
@@ -22,15 +29,15 @@ const fixture = (d: string) => fileURLToPath(new URL(`./fixtures/hf/${d}`, impor
  * as in the fixtures' second sequence), then a..z (5..30) and 0..9 (31..40). So the
  * fixture's [2, 17, 4, 3] is the text "m [MASK]" and [2, 11, 27, 5, 39, 8, 3] is "g w a 8 d".
  */
-export function tinyTokenizer(): WordPieceTokenizer {
+function tinyTokenizer(): WordPieceTokenizer {
   const letters = Array.from({ length: 26 }, (_, i) => String.fromCharCode(97 + i));
   const digits = Array.from({ length: 10 }, (_, i) => String(i));
   return new WordPieceTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...letters, ...digits]);
 }
 
 /** A fixture copied to a temporary directory with the tiny tokenizer beside it. */
-export function fixtureWithTokenizer(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `electrolite-predict-${name}-`));
+function fixtureWithTokenizer(name: string): string {
+  const dir = tmp(name);
   cpSync(fixture(name), dir, { recursive: true });
   tinyTokenizer().save(dir);
   return dir;
@@ -118,7 +125,7 @@ describe('predict input', () => {
     await expect(p.run([{ ids: [2, 3], types: [0, 2] }])).rejects.toThrow(/token type 2 is outside type_vocab_size 2/);
     p.release();
     // A bare encoder has no head to predict with.
-    const bare = mkdtempSync(join(tmpdir(), 'electrolite-predict-bare-'));
+    const bare = tmp('bare');
     const ck = readHfCheckpoint(fixture('bert-mlm-tiny'));
     writeHfCheckpoint(bare, 'bert', ck.config, ck.params);
     tinyTokenizer().save(bare);
