@@ -31,14 +31,14 @@ export default defineConfig({
     projects: [
       {
         plugins: [shaders],
-        test: { ...common, name: 'lavapipe', env: { ELECTROLITE_ADAPTER: 'lavapipe', XDG_RUNTIME_DIR: '/tmp' } },
+        test: { ...common, name: 'lavapipe', env: { ELECTROLITE_ADAPTER: 'lavapipe', ELECTROLITE_AUTOTUNE: '0', XDG_RUNTIME_DIR: '/tmp' } },
       },
       {
         plugins: [shaders],
         test: {
           ...common,
           name: 'opengl',
-          env: { ELECTROLITE_ADAPTER: 'opengl', EGL_PLATFORM: 'surfaceless', XDG_RUNTIME_DIR: '/tmp' },
+          env: { ELECTROLITE_ADAPTER: 'opengl', ELECTROLITE_AUTOTUNE: '0', EGL_PLATFORM: 'surfaceless', XDG_RUNTIME_DIR: '/tmp' },
           // Pure host-side tests (no GPU) need not run twice.
           exclude: ['test/host/**'],
         },
