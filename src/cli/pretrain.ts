@@ -4,7 +4,7 @@ import { cliRuntime } from './runtime.js';
 import { Progress } from './progress.js';
 import { Trainer, TrainingError, type TrainConfig } from '../train/trainer.js';
 import { parseObjective } from '../objectives/objective.js';
-import { PRESETS, type PresetName } from '../model/config.js';
+import { PRESETS, parseGeneratorSize, type PresetName } from '../model/config.js';
 import { parseBudget } from '../train/budget.js';
 import { learningRate } from '../train/schedule.js';
 import type { Runtime } from '../gpu/runtime.js';
@@ -30,6 +30,7 @@ export const PRETRAIN_OPTIONS = {
   'eval-batches': { type: 'string', default: '4' },
   'checkpoint-every': { type: 'string', default: '100' },
   dropout: { type: 'string' },
+  'generator-size': { type: 'string' },
   resume: { type: 'boolean' },
   quiet: { type: 'boolean' },
 } as const;
@@ -82,6 +83,14 @@ export function trainConfigFromArgs(values: Record<string, string | boolean | un
     evalBatches: num('eval-batches', values['eval-batches'] as string, { int: true, min: 1 }),
     checkpointEvery: num('checkpoint-every', values['checkpoint-every'] as string, { int: true, min: 0 }),
   };
+  if (values['generator-size'] !== undefined) {
+    if (objective !== 'electra') throw new UsageError(`pretrain: --generator-size applies to --objective electra only, not ${objective}`);
+    try {
+      c.generatorSize = parseGeneratorSize(String(values['generator-size']));
+    } catch (e) {
+      throw new UsageError(`pretrain: --generator-size: ${(e as Error).message}`);
+    }
+  }
   return c;
 }
 
@@ -89,6 +98,8 @@ export interface PretrainSummary {
   steps: number;
   firstLoss: number;
   lastLoss: number;
+  /** ELECTRA: the generator's and the discriminator's (×λ) losses at the first and last log. */
+  electra?: { first: { genLoss: number; discLoss: number }; last: { genLoss: number; discLoss: number } };
   eval: Record<string, number> | null;
   seconds: number;
   tokensPerSecond: number;
@@ -106,6 +117,7 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: { resume
   let fitted = c.budget.kind !== 'time';
   let timedFrom = 0;
   let firstLoss = NaN, lastLoss = NaN, lastEval: Record<string, number> | null = null;
+  let electra: PretrainSummary['electra'];
   const t0 = performance.now();
   const startStep = tr.step;
   let lastCheckpoint = '';
@@ -135,10 +147,11 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: { resume
       }
       if (Number.isNaN(firstLoss)) firstLoss = m.loss;
       lastLoss = m.loss;
+      if (m.electra) electra = { first: electra?.first ?? m.electra, last: m.electra };
       const secs = (performance.now() - t0) / 1000;
       const tps = ((tr.step - startStep) * tokensPerStep) / secs;
-      tr.log.write({ kind: 'train', step: tr.step, loss: m.loss, accuracy: m.accuracy, lr: learningRate(tr.schedule(), tr.step - 1), gradNorm: m.gradNorm, tokensPerSecond: tps, overflow: m.overflow });
-      if (!opts.quiet) progress.update(tr.step, { loss: m.loss, acc: m.accuracy, 'tok/s': tps });
+      tr.log.write({ kind: 'train', step: tr.step, loss: m.loss, accuracy: m.accuracy, ...(m.electra ?? {}), lr: learningRate(tr.schedule(), tr.step - 1), gradNorm: m.gradNorm, tokensPerSecond: tps, overflow: m.overflow });
+      if (!opts.quiet) progress.update(tr.step, m.electra ? { loss: m.loss, gen: m.electra.genLoss, disc: m.electra.discLoss, acc: m.accuracy, 'tok/s': tps } : { loss: m.loss, acc: m.accuracy, 'tok/s': tps });
     }
     if (c.evalEvery > 0 && tr.step % c.evalEvery === 0) {
       const e = await tr.evaluate();
@@ -157,7 +170,7 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: { resume
   }
   lastCheckpoint = await tr.checkpoint();
   const seconds = (performance.now() - t0) / 1000;
-  return { steps: tr.step, firstLoss, lastLoss, eval: lastEval, seconds, tokensPerSecond: ((tr.step - startStep) * tokensPerStep) / seconds, checkpoint: lastCheckpoint };
+  return { steps: tr.step, firstLoss, lastLoss, ...(electra ? { electra } : {}), eval: lastEval, seconds, tokensPerSecond: ((tr.step - startStep) * tokensPerStep) / seconds, checkpoint: lastCheckpoint };
 }
 
 export async function pretrainCommand(argv: string[]): Promise<number> {
@@ -169,6 +182,9 @@ export async function pretrainCommand(argv: string[]): Promise<number> {
   process.stdout.write(
     `\n${c.objective} on ${c.preset}: ${s.steps} steps in ${s.seconds.toFixed(1)} s (${s.tokensPerSecond.toFixed(0)} tokens/s)\n` +
       `  training loss ${s.firstLoss.toFixed(4)} → ${s.lastLoss.toFixed(4)}\n` +
+      (s.electra
+        ? `  generator (MLM) loss ${s.electra.first.genLoss.toFixed(4)} → ${s.electra.last.genLoss.toFixed(4)}, discriminator loss (×50) ${s.electra.first.discLoss.toFixed(4)} → ${s.electra.last.discLoss.toFixed(4)}\n`
+        : '') +
       (s.eval ? `  validation: ${Object.entries(s.eval).filter(([k]) => k !== 'step').map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}\n` : '') +
       `  checkpoint ${s.checkpoint}\n  metrics ${c.run}/metrics.jsonl\n`,
   );

@@ -139,6 +139,43 @@ export function generatorConfig(disc: EncoderConfig, size: number): EncoderConfi
   return cfg;
 }
 
+/**
+ * The ELECTRA generator's own parameters, in Hugging Face's ElectraForMaskedLM layout under
+ * internal names: it SHARES the discriminator's whole embeddings module (`embeddings.*`:
+ * word, position, type and the embedding LayerNorm, as the original ELECTRA code's shared
+ * "electra/embeddings" scope), projects it to its hidden size with its own
+ * `generator.embeddings_project` (only when the sizes differ, as HF), runs its own layers
+ * `generator.encoder.layer.*`, and predicts tokens with `generator_predictions.dense`
+ * (gen hidden → embedding size) + GELU + `generator_predictions.LayerNorm`, then the
+ * decoder tied to the word embeddings plus `generator_lm_head.bias`.
+ */
+export function generatorParams(disc: EncoderConfig, gen: EncoderConfig): ParamSpec[] {
+  const E = disc.hiddenSize, H = gen.hiddenSize;
+  const normal: Init = { kind: 'normal', std: gen.initializerRange };
+  const p: ParamSpec[] = [];
+  if (E !== H) {
+    p.push({ name: 'generator.embeddings_project.weight', shape: [H, E], init: normal, decay: true });
+    p.push({ name: 'generator.embeddings_project.bias', shape: [H], init: { kind: 'zeros' }, decay: false });
+  }
+  p.push(...encoderParams(gen, 'generator.').filter((s) => !s.name.startsWith('generator.embeddings.')));
+  p.push(
+    { name: 'generator_predictions.dense.weight', shape: [E, H], init: normal, decay: true },
+    { name: 'generator_predictions.dense.bias', shape: [E], init: { kind: 'zeros' }, decay: false },
+    { name: 'generator_predictions.LayerNorm.weight', shape: [E], init: { kind: 'ones' }, decay: false },
+    { name: 'generator_predictions.LayerNorm.bias', shape: [E], init: { kind: 'zeros' }, decay: false },
+    { name: 'generator_lm_head.bias', shape: [disc.vocabSize], init: { kind: 'zeros' }, decay: false },
+  );
+  return p;
+}
+
+/** Parse a generator size: a fraction '1/2' or a number in (0, 1]. */
+export function parseGeneratorSize(s: string): number {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(s);
+  const x = m ? Number(m[1]) / Number(m[2]) : Number(s);
+  if (!(x > 0 && x <= 1)) throw new Error(`generator size must be a fraction in (0, 1] such as 1/2, 1/3, 1/4 or 0.5, got '${s}'`);
+  return x;
+}
+
 export function countParams(specs: ParamSpec[]): number {
   return specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
 }

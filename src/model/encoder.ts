@@ -62,6 +62,14 @@ export interface EncoderOptions {
   seed: number;
   /** Offset of this encoder's dropout streams (the ELECTRA generator uses another). */
   streamBase?: number;
+  /**
+   * Prefix of the embeddings module's parameters (default: this encoder's prefix). The
+   * ELECTRA generator passes '' to share the discriminator's. When the embeddings' width
+   * (the word table's columns) differs from hiddenSize, `${prefix}embeddings_project`
+   * (Linear, embedding size → hidden) follows the embedding LayerNorm and dropout, as in
+   * Hugging Face's ElectraModel.
+   */
+  embeddingsPrefix?: string;
   /** Build no backward (inference, evaluation). */
   forwardOnly?: boolean;
 }
@@ -137,6 +145,20 @@ export class Encoder {
   private embStats!: Tensor;
   private embLn!: Tensor;
   private ones!: Tensor;
+  private embPrefix = '';
+  /** Embedding width E (= hiddenSize unless projected). */
+  private E = 0;
+  /** Input of embeddings_project (the embeddings after LayerNorm and dropout), when E ≠ h. */
+  private embOut: Tensor | null = null;
+
+  /** A parameter of the (possibly shared) embeddings module. */
+  private PE(name: string): Tensor {
+    return param(this.params, this.embPrefix + name);
+  }
+
+  private GE(name: string): Tensor {
+    return grad(this.params, this.embPrefix + name);
+  }
 
   private async buildForward(inp: EncoderInputs, o: EncoderOptions): Promise<void> {
     const { rt, cfg, B, T, N } = this;
@@ -147,17 +169,25 @@ export class Encoder {
     this.ones = this.t([N, 1], 'ones');
     rt.write(this.ones, new Float32Array(N).fill(1));
 
-    // Embeddings.
-    this.embSum = this.t([N, h], 'emb.sum');
+    // Embeddings (width E; projected to h when they differ).
+    this.embPrefix = o.embeddingsPrefix ?? this.prefix;
+    const E = (this.E = this.PE('embeddings.word_embeddings.weight').shape[1]);
+    this.embSum = this.t([N, E], 'emb.sum');
     this.embStats = this.t([N, 2], 'emb.stats');
-    this.embLn = this.t([N, h], 'emb.ln');
-    f.push(await embedding(rt, inp.ids, inp.types, { word: this.P('embeddings.word_embeddings.weight'), position: this.P('embeddings.position_embeddings.weight'), type: this.P('embeddings.token_type_embeddings.weight') }, this.embSum));
-    f.push(await layerNorm(rt, this.embSum, this.P('embeddings.LayerNorm.weight'), this.P('embeddings.LayerNorm.bias'), this.embLn, this.embStats, { eps: cfg.layerNormEps }));
+    this.embLn = this.t([N, E], 'emb.ln');
+    f.push(await embedding(rt, inp.ids, inp.types, { word: this.PE('embeddings.word_embeddings.weight'), position: this.PE('embeddings.position_embeddings.weight'), type: this.PE('embeddings.token_type_embeddings.weight') }, this.embSum));
+    f.push(await layerNorm(rt, this.embSum, this.PE('embeddings.LayerNorm.weight'), this.PE('embeddings.LayerNorm.bias'), this.embLn, this.embStats, { eps: cfg.layerNormEps }));
     let x = this.embLn;
     if (hd > 0) {
-      const xd = this.t([N, h], 'emb.dropout');
+      const xd = this.t([N, E], 'emb.dropout');
       f.push(await dropout(rt, this.embLn, xd, { rate: hd, rng: o.dropoutRng, stream: base }));
       x = xd;
+    }
+    if (E !== h) {
+      this.embOut = x;
+      const xp = this.t([N, h], 'emb.project');
+      f.push(await linearForward(rt, x, this.P('embeddings_project.weight'), this.P('embeddings_project.bias'), xp, 'embeddings_project'));
+      x = xp;
     }
 
     for (let l = 0; l < cfg.numLayers; l++) {
@@ -252,14 +282,23 @@ export class Encoder {
         b.push(...(await linearBackward(rt, { dy, x: a.x, W: this.P(`${L}attention.self.${part}.weight`), dW: this.G(`${L}attention.self.${part}.weight`), db: this.G(`${L}attention.self.${part}.bias`), dx: gIn, accumulateDx: true, ones, label: `${L}${part}.backward` })));
       }
     }
-    // Embeddings.
-    let dLn = gIn;
-    if (hd > 0) {
-      b.push(await dropoutBackward(rt, gIn, dTmp, { rate: hd, rng: o.dropoutRng, stream: base }));
-      dLn = dTmp;
+    // Embeddings (through embeddings_project first when E ≠ h; the gradients of a shared
+    // embeddings module accumulate with the other encoder's).
+    let dEmb = gIn, dLnBuf = dTmp, dSum = gX;
+    if (this.embOut) {
+      const E = this.E;
+      dEmb = this.t([N, E], 'grad.emb');
+      dLnBuf = this.t([N, E], 'grad.emb.tmp');
+      dSum = this.t([N, E], 'grad.emb.sum');
+      b.push(...(await linearBackward(rt, { dy: gIn, x: this.embOut, W: this.P('embeddings_project.weight'), dW: this.G('embeddings_project.weight'), db: this.G('embeddings_project.bias'), dx: dEmb, ones, label: 'embeddings_project.backward' })));
     }
-    b.push(...(await layerNormBackward(rt, { dy: dLn, x: this.embSum, gamma: this.P('embeddings.LayerNorm.weight'), stats: this.embStats, dx: gX, dgamma: this.G('embeddings.LayerNorm.weight'), dbeta: this.G('embeddings.LayerNorm.bias'), accumulate: true })));
-    b.push(...(await embeddingBackward(rt, { ids: inp.ids, types: inp.types, dOut: gX, grads: { word: this.G('embeddings.word_embeddings.weight'), position: this.G('embeddings.position_embeddings.weight'), type: this.G('embeddings.token_type_embeddings.weight') }, accumulate: true })));
+    let dLn = dEmb;
+    if (hd > 0) {
+      b.push(await dropoutBackward(rt, dEmb, dLnBuf, { rate: hd, rng: o.dropoutRng, stream: base }));
+      dLn = dLnBuf;
+    }
+    b.push(...(await layerNormBackward(rt, { dy: dLn, x: this.embSum, gamma: this.PE('embeddings.LayerNorm.weight'), stats: this.embStats, dx: dSum, dgamma: this.GE('embeddings.LayerNorm.weight'), dbeta: this.GE('embeddings.LayerNorm.bias'), accumulate: true })));
+    b.push(...(await embeddingBackward(rt, { ids: inp.ids, types: inp.types, dOut: dSum, grads: { word: this.GE('embeddings.word_embeddings.weight'), position: this.GE('embeddings.position_embeddings.weight'), type: this.GE('embeddings.token_type_embeddings.weight') }, accumulate: true })));
   }
 
   /** Set the attention-dropout step for the next submits. */

@@ -1,7 +1,9 @@
 // The heads on the GPU, forward and backward, each writing the encoder's dHidden:
 //  - MLM (BertForMaskedLM's cls.predictions): evaluated only at the selected positions —
 //    gather → dense + GELU + LayerNorm → decoder tied to the word embeddings + bias →
-//    sparse softmax cross-entropy, chunked over the vocabulary;
+//    sparse softmax cross-entropy, chunked over the vocabulary; the same head under
+//    ElectraForMaskedLM's names (GENERATOR_HEAD: generator_predictions.* + generator_lm_head.bias,
+//    dense from the generator's hidden size to the embedding size) for the ELECTRA generator;
 //  - detection (ElectraForPreTraining's discriminator_predictions): every position —
 //    dense + GELU → h×1 → weighted BCE with logits, ×λ.
 // Parameter gradients accumulate (see encoder.ts).
@@ -25,7 +27,20 @@ export interface HeadOps {
 export interface MlmHead extends HeadOps {
   /** xent's stats: per row (lse, loss, argmax, valid), then [w·mean, Σloss, #valid, #correct, #bad, scale]. */
   xent: XentOps;
+  /** The forward ops before xent (gather, dense, GELU, LayerNorm): forward = prologue + xent.forward. */
+  prologue: Op[];
 }
+
+/** Parameter names of an MLM-style head: dense (+ .weight/.bias), LayerNorm (+ .weight/.bias), decoder bias. */
+export interface MlmHeadNames {
+  dense: string;
+  layerNorm: string;
+  bias: string;
+}
+
+export const BERT_MLM_HEAD: MlmHeadNames = { dense: 'cls.predictions.transform.dense', layerNorm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias' };
+/** ElectraForMaskedLM's generator head (ElectraGeneratorPredictions + generator_lm_head). */
+export const GENERATOR_HEAD: MlmHeadNames = { dense: 'generator_predictions.dense', layerNorm: 'generator_predictions.LayerNorm', bias: 'generator_lm_head.bias' };
 
 export interface MlmTargets {
   /** u32 [cap]: selected flattened positions, 0xffffffff past the count. */
@@ -44,44 +59,46 @@ export async function buildMlmHead(
   hidden: Tensor,
   dHidden: Tensor,
   t: MlmTargets,
-  opts: { lossWeight?: number; forwardOnly?: boolean } = {},
+  opts: { lossWeight?: number; forwardOnly?: boolean; names?: MlmHeadNames; activation?: EncoderConfig['hiddenAct']; label?: string } = {},
 ): Promise<MlmHead> {
-  const h = cfg.hiddenSize, cap = t.list.size, N = hidden.shape[0];
+  const n = opts.names ?? BERT_MLM_HEAD, lb = opts.label ?? 'mlm';
+  const P = (k: string) => param(p, k), G = (k: string) => grad(p, k);
+  // h: the encoder's width (input of dense); E: the dense output = the embedding width.
+  const h = hidden.shape[1], E = P(`${n.dense}.weight`).shape[0], cap = t.list.size, N = hidden.shape[0];
   const own: Tensor[] = [];
   const T = (shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32') => {
-    const x = rt.empty(shape, dtype, `mlm.${label}`);
+    const x = rt.empty(shape, dtype, `${lb}.${label}`);
     own.push(x);
     return x;
   };
-  const sel = T([cap, h], 'sel'), pre = T([cap, h], 'pre'), act = T([cap, h], 'act'), ln = T([cap, h], 'ln'), stats = T([cap, 2], 'stats');
-  const form = cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh';
-  const P = (n: string) => param(p, n), G = (n: string) => grad(p, n);
-  const forward: Op[] = [
+  const sel = T([cap, h], 'sel'), pre = T([cap, E], 'pre'), act = T([cap, E], 'act'), ln = T([cap, E], 'ln'), stats = T([cap, 2], 'stats');
+  const form = (opts.activation ?? cfg.hiddenAct) === 'gelu' ? 'erf' : 'tanh';
+  const prologue: Op[] = [
     await gatherRows(rt, hidden, t.list, sel),
-    await linearForward(rt, sel, P('cls.predictions.transform.dense.weight'), P('cls.predictions.transform.dense.bias'), pre, 'mlm.transform.dense'),
+    await linearForward(rt, sel, P(`${n.dense}.weight`), P(`${n.dense}.bias`), pre, `${lb}.transform.dense`),
     await gelu(rt, pre, act, { form }),
-    await layerNorm(rt, act, P('cls.predictions.transform.LayerNorm.weight'), P('cls.predictions.transform.LayerNorm.bias'), ln, stats, { eps: cfg.layerNormEps }),
+    await layerNorm(rt, act, P(`${n.layerNorm}.weight`), P(`${n.layerNorm}.bias`), ln, stats, { eps: cfg.layerNormEps }),
   ];
-  const dLn = opts.forwardOnly ? undefined : T([cap, h], 'dln');
+  const dLn = opts.forwardOnly ? undefined : T([cap, E], 'dln');
   const x = await xent(
     rt,
-    { hidden: ln, weight: P(wordEmbeddings), bias: P('cls.predictions.bias'), labels: t.labels, meta: t.meta, ...(dLn ? { dHidden: dLn, dWeight: G(wordEmbeddings), dBias: G('cls.predictions.bias') } : {}) },
+    { hidden: ln, weight: P(wordEmbeddings), bias: P(n.bias), labels: t.labels, meta: t.meta, ...(dLn ? { dHidden: dLn, dWeight: G(wordEmbeddings), dBias: G(n.bias) } : {}) },
     { lossWeight: opts.lossWeight ?? 1, accumulate: true },
   );
-  forward.push(...x.forward);
+  const forward: Op[] = [...prologue, ...x.forward];
   const backward: Op[] = [];
   if (dLn) {
-    const dAct = T([cap, h], 'dact'), dPre = T([cap, h], 'dpre'), dSel = T([cap, h], 'dsel'), ones = T([cap, 1], 'ones'), inv = T([N], 'inv', 'u32');
+    const dAct = T([cap, E], 'dact'), dPre = T([cap, E], 'dpre'), dSel = T([cap, h], 'dsel'), ones = T([cap, 1], 'ones'), inv = T([N], 'inv', 'u32');
     rt.write(ones, new Float32Array(cap).fill(1));
     backward.push(
       ...x.backward,
-      ...(await layerNormBackward(rt, { dy: dLn, x: act, gamma: P('cls.predictions.transform.LayerNorm.weight'), stats, dx: dAct, dgamma: G('cls.predictions.transform.LayerNorm.weight'), dbeta: G('cls.predictions.transform.LayerNorm.bias'), accumulate: true })),
+      ...(await layerNormBackward(rt, { dy: dLn, x: act, gamma: P(`${n.layerNorm}.weight`), stats, dx: dAct, dgamma: G(`${n.layerNorm}.weight`), dbeta: G(`${n.layerNorm}.bias`), accumulate: true })),
       await geluBackward(rt, pre, dAct, dPre, { form }),
-      ...(await linearBackward(rt, { dy: dPre, x: sel, W: P('cls.predictions.transform.dense.weight'), dW: G('cls.predictions.transform.dense.weight'), db: G('cls.predictions.transform.dense.bias'), dx: dSel, ones, label: 'mlm.transform.dense.backward' })),
+      ...(await linearBackward(rt, { dy: dPre, x: sel, W: P(`${n.dense}.weight`), dW: G(`${n.dense}.weight`), db: G(`${n.dense}.bias`), dx: dSel, ones, label: `${lb}.transform.dense.backward` })),
       ...(await scatterRows(rt, dSel, t.list, inv, dHidden)),
     );
   }
-  return { forward, backward, xent: x, release: () => (x.release(), rt.release(...own)) };
+  return { forward, prologue, backward, xent: x, release: () => (x.release(), rt.release(...own)) };
 }
 
 export interface DetectionHead extends HeadOps {

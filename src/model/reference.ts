@@ -3,6 +3,10 @@
 // word embeddings) or detection head (every position). It is the ground truth the GPU
 // model is tested against (losses and the gradient of every parameter), in the manner of
 // llm.c's reference. Slow and plain on purpose; no dropout (tests run with rates 0).
+// The ELECTRA generator is the same code with shared embeddings (embeddingsPrefix), an
+// embeddings_project when the embedding width differs from hidden, and the MLM head under
+// the generator's names; referenceElectra sums the generator's and discriminator's losses
+// and gradients for given (already sampled) inputs.
 import type { EncoderConfig } from './config.js';
 
 export type Params = Map<string, Float64Array>;
@@ -19,7 +23,15 @@ export interface Batch {
 }
 
 export type Head =
-  | { kind: 'mlm'; positions: Int32Array; labels: Int32Array }
+  | {
+      kind: 'mlm';
+      positions: Int32Array;
+      labels: Int32Array;
+      /** Parameter names (default BERT's cls.predictions.*), head activation (default the config's), loss weight (1). */
+      names?: { dense: string; layerNorm: string; bias: string };
+      act?: EncoderConfig['hiddenAct'];
+      weight?: number;
+    }
   | { kind: 'detection'; labels: Float64Array; weights: Float64Array; lambda: number };
 
 export interface RefResult {
@@ -210,20 +222,32 @@ function get(p: Params, name: string): Float64Array {
 }
 
 /** Loss and gradients of every parameter (grads has the same names as params). */
-export function referenceForwardBackward(c: EncoderConfig, p: Params, prefix: string, batch: Batch, head: Head, wantGrads = true): RefResult & { grads: Params } {
+export function referenceForwardBackward(
+  c: EncoderConfig,
+  p: Params,
+  prefix: string,
+  batch: Batch,
+  head: Head,
+  wantGrads = true,
+  opts: { embeddingsPrefix?: string } = {},
+): RefResult & { grads: Params } {
   const h = c.hiddenSize, H = c.numHeads, F = c.intermediateSize, N = batch.B * batch.T, V = c.vocabSize;
   const P = (n: string) => get(p, prefix + n);
   const grads: Params = new Map([...p].map(([k, v]) => [k, new Float64Array(v.length)]));
   const G = (n: string) => get(grads, prefix + n);
+  const ep = opts.embeddingsPrefix ?? prefix;
+  const PE = (n: string) => get(p, ep + n), GE = (n: string) => get(grads, ep + n);
 
-  // Embeddings.
-  const word = P('embeddings.word_embeddings.weight'), pos = P('embeddings.position_embeddings.weight'), typ = P('embeddings.token_type_embeddings.weight');
-  const x0 = new Float64Array(N * h);
+  // Embeddings, width E (then embeddings_project to h when E ≠ h).
+  const word = PE('embeddings.word_embeddings.weight'), pos = PE('embeddings.position_embeddings.weight'), typ = PE('embeddings.token_type_embeddings.weight');
+  const E = word.length / V;
+  const x0 = new Float64Array(N * E);
   for (let n = 0; n < N; n++) {
     const t = n % batch.T;
-    for (let i = 0; i < h; i++) x0[n * h + i] = word[batch.ids[n] * h + i] + pos[t * h + i] + typ[batch.types[n] * h + i];
+    for (let i = 0; i < E; i++) x0[n * E + i] = word[batch.ids[n] * E + i] + pos[t * E + i] + typ[batch.types[n] * E + i];
   }
-  const emb = layerNorm(x0, P('embeddings.LayerNorm.weight'), P('embeddings.LayerNorm.bias'), N, h, c.layerNormEps);
+  const embLn = layerNorm(x0, PE('embeddings.LayerNorm.weight'), PE('embeddings.LayerNorm.bias'), N, E, c.layerNormEps);
+  const emb = { cache: embLn.cache, y: E === h ? embLn.y : linear(embLn.y, P('embeddings_project.weight'), P('embeddings_project.bias'), N, E, h) };
 
   // Layers (post-LN).
   type LayerCache = { x: Float64Array; qkv: Float64Array; attn: AttnCache; ctx: Float64Array; ln1: LNCache; y1: Float64Array; pre: Float64Array; act: Float64Array; ln2: LNCache };
@@ -261,14 +285,16 @@ export function referenceForwardBackward(c: EncoderConfig, p: Params, prefix: st
   const dHidden = new Float64Array(N * h);
   if (head.kind === 'mlm') {
     const S = head.positions.length;
+    const nm = head.names ?? { dense: 'cls.predictions.transform.dense', layerNorm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias' };
+    const act0 = head.act ?? c.hiddenAct, lw = head.weight ?? 1;
     const sel = new Float64Array(S * h);
     for (let s = 0; s < S; s++) for (let i = 0; i < h; i++) sel[s * h + i] = hidden[head.positions[s] * h + i];
-    const Wt = get(p, 'cls.predictions.transform.dense.weight'), bt = get(p, 'cls.predictions.transform.dense.bias');
-    const pre = linear(sel, Wt, bt, S, h, h);
-    const act = pre.map((u) => gelu(u, c.hiddenAct));
-    const ln = layerNorm(act, get(p, 'cls.predictions.transform.LayerNorm.weight'), get(p, 'cls.predictions.transform.LayerNorm.bias'), S, h, c.layerNormEps);
-    const bias = get(p, 'cls.predictions.bias');
-    logits = linear(ln.y, word, bias, S, h, V);
+    const Wt = get(p, `${nm.dense}.weight`), bt = get(p, `${nm.dense}.bias`);
+    const pre = linear(sel, Wt, bt, S, h, E);
+    const act = pre.map((u) => gelu(u, act0));
+    const ln = layerNorm(act, get(p, `${nm.layerNorm}.weight`), get(p, `${nm.layerNorm}.bias`), S, E, c.layerNormEps);
+    const bias = get(p, nm.bias);
+    logits = linear(ln.y, word, bias, S, E, V);
     const dlogits = new Float64Array(S * V);
     for (let s = 0; s < S; s++) {
       let max = -Infinity;
@@ -276,14 +302,14 @@ export function referenceForwardBackward(c: EncoderConfig, p: Params, prefix: st
       let sum = 0;
       for (let v = 0; v < V; v++) sum += Math.exp(logits[s * V + v] - max);
       const lse = max + Math.log(sum);
-      loss += (lse - logits[s * V + head.labels[s]]) / S;
-      for (let v = 0; v < V; v++) dlogits[s * V + v] = (Math.exp(logits[s * V + v] - lse) - (v === head.labels[s] ? 1 : 0)) / S;
+      loss += (lw * (lse - logits[s * V + head.labels[s]])) / S;
+      for (let v = 0; v < V; v++) dlogits[s * V + v] = (lw * (Math.exp(logits[s * V + v] - lse) - (v === head.labels[s] ? 1 : 0))) / S;
     }
     if (wantGrads) {
-      const dln = linearBackward(dlogits, ln.y, word, G('embeddings.word_embeddings.weight'), get(grads, 'cls.predictions.bias'), S, h, V);
-      const dact = layerNormBackward(dln, ln.cache, get(p, 'cls.predictions.transform.LayerNorm.weight'), get(grads, 'cls.predictions.transform.LayerNorm.weight'), get(grads, 'cls.predictions.transform.LayerNorm.bias'), S, h);
-      const dpre = dact.map((d, i) => d * geluGrad(pre[i], c.hiddenAct));
-      const dsel = linearBackward(dpre, sel, Wt, get(grads, 'cls.predictions.transform.dense.weight'), get(grads, 'cls.predictions.transform.dense.bias'), S, h, h);
+      const dln = linearBackward(dlogits, ln.y, word, GE('embeddings.word_embeddings.weight'), get(grads, nm.bias), S, E, V);
+      const dact = layerNormBackward(dln, ln.cache, get(p, `${nm.layerNorm}.weight`), get(grads, `${nm.layerNorm}.weight`), get(grads, `${nm.layerNorm}.bias`), S, E);
+      const dpre = dact.map((d, i) => d * geluGrad(pre[i], act0));
+      const dsel = linearBackward(dpre, sel, Wt, get(grads, `${nm.dense}.weight`), get(grads, `${nm.dense}.bias`), S, h, E);
       for (let s = 0; s < S; s++) for (let i = 0; i < h; i++) dHidden[head.positions[s] * h + i] += dsel[s * h + i];
     }
   } else {
@@ -339,15 +365,53 @@ export function referenceForwardBackward(c: EncoderConfig, p: Params, prefix: st
     for (let i = 0; i < N * h; i++) next[i] = dxq[i] + dxk[i] + dxv[i] + dsum1[i];
     dx = next;
   }
-  const dx0 = layerNormBackward(dx, emb.cache, P('embeddings.LayerNorm.weight'), G('embeddings.LayerNorm.weight'), G('embeddings.LayerNorm.bias'), N, h);
-  const dword = G('embeddings.word_embeddings.weight'), dpos = G('embeddings.position_embeddings.weight'), dtyp = G('embeddings.token_type_embeddings.weight');
+  const dEmb = E === h ? dx : linearBackward(dx, embLn.y, P('embeddings_project.weight'), G('embeddings_project.weight'), G('embeddings_project.bias'), N, E, h);
+  const dx0 = layerNormBackward(dEmb, emb.cache, PE('embeddings.LayerNorm.weight'), GE('embeddings.LayerNorm.weight'), GE('embeddings.LayerNorm.bias'), N, E);
+  const dword = GE('embeddings.word_embeddings.weight'), dpos = GE('embeddings.position_embeddings.weight'), dtyp = GE('embeddings.token_type_embeddings.weight');
   for (let n = 0; n < N; n++) {
     const t = n % batch.T;
-    for (let i = 0; i < h; i++) {
-      dword[batch.ids[n] * h + i] += dx0[n * h + i];
-      dpos[t * h + i] += dx0[n * h + i];
-      dtyp[batch.types[n] * h + i] += dx0[n * h + i];
+    for (let i = 0; i < E; i++) {
+      dword[batch.ids[n] * E + i] += dx0[n * E + i];
+      dpos[t * E + i] += dx0[n * E + i];
+      dtyp[batch.types[n] * E + i] += dx0[n * E + i];
     }
   }
   return { loss, logits, hidden, grads };
+}
+
+export interface ElectraRefInputs {
+  /** The generator's input: the clean batch with MLM corruption at the selected positions. */
+  genBatch: Batch;
+  /** Selected positions (flattened) and the original ids there. */
+  positions: Int32Array;
+  labels: Int32Array;
+  /** The discriminator's input ids (the generator's samples at the selected positions), [B, T]. */
+  discIds: Int32Array;
+  /** Detection targets and weights [N]. */
+  target: Float64Array;
+  weight: Float64Array;
+  lambda: number;
+}
+
+/**
+ * ELECTRA's loss L_gen + λ·L_disc and the gradient of every parameter, for inputs whose
+ * samples are given (sampling is not differentiated): the generator (prefix 'generator.',
+ * embeddings shared with the discriminator, head generator_predictions.* with erf GELU as
+ * ElectraGeneratorPredictions) and the discriminator (prefix '', detection head).
+ */
+export function referenceElectra(disc: EncoderConfig, gen: EncoderConfig, p: Params, x: ElectraRefInputs): { loss: number; genLoss: number; discLoss: number; grads: Params } {
+  const g = referenceForwardBackward(gen, p, 'generator.', x.genBatch, {
+    kind: 'mlm',
+    positions: x.positions,
+    labels: x.labels,
+    names: { dense: 'generator_predictions.dense', layerNorm: 'generator_predictions.LayerNorm', bias: 'generator_lm_head.bias' },
+    act: 'gelu',
+  }, true, { embeddingsPrefix: '' });
+  const d = referenceForwardBackward(disc, p, '', { ...x.genBatch, ids: x.discIds }, { kind: 'detection', labels: x.target, weights: x.weight, lambda: x.lambda });
+  const grads: Params = new Map();
+  for (const [k, v] of g.grads) {
+    const w = d.grads.get(k)!;
+    grads.set(k, v.map((a, i) => a + w[i]));
+  }
+  return { loss: g.loss + d.loss, genLoss: g.loss, discLoss: d.loss, grads };
 }

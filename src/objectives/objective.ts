@@ -7,13 +7,17 @@
 //   slm        100 % uniform                             vocabulary, selected only
 //   rts        100 % uniform                             detection, every real position, λ = 50
 //   crts       100 % C-RTS cluster generator             detection, every real position, λ = 50
+//   electra    80/10/10 for the generator's input, then  generator: vocabulary, selected only;
+//              the generator's Gumbel-max samples        discriminator: detection, every real position
 //
 // A replacement equal to the original counts as original (detection target 0). C-RTS's
 // K×K counts are updated on the GPU after the discriminator's forward in the same step.
-// ELECTRA (learned generator) is not built yet: asking for it is a clear error.
+// ELECTRA: the objective gives the generator's input (inputIds, MLM-corrupted) and, in
+// `electra`, the discriminator's input ids and the ops that sample into them from the
+// generator's logits and then label them; src/model/electra.ts wires the two encoders.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { corrupt, crtsDraw, crtsState, crtsUpdate, detectLabels, selectionCapacity, selectPositions, vocabTables, type CrtsState, type Selection, type VocabTables } from '../kernels/sampling.js';
+import { corrupt, crtsDraw, crtsState, crtsUpdate, detectLabels, gumbelSample, selectionCapacity, selectPositions, vocabTables, type CrtsState, type GumbelOps, type LogitsChunk, type Selection, type VocabTables } from '../kernels/sampling.js';
 
 export const OBJECTIVES = ['mlm', 'slm', 'rts', 'crts', 'electra'] as const;
 export type ObjectiveName = (typeof OBJECTIVES)[number];
@@ -55,27 +59,47 @@ export interface BuiltObjective {
   weight?: Tensor;
   /** crts: state and the op list to run after the head's forward (needs its logits). */
   crts?: CrtsState;
+  /** electra: the discriminator's side (inputIds above is the generator's input). */
+  electra?: ElectraSampling;
   /** Build ops that run after the discriminator's forward (C-RTS's count update). */
   afterForward(logits: Tensor): Promise<Op[]>;
   release(): void;
 }
+
+export interface ElectraSampling {
+  /**
+   * u32 [B, T]: the discriminator's input, a copy of the clean ids (made by a second run of
+   * the same selection: same seed and stream, so the same list) whose selected positions
+   * receive the generator's samples. The generator's own input (MLM-corrupted) stays intact
+   * for its backward.
+   */
+  discIds: Tensor;
+  /** Gumbel-max ops over the generator's logits chunks (one per chunk, run right after it). */
+  sample(chunks: readonly LogitsChunk[]): Promise<GumbelOps>;
+  /** Detection targets and weights from discIds (run after the last sampling op). */
+  labelOps: Op[];
+}
+
+/** Counter streams of the objectives' draws (selection sub 0 and corruption sub 1 share stream values). */
+const STREAM = { select: 1, corrupt: 2, crts: 3, gumbel: 4 } as const;
 
 /**
  * Build an objective over `ids` ([B, T] u32, the clean batch, uploaded each step) reading
  * the step counter from `step` (the per-step uniform shared with AdamW).
  */
 export async function buildObjective(rt: Runtime, name: ObjectiveName, ids: Tensor, step: GPUBuffer, o: ObjectiveOptions): Promise<BuiltObjective> {
-  if (name === 'electra')
-    throw new Error("objective 'electra' (a learned generator) is not implemented yet; use mlm, slm, rts or crts");
   if (!(o.p > 0 && o.p < 1)) throw new Error(`objective ${name}: selection probability must be in (0, 1), got ${o.p}`);
   const vt = vocabTables(rt, o.vocabSize, o.specialIds);
   const N = ids.size;
-  const sel = await selectPositions(rt, ids, vt, step, { p: o.p, capacity: selectionCapacity(N, o.p), seed: o.seed, stream: 1 });
+  const selOpts = { p: o.p, capacity: selectionCapacity(N, o.p), seed: o.seed, stream: STREAM.select };
+  const sel = await selectPositions(rt, ids, vt, step, selOpts);
   const corruptOps: Op[] = [...sel.ops];
   const own: Tensor[] = [];
   let crts: CrtsState | undefined;
-  if (name === 'mlm') corruptOps.push(await corrupt(rt, 'mlm', ids, vt, sel, step, { seed: o.seed, stream: 2, maskId: o.maskId }));
-  else if (name === 'slm' || name === 'rts') corruptOps.push(await corrupt(rt, 'uniform', ids, vt, sel, step, { seed: o.seed, stream: 2 }));
+  let electra: ElectraSampling | undefined;
+  let discSel: Selection | undefined;
+  if (name === 'mlm' || name === 'electra') corruptOps.push(await corrupt(rt, 'mlm', ids, vt, sel, step, { seed: o.seed, stream: STREAM.corrupt, maskId: o.maskId }));
+  else if (name === 'slm' || name === 'rts') corruptOps.push(await corrupt(rt, 'uniform', ids, vt, sel, step, { seed: o.seed, stream: STREAM.corrupt }));
   else {
     if (!o.clusters) throw new Error("objective 'crts' needs token clusters (clusters.json from `prepare`)");
     const { assignment, k } = o.clusters;
@@ -83,7 +107,7 @@ export async function buildObjective(rt: Runtime, name: ObjectiveName, ids: Tens
     // Special ids carry cluster −1 in clusters.json: they are never selected nor drawn.
     const map = Uint32Array.from(assignment, (c) => (c < 0 ? 0 : c));
     crts = o.sharedCrts ?? crtsState(rt, map, k, vt, o.clusters.counts);
-    corruptOps.push(await crtsDraw(rt, ids, sel, crts, vt, step, { seed: o.seed, stream: 3, beta: o.beta ?? 2 }));
+    corruptOps.push(await crtsDraw(rt, ids, sel, crts, vt, step, { seed: o.seed, stream: STREAM.crts, beta: o.beta ?? 2 }));
   }
   const head = name === 'mlm' || name === 'slm' ? 'mlm' : 'detection';
   let target: Tensor | undefined, weight: Tensor | undefined;
@@ -91,8 +115,18 @@ export async function buildObjective(rt: Runtime, name: ObjectiveName, ids: Tens
     target = rt.empty([N], 'f32', 'objective.target');
     weight = rt.empty([N], 'f32', 'objective.weight');
     own.push(target, weight);
-    corruptOps.push(await detectLabels(rt, ids, sel.outIds, vt, target, weight, step));
   }
+  if (name === 'electra') {
+    const ds = (discSel = await selectPositions(rt, ids, vt, step, selOpts));
+    corruptOps.push(...ds.ops);
+    const labelOps = [await detectLabels(rt, ids, ds.outIds, vt, target!, weight!, step)];
+    electra = {
+      discIds: ds.outIds,
+      // The generator's logits rows follow sel.list (= ds.list); the samples go to ds.outIds.
+      sample: (chunks) => gumbelSample(rt, { ...sel, outIds: ds.outIds }, vt, chunks, step, { seed: o.seed, stream: STREAM.gumbel }),
+      labelOps,
+    };
+  } else if (head === 'detection') corruptOps.push(await detectLabels(rt, ids, sel.outIds, vt, target!, weight!, step));
   return {
     name,
     head,
@@ -103,11 +137,13 @@ export async function buildObjective(rt: Runtime, name: ObjectiveName, ids: Tens
     target,
     weight,
     crts,
+    electra,
     async afterForward(logits: Tensor) {
       return crts ? [await crtsUpdate(rt, ids, sel, crts, vt, { ...logits, shape: [N] }, step)] : [];
     },
     release() {
       sel.release();
+      discSel?.release();
       vt.release();
       if (!o.sharedCrts) crts?.release();
       rt.release(...own);

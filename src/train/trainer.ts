@@ -2,7 +2,9 @@
 // then writes the batch (token ids, lengths), the step uniform and the dropout counter, and
 // records: zero grads → [per micro-batch: corruption → encoder forward → head forward →
 // generator-state update → head backward → encoder backward] → global-norm clip → AdamW,
-// as ONE submit. Scalars are read back only at log intervals.
+// as ONE submit. Scalars are read back only at log intervals. ELECTRA's micro-batch is
+// corruption → generator → Gumbel sampling → discriminator → detection head → backward of
+// both (src/model/electra.ts).
 //
 // Checkpoints hold parameters, AdamW moments, C-RTS counts, and the step; the data
 // position and every random stream are functions of (seed, step), so a resumed run
@@ -14,7 +16,8 @@ import type { Tensor } from '../gpu/tensor.js';
 import { adamw, createStepBuffer, writeStep } from '../kernels/adamw.js';
 import { clipGradNorm } from '../kernels/clip.js';
 import { dropoutRng } from '../kernels/dropout.js';
-import { makeConfig, encoderParams, mlmHeadParams, detectionHeadParams, countParams, type EncoderConfig, type PresetName } from '../model/config.js';
+import { makeConfig, encoderParams, mlmHeadParams, detectionHeadParams, generatorConfig, generatorParams, countParams, type EncoderConfig, type PresetName } from '../model/config.js';
+import { buildElectra, type ElectraGraph } from '../model/electra.js';
 import { allocParams, initParams, loadParams, readParams, recordZeroGrads, param, grad, type ModelParams } from '../model/params.js';
 import { Encoder } from '../model/encoder.js';
 import { buildMlmHead, buildDetectionHead, type MlmHead, type DetectionHead } from '../model/heads.js';
@@ -51,7 +54,11 @@ export interface TrainConfig {
   evalEvery: number;
   evalBatches: number;
   checkpointEvery: number;
+  /** ELECTRA: the generator's hidden size, heads and FFN as a fraction of the discriminator's (default 1/2). */
+  generatorSize?: number;
 }
+
+export const DEFAULT_GENERATOR_SIZE = 0.5;
 
 export interface StepMetrics {
   step: number;
@@ -64,10 +71,20 @@ export interface StepMetrics {
   selectedOverflow?: number;
 }
 
+/** ELECTRA's two losses (loss = genLoss + discLoss, discLoss already ×λ) and the generator's accuracy. */
+export interface ElectraMetrics {
+  genLoss: number;
+  discLoss: number;
+  genAccuracy: number;
+}
+
 export interface EvalMetrics {
   step: number;
   loss: number;
   accuracy: number;
+  /** ELECTRA: the generator's loss (included in loss) and accuracy at the selected positions. */
+  genLoss?: number;
+  genAccuracy?: number;
   /** Detection only: precision, recall, F1 of "replaced". */
   precision?: number;
   recall?: number;
@@ -76,10 +93,14 @@ export interface EvalMetrics {
 
 export class TrainingError extends Error {}
 
-/** Specs of the parameters an objective trains (MLM decoder tied to the word embeddings). */
-export function paramSpecsFor(objective: ObjectiveName, cfg: EncoderConfig) {
+/**
+ * Specs of the parameters an objective trains (MLM decoder tied to the word embeddings);
+ * ELECTRA adds its generator (generatorParams: shared embeddings, generator.* and its head).
+ */
+export function paramSpecsFor(objective: ObjectiveName, cfg: EncoderConfig, generatorSize = DEFAULT_GENERATOR_SIZE) {
   const head = objective === 'mlm' || objective === 'slm' ? mlmHeadParams(cfg) : detectionHeadParams(cfg);
-  return [...encoderParams(cfg, ''), ...head];
+  const gen = objective === 'electra' ? generatorParams(cfg, generatorConfig(cfg, generatorSize)) : [];
+  return [...encoderParams(cfg, ''), ...head, ...gen];
 }
 
 interface StepGraph {
@@ -90,6 +111,7 @@ interface StepGraph {
   encoder: Encoder;
   mlm?: MlmHead;
   detection?: DetectionHead;
+  electra?: ElectraGraph;
   /** corruption + forward + head forward (+ C-RTS update) */
   forward: Op[];
   backward: Op[];
@@ -98,6 +120,8 @@ interface StepGraph {
 export class Trainer {
   readonly manifest: Manifest;
   readonly cfg: EncoderConfig;
+  /** ELECTRA's generator config (undefined for the other objectives). */
+  readonly genCfg?: EncoderConfig;
   readonly params: ModelParams;
   /** Steps the schedule spans (for a time budget: refitted once step times are measured). */
   totalSteps: number;
@@ -126,7 +150,9 @@ export class Trainer {
     this.valLoader = this.manifest.splits.validation.sequences >= c.batch ? new BatchLoader(c.data, { batchSize: c.batch, seed: c.seed, split: 'validation' }) : null;
     const s = this.manifest.special;
     this.specialIds = [s.pad, s.unk, s.cls, s.sep, s.mask];
-    this.params = allocParams(rt, paramSpecsFor(c.objective, this.cfg));
+    if (c.objective === 'electra') this.genCfg = generatorConfig(this.cfg, c.generatorSize ?? DEFAULT_GENERATOR_SIZE);
+    else if (c.generatorSize !== undefined) throw new TrainingError(`a generator size applies to the electra objective only (this run trains ${c.objective})`);
+    this.params = allocParams(rt, paramSpecsFor(c.objective, this.cfg, c.generatorSize));
     // A time budget without a measured step time starts from a provisional guess of 1 s a
     // step; the loop refits it (fitToTime) once it has timed a few steps.
     this.totalSteps = stepsForBudget(c.budget, c.batch * c.accumulate * T, secondsPerStep ?? (c.budget.kind === 'time' ? 1 : undefined));
@@ -142,7 +168,7 @@ export class Trainer {
     if (opts.resume && !ck) throw new TrainingError(`--resume: ${c.run} has no checkpoint`);
     if (ck) await t.restore(ck);
     else await initParams(rt, t.params, c.seed);
-    writeFileSync(join(c.run, 'config.json'), JSON.stringify({ ...c, data: resolve(c.data), run: resolve(c.run), model: t.cfg, totalSteps: t.totalSteps, warmupSteps: t.warmupSteps, parameters: countParams(t.params.specs) }, null, 2) + '\n');
+    writeFileSync(join(c.run, 'config.json'), JSON.stringify({ ...c, data: resolve(c.data), run: resolve(c.run), model: t.cfg, ...(t.genCfg ? { generator: t.genCfg } : {}), totalSteps: t.totalSteps, warmupSteps: t.warmupSteps, parameters: countParams(t.params.specs) }, null, 2) + '\n');
     return t;
   }
 
@@ -169,11 +195,16 @@ export class Trainer {
       clusters,
       sharedCrts: dropout ? undefined : this.train?.objective.crts,
     });
+    const scale = 1 / c.accumulate;
+    if (c.objective === 'electra') {
+      const gen = dropout ? this.genCfg! : { ...this.genCfg!, hiddenDropout: 0, attentionDropout: 0 };
+      const e = await buildElectra(rt, { disc: cfg, gen, params: this.params, objective, types, lengths, dropoutRng: this.dropRng, seed: c.seed, genWeight: scale, lambda: DETECTION_LAMBDA * scale, forwardOnly: !dropout });
+      return { ids, lengths, types, objective, encoder: e.discriminator, detection: e.detection, electra: e, forward: e.forward, backward: e.backward };
+    }
     const encoder = await Encoder.build(rt, cfg, this.params, '', { ids: objective.inputIds, types, lengths }, { dropoutRng: this.dropRng, seed: c.seed, forwardOnly: !dropout });
     const forward = [...objective.corruptOps, ...encoder.forwardOps];
     const backward: Op[] = [];
     const g: StepGraph = { ids, lengths, types, objective, encoder, forward, backward };
-    const scale = 1 / c.accumulate;
     if (objective.head === 'mlm') {
       const sel = objective.selection;
       g.mlm = await buildMlmHead(rt, cfg, this.params, 'embeddings.word_embeddings.weight', encoder.hidden, encoder.dHidden ?? encoder.hidden, { list: sel.list, labels: sel.labels, meta: sel.meta }, { lossWeight: scale, forwardOnly: !dropout });
@@ -249,7 +280,8 @@ export class Trainer {
       const pos = this.position(micro);
       this.writeBatch(this.train, this.loader.batch(pos.epoch, pos.step));
       rt.write(this.dropRng, [c.seed >>> 0, micro >>> 0]);
-      this.train.encoder.setStep(micro);
+      if (this.train.electra) this.train.electra.setStep(micro);
+      else this.train.encoder.setStep(micro);
       rt.record(...this.train.forward, ...this.train.backward);
       // Micro-batches after the first need their own submit: their batch and counters are
       // written between submits.
@@ -261,10 +293,15 @@ export class Trainer {
   }
 
   /** Loss and accuracy of the last step's final micro-batch (a readback: call at log intervals). */
-  async readStepMetrics(): Promise<{ loss: number; accuracy: number; gradNorm: number; nonfinite: boolean; overflow: number }> {
+  async readStepMetrics(): Promise<{ loss: number; accuracy: number; gradNorm: number; nonfinite: boolean; overflow: number; electra?: ElectraMetrics }> {
     const clip = await this.rt.read(this.clipState);
     const meta = await this.rt.read(this.train.objective.selection.meta);
     const base = { gradNorm: clip[1], nonfinite: clip[3] !== 0, overflow: meta[2] };
+    if (this.train.electra) {
+      const e = await this.electraMetrics(this.train);
+      // accuracy: the discriminator's (as RTS); the generator's is in electra.genAccuracy.
+      return { ...base, loss: e.genLoss + e.discLoss, accuracy: e.discAccuracy, electra: { genLoss: e.genLoss, discLoss: e.discLoss, genAccuracy: e.genAccuracy } };
+    }
     if (this.train.mlm) {
       const cap = this.train.objective.selection.capacity;
       const s = await this.rt.read(this.train.mlm.xent.stats);
@@ -275,12 +312,21 @@ export class Trainer {
     return { ...base, loss: o[0] * this.c.accumulate, accuracy: o[4] > 0 ? o[3] / o[4] : 0 };
   }
 
+  /** ELECTRA's losses of a graph's last forward (×accumulate: the mean of one micro-batch). */
+  private async electraMetrics(g: StepGraph): Promise<ElectraMetrics & { discAccuracy: number }> {
+    const cap = g.objective.selection.capacity;
+    const s = await this.rt.read(g.electra!.genHead.xent.stats);
+    const o = await this.rt.read(g.electra!.detection.bce.out);
+    const valid = s[4 * cap + 2];
+    return { genLoss: s[4 * cap] * this.c.accumulate, discLoss: o[0] * this.c.accumulate, genAccuracy: valid > 0 ? s[4 * cap + 3] / valid : 0, discAccuracy: o[4] > 0 ? o[3] / o[4] : 0 };
+  }
+
   /** Mean loss and accuracy over validation batches (F1 of "replaced" for detection). */
   async evaluate(): Promise<EvalMetrics | null> {
     if (!this.valLoader) return null;
     const g = this.evalGraph;
     const n = Math.min(this.c.evalBatches, this.valLoader.stepsPerEpoch);
-    let loss = 0, acc = 0, tp = 0, fp = 0, fn = 0;
+    let loss = 0, acc = 0, tp = 0, fp = 0, fn = 0, genLoss = 0, genAcc = 0;
     for (let i = 0; i < n; i++) {
       this.writeBatch(g, this.valLoader.batch(0, i));
       // Fixed corruption per validation batch: counters from a step outside training's range.
@@ -295,6 +341,12 @@ export class Trainer {
       } else {
         const o = await this.rt.read(g.detection!.bce.out);
         loss += o[0] * this.c.accumulate;
+        if (g.electra) {
+          const e = await this.electraMetrics(g);
+          loss += e.genLoss;
+          genLoss += e.genLoss;
+          genAcc += e.genAccuracy;
+        }
         acc += o[4] > 0 ? o[3] / o[4] : 0;
         const logits = await this.rt.read(g.detection!.logits), target = await this.rt.read(g.objective.target!), w = await this.rt.read(g.objective.weight!);
         for (let k = 0; k < logits.length; k++) {
@@ -307,6 +359,10 @@ export class Trainer {
       }
     }
     const out: EvalMetrics = { step: this.step, loss: loss / n, accuracy: acc / n };
+    if (g.electra) {
+      out.genLoss = genLoss / n;
+      out.genAccuracy = genAcc / n;
+    }
     if (!g.mlm) {
       out.precision = tp + fp ? tp / (tp + fp) : 0;
       out.recall = tp + fn ? tp / (tp + fn) : 0;
@@ -330,7 +386,7 @@ export class Trainer {
     const optimizer: Record<string, SafeTensor> = {};
     for (const [k, t] of Object.entries(await tensors(null, 'm'))) optimizer[`${k}.exp_avg`] = t;
     for (const [k, t] of Object.entries(await tensors(null, 'v'))) optimizer[`${k}.exp_avg_sq`] = t;
-    const state: Record<string, unknown> = { objective: this.c.objective, config: this.cfg, seed: this.c.seed, totalSteps: this.totalSteps };
+    const state: Record<string, unknown> = { objective: this.c.objective, config: this.cfg, seed: this.c.seed, totalSteps: this.totalSteps, ...(this.genCfg ? { generator: this.genCfg } : {}) };
     const crts = this.train.objective.crts;
     if (crts) {
       const counts = new Int32Array(((await this.rt.read(crts.counts)) as Int32Array).slice());
@@ -345,6 +401,9 @@ export class Trainer {
     if (st.objective !== this.c.objective) throw new TrainingError(`${dir}: checkpoint of objective '${st.objective}', this run trains '${this.c.objective}'`);
     const diff = Object.keys(this.cfg).filter((k) => JSON.stringify((st.config as unknown as Record<string, unknown>)?.[k]) !== JSON.stringify((this.cfg as unknown as Record<string, unknown>)[k]));
     if (diff.length) throw new TrainingError(`${dir}: the checkpoint's model differs from this run's in ${diff.join(', ')}`);
+    const gst = (ck.state as { generator?: EncoderConfig }).generator;
+    if (this.genCfg && gst && (gst.hiddenSize !== this.genCfg.hiddenSize || gst.numHeads !== this.genCfg.numHeads || gst.intermediateSize !== this.genCfg.intermediateSize))
+      throw new TrainingError(`${dir}: the checkpoint's generator (hidden ${gst.hiddenSize}, ${gst.numHeads} heads, FFN ${gst.intermediateSize}) differs from this run's (hidden ${this.genCfg.hiddenSize}, ${this.genCfg.numHeads} heads, FFN ${this.genCfg.intermediateSize}): check --generator-size`);
     const values = new Map(Object.entries(ck.tensors.model).map(([k, t]) => [k, toFloat32(t, k)]));
     loadParams(this.rt, this.params, values, dir);
     for (const s of this.params.specs) {
