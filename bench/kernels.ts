@@ -12,9 +12,10 @@ import { normCases } from './cases-norm.js';
 import { matmulCases } from './cases-matmul.js';
 import { lossCases } from './cases-loss.js';
 import { loadTfjs } from './tfjs.js';
+import { colsumCases } from './cases-colsum.js';
 
 export function allCases(): BenchCase[] {
-  return [...basicCases(), ...matmulCases(), ...lossCases(), ...normCases(), ...attentionCases()];
+  return [...basicCases(), ...matmulCases(), ...lossCases(), ...normCases(), ...attentionCases(), ...colsumCases()];
 }
 
 export async function benchKernels(argv: string[]): Promise<number> {
