@@ -11,3 +11,4 @@ export * as data from './data/index.js';
 export * from './kernels/layernorm.js'; export * from './kernels/softmax.js'; export * from './kernels/gelu.js'; export * from './kernels/dropout.js'; export * from './kernels/embedding.js'; export { argmaxRows, reduceAll, reducePartials, partialCount, count, rowLayout, type RowVariant, type RowLayout } from './kernels/reduce.js';
 export * from './kernels/xent.js'; export * from './kernels/bce.js'; export * from './kernels/adamw.js'; export * from './kernels/clip.js'; export * from './kernels/sampling.js';
 export { exportRun, loadRunModel, readRun, type ExportOptions, type ExportSummary } from './io/export.js'; export { initFromHf, describeInitFrom, type InitFromReport } from './io/init-from.js'; export { loadPredictModel, Predictor, type PredictModel, type PredictInput, type PredictOutput } from './eval/predict.js';
+export { columnSum, COLSUM_ROWS_PER_BLOCK, type ColumnSumOptions } from './kernels/colsum.js';
