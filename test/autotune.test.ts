@@ -63,6 +63,20 @@ describe('autotune', () => {
     expect(JSON.parse(readFileSync(cacheFile, 'utf8')).entries).toBeTypeOf('object');
   });
 
+  it('re-measures close contenders interleaved and keeps each one\'s fastest time (noisy first samples)', async () => {
+    const rt = await getRuntime();
+    const cacheFile = tmpCache();
+    // 'a' is truly fastest (1.0) but its first sample hit a load burst (1.4); 'b' is 1.2;
+    // 'c' (5) is far behind and is not measured again.
+    const samples: Record<string, number[]> = { a: [1.4, 1.0, 1.1], b: [1.2, 1.2, 1.3], c: [5, 5, 5] };
+    const calls: string[] = [];
+    const measure = async (c: string) => (calls.push(c), samples[c].shift() as number);
+    const r = await autotune(rt, { kernel: 'fake', shapeClass: 'noisy', candidates: ['a', 'b', 'c'], fallback: 'a', measure }, { enabled: true, cacheFile });
+    expect(r.choice).toBe('a');
+    expect(r.timings).toEqual([1.0, 1.2, 5]);
+    expect(calls).toEqual(['a', 'b', 'c', 'b', 'a', 'b', 'a']); // contenders in order of their first time
+  });
+
   it('when disabled returns the fallback without measuring or writing', async () => {
     const rt = await getRuntime();
     const cacheFile = tmpCache();

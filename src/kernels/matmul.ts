@@ -198,8 +198,8 @@ function specFor(tile: MatmulTile, f: {
   registerVariants(...v.map((spec) => ({ sig: SIG, spec })));
 }
 
-/** Kernel name in the autotune cache; bump the version when the shader's performance changes. */
-export const MATMUL_TUNE_KEY = 'matmul@2';
+/** Kernel name in the autotune cache; bump the version when the shader's performance (or the tuning method) changes. @3: interleaved confirmation rounds. */
+export const MATMUL_TUNE_KEY = 'matmul@3';
 
 /** The autotuned tile for a shape on this adapter (measured on a capped proxy shape on first use, then cached). */
 export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptions = {}, from: readonly MatmulTile[] = TILE_CANDIDATES): Promise<MatmulTile> {
