@@ -1,7 +1,9 @@
 // The BERT encoder on the GPU, as explicit forward and backward op lists over named
 // parameters (Hugging Face's names): embeddings (word + position + type, LayerNorm,
 // dropout) → N post-LN layers (QKV projection, fused attention, output projection,
-// dropout, residual LayerNorm, FFN with GELU, dropout, residual LayerNorm).
+// dropout, residual LayerNorm, FFN with GELU, dropout, residual LayerNorm). The ELECTRA
+// generator builds it with another encoder's embeddings (EncoderOptions.embeddingsPrefix)
+// and, when their width differs from its hidden size, its own embeddings_project.
 //
 // Everything is built once for a (batch, sequence) shape: activations live in an arena
 // allocated here, ops are recorded every step with no allocation. Parameter gradients
