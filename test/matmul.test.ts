@@ -42,7 +42,9 @@ describe('matmul', () => {
       await check2d(rt, 45, 39, 83, { tile }, 100 + t, `tile ${JSON.stringify(tile)}`);
       if (tile.WGMEM) await check2d(rt, 66, 20, 17, { tile, transA: true, transB: true }, 200 + t, `tile ${JSON.stringify(tile)} TT`);
     }
-  });
+    // Each candidate is a separate pipeline: on a cold Mesa cache of a loaded 2-core machine
+    // the compiles alone have taken over 2 minutes.
+  }, 400_000);
 
   it('epilogues: bias, bias+GELU (erf and tanh), alpha, accumulate', async () => {
     const rt = await getRuntime();

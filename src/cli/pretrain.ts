@@ -32,6 +32,7 @@ export const PRETRAIN_OPTIONS = {
   dropout: { type: 'string' },
   'generator-size': { type: 'string' },
   resume: { type: 'boolean' },
+  'init-from': { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 
@@ -69,6 +70,7 @@ export function trainConfigFromArgs(values: Record<string, string | boolean | un
     model,
     data: String(values.data),
     run: String(values.out),
+    ...(values['init-from'] ? { initFrom: String(values['init-from']) } : {}),
     batch: num('batch', values.batch as string, { int: true, min: 1 }),
     accumulate: num('accumulate', values.accumulate as string, { int: true, min: 1 }),
     lr: num('lr', values.lr as string, { min: 0 }),
@@ -109,6 +111,7 @@ export interface PretrainSummary {
 /** The training loop with logging, evaluation, checkpoints and the NaN stop. */
 export async function runPretraining(rt: Runtime, c: TrainConfig, opts: { resume?: boolean; quiet?: boolean; warmup?: number } = {}): Promise<PretrainSummary> {
   const tr = await Trainer.create(rt, { ...c, warmupSteps: opts.warmup ?? c.warmupSteps }, { resume: opts.resume });
+  if (tr.initReport) process.stderr.write(tr.initReport + '\n');
   const tokensPerStep = c.batch * c.accumulate * tr.manifest.seqLen;
   const progress = new Progress({ label: `${c.objective} ${c.preset}`, total: tr.totalSteps, logEveryMs: opts.quiet ? 1e9 : 5000 });
   // A time budget counts from the first step (after compilation and autotuning); the
@@ -142,7 +145,7 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: { resume
       if (!Number.isFinite(m.loss) || m.nonfinite) {
         throw new TrainingError(
           `non-finite ${m.nonfinite ? 'gradient' : 'loss'} at step ${tr.step} (loss ${m.loss}, grad norm ${m.gradNorm}): stopping. ` +
-            `The last good checkpoint is kept${lastCheckpoint ? ` (${lastCheckpoint})` : ''}; try a lower --lr or more warm-up.`,
+            `${lastCheckpoint ? `The last good checkpoint is kept (${lastCheckpoint})` : 'No checkpoint was written before this'}; try a lower --lr or more warm-up.`,
         );
       }
       if (Number.isNaN(firstLoss)) firstLoss = m.loss;

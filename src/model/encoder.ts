@@ -13,6 +13,7 @@
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { matmul, type MatrixView, type MatrixOperand } from '../kernels/matmul.js';
+import { columnSum } from '../kernels/colsum.js';
 import { attention, attentionBackward, type AttentionForward } from '../kernels/attention.js';
 import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
 import { gelu, geluBackward } from '../kernels/gelu.js';
@@ -33,18 +34,17 @@ export function linearForward(rt: Runtime, x: MatrixOperand, W: Tensor, b: Tenso
 
 /**
  * Backward of y = x·Wᵀ + b: dW += dyᵀ·x, db += Σ_rows dy, and dx (= dy·W) written or, with
- * `accumulateDx`, added. `ones` is an [N, 1] tensor of ones (the bias gradient is a
- * matmul with it: deterministic, no atomics).
+ * `accumulateDx`, added. The bias gradient is a fixed-order column sum (deterministic, no
+ * atomics).
  */
 export async function linearBackward(
   rt: Runtime,
-  a: { dy: MatrixOperand; x: MatrixOperand; W: Tensor; dW: Tensor; db: Tensor; dx: MatrixOperand | null; accumulateDx?: boolean; ones: Tensor; label: string },
+  a: { dy: MatrixOperand; x: MatrixOperand; W: Tensor; dW: Tensor; db: Tensor; dx: MatrixOperand | null; accumulateDx?: boolean; label: string },
 ): Promise<Op[]> {
-  const out = a.W.shape[0];
   const ops: Op[] = [];
   if (a.dx) ops.push(await matmul(rt, a.dy, a.W, a.dx, { accumulate: Boolean(a.accumulateDx), label: `${a.label}.dx` }));
   ops.push(await matmul(rt, a.dy, a.x, a.dW, { transA: true, accumulate: true, label: `${a.label}.dW` }));
-  ops.push(await matmul(rt, a.ones, a.dy, view2d(a.db, 1, out), { transA: true, accumulate: true, label: `${a.label}.db` }));
+  ops.push(...(await columnSum(rt, a.dy, a.db, { accumulate: true, label: `${a.label}.db` })));
   return ops;
 }
 
@@ -146,7 +146,6 @@ export class Encoder {
   private embSum!: Tensor;
   private embStats!: Tensor;
   private embLn!: Tensor;
-  private ones!: Tensor;
   private embPrefix = '';
   /** Embedding width E (= hiddenSize unless projected). */
   private E = 0;
@@ -168,8 +167,6 @@ export class Encoder {
     const hd = cfg.hiddenDropout;
     const base = o.streamBase ?? 0;
     const f = this.forwardOps;
-    this.ones = this.t([N, 1], 'ones');
-    rt.write(this.ones, new Float32Array(N).fill(1));
 
     // Embeddings (width E; projected to h when they differ).
     this.embPrefix = o.embeddingsPrefix ?? this.prefix;
@@ -253,7 +250,6 @@ export class Encoder {
     const dCtx = this.t([N, h], 'grad.ctx');
     const dQkv = this.t([this.B, this.T, 3 * h], 'grad.qkv');
     this.dHidden = gIn;
-    const ones = this.ones;
 
     for (let l = cfg.numLayers - 1; l >= 0; l--) {
       const L = `encoder.layer.${l}.`;
@@ -265,10 +261,10 @@ export class Encoder {
         b.push(await dropoutBackward(rt, gX, dTmp, { rate: hd, rng: o.dropoutRng, stream: base + 2 + 2 * l }));
         dDense2 = dTmp;
       }
-      b.push(...(await linearBackward(rt, { dy: dDense2, x: a.act, W: this.P(`${L}output.dense.weight`), dW: this.G(`${L}output.dense.weight`), db: this.G(`${L}output.dense.bias`), dx: dAct, ones, label: `${L}output.dense.backward` })));
+      b.push(...(await linearBackward(rt, { dy: dDense2, x: a.act, W: this.P(`${L}output.dense.weight`), dW: this.G(`${L}output.dense.weight`), db: this.G(`${L}output.dense.bias`), dx: dAct, label: `${L}output.dense.backward` })));
       b.push(await geluBackward(rt, a.pre, dAct, dPre, { form: cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh' }));
       // gX (dsum2, the residual path) += dpre·W1: the whole gradient of y1.
-      b.push(...(await linearBackward(rt, { dy: dPre, x: a.y1, W: this.P(`${L}intermediate.dense.weight`), dW: this.G(`${L}intermediate.dense.weight`), db: this.G(`${L}intermediate.dense.bias`), dx: gX, accumulateDx: true, ones, label: `${L}intermediate.dense.backward` })));
+      b.push(...(await linearBackward(rt, { dy: dPre, x: a.y1, W: this.P(`${L}intermediate.dense.weight`), dW: this.G(`${L}intermediate.dense.weight`), db: this.G(`${L}intermediate.dense.bias`), dx: gX, accumulateDx: true, label: `${L}intermediate.dense.backward` })));
       // Attention-output LayerNorm: gIn = dsum1.
       b.push(...(await layerNormBackward(rt, { dy: gX, x: a.sum1, gamma: this.P(`${L}attention.output.LayerNorm.weight`), stats: a.stats1, dx: gIn, dgamma: this.G(`${L}attention.output.LayerNorm.weight`), dbeta: this.G(`${L}attention.output.LayerNorm.bias`), accumulate: true })));
       let dDense1 = gIn;
@@ -276,12 +272,12 @@ export class Encoder {
         b.push(await dropoutBackward(rt, gIn, dTmp, { rate: hd, rng: o.dropoutRng, stream: base + 1 + 2 * l }));
         dDense1 = dTmp;
       }
-      b.push(...(await linearBackward(rt, { dy: dDense1, x: view2d(a.ctx, N, h), W: this.P(`${L}attention.output.dense.weight`), dW: this.G(`${L}attention.output.dense.weight`), db: this.G(`${L}attention.output.dense.bias`), dx: view2d(dCtx, N, h), ones, label: `${L}attention.output.dense.backward` })));
+      b.push(...(await linearBackward(rt, { dy: dDense1, x: view2d(a.ctx, N, h), W: this.P(`${L}attention.output.dense.weight`), dW: this.G(`${L}attention.output.dense.weight`), db: this.G(`${L}attention.output.dense.bias`), dx: view2d(dCtx, N, h), label: `${L}attention.output.dense.backward` })));
       b.push(...(await attentionBackward(rt, a.attn, reshape(dCtx, a.ctx), dQkv)).ops);
       // gIn (dsum1, the residual path) += dq·Wq + dk·Wk + dv·Wv: the gradient of the layer input.
       for (const [p, part] of (['query', 'key', 'value'] as const).entries()) {
         const dy = view2d(dQkv, N, h, 3 * h, p * h);
-        b.push(...(await linearBackward(rt, { dy, x: a.x, W: this.P(`${L}attention.self.${part}.weight`), dW: this.G(`${L}attention.self.${part}.weight`), db: this.G(`${L}attention.self.${part}.bias`), dx: gIn, accumulateDx: true, ones, label: `${L}${part}.backward` })));
+        b.push(...(await linearBackward(rt, { dy, x: a.x, W: this.P(`${L}attention.self.${part}.weight`), dW: this.G(`${L}attention.self.${part}.weight`), db: this.G(`${L}attention.self.${part}.bias`), dx: gIn, accumulateDx: true, label: `${L}${part}.backward` })));
       }
     }
     // Embeddings (through embeddings_project first when E ≠ h; the gradients of a shared
@@ -292,7 +288,7 @@ export class Encoder {
       dEmb = this.t([N, E], 'grad.emb');
       dLnBuf = this.t([N, E], 'grad.emb.tmp');
       dSum = this.t([N, E], 'grad.emb.sum');
-      b.push(...(await linearBackward(rt, { dy: gIn, x: this.embOut, W: this.P('embeddings_project.weight'), dW: this.G('embeddings_project.weight'), db: this.G('embeddings_project.bias'), dx: dEmb, ones, label: 'embeddings_project.backward' })));
+      b.push(...(await linearBackward(rt, { dy: gIn, x: this.embOut, W: this.P('embeddings_project.weight'), dW: this.G('embeddings_project.weight'), db: this.G('embeddings_project.bias'), dx: dEmb, label: 'embeddings_project.backward' })));
     }
     let dLn = dEmb;
     if (hd > 0) {

@@ -88,13 +88,12 @@ export async function buildMlmHead(
   const forward: Op[] = [...prologue, ...x.forward];
   const backward: Op[] = [];
   if (dLn) {
-    const dAct = T([cap, E], 'dact'), dPre = T([cap, E], 'dpre'), dSel = T([cap, h], 'dsel'), ones = T([cap, 1], 'ones'), inv = T([N], 'inv', 'u32');
-    rt.write(ones, new Float32Array(cap).fill(1));
+    const dAct = T([cap, E], 'dact'), dPre = T([cap, E], 'dpre'), dSel = T([cap, h], 'dsel'), inv = T([N], 'inv', 'u32');
     backward.push(
       ...x.backward,
       ...(await layerNormBackward(rt, { dy: dLn, x: act, gamma: P(`${n.layerNorm}.weight`), stats, dx: dAct, dgamma: G(`${n.layerNorm}.weight`), dbeta: G(`${n.layerNorm}.bias`), accumulate: true })),
       await geluBackward(rt, pre, dAct, dPre, { form }),
-      ...(await linearBackward(rt, { dy: dPre, x: sel, W: P(`${n.dense}.weight`), dW: G(`${n.dense}.weight`), db: G(`${n.dense}.bias`), dx: dSel, ones, label: `${lb}.transform.dense.backward` })),
+      ...(await linearBackward(rt, { dy: dPre, x: sel, W: P(`${n.dense}.weight`), dW: G(`${n.dense}.weight`), db: G(`${n.dense}.bias`), dx: dSel, label: `${lb}.transform.dense.backward` })),
       ...(await scatterRows(rt, dSel, t.list, inv, dHidden)),
     );
   }
@@ -145,13 +144,12 @@ export async function buildDetectionHead(
   forward.push(...b.forward);
   const backward: Op[] = [];
   if (dLogits) {
-    const dAct = T([N, h], 'dact'), dPre = T([N, h], 'dpre'), ones = T([N, 1], 'ones');
-    rt.write(ones, new Float32Array(N).fill(1));
+    const dAct = T([N, h], 'dact'), dPre = T([N, h], 'dpre');
     backward.push(
       ...b.backward,
-      ...(await linearBackward(rt, { dy: dLogits, x: act, W: P('discriminator_predictions.dense_prediction.weight'), dW: G('discriminator_predictions.dense_prediction.weight'), db: G('discriminator_predictions.dense_prediction.bias'), dx: dAct, ones, label: 'detect.prediction.backward' })),
+      ...(await linearBackward(rt, { dy: dLogits, x: act, W: P('discriminator_predictions.dense_prediction.weight'), dW: G('discriminator_predictions.dense_prediction.weight'), db: G('discriminator_predictions.dense_prediction.bias'), dx: dAct, label: 'detect.prediction.backward' })),
       await geluBackward(rt, pre, dAct, dPre, { form }),
-      ...(await linearBackward(rt, { dy: dPre, x: hidden, W: P('discriminator_predictions.dense.weight'), dW: G('discriminator_predictions.dense.weight'), db: G('discriminator_predictions.dense.bias'), dx: view2d(dHidden, N, h), ones, label: 'detect.dense.backward' })),
+      ...(await linearBackward(rt, { dy: dPre, x: hidden, W: P('discriminator_predictions.dense.weight'), dW: G('discriminator_predictions.dense.weight'), db: G('discriminator_predictions.dense.bias'), dx: view2d(dHidden, N, h), label: 'detect.dense.backward' })),
     );
   }
   return { forward, backward, logits, bce: b, release: () => (b.release(), rt.release(...own)) };

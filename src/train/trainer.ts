@@ -30,6 +30,7 @@ import { learningRate, type Schedule, type ScheduleKind } from './schedule.js';
 import { stepsForBudget, type Budget } from './budget.js';
 import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
 import { MetricsLog } from './metrics-log.js';
+import { initFromHf, describeInitFrom } from '../io/init-from.js';
 
 export interface TrainConfig {
   objective: ObjectiveName;
@@ -38,6 +39,8 @@ export interface TrainConfig {
   model?: Partial<EncoderConfig>;
   data: string;
   run: string;
+  /** Start from a Hugging Face BERT/ELECTRA checkpoint directory (encoder, and the head when of the same kind). */
+  initFrom?: string;
   batch: number;
   /** Micro-batches per optimizer step. */
   accumulate: number;
@@ -123,6 +126,8 @@ export class Trainer {
   /** ELECTRA's generator config (undefined for the other objectives). */
   readonly genCfg?: EncoderConfig;
   readonly params: ModelParams;
+  /** What --init-from loaded (a log line), when it was used. */
+  initReport?: string;
   /** Steps the schedule spans (for a time budget: refitted once step times are measured). */
   totalSteps: number;
   step = 0;
@@ -152,6 +157,18 @@ export class Trainer {
     this.specialIds = [s.pad, s.unk, s.cls, s.sep, s.mask];
     if (c.objective === 'electra') this.genCfg = generatorConfig(this.cfg, c.generatorSize ?? DEFAULT_GENERATOR_SIZE);
     else if (c.generatorSize !== undefined) throw new TrainingError(`a generator size applies to the electra objective only (this run trains ${c.objective})`);
+    // The largest activation is [B·T, max(3h, FFN)] f32: refuse a batch whose activations
+    // exceed one binding, naming the limit, before anything is allocated.
+    const widest = Math.max(3 * this.cfg.hiddenSize, this.cfg.intermediateSize);
+    const bytes = c.batch * T * widest * 4;
+    const limit = rt.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      const fit = Math.max(1, Math.floor(limit / (T * widest * 4)));
+      throw new TrainingError(
+        `batch ${c.batch} × sequence ${T} needs a [${c.batch * T}, ${widest}] f32 activation of ${(bytes / 2 ** 20).toFixed(0)} MiB, above this adapter's ` +
+          `maxStorageBufferBindingSize of ${(limit / 2 ** 20).toFixed(0)} MiB: use --batch ${fit} or less, with --accumulate for a larger effective batch`,
+      );
+    }
     this.params = allocParams(rt, paramSpecsFor(c.objective, this.cfg, c.generatorSize));
     // A time budget without a measured step time starts from a provisional guess of 1 s a
     // step; the loop refits it (fitToTime) once it has timed a few steps.
@@ -167,7 +184,14 @@ export class Trainer {
     const ck = opts.resume ? latestCheckpoint(c.run) : null;
     if (opts.resume && !ck) throw new TrainingError(`--resume: ${c.run} has no checkpoint`);
     if (ck) await t.restore(ck);
-    else await initParams(rt, t.params, c.seed);
+    else {
+      await initParams(rt, t.params, c.seed);
+      if (c.initFrom) {
+        const report = initFromHf(c.initFrom, t.cfg, t.params, rt);
+        t.initReport = describeInitFrom(report);
+        t.log.write({ kind: 'init-from', source: c.initFrom, loaded: report.loaded.length, fresh: report.fresh, unused: report.unused });
+      }
+    }
     writeFileSync(join(c.run, 'config.json'), JSON.stringify({ ...c, data: resolve(c.data), run: resolve(c.run), model: t.cfg, ...(t.genCfg ? { generator: t.genCfg } : {}), totalSteps: t.totalSteps, warmupSteps: t.warmupSteps, parameters: countParams(t.params.specs) }, null, 2) + '\n');
     return t;
   }

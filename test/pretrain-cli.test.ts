@@ -1,0 +1,103 @@
+// `electrolite pretrain` from the command line: a short run writes config, metrics and a
+// resumable checkpoint; bad input gives clear errors (exit 2 for usage, 1 otherwise), and a
+// run that diverges stops with a message instead of training on NaN.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'electrolite-cli-'));
+const data = join(root, 'data');
+
+function cli(args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 240_000, env: { ...process.env, ELECTROLITE_AUTOTUNE: '0' } });
+}
+
+const small = ['--model', 'tiny', '--batch', '4', '--log-every', '1', '--eval-every', '0', '--quiet'];
+
+beforeAll(() => {
+  const r = cli(['prepare', '--corpus', 'bundled:moby-dick', '--vocab-size', '600', '--seq-len', '32', '--out', data, '--clusters', '10']);
+  expect(r.status, r.stderr).toBe(0);
+}, 240_000);
+
+describe('pretrain (CLI)', () => {
+  it('a short run writes config.json, metrics.jsonl and a checkpoint that --resume continues', () => {
+    const run = join(root, 'run');
+    const r = cli(['pretrain', '--objective', 'slm', '--data', data, '--out', run, '--budget', '3', '--checkpoint-every', '3', ...small]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/slm on tiny: 3 steps/);
+    const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ objective: 'slm', preset: 'tiny', batch: 4, totalSteps: 3 });
+    expect(config.model.hiddenSize).toBe(128);
+    const metrics = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(metrics.filter((m) => m.kind === 'train').map((m) => m.step)).toEqual([1, 2, 3]);
+    expect(readdirSync(join(run, 'checkpoints'))).toContain('step-00000003');
+    const again = cli(['pretrain', '--objective', 'slm', '--data', data, '--out', run, '--budget', '5', '--resume', ...small]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/slm on tiny: 5 steps/);
+  });
+
+  it('--init-from starts from a Hugging Face export (encoder loaded, other head fresh) and refuses a mismatched one', () => {
+    const run = join(root, 'src-run');
+    expect(cli(['pretrain', '--objective', 'mlm', '--data', data, '--out', run, '--budget', '2', ...small]).status).toBe(0);
+    const hf = join(root, 'src-hf');
+    const ex = cli(['export', '--run', run, '--out', hf]);
+    expect(ex.status, ex.stderr).toBe(0);
+    const r = cli(['pretrain', '--objective', 'rts', '--data', data, '--out', join(root, 'from-hf'), '--budget', '2', '--init-from', hf, ...small]);
+    expect(r.status, r.stderr).toBe(0);
+    const log = readFileSync(join(root, 'from-hf', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const init = log.find((m) => m.kind === 'init-from');
+    expect(init.loaded).toBeGreaterThan(30);
+    expect(init.fresh.some((n: string) => n.startsWith('discriminator_predictions.'))).toBe(true);
+    const mismatch = cli(['pretrain', '--objective', 'rts', '--data', data, '--out', join(root, 'mm'), '--budget', '2', '--init-from', fileURLToPath(new URL('./fixtures/hf/electra-disc-tiny', import.meta.url)), ...small]);
+    expect(mismatch.status).toBe(1);
+    expect(mismatch.stderr).toMatch(/disagrees with the run's model config/);
+  });
+
+  it('usage errors exit 2 with the reason', () => {
+    const bad = [
+      [['--objective', 'bert', '--data', data, '--out', join(root, 'x')], /unknown objective 'bert'/],
+      [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--model', 'huge'], /unknown model preset 'huge'/],
+      [['--objective', 'mlm', '--out', join(root, 'x')], /--data DIR is required/],
+      [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--batch', '0'], /--batch must be an integer ≥ 1/],
+      [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--budget', 'forever'], /invalid budget 'forever'/],
+    ] as const;
+    for (const [args, msg] of bad) {
+      const r = cli(['pretrain', ...args]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(msg);
+    }
+  });
+
+  it('bad data, a batch beyond the adapter limit and a corrupt checkpoint are clear errors (exit 1)', () => {
+    const nodata = cli(['pretrain', '--objective', 'rts', '--data', join(root, 'nowhere'), '--out', join(root, 'y'), ...small]);
+    expect(nodata.status).toBe(1);
+    expect(nodata.stderr).toMatch(/nowhere/);
+    const few = cli(['pretrain', '--objective', 'rts', '--data', data, '--out', join(root, 'z'), '--model', 'tiny', '--batch', '200000', '--quiet']);
+    expect(few.status).toBe(1);
+    expect(few.stderr).toMatch(/train split of .* has \d+ sequences, fewer than one batch of 200000/);
+    const huge = cli(['pretrain', '--objective', 'rts', '--data', data, '--out', join(root, 'z'), '--model', 'tiny', '--batch', '4000', '--quiet']);
+    expect(huge.status).toBe(1);
+    expect(huge.stderr).toMatch(/batch 4000 × sequence 32 needs a \[128000, 512\] f32 activation of 250 MiB, above this adapter's maxStorageBufferBindingSize of \d+ MiB: use --batch \d+ or less/);
+    const run = join(root, 'corrupt');
+    expect(cli(['pretrain', '--objective', 'rts', '--data', data, '--out', run, '--budget', '2', '--checkpoint-every', '2', ...small]).status).toBe(0);
+    const ck = join(run, 'checkpoints', 'step-00000002', 'model.safetensors');
+    const bytes = readFileSync(ck);
+    bytes[bytes.length - 3] ^= 0xff;
+    writeFileSync(ck, bytes);
+    const resumed = cli(['pretrain', '--objective', 'rts', '--data', data, '--out', run, '--budget', '4', '--resume', ...small]);
+    expect(resumed.status).toBe(1);
+    expect(resumed.stderr).toMatch(/model\.safetensors: checksum mismatch/);
+  });
+
+  it('a diverging run stops with a clear message instead of training on NaN', () => {
+    const run = join(root, 'nan');
+    const r = cli(['pretrain', '--objective', 'rts', '--data', data, '--out', run, '--budget', '6', '--lr', '1e30', '--warmup', '0', ...small]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/non-finite (loss|gradient) at step \d/);
+    expect(existsSync(join(run, 'config.json'))).toBe(true);
+  });
+});
