@@ -296,21 +296,24 @@ export class Trainer {
   runStep(): void {
     const { rt, c } = this;
     const lr = learningRate(this.schedule(), this.step);
-    // The kernels' RNG counters use the 1-based step (the same number AdamW corrects with).
-    writeStep(rt, this.stepBuf, this.step + 1, lr);
     recordZeroGrads(rt, this.params);
     for (let a = 0; a < c.accumulate; a++) {
       const micro = this.step * c.accumulate + a;
       const pos = this.position(micro);
       this.writeBatch(this.train, this.loader.batch(pos.epoch, pos.step));
+      // The sampling kernels' counters use the 1-based micro-batch number, so every
+      // micro-batch gets its own selection and corruption (without accumulation it equals
+      // the optimizer step, the number AdamW's bias correction uses).
+      writeStep(rt, this.stepBuf, micro + 1, lr);
       rt.write(this.dropRng, [c.seed >>> 0, micro >>> 0]);
       if (this.train.electra) this.train.electra.setStep(micro);
       else this.train.encoder.setStep(micro);
       rt.record(...this.train.forward, ...this.train.backward);
-      // Micro-batches after the first need their own submit: their batch and counters are
-      // written between submits.
-      if (a < c.accumulate - 1) rt.submit();
+      // With accumulation each micro-batch is its own submit: its batch and counters are
+      // written between submits, and AdamW then reads the optimizer step.
+      if (c.accumulate > 1) rt.submit();
     }
+    if (c.accumulate > 1) writeStep(rt, this.stepBuf, this.step + 1, lr);
     rt.record(...this.optimizerOps);
     rt.submit();
     this.step++;
