@@ -17,7 +17,12 @@ export interface EncoderConfig {
   attentionDropout: number;
   /** 'gelu' (erf, BERT) or 'gelu_tanh'. */
   hiddenAct: 'gelu' | 'gelu_tanh';
-  /** Post-LN as BERT (false) or pre-LN (true). */
+  /**
+   * Post-LN as BERT (false) or pre-LN (true; Xiong et al. 2020): per layer
+   * x += Dropout(Attn(LN₁(x))), x += Dropout(FFN(LN₂(x))), then a final LayerNorm. LN₁ is
+   * stored as `attention.output.LayerNorm`, LN₂ as `output.LayerNorm`, the final one as
+   * `encoder.final_layer_norm` (see src/model/encoder.ts).
+   */
   preLayerNorm: boolean;
   initializerRange: number;
   padTokenId: number;
@@ -103,6 +108,8 @@ export function encoderParams(c: EncoderConfig, prefix: string): ParamSpec[] {
     linear(`${l}output.dense`, h, f);
     layerNorm(`${l}output.LayerNorm`);
   }
+  // Pre-LN only: the LayerNorm after the last layer (the heads read normalised states).
+  if (c.preLayerNorm) layerNorm('encoder.final_layer_norm');
   return p;
 }
 

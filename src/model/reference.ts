@@ -1,5 +1,6 @@
 // The whole model in float64 on the CPU, forward and backward, written out by hand:
-// embeddings → post-LN BERT layers → MLM head (at selected positions, decoder tied to the
+// embeddings → post-LN BERT layers (or pre-LN layers and a final LayerNorm, when
+// preLayerNorm; see src/model/encoder.ts) → MLM head (at selected positions, decoder tied to the
 // word embeddings) or detection head (every position). It is the ground truth the GPU
 // model is tested against (losses and the gradient of every parameter), in the manner of
 // llm.c's reference. Slow and plain on purpose; no dropout (tests run with rates 0).
@@ -249,15 +250,10 @@ export function referenceForwardBackward(
   const embLn = layerNorm(x0, PE('embeddings.LayerNorm.weight'), PE('embeddings.LayerNorm.bias'), N, E, c.layerNormEps);
   const emb = { cache: embLn.cache, y: E === h ? embLn.y : linear(embLn.y, P('embeddings_project.weight'), P('embeddings_project.bias'), N, E, h) };
 
-  // Layers (post-LN).
-  type LayerCache = { x: Float64Array; qkv: Float64Array; attn: AttnCache; ctx: Float64Array; ln1: LNCache; y1: Float64Array; pre: Float64Array; act: Float64Array; ln2: LNCache };
-  const caches: LayerCache[] = [];
-  let x = emb.y;
-  for (let l = 0; l < c.numLayers; l++) {
-    const L = `encoder.layer.${l}.`;
-    const q = linear(x, P(`${L}attention.self.query.weight`), P(`${L}attention.self.query.bias`), N, h, h);
-    const k = linear(x, P(`${L}attention.self.key.weight`), P(`${L}attention.self.key.bias`), N, h, h);
-    const v = linear(x, P(`${L}attention.self.value.weight`), P(`${L}attention.self.value.bias`), N, h, h);
+  const selfAttention = (xin: Float64Array, L: string) => {
+    const q = linear(xin, P(`${L}attention.self.query.weight`), P(`${L}attention.self.query.bias`), N, h, h);
+    const k = linear(xin, P(`${L}attention.self.key.weight`), P(`${L}attention.self.key.bias`), N, h, h);
+    const v = linear(xin, P(`${L}attention.self.value.weight`), P(`${L}attention.self.value.bias`), N, h, h);
     const qkv = new Float64Array(N * 3 * h);
     for (let n = 0; n < N; n++)
       for (let i = 0; i < h; i++) {
@@ -265,7 +261,32 @@ export function referenceForwardBackward(
         qkv[n * 3 * h + h + i] = k[n * h + i];
         qkv[n * 3 * h + 2 * h + i] = v[n * h + i];
       }
-    const at = attention(qkv, batch, h, H);
+    return { qkv, at: attention(qkv, batch, h, H) };
+  };
+  // Layers. Post-LN: x ← LN₁(x + Attn(x)), x ← LN₂(x + FFN(x)). Pre-LN: x ← x + Attn(LN₁(x)),
+  // x ← x + FFN(LN₂(x)), and a final LayerNorm. In both, `x` of the cache is the attention's
+  // input and `y1` the FFN's input.
+  type LayerCache = { x: Float64Array; qkv: Float64Array; attn: AttnCache; ctx: Float64Array; ln1: LNCache; y1: Float64Array; pre: Float64Array; act: Float64Array; ln2: LNCache };
+  const caches: LayerCache[] = [];
+  const preLN = c.preLayerNorm;
+  let x = emb.y;
+  for (let l = 0; l < c.numLayers; l++) {
+    const L = `encoder.layer.${l}.`;
+    if (preLN) {
+      const ln1 = layerNorm(x, P(`${L}attention.output.LayerNorm.weight`), P(`${L}attention.output.LayerNorm.bias`), N, h, c.layerNormEps);
+      const { qkv, at } = selfAttention(ln1.y, L);
+      const r = linear(at.ctx, P(`${L}attention.output.dense.weight`), P(`${L}attention.output.dense.bias`), N, h, h);
+      for (let i = 0; i < N * h; i++) r[i] += x[i];
+      const ln2 = layerNorm(r, P(`${L}output.LayerNorm.weight`), P(`${L}output.LayerNorm.bias`), N, h, c.layerNormEps);
+      const preAct = linear(ln2.y, P(`${L}intermediate.dense.weight`), P(`${L}intermediate.dense.bias`), N, h, F);
+      const act = preAct.map((u) => gelu(u, c.hiddenAct));
+      const o = linear(act, P(`${L}output.dense.weight`), P(`${L}output.dense.bias`), N, F, h);
+      for (let i = 0; i < N * h; i++) o[i] += r[i];
+      caches.push({ x: ln1.y, qkv, attn: at.cache, ctx: at.ctx, ln1: ln1.cache, y1: ln2.y, pre: preAct, act, ln2: ln2.cache });
+      x = o;
+      continue;
+    }
+    const { qkv, at } = selfAttention(x, L);
     const a = linear(at.ctx, P(`${L}attention.output.dense.weight`), P(`${L}attention.output.dense.bias`), N, h, h);
     for (let i = 0; i < N * h; i++) a[i] += x[i];
     const ln1 = layerNorm(a, P(`${L}attention.output.LayerNorm.weight`), P(`${L}attention.output.LayerNorm.bias`), N, h, c.layerNormEps);
@@ -277,7 +298,8 @@ export function referenceForwardBackward(
     caches.push({ x, qkv, attn: at.cache, ctx: at.ctx, ln1: ln1.cache, y1: ln1.y, pre, act, ln2: ln2.cache });
     x = ln2.y;
   }
-  const hidden = x;
+  const finalLn = preLN ? layerNorm(x, P('encoder.final_layer_norm.weight'), P('encoder.final_layer_norm.bias'), N, h, c.layerNormEps) : null;
+  const hidden = finalLn ? finalLn.y : x;
 
   // Head and loss; dHidden is the gradient flowing back into the encoder.
   let loss = 0;
@@ -339,17 +361,8 @@ export function referenceForwardBackward(
   if (!wantGrads) return { loss, logits, hidden, grads };
 
   // Encoder backward.
-  let dx = dHidden;
-  for (let l = c.numLayers - 1; l >= 0; l--) {
-    const L = `encoder.layer.${l}.`;
-    const cc = caches[l];
-    const dsum2 = layerNormBackward(dx, cc.ln2, P(`${L}output.LayerNorm.weight`), G(`${L}output.LayerNorm.weight`), G(`${L}output.LayerNorm.bias`), N, h);
-    const dact = linearBackward(dsum2, cc.act, P(`${L}output.dense.weight`), G(`${L}output.dense.weight`), G(`${L}output.dense.bias`), N, F, h);
-    const dpre = dact.map((d, i) => d * geluGrad(cc.pre[i], c.hiddenAct));
-    const dy1 = linearBackward(dpre, cc.y1, P(`${L}intermediate.dense.weight`), G(`${L}intermediate.dense.weight`), G(`${L}intermediate.dense.bias`), N, h, F);
-    for (let i = 0; i < N * h; i++) dy1[i] += dsum2[i];
-    const dsum1 = layerNormBackward(dy1, cc.ln1, P(`${L}attention.output.LayerNorm.weight`), G(`${L}attention.output.LayerNorm.weight`), G(`${L}attention.output.LayerNorm.bias`), N, h);
-    const dctx = linearBackward(dsum1, cc.ctx, P(`${L}attention.output.dense.weight`), G(`${L}attention.output.dense.weight`), G(`${L}attention.output.dense.bias`), N, h, h);
+  let dx = finalLn ? layerNormBackward(dHidden, finalLn.cache, P('encoder.final_layer_norm.weight'), G('encoder.final_layer_norm.weight'), G('encoder.final_layer_norm.bias'), N, h) : dHidden;
+  const dSelfAttention = (dctx: Float64Array, cc: LayerCache, L: string) => {
     const dqkv = attentionBackward(dctx, cc.qkv, cc.attn, batch, h, H);
     const dq = new Float64Array(N * h), dk = new Float64Array(N * h), dv = new Float64Array(N * h);
     for (let n = 0; n < N; n++)
@@ -361,9 +374,36 @@ export function referenceForwardBackward(
     const dxq = linearBackward(dq, cc.x, P(`${L}attention.self.query.weight`), G(`${L}attention.self.query.weight`), G(`${L}attention.self.query.bias`), N, h, h);
     const dxk = linearBackward(dk, cc.x, P(`${L}attention.self.key.weight`), G(`${L}attention.self.key.weight`), G(`${L}attention.self.key.bias`), N, h, h);
     const dxv = linearBackward(dv, cc.x, P(`${L}attention.self.value.weight`), G(`${L}attention.self.value.weight`), G(`${L}attention.self.value.bias`), N, h, h);
-    const next = new Float64Array(N * h);
-    for (let i = 0; i < N * h; i++) next[i] = dxq[i] + dxk[i] + dxv[i] + dsum1[i];
-    dx = next;
+    for (let i = 0; i < N * h; i++) dxq[i] = dxq[i] + dxk[i] + dxv[i];
+    return dxq;
+  };
+  for (let l = c.numLayers - 1; l >= 0; l--) {
+    const L = `encoder.layer.${l}.`;
+    const cc = caches[l];
+    if (preLN) {
+      // dx is the gradient of the layer's output stream; each residual branch adds its part.
+      const dact = linearBackward(dx, cc.act, P(`${L}output.dense.weight`), G(`${L}output.dense.weight`), G(`${L}output.dense.bias`), N, F, h);
+      const dpre = dact.map((d, i) => d * geluGrad(cc.pre[i], c.hiddenAct));
+      const dln2 = linearBackward(dpre, cc.y1, P(`${L}intermediate.dense.weight`), G(`${L}intermediate.dense.weight`), G(`${L}intermediate.dense.bias`), N, h, F);
+      const dr = layerNormBackward(dln2, cc.ln2, P(`${L}output.LayerNorm.weight`), G(`${L}output.LayerNorm.weight`), G(`${L}output.LayerNorm.bias`), N, h);
+      for (let i = 0; i < N * h; i++) dr[i] += dx[i];
+      const dctx = linearBackward(dr, cc.ctx, P(`${L}attention.output.dense.weight`), G(`${L}attention.output.dense.weight`), G(`${L}attention.output.dense.bias`), N, h, h);
+      const dln1 = dSelfAttention(dctx, cc, L);
+      const dxin = layerNormBackward(dln1, cc.ln1, P(`${L}attention.output.LayerNorm.weight`), G(`${L}attention.output.LayerNorm.weight`), G(`${L}attention.output.LayerNorm.bias`), N, h);
+      for (let i = 0; i < N * h; i++) dxin[i] += dr[i];
+      dx = dxin;
+      continue;
+    }
+    const dsum2 = layerNormBackward(dx, cc.ln2, P(`${L}output.LayerNorm.weight`), G(`${L}output.LayerNorm.weight`), G(`${L}output.LayerNorm.bias`), N, h);
+    const dact = linearBackward(dsum2, cc.act, P(`${L}output.dense.weight`), G(`${L}output.dense.weight`), G(`${L}output.dense.bias`), N, F, h);
+    const dpre = dact.map((d, i) => d * geluGrad(cc.pre[i], c.hiddenAct));
+    const dy1 = linearBackward(dpre, cc.y1, P(`${L}intermediate.dense.weight`), G(`${L}intermediate.dense.weight`), G(`${L}intermediate.dense.bias`), N, h, F);
+    for (let i = 0; i < N * h; i++) dy1[i] += dsum2[i];
+    const dsum1 = layerNormBackward(dy1, cc.ln1, P(`${L}attention.output.LayerNorm.weight`), G(`${L}attention.output.LayerNorm.weight`), G(`${L}attention.output.LayerNorm.bias`), N, h);
+    const dctx = linearBackward(dsum1, cc.ctx, P(`${L}attention.output.dense.weight`), G(`${L}attention.output.dense.weight`), G(`${L}attention.output.dense.bias`), N, h, h);
+    const dxqkv = dSelfAttention(dctx, cc, L);
+    for (let i = 0; i < N * h; i++) dxqkv[i] += dsum1[i];
+    dx = dxqkv;
   }
   const dEmb = E === h ? dx : linearBackward(dx, embLn.y, P('embeddings_project.weight'), G('embeddings_project.weight'), G('embeddings_project.bias'), N, E, h);
   const dx0 = layerNormBackward(dEmb, emb.cache, PE('embeddings.LayerNorm.weight'), GE('embeddings.LayerNorm.weight'), GE('embeddings.LayerNorm.bias'), N, E);

@@ -13,6 +13,8 @@ function randomParams(specs: ParamSpec[], seed: number): Params {
 }
 
 const cfg = makeConfig('micro', { vocabSize: 23, maxPositions: 8, hiddenSize: 8, numHeads: 2, intermediateSize: 12, hiddenDropout: 0, attentionDropout: 0, layerNormEps: 1e-5 });
+// Pre-LN (x += Attn(LN₁(x)), x += FFN(LN₂(x)), final LayerNorm): the same sizes.
+const preCfg = { ...cfg, preLayerNorm: true };
 const batch: Batch = {
   B: 2,
   T: 5,
@@ -21,7 +23,8 @@ const batch: Batch = {
   lengths: Int32Array.from([5, 3]),
 };
 
-function checkAllGradients(head: Head, specs: ParamSpec[], seed: number) {
+function checkAllGradients(head: Head, specs: ParamSpec[], seed: number, c = cfg) {
+  const cfg = c;
   const params = randomParams(specs, seed);
   const { grads, loss } = referenceForwardBackward(cfg, params, '', batch, head);
   expect(Number.isFinite(loss)).toBe(true);
@@ -63,6 +66,29 @@ describe('float64 reference model', () => {
     };
     const { checked } = checkAllGradients(head, [...encoderParams(cfg, ''), ...detectionHeadParams(cfg)], 12);
     expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('pre-LN, MLM head: every parameter gradient (final LayerNorm included) matches finite differences', () => {
+    const head: Head = { kind: 'mlm', positions: Int32Array.from([0, 4, 6]), labels: Int32Array.from([9, 1, 22]) };
+    const specs = [...encoderParams(preCfg, ''), ...mlmHeadParams(preCfg)];
+    expect(specs.map((s) => s.name)).toContain('encoder.final_layer_norm.weight');
+    const { checked } = checkAllGradients(head, specs, 13, preCfg);
+    expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('pre-LN, detection head: every parameter gradient matches finite differences; it differs from post-LN', () => {
+    const head: Head = {
+      kind: 'detection',
+      labels: Float64Array.from([1, 1, 0, 0, 1, 0, 1, 0, 0, 0]),
+      weights: Float64Array.from([1, 1, 1, 1, 1, 1, 1, 0, 0, 0]),
+      lambda: 50,
+    };
+    const specs = [...encoderParams(preCfg, ''), ...detectionHeadParams(preCfg)];
+    const { checked } = checkAllGradients(head, specs, 14, preCfg);
+    expect(checked).toBeGreaterThan(1000);
+    // The same parameters through the post-LN path (which ignores the final LayerNorm) give another loss.
+    const params = randomParams(specs, 14);
+    expect(referenceForwardBackward(preCfg, params, '', batch, head, false).loss).not.toBeCloseTo(referenceForwardBackward(cfg, params, '', batch, head, false).loss, 3);
   });
 
   it('padding does not leak: changing a padded token changes no valid output', () => {
