@@ -19,11 +19,17 @@
 // gumbel: argmax over v of logits[k, v] + Gumbel noise, special ids excluded, per list entry
 // k, over vocabulary chunks (best value/index carried in `best` between chunks; ties keep
 // the lowest id); the last chunk writes the sample into outIds[list[k]] and samples[k].
+// unigram (UNIGRAM): per list entry k < count, original x at pos = list[k]: attempt a (0 ..
+// TRIES−1) draws u = philox(...sub 1 + a).x >> 1, uniform in [0, 2^31), and picks the smallest
+// id v with cdf[v] > u (binary search; cdf = the u32 inclusive cumulative table of count^α,
+// total exactly 2^31, flat over special ids, built by src/kernels/unigram.ts); the first pick
+// ≠ x replaces x, and if all TRIES picks equal x, x stays (it then counts as original).
 //#include rng.wgsl
 
 const WG: u32 = 256u;
 const PER: u32 = 4u;
 const MODE: u32 = 0u;
+const TRIES: u32 = 8u;
 
 struct Step { step: u32, lr: f32, _p0: u32, _p1: u32 }
 struct Params {
@@ -47,6 +53,15 @@ struct Params {
 //#if CORRUPT
 @group(0) @binding(0) var<storage, read> ids: array<u32>;
 @group(0) @binding(1) var<storage, read> allowed: array<u32>;
+@group(0) @binding(2) var<storage, read> sel_meta: array<u32>;
+@group(0) @binding(3) var<storage, read> list: array<u32>;
+@group(0) @binding(4) var<storage, read_write> outIds: array<u32>;
+@group(0) @binding(5) var<uniform> st: Step;
+@group(0) @binding(6) var<uniform> p: Params;
+//#endif
+//#if UNIGRAM
+@group(0) @binding(0) var<storage, read> ids: array<u32>;
+@group(0) @binding(1) var<storage, read> cdf: array<u32>;
 @group(0) @binding(2) var<storage, read> sel_meta: array<u32>;
 @group(0) @binding(3) var<storage, read> list: array<u32>;
 @group(0) @binding(4) var<storage, read_write> outIds: array<u32>;
@@ -181,6 +196,33 @@ fn corrupt(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
   if (MODE == 0u) {
     let u = r.x >> 8u;
     if (u < p.tMask24) { y = p.maskId; } else if (u >= p.tRandom24) { y = ids[pos]; }
+  }
+  outIds[pos] = y;
+}
+//#endif
+
+//#if UNIGRAM
+// Smallest v in [0, vocab) with cdf[v] > u (exists: cdf[vocab − 1] = 2^31 > u).
+fn unigram_pick(u: u32) -> u32 {
+  var lo = 0u;
+  var hi = p.vocab - 1u;
+  while (lo < hi) {
+    let mid = (lo + hi) >> 1u;
+    if (cdf[mid] > u) { hi = mid; } else { lo = mid + 1u; }
+  }
+  return lo;
+}
+
+@compute @workgroup_size(WG)
+fn unigram(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let k = (wid.y * p.gridX + wid.x) * WG + lid;
+  if (k >= min(sel_meta[0], p.capacity)) { return; }
+  let pos = list[k];
+  let x = ids[pos];
+  var y = x;
+  for (var a = 0u; a < TRIES; a++) {
+    let m = unigram_pick(draw(pos, 1u + a).x >> 1u);
+    if (m != x) { y = m; break; }
   }
   outIds[pos] = y;
 }

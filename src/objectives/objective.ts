@@ -5,7 +5,8 @@
 //   objective  corruption of selected positions         head (loss positions)
 //   mlm        80 % [MASK], 10 % uniform, 10 % kept      vocabulary, selected only
 //   slm        100 % uniform                             vocabulary, selected only
-//   rts        100 % uniform                             detection, every real position, λ = 50
+//   rts        100 % uniform (or unigram count^α,        detection, every real position, λ = 50
+//              generator 'unigram', an extension)
 //   crts       100 % C-RTS cluster generator             detection, every real position, λ = 50
 //   electra    80/10/10 for the generator's input, then  generator: vocabulary, selected only;
 //              the generator's Gumbel-max samples        discriminator: detection, every real position
@@ -17,6 +18,7 @@
 // generator's logits and then label them; src/model/electra.ts wires the two encoders.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { unigramDraw, unigramTable, DEFAULT_UNIGRAM_ALPHA, type UnigramTable } from '../kernels/unigram.js';
 import { corrupt, crtsDraw, crtsState, crtsUpdate, detectLabels, gumbelSample, selectionCapacity, selectPositions, vocabTables, type CrtsState, type GumbelOps, type LogitsChunk, type Selection, type VocabTables } from '../kernels/sampling.js';
 
 export const OBJECTIVES = ['mlm', 'slm', 'rts', 'crts', 'electra'] as const;
@@ -29,6 +31,10 @@ export function parseObjective(s: string): ObjectiveName {
 
 export const DETECTION_LAMBDA = 50;
 
+/** RTS's replacement generators: uniform over non-special ids (the paper's) or unigram count^α. */
+export const RTS_GENERATORS = ['uniform', 'unigram'] as const;
+export type RtsGenerator = (typeof RTS_GENERATORS)[number];
+
 export interface ObjectiveOptions {
   /** Selection probability (0.15). */
   p: number;
@@ -40,6 +46,11 @@ export interface ObjectiveOptions {
   clusters?: { assignment: ArrayLike<number>; k: number; counts?: ArrayLike<number> };
   /** crts: softmax temperature-like β on the min-max normalised counts (2.0). */
   beta?: number;
+  /** rts: the replacement generator ('uniform', the default, or 'unigram'). */
+  generator?: RtsGenerator;
+  /** rts + unigram: the exponent α in p(r) ∝ count(r)^α (0.75), and the counts (unigram.json, one per id). */
+  alpha?: number;
+  unigram?: ArrayLike<number>;
   /** crts: use this state (e.g. the training graph's counts, for evaluation) instead of a new one. */
   sharedCrts?: CrtsState;
 }
@@ -81,7 +92,7 @@ export interface ElectraSampling {
 }
 
 /** Counter streams of the objectives' draws (selection sub 0 and corruption sub 1 share stream values). */
-const STREAM = { select: 1, corrupt: 2, crts: 3, gumbel: 4 } as const;
+const STREAM = { select: 1, corrupt: 2, crts: 3, gumbel: 4, unigram: 5 } as const;
 
 /**
  * Build an objective over `ids` ([B, T] u32, the clean batch, uploaded each step) reading
@@ -98,7 +109,15 @@ export async function buildObjective(rt: Runtime, name: ObjectiveName, ids: Tens
   let crts: CrtsState | undefined;
   let electra: ElectraSampling | undefined;
   let discSel: Selection | undefined;
-  if (name === 'mlm' || name === 'electra') corruptOps.push(await corrupt(rt, 'mlm', ids, vt, sel, step, { seed: o.seed, stream: STREAM.corrupt, maskId: o.maskId }));
+  let table: UnigramTable | undefined;
+  const generator = o.generator ?? 'uniform';
+  if (!(RTS_GENERATORS as readonly string[]).includes(generator)) throw new Error(`objective ${name}: unknown generator '${generator}' (expected one of ${RTS_GENERATORS.join(', ')})`);
+  if (generator !== 'uniform' && name !== 'rts') throw new Error(`objective ${name}: the '${generator}' generator applies to rts only`);
+  if (generator === 'unigram') {
+    if (!o.unigram) throw new Error("objective rts: the unigram generator needs token counts (unigram.json from `prepare`)");
+    table = unigramTable(rt, o.unigram, vt, o.alpha ?? DEFAULT_UNIGRAM_ALPHA);
+    corruptOps.push(await unigramDraw(rt, ids, sel, table, step, { seed: o.seed, stream: STREAM.unigram }));
+  } else if (name === 'mlm' || name === 'electra') corruptOps.push(await corrupt(rt, 'mlm', ids, vt, sel, step, { seed: o.seed, stream: STREAM.corrupt, maskId: o.maskId }));
   else if (name === 'slm' || name === 'rts') corruptOps.push(await corrupt(rt, 'uniform', ids, vt, sel, step, { seed: o.seed, stream: STREAM.corrupt }));
   else {
     if (!o.clusters) throw new Error("objective 'crts' needs token clusters (clusters.json from `prepare`)");
@@ -145,6 +164,7 @@ export async function buildObjective(rt: Runtime, name: ObjectiveName, ids: Tens
       sel.release();
       discSel?.release();
       vt.release();
+      table?.release();
       if (!o.sharedCrts) crts?.release();
       rt.release(...own);
     },
