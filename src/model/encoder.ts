@@ -10,6 +10,22 @@
 // ACCUMULATE (the trainer zeroes them at the start of an optimizer step), so gradient
 // accumulation over micro-batches needs nothing special. Activation gradients are
 // overwritten. src/model/reference.ts is the float64 twin of this file.
+//
+// Pre-LN (EncoderConfig.preLayerNorm; Xiong et al. 2020, "On Layer Normalization in the
+// Transformer Architecture"): the embeddings are as above (with their LayerNorm), then per
+// layer
+//     x ← x + Dropout(Attn(LN₁(x)));   x ← x + Dropout(FFN(LN₂(x)))
+// and a final LayerNorm after the last layer, so the heads read normalised states. The
+// per-layer LayerNorms keep BERT's parameter names: LN₁ (before attention) is
+// `encoder.layer.i.attention.output.LayerNorm`, LN₂ (before the FFN) is
+// `encoder.layer.i.output.LayerNorm`; the final one is `encoder.final_layer_norm` (only
+// present in pre-LN models; transformers' BERT/ELECTRA cannot represent them, and export
+// refuses). Every residual add except the first layer's input is fused into the LayerNorm
+// that follows it (the residual variant writes the sum — the new stream — and its
+// normalisation): x + branch → (stream, LN₂(stream)) and, at the end of a layer, (next
+// stream, next layer's LN₁ or the final LN of it). Backward: the stream gradient passes each
+// branch, the branch's LayerNorm backward gives that branch's part, and an elementwise add
+// sums the two (two stream buffers, alternated: no buffer is read and written by one op).
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { matmul, type MatrixView, type MatrixOperand } from '../kernels/matmul.js';
@@ -19,6 +35,7 @@ import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
 import { gelu, geluBackward } from '../kernels/gelu.js';
 import { dropout, dropoutBackward } from '../kernels/dropout.js';
 import { embedding, embeddingBackward } from '../kernels/embedding.js';
+import { binary } from '../kernels/elementwise.js';
 import type { EncoderConfig } from './config.js';
 import { grad, param, type ModelParams } from './params.js';
 
@@ -96,6 +113,24 @@ interface LayerActs {
   y2: Tensor;
 }
 
+/** A pre-LN layer's activations (see the header). */
+interface PreLayerActs {
+  x: Tensor; // residual stream in [N, h]: LN₁'s input (layer 0: the embeddings' output; then the previous layer's sum)
+  u: Tensor; // LN₁(x), the attention's input [N, h]
+  statsU: Tensor;
+  qkv: Tensor;
+  ctx: Tensor;
+  lse: Tensor;
+  attn: AttentionForward;
+  tmp1: Tensor; // dropout(attention output dense)
+  r: Tensor; // x + tmp1: LN₂'s input [N, h]
+  statsV: Tensor;
+  v: Tensor; // LN₂(r), the FFN's input
+  pre: Tensor;
+  act: Tensor;
+  tmp2: Tensor; // dropout(output dense); r + tmp2 is the next stream
+}
+
 export class Encoder {
   readonly forwardOps: Op[] = [];
   readonly backwardOps: Op[] = [];
@@ -104,6 +139,10 @@ export class Encoder {
   /** Gradient of the loss w.r.t. `hidden`: the head writes it before backward runs. */
   dHidden!: Tensor;
   private layers: LayerActs[] = [];
+  private preLayers: PreLayerActs[] = [];
+  /** Pre-LN: the last layer's output stream (the final LayerNorm's input) and its stats. */
+  private finalX: Tensor | null = null;
+  private finalStats: Tensor | null = null;
   private arena: Tensor[] = [];
 
   private constructor(
@@ -121,7 +160,6 @@ export class Encoder {
 
   static async build(rt: Runtime, cfg: EncoderConfig, params: ModelParams, prefix: string, inputs: EncoderInputs, opts: EncoderOptions): Promise<Encoder> {
     const [B, T] = inputs.ids.shape;
-    if (cfg.preLayerNorm) throw new Error('encoder: the pre-LN variant is not implemented yet (post-LN, as BERT, only)');
     if (T > cfg.maxPositions) throw new Error(`encoder: sequence length ${T} exceeds max_position_embeddings ${cfg.maxPositions}`);
     const e = new Encoder(rt, cfg, params, prefix, B, T);
     await e.buildForward(inputs, opts);
@@ -188,6 +226,7 @@ export class Encoder {
       f.push(await linearForward(rt, x, this.P('embeddings_project.weight'), this.P('embeddings_project.bias'), xp, 'embeddings_project'));
       x = xp;
     }
+    if (cfg.preLayerNorm) return this.buildPreLnLayers(x, inp, o);
 
     for (let l = 0; l < cfg.numLayers; l++) {
       const L = `encoder.layer.${l}.`;
@@ -234,7 +273,130 @@ export class Encoder {
     this.hidden = x;
   }
 
+  /** Pre-LN layers and the final LayerNorm over the embeddings' output x (see the header). */
+  private async buildPreLnLayers(x: Tensor, inp: EncoderInputs, o: EncoderOptions): Promise<void> {
+    const { rt, cfg, B, T, N } = this;
+    const h = cfg.hiddenSize, F = cfg.intermediateSize, H = cfg.numHeads;
+    const hd = cfg.hiddenDropout, eps = cfg.layerNormEps;
+    const base = o.streamBase ?? 0;
+    const f = this.forwardOps;
+    const lnName = (l: number) => (l < cfg.numLayers ? `encoder.layer.${l}.attention.output.LayerNorm` : 'encoder.final_layer_norm');
+    // Layer 0's LN₁ reads the embeddings' output; every later LN₁ (and the final LN) is fused
+    // with the residual add that ends the layer before.
+    let u = this.t([N, h], 'encoder.layer.0.ln1');
+    let statsU = this.t([N, 2], 'encoder.layer.0.stats1');
+    f.push(await layerNorm(rt, x, this.P(`${lnName(0)}.weight`), this.P(`${lnName(0)}.bias`), u, statsU, { eps }));
+    for (let l = 0; l < cfg.numLayers; l++) {
+      const L = `encoder.layer.${l}.`;
+      const a: Partial<PreLayerActs> = { x, u, statsU };
+      a.qkv = this.t([B, T, 3 * h], `${L}qkv`);
+      for (const [p, part] of (['query', 'key', 'value'] as const).entries())
+        f.push(await linearForward(rt, u, this.P(`${L}attention.self.${part}.weight`), this.P(`${L}attention.self.${part}.bias`), view2d(a.qkv, N, h, 3 * h, p * h), `${L}${part}`));
+      a.ctx = this.t([B, T, h], `${L}ctx`);
+      a.lse = this.t([B, H, T], `${L}lse`);
+      a.attn = await attention(rt, a.qkv, inp.lengths, a.ctx, a.lse, {
+        heads: H,
+        dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: base + 16 + l } : undefined,
+      });
+      f.push(...a.attn.ops);
+      const dense1 = this.t([N, h], `${L}attn.dense`);
+      f.push(await linearForward(rt, view2d(a.ctx, N, h), this.P(`${L}attention.output.dense.weight`), this.P(`${L}attention.output.dense.bias`), dense1, `${L}attention.output.dense`));
+      a.tmp1 = dense1;
+      if (hd > 0) {
+        a.tmp1 = this.t([N, h], `${L}attn.dropout`);
+        f.push(await dropout(rt, dense1, a.tmp1, { rate: hd, rng: o.dropoutRng, stream: base + 1 + 2 * l }));
+      }
+      // r = x + tmp1 and v = LN₂(r), one op.
+      a.r = this.t([N, h], `${L}stream.mid`);
+      a.statsV = this.t([N, 2], `${L}stats2`);
+      a.v = this.t([N, h], `${L}ln2`);
+      f.push(await layerNorm(rt, a.tmp1, this.P(`${L}output.LayerNorm.weight`), this.P(`${L}output.LayerNorm.bias`), a.v, a.statsV, { eps, residual: x, sum: a.r }));
+      a.pre = this.t([N, F], `${L}ffn.pre`);
+      a.act = this.t([N, F], `${L}ffn.act`);
+      f.push(await linearForward(rt, a.v, this.P(`${L}intermediate.dense.weight`), this.P(`${L}intermediate.dense.bias`), a.pre, `${L}intermediate.dense`));
+      f.push(await gelu(rt, a.pre, a.act, { form: cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh' }));
+      const dense2 = this.t([N, h], `${L}ffn.dense`);
+      f.push(await linearForward(rt, a.act, this.P(`${L}output.dense.weight`), this.P(`${L}output.dense.bias`), dense2, `${L}output.dense`));
+      a.tmp2 = dense2;
+      if (hd > 0) {
+        a.tmp2 = this.t([N, h], `${L}ffn.dropout`);
+        f.push(await dropout(rt, dense2, a.tmp2, { rate: hd, rng: o.dropoutRng, stream: base + 2 + 2 * l }));
+      }
+      // Next stream = r + tmp2, normalised by the next layer's LN₁ (or the final LN), one op.
+      const next = this.t([N, h], `${L}stream.out`);
+      u = this.t([N, h], l + 1 < cfg.numLayers ? `encoder.layer.${l + 1}.ln1` : 'encoder.final_layer_norm');
+      statsU = this.t([N, 2], l + 1 < cfg.numLayers ? `encoder.layer.${l + 1}.stats1` : 'encoder.final_layer_norm.stats');
+      f.push(await layerNorm(rt, a.tmp2, this.P(`${lnName(l + 1)}.weight`), this.P(`${lnName(l + 1)}.bias`), u, statsU, { eps, residual: a.r, sum: next }));
+      this.preLayers.push(a as PreLayerActs);
+      x = next;
+    }
+    this.finalX = x;
+    this.finalStats = statsU;
+    this.hidden = u;
+  }
+
+  /** Pre-LN backward (see the header): the gradient of the stream, branch by branch. */
+  private async buildPreLnBackward(inp: EncoderInputs, o: EncoderOptions): Promise<void> {
+    const { rt, cfg, N } = this;
+    const h = cfg.hiddenSize, F = cfg.intermediateSize;
+    const hd = cfg.hiddenDropout;
+    const base = o.streamBase ?? 0;
+    const b = this.backwardOps;
+    // dNorm: dHidden (written by the head), then the gradient of each LayerNorm's output.
+    // dLn: a LayerNorm backward's dx (a branch's part of the stream gradient). gA/gB: the
+    // stream gradient, alternated (the add reads one and writes the other).
+    const dNorm = this.t([N, h], 'grad.norm');
+    const dLn = this.t([N, h], 'grad.ln');
+    let g = this.t([N, h], 'grad.stream.a');
+    let gOther = this.t([N, h], 'grad.stream.b');
+    const dTmp = this.t([N, h], 'grad.tmp');
+    const dAct = this.t([N, F], 'grad.act');
+    const dPre = this.t([N, F], 'grad.pre');
+    const dCtx = this.t([N, h], 'grad.ctx');
+    const dQkv = this.t([this.B, this.T, 3 * h], 'grad.qkv');
+    this.dHidden = dNorm;
+    const ln = (name: string, dy: Tensor, x: Tensor, stats: Tensor, dx: Tensor) =>
+      layerNormBackward(rt, { dy, x, gamma: this.P(`${name}.weight`), stats, dx, dgamma: this.G(`${name}.weight`), dbeta: this.G(`${name}.bias`), accumulate: true });
+    // The residual add: g ← g + dLn (into the other buffer).
+    const addBranch = async () => {
+      b.push(await binary(rt, 'add', g, dLn, gOther));
+      [g, gOther] = [gOther, g];
+    };
+    b.push(...(await ln('encoder.final_layer_norm', dNorm, this.finalX!, this.finalStats!, g)));
+    for (let l = cfg.numLayers - 1; l >= 0; l--) {
+      const L = `encoder.layer.${l}.`;
+      const a = this.preLayers[l];
+      // FFN branch: g → dropout → output.dense → GELU → intermediate.dense → dNorm (= d v) → LN₂ → dLn.
+      let dDense2 = g;
+      if (hd > 0) {
+        b.push(await dropoutBackward(rt, g, dTmp, { rate: hd, rng: o.dropoutRng, stream: base + 2 + 2 * l }));
+        dDense2 = dTmp;
+      }
+      b.push(...(await linearBackward(rt, { dy: dDense2, x: a.act, W: this.P(`${L}output.dense.weight`), dW: this.G(`${L}output.dense.weight`), db: this.G(`${L}output.dense.bias`), dx: dAct, label: `${L}output.dense.backward` })));
+      b.push(await geluBackward(rt, a.pre, dAct, dPre, { form: cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh' }));
+      b.push(...(await linearBackward(rt, { dy: dPre, x: a.v, W: this.P(`${L}intermediate.dense.weight`), dW: this.G(`${L}intermediate.dense.weight`), db: this.G(`${L}intermediate.dense.bias`), dx: dNorm, label: `${L}intermediate.dense.backward` })));
+      b.push(...(await ln(`${L}output.LayerNorm`, dNorm, a.r, a.statsV, dLn)));
+      await addBranch(); // g = d r
+      // Attention branch: g → dropout → attention.output.dense → attention → q, k, v → dNorm (= d u) → LN₁ → dLn.
+      let dDense1 = g;
+      if (hd > 0) {
+        b.push(await dropoutBackward(rt, g, dTmp, { rate: hd, rng: o.dropoutRng, stream: base + 1 + 2 * l }));
+        dDense1 = dTmp;
+      }
+      b.push(...(await linearBackward(rt, { dy: dDense1, x: view2d(a.ctx, N, h), W: this.P(`${L}attention.output.dense.weight`), dW: this.G(`${L}attention.output.dense.weight`), db: this.G(`${L}attention.output.dense.bias`), dx: view2d(dCtx, N, h), label: `${L}attention.output.dense.backward` })));
+      b.push(...(await attentionBackward(rt, a.attn, reshape(dCtx, a.ctx), dQkv)).ops);
+      for (const [p, part] of (['query', 'key', 'value'] as const).entries()) {
+        const dy = view2d(dQkv, N, h, 3 * h, p * h);
+        b.push(...(await linearBackward(rt, { dy, x: a.u, W: this.P(`${L}attention.self.${part}.weight`), dW: this.G(`${L}attention.self.${part}.weight`), db: this.G(`${L}attention.self.${part}.bias`), dx: dNorm, accumulateDx: p > 0, label: `${L}${part}.backward` })));
+      }
+      b.push(...(await ln(`${L}attention.output.LayerNorm`, dNorm, a.x, a.statsU, dLn)));
+      await addBranch(); // g = d x (the layer's input stream)
+    }
+    await this.buildEmbeddingsBackward(inp, o, g, dTmp, gOther);
+  }
+
   private async buildBackward(inp: EncoderInputs, o: EncoderOptions): Promise<void> {
+    if (this.cfg.preLayerNorm) return this.buildPreLnBackward(inp, o);
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, F = cfg.intermediateSize;
     const hd = cfg.hiddenDropout;
@@ -280,15 +442,26 @@ export class Encoder {
         b.push(...(await linearBackward(rt, { dy, x: a.x, W: this.P(`${L}attention.self.${part}.weight`), dW: this.G(`${L}attention.self.${part}.weight`), db: this.G(`${L}attention.self.${part}.bias`), dx: gIn, accumulateDx: true, label: `${L}${part}.backward` })));
       }
     }
-    // Embeddings (through embeddings_project first when E ≠ h; the gradients of a shared
-    // embeddings module accumulate with the other encoder's).
-    let dEmb = gIn, dLnBuf = dTmp, dSum = gX;
+    await this.buildEmbeddingsBackward(inp, o, gIn, dTmp, gX);
+  }
+
+  /**
+   * Embeddings backward from the gradient of the embeddings' output dOut [N, h], with two
+   * free [N, h] buffers (through embeddings_project first when E ≠ h; the gradients of a
+   * shared embeddings module accumulate with the other encoder's).
+   */
+  private async buildEmbeddingsBackward(inp: EncoderInputs, o: EncoderOptions, dOut: Tensor, dTmp: Tensor, spare: Tensor): Promise<void> {
+    const { rt, cfg, N } = this;
+    const hd = cfg.hiddenDropout;
+    const base = o.streamBase ?? 0;
+    const b = this.backwardOps;
+    let dEmb = dOut, dLnBuf = dTmp, dSum = spare;
     if (this.embOut) {
       const E = this.E;
       dEmb = this.t([N, E], 'grad.emb');
       dLnBuf = this.t([N, E], 'grad.emb.tmp');
       dSum = this.t([N, E], 'grad.emb.sum');
-      b.push(...(await linearBackward(rt, { dy: gIn, x: this.embOut, W: this.P('embeddings_project.weight'), dW: this.G('embeddings_project.weight'), db: this.G('embeddings_project.bias'), dx: dEmb, label: 'embeddings_project.backward' })));
+      b.push(...(await linearBackward(rt, { dy: dOut, x: this.embOut, W: this.P('embeddings_project.weight'), dW: this.G('embeddings_project.weight'), db: this.G('embeddings_project.bias'), dx: dEmb, label: 'embeddings_project.backward' })));
     }
     let dLn = dEmb;
     if (hd > 0) {
@@ -302,6 +475,7 @@ export class Encoder {
   /** Set the attention-dropout step for the next submits. */
   setStep(step: number): void {
     for (const l of this.layers) l.attn.setStep(step);
+    for (const l of this.preLayers) l.attn.setStep(step);
   }
 
   release(): void {
