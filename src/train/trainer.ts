@@ -21,7 +21,9 @@ import { buildElectra, type ElectraGraph } from '../model/electra.js';
 import { allocParams, initParams, loadParams, readParams, recordZeroGrads, param, grad, type ModelParams } from '../model/params.js';
 import { Encoder } from '../model/encoder.js';
 import { buildMlmHead, buildDetectionHead, type MlmHead, type DetectionHead } from '../model/heads.js';
-import { buildObjective, DETECTION_LAMBDA, type BuiltObjective, type ObjectiveName } from '../objectives/objective.js';
+import { buildObjective, DETECTION_LAMBDA, type BuiltObjective, type ObjectiveName, type RtsGenerator } from '../objectives/objective.js';
+import { loadUnigram } from '../data/stats.js';
+import { DEFAULT_UNIGRAM_ALPHA } from '../kernels/unigram.js';
 import { BatchLoader } from '../data/loader.js';
 import { readManifest, type Manifest } from '../data/shards.js';
 import { loadClusters } from '../data/clusters.js';
@@ -59,6 +61,9 @@ export interface TrainConfig {
   checkpointEvery: number;
   /** ELECTRA: the generator's hidden size, heads and FFN as a fraction of the discriminator's (default 1/2). */
   generatorSize?: number;
+  /** RTS: the replacement generator (default 'uniform', the paper's) and, for 'unigram', α in count^α (default 0.75). */
+  rtsGenerator?: RtsGenerator;
+  unigramAlpha?: number;
 }
 
 export const DEFAULT_GENERATOR_SIZE = 0.5;
@@ -157,6 +162,7 @@ export class Trainer {
     this.specialIds = [s.pad, s.unk, s.cls, s.sep, s.mask];
     if (c.objective === 'electra') this.genCfg = generatorConfig(this.cfg, c.generatorSize ?? DEFAULT_GENERATOR_SIZE);
     else if (c.generatorSize !== undefined) throw new TrainingError(`a generator size applies to the electra objective only (this run trains ${c.objective})`);
+    if ((c.rtsGenerator ?? 'uniform') !== 'uniform' && c.objective !== 'rts') throw new TrainingError(`the '${c.rtsGenerator}' generator applies to the rts objective only (this run trains ${c.objective})`);
     // The largest activation is [B·T, max(3h, FFN)] f32: refuse a batch whose activations
     // exceed one binding, naming the limit, before anything is allocated.
     const widest = Math.max(3 * this.cfg.hiddenSize, this.cfg.intermediateSize);
@@ -192,7 +198,7 @@ export class Trainer {
         t.log.write({ kind: 'init-from', source: c.initFrom, loaded: report.loaded.length, fresh: report.fresh, unused: report.unused });
       }
     }
-    writeFileSync(join(c.run, 'config.json'), JSON.stringify({ ...c, data: resolve(c.data), run: resolve(c.run), model: t.cfg, ...(t.genCfg ? { generator: t.genCfg } : {}), totalSteps: t.totalSteps, warmupSteps: t.warmupSteps, parameters: countParams(t.params.specs) }, null, 2) + '\n');
+    writeFileSync(join(c.run, 'config.json'), JSON.stringify({ ...c, data: resolve(c.data), run: resolve(c.run), model: t.cfg, ...(t.genCfg ? { generator: t.genCfg } : {}), ...(c.rtsGenerator === 'unigram' ? { unigramAlpha: c.unigramAlpha ?? DEFAULT_UNIGRAM_ALPHA } : {}), totalSteps: t.totalSteps, warmupSteps: t.warmupSteps, parameters: countParams(t.params.specs) }, null, 2) + '\n');
     return t;
   }
 
@@ -210,6 +216,12 @@ export class Trainer {
       const cl = loadClusters(join(c.data, f));
       clusters = { assignment: cl.assignment, k: cl.k };
     }
+    let unigram: Float64Array | undefined;
+    if (c.rtsGenerator === 'unigram') {
+      const f = join(c.data, this.manifest.files.unigram ?? 'unigram.json');
+      if (!existsSync(f)) throw new TrainingError(`${f}: missing; the unigram generator needs the token counts (run \`prepare\` again)`);
+      unigram = loadUnigram(f).counts;
+    }
     const objective = await buildObjective(rt, c.objective, ids, this.stepBuf, {
       p: c.maskProb,
       seed: c.seed,
@@ -217,6 +229,7 @@ export class Trainer {
       specialIds: this.specialIds,
       vocabSize: this.cfg.vocabSize,
       clusters,
+      ...(unigram ? { generator: 'unigram' as const, alpha: c.unigramAlpha ?? DEFAULT_UNIGRAM_ALPHA, unigram } : {}),
       sharedCrts: dropout ? undefined : this.train?.objective.crts,
     });
     const scale = 1 / c.accumulate;
@@ -413,7 +426,7 @@ export class Trainer {
     const optimizer: Record<string, SafeTensor> = {};
     for (const [k, t] of Object.entries(await tensors(null, 'm'))) optimizer[`${k}.exp_avg`] = t;
     for (const [k, t] of Object.entries(await tensors(null, 'v'))) optimizer[`${k}.exp_avg_sq`] = t;
-    const state: Record<string, unknown> = { objective: this.c.objective, config: this.cfg, seed: this.c.seed, totalSteps: this.totalSteps, ...(this.genCfg ? { generator: this.genCfg } : {}) };
+    const state: Record<string, unknown> = { objective: this.c.objective, config: this.cfg, seed: this.c.seed, totalSteps: this.totalSteps, ...(this.genCfg ? { generator: this.genCfg } : {}), ...this.rtsState() };
     const crts = this.train.objective.crts;
     if (crts) {
       const counts = new Int32Array(((await this.rt.read(crts.counts)) as Int32Array).slice());
@@ -426,6 +439,9 @@ export class Trainer {
     const ck = loadCheckpoint(dir);
     const st = ck.state as { objective?: string; config?: EncoderConfig; seed?: number };
     if (st.objective !== this.c.objective) throw new TrainingError(`${dir}: checkpoint of objective '${st.objective}', this run trains '${this.c.objective}'`);
+    const show = (g: { generator: string; alpha?: number }) => `'${g.generator}'${g.alpha !== undefined ? ` (alpha ${g.alpha})` : ''}`;
+    const theirs = (ck.state as { rts?: { generator: string; alpha?: number } }).rts ?? this.rtsStateOf('uniform'), mine = this.rtsState().rts;
+    if (mine && JSON.stringify(theirs) !== JSON.stringify(mine)) throw new TrainingError(`${dir}: the checkpoint's RTS generator ${show(theirs)} differs from this run's ${show(mine)}: check --generator and --alpha`);
     const diff = Object.keys(this.cfg).filter((k) => JSON.stringify((st.config as unknown as Record<string, unknown>)?.[k]) !== JSON.stringify((this.cfg as unknown as Record<string, unknown>)[k]));
     if (diff.length) throw new TrainingError(`${dir}: the checkpoint's model differs from this run's in ${diff.join(', ')}`);
     const gst = (ck.state as { generator?: EncoderConfig }).generator;
@@ -446,6 +462,14 @@ export class Trainer {
       this.rt.write(crts.counts, new Int32Array(c.data.slice().buffer));
     }
     this.step = ck.step;
+  }
+
+  /** RTS's generator as saved in checkpoints (absent = uniform, as in older checkpoints). */
+  private rtsStateOf(g: RtsGenerator): { generator: RtsGenerator; alpha?: number } {
+    return g === 'unigram' ? { generator: g, alpha: this.c.unigramAlpha ?? DEFAULT_UNIGRAM_ALPHA } : { generator: g };
+  }
+  private rtsState(): { rts?: { generator: RtsGenerator; alpha?: number } } {
+    return this.c.objective === 'rts' ? { rts: this.rtsStateOf(this.c.rtsGenerator ?? 'uniform') } : {};
   }
 
   async parameters(): Promise<Map<string, Float32Array>> {
