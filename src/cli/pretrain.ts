@@ -3,7 +3,8 @@ import { parse, ADAPTER_OPTION, UsageError } from './args.js';
 import { cliRuntime } from './runtime.js';
 import { Progress } from './progress.js';
 import { Trainer, TrainingError, type TrainConfig } from '../train/trainer.js';
-import { parseObjective } from '../objectives/objective.js';
+import { parseObjective, RTS_GENERATORS, type RtsGenerator } from '../objectives/objective.js';
+import { DEFAULT_UNIGRAM_ALPHA } from '../kernels/unigram.js';
 import { PRESETS, parseGeneratorSize, type PresetName } from '../model/config.js';
 import { parseBudget } from '../train/budget.js';
 import { learningRate } from '../train/schedule.js';
@@ -32,6 +33,8 @@ export const PRETRAIN_OPTIONS = {
   dropout: { type: 'string' },
   'pre-ln': { type: 'boolean' },
   'generator-size': { type: 'string' },
+  generator: { type: 'string' },
+  alpha: { type: 'string' },
   resume: { type: 'boolean' },
   'init-from': { type: 'string' },
   quiet: { type: 'boolean' },
@@ -93,6 +96,18 @@ export function trainConfigFromArgs(values: Record<string, string | boolean | un
       c.generatorSize = parseGeneratorSize(String(values['generator-size']));
     } catch (e) {
       throw new UsageError(`pretrain: --generator-size: ${(e as Error).message}`);
+    }
+  }
+  if (values.generator !== undefined || values.alpha !== undefined) {
+    const g = String(values.generator ?? 'uniform');
+    if (objective !== 'rts') throw new UsageError(`pretrain: --generator and --alpha apply to --objective rts only, not ${objective}`);
+    if (!(RTS_GENERATORS as readonly string[]).includes(g)) throw new UsageError(`pretrain: unknown --generator '${g}' (expected one of ${RTS_GENERATORS.join(', ')})`);
+    if (values.alpha !== undefined && g !== 'unigram') throw new UsageError(`pretrain: --alpha applies to --generator unigram only`);
+    c.rtsGenerator = g as RtsGenerator;
+    if (g === 'unigram') {
+      const a = num('alpha', String(values.alpha ?? DEFAULT_UNIGRAM_ALPHA));
+      if (!(a >= 0 && a <= 1)) throw new UsageError(`pretrain: --alpha must be in [0, 1], got '${values.alpha}'`);
+      c.unigramAlpha = a;
     }
   }
   return c;
@@ -185,7 +200,7 @@ export async function pretrainCommand(argv: string[]): Promise<number> {
   const warmup = values.warmup !== undefined ? num('warmup', values.warmup, { int: true, min: 0 }) : undefined;
   const s = await runPretraining(rt, c, { resume: Boolean(values.resume), quiet: Boolean(values.quiet), warmup });
   process.stdout.write(
-    `\n${c.objective} on ${c.preset}: ${s.steps} steps in ${s.seconds.toFixed(1)} s (${s.tokensPerSecond.toFixed(0)} tokens/s)\n` +
+    `\n${c.objective}${c.rtsGenerator === 'unigram' ? ` (unigram generator, alpha ${c.unigramAlpha})` : ''} on ${c.preset}: ${s.steps} steps in ${s.seconds.toFixed(1)} s (${s.tokensPerSecond.toFixed(0)} tokens/s)\n` +
       `  training loss ${s.firstLoss.toFixed(4)} → ${s.lastLoss.toFixed(4)}\n` +
       (s.electra
         ? `  generator (MLM) loss ${s.electra.first.genLoss.toFixed(4)} → ${s.electra.last.genLoss.toFixed(4)}, discriminator loss (×50) ${s.electra.first.discLoss.toFixed(4)} → ${s.electra.last.discLoss.toFixed(4)}\n`
