@@ -57,6 +57,16 @@ describe('pretrain (CLI)', () => {
     expect(mismatch.stderr).toMatch(/disagrees with the run's model config/);
   });
 
+  it('predict runs on a pre-LN run (the final LayerNorm included)', () => {
+    const run = join(root, 'preln');
+    expect(cli(['pretrain', '--objective', 'rts', '--pre-ln', '--data', data, '--out', run, '--budget', '2', ...small]).status).toBe(0);
+    const p = cli(['predict', '--model', run, '--json', '--text', 'call me ishmael']);
+    expect(p.status, p.stderr).toBe(0);
+    const out = JSON.parse(p.stdout.trim().split('\n')[0]);
+    expect(out.logits.length).toBe(out.ids.length);
+    expect(out.logits.flat().every(Number.isFinite)).toBe(true);
+  });
+
   it('usage errors exit 2 with the reason', () => {
     const bad = [
       [['--objective', 'bert', '--data', data, '--out', join(root, 'x')], /unknown objective 'bert'/],

@@ -15,7 +15,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   demo: { run: demoCommand, help: 'the default job of `npm start`  [--adapter A]' },
   bench: { run: benchCommand, help: 'benchmarks: `bench kernels [--json] [--adapter A]`' },
   prepare: { run: prepareCommand, help: 'corpus → tokenizer, packed shards, counts, clusters  --corpus P|bundled:NAME… --vocab-size N --seq-len L --out DIR' },
-  pretrain: { run: pretrainCommand, help: 'pre-train an encoder  --objective mlm|slm|rts|crts|electra --model tiny|mini|small|base --data DIR --out RUN [--budget 2000|5M tokens|10m] [--batch B] [--lr LR] [--seed S] [--generator-size 1/2] [--init-from HF_DIR] [--resume]' },
+  pretrain: { run: pretrainCommand, help: 'pre-train an encoder  --objective mlm|slm|rts|crts|electra --model tiny|mini|small|base --data DIR --out RUN [--budget 2000|5M tokens|10m] [--batch B] [--lr LR] [--seed S] [--generator uniform|unigram --alpha A] [--generator-size 1/2] [--pre-ln] [--init-from HF_DIR] [--resume]' },
   tokenize: { run: tokenizeCommand, help: 'token ids of each stdin line  --tokenizer DIR [--json]' },
   export: { run: exportCommand, help: 'a run as a Hugging Face model directory  --run RUN [--step N] --out DIR [--as auto|bert-mlm|electra-discriminator|electra-generator|bert]' },
   predict: { run: predictCommand, help: 'top-5 at [MASK] / replaced-token probabilities per stdin line  --model RUN|DIR [--json] [--text T] [--ids]' },

@@ -145,7 +145,6 @@ export class Predictor {
   ) {}
 
   static create(rt: Runtime, model: PredictModel): Predictor {
-    if (model.config.preLayerNorm) throw new Error(`predict: ${model.source}: a pre-LayerNorm encoder is not supported by the GPU encoder (post-LayerNorm, as BERT)`);
     // Inference: no dropout anywhere.
     const cfg: EncoderConfig = { ...model.config, hiddenDropout: 0, attentionDropout: 0 };
     const specs: ParamSpec[] = [...encoderParams(cfg, ''), ...(model.kind === 'mlm' ? mlmHeadParams(cfg) : detectionHeadParams(cfg))];
