@@ -57,9 +57,11 @@ describe('pretrain (CLI)', () => {
     expect(mismatch.stderr).toMatch(/disagrees with the run's model config/);
   });
 
-  it('predict runs on a pre-LN run (the final LayerNorm included)', () => {
+  it('predict runs on a pre-LN run with overridden sizes (the final LayerNorm included)', () => {
     const run = join(root, 'preln');
-    expect(cli(['pretrain', '--objective', 'rts', '--pre-ln', '--data', data, '--out', run, '--budget', '2', ...small]).status).toBe(0);
+    const r = cli(['pretrain', '--objective', 'rts', '--pre-ln', '--layers', '1', '--hidden', '96', '--heads', '3', '--ffn', '200', '--data', data, '--out', run, '--budget', '2', ...small]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).model).toMatchObject({ numLayers: 1, hiddenSize: 96, numHeads: 3, intermediateSize: 200, preLayerNorm: true });
     const p = cli(['predict', '--model', run, '--json', '--text', 'call me ishmael']);
     expect(p.status, p.stderr).toBe(0);
     const out = JSON.parse(p.stdout.trim().split('\n')[0]);
@@ -74,6 +76,7 @@ describe('pretrain (CLI)', () => {
       [['--objective', 'mlm', '--out', join(root, 'x')], /--data DIR is required/],
       [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--batch', '0'], /--batch must be an integer ≥ 1/],
       [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--budget', 'forever'], /invalid budget 'forever'/],
+      [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--hidden', '0'], /--hidden must be an integer ≥ 1/],
     ] as const;
     for (const [args, msg] of bad) {
       const r = cli(['pretrain', ...args]);

@@ -32,6 +32,12 @@ export const PRETRAIN_OPTIONS = {
   'checkpoint-every': { type: 'string', default: '100' },
   dropout: { type: 'string' },
   'pre-ln': { type: 'boolean' },
+  // Overrides of the preset's sizes.
+  layers: { type: 'string' },
+  hidden: { type: 'string' },
+  heads: { type: 'string' },
+  ffn: { type: 'string' },
+  'max-positions': { type: 'string' },
   'generator-size': { type: 'string' },
   generator: { type: 'string' },
   alpha: { type: 'string' },
@@ -69,6 +75,9 @@ export function trainConfigFromArgs(values: Record<string, string | boolean | un
   }
   let model: TrainConfig['model'] = values.dropout !== undefined ? { hiddenDropout: num('dropout', values.dropout as string), attentionDropout: num('dropout', values.dropout as string) } : undefined;
   if (values['pre-ln']) model = { ...model, preLayerNorm: true }; // pre-LN encoder (src/model/encoder.ts); recorded in the run's config.json
+  const sizes = { layers: 'numLayers', hidden: 'hiddenSize', heads: 'numHeads', ffn: 'intermediateSize', 'max-positions': 'maxPositions' } as const;
+  for (const [flag, field] of Object.entries(sizes))
+    if (values[flag] !== undefined) model = { ...model, [field]: num(flag, values[flag] as string, { int: true, min: 1 }) };
   const c: TrainConfig = {
     objective,
     preset: preset as PresetName,
