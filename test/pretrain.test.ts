@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { getRuntime } from './harness.js';
 import { prepare } from '../src/data/prepare.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
+import { readParams } from '../src/model/params.js';
 import type { ObjectiveName } from '../src/objectives/objective.js';
 
 let data = '';
@@ -72,6 +73,35 @@ describe('pre-training', () => {
       }
     });
   }
+
+  it('gradient accumulation is one submit a step and averages the micro-batches it would see one by one', async () => {
+    const rt = await getRuntime();
+    // lr 0: parameters stay put, so micro-batches 0 and 1 of the accumulating run see the
+    // same model as steps 0 and 1 of the plain run (same batches, counters and dropout).
+    const plain = await Trainer.create(rt, { ...config('rts', 'acc-plain', 4), lr: 0 });
+    plain.runStep();
+    const g0 = await readParams(rt, plain.params, 'grads');
+    plain.runStep();
+    const g1 = await readParams(rt, plain.params, 'grads');
+    const acc = await Trainer.create(rt, { ...config('rts', 'acc-2', 4), lr: 0, accumulate: 2 });
+    const submits = rt.submitCount;
+    acc.runStep();
+    expect(rt.submitCount - submits).toBe(1);
+    const g = await readParams(rt, acc.params, 'grads');
+    let checked = 0;
+    for (const [name, v] of g) {
+      const a = g0.get(name)!, b = g1.get(name)!;
+      let scale = 1e-12;
+      for (let i = 0; i < v.length; i++) scale = Math.max(scale, Math.abs(a[i]), Math.abs(b[i]));
+      for (let i = 0; i < v.length; i++) {
+        // f32 sums in another order: a few ulps of the largest term.
+        const want = (a[i] + b[i]) / 2;
+        if (Math.abs(v[i] - want) > 1e-5 * scale) throw new Error(`${name}[${i}]: accumulated ${v[i]}, mean of micro-batches ${want}`);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10000);
+  });
 
   it('a run stopped and resumed from its checkpoint gives the same losses as an uninterrupted one', async () => {
     const rt = await getRuntime();

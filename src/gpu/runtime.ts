@@ -246,6 +246,14 @@ export class Runtime {
     this.encoder.copyBufferToBuffer(s, 0, d, 0, n);
   }
 
+  /** Record a copy of `bytes` bytes between buffer ranges (ends the current compute pass). */
+  copyRange(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (srcOffset % 4 || dstOffset % 4 || bytes % 4) throw new Error(`copy ${src.label} → ${dst.label}: offsets and size must be multiples of 4 (got ${srcOffset}, ${dstOffset}, ${bytes})`);
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder({ label: 'step' });
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
   /** Record zero-filling a tensor (ends the current compute pass): e.g. gradients at a step's start. */
   clear(t: Tensor): void {
     this.endPass();

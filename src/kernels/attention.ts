@@ -123,6 +123,8 @@ export interface AttentionForward {
   readonly params: GPUBuffer;
   /** Set the dropout step for the next submits (forward and its backward alike). */
   setStep(step: number): void;
+  /** Where the step (u32) lives, for setting it by a buffer copy recorded in an encoder. */
+  readonly stepTarget: { buffer: GPUBuffer; offset: number };
 }
 
 export interface AttentionBackwardOptions {
@@ -183,6 +185,7 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
     ops: [op],
     dims: { B, T, H, D },
     qkv, lengths, out, lse, params,
+    stepTarget: { buffer: params, offset: STEP_OFFSET },
     setStep(step: number) {
       rt.device.queue.writeBuffer(params, STEP_OFFSET, new Uint32Array([step >>> 0]));
     },

@@ -38,6 +38,7 @@ export interface ElectraGraph {
   backward: Op[];
   /** Set the attention-dropout step of both encoders. */
   setStep(step: number): void;
+  stepTargets(): { buffer: GPUBuffer; offset: number }[];
   release(): void;
 }
 
@@ -96,6 +97,9 @@ export async function buildElectra(rt: Runtime, a: ElectraBuild): Promise<Electr
     setStep(step: number) {
       generator.setStep(step);
       discriminator.setStep(step);
+    },
+    stepTargets() {
+      return [...generator.stepTargets(), ...discriminator.stepTargets()];
     },
     release() {
       detection.release();

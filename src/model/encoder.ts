@@ -473,6 +473,11 @@ export class Encoder {
   }
 
   /** Set the attention-dropout step for the next submits. */
+  /** The attention-dropout step words, for setting them by copies inside an encoder. */
+  stepTargets(): { buffer: GPUBuffer; offset: number }[] {
+    return [...this.layers, ...this.preLayers].map((l) => l.attn.stepTarget);
+  }
+
   setStep(step: number): void {
     for (const l of this.layers) l.attn.setStep(step);
     for (const l of this.preLayers) l.attn.setStep(step);

@@ -140,6 +140,8 @@ export class Trainer {
   private v = new Map<string, Tensor>();
   private stepBuf!: GPUBuffer;
   private dropRng!: Tensor;
+  /** With accumulation: every micro-batch's ids, lengths and counters, written once a step. */
+  private staging: Tensor | null = null;
   private train!: StepGraph;
   private evalGraph!: StepGraph;
   private optimizerOps: Op[] = [];
@@ -293,7 +295,8 @@ export class Trainer {
     return { epoch: Math.floor(k / this.loader.stepsPerEpoch), step: k % this.loader.stepsPerEpoch };
   }
 
-  private writeBatch(g: StepGraph, ids: Uint32Array): void {
+  /** Valid tokens per sequence (packing pads at the end). */
+  private lengthsOf(ids: Uint32Array): Uint32Array {
     const B = this.c.batch, T = this.manifest.seqLen, pad = this.manifest.special.pad;
     const lengths = new Uint32Array(B);
     for (let b = 0; b < B; b++) {
@@ -301,8 +304,12 @@ export class Trainer {
       while (L > 0 && ids[b * T + L - 1] === pad) L--;
       lengths[b] = Math.max(1, L);
     }
+    return lengths;
+  }
+
+  private writeBatch(g: StepGraph, ids: Uint32Array): void {
     this.rt.write(g.ids, ids);
-    this.rt.write(g.lengths, lengths);
+    this.rt.write(g.lengths, this.lengthsOf(ids));
   }
 
   /** Record and submit one optimizer step (no readback). */
@@ -310,26 +317,65 @@ export class Trainer {
     const { rt, c } = this;
     const lr = learningRate(this.schedule(), this.step);
     recordZeroGrads(rt, this.params);
-    for (let a = 0; a < c.accumulate; a++) {
-      const micro = this.step * c.accumulate + a;
+    if (c.accumulate > 1) this.recordAccumulated(lr);
+    else {
+      // The sampling kernels' counters use the 1-based micro-batch number (here the
+      // optimizer step, the number AdamW's bias correction uses).
+      const micro = this.step;
       const pos = this.position(micro);
       this.writeBatch(this.train, this.loader.batch(pos.epoch, pos.step));
-      // The sampling kernels' counters use the 1-based micro-batch number, so every
-      // micro-batch gets its own selection and corruption (without accumulation it equals
-      // the optimizer step, the number AdamW's bias correction uses).
       writeStep(rt, this.stepBuf, micro + 1, lr);
       rt.write(this.dropRng, [c.seed >>> 0, micro >>> 0]);
       if (this.train.electra) this.train.electra.setStep(micro);
       else this.train.encoder.setStep(micro);
       rt.record(...this.train.forward, ...this.train.backward);
-      // With accumulation each micro-batch is its own submit: its batch and counters are
-      // written between submits, and AdamW then reads the optimizer step.
-      if (c.accumulate > 1) rt.submit();
     }
-    if (c.accumulate > 1) writeStep(rt, this.stepBuf, this.step + 1, lr);
     rt.record(...this.optimizerOps);
     rt.submit();
     this.step++;
+  }
+
+  /**
+   * Gradient accumulation inside the one submit: every micro-batch's ids, lengths, step
+   * uniform, dropout counter and attention step go up together in one staging buffer,
+   * and copies recorded before each micro-batch's ops put them in place; the optimizer's
+   * step uniform is copied in last.
+   */
+  private recordAccumulated(lr: number): void {
+    const { rt, c } = this;
+    const B = c.batch, T = this.manifest.seqLen, k = c.accumulate;
+    const region = B * T + B + 4 + 2; // u32 words: ids, lengths, step uniform, dropout [seed, micro]
+    const words = k * region + 4;
+    if (!this.staging) this.staging = rt.empty([words], 'u32', 'accumulation.staging');
+    const host = new Uint32Array(words);
+    const f32 = new Float32Array(host.buffer);
+    for (let a = 0; a < k; a++) {
+      const micro = this.step * k + a;
+      const pos = this.position(micro);
+      const ids = this.loader.batch(pos.epoch, pos.step);
+      const base = a * region;
+      host.set(ids, base);
+      host.set(this.lengthsOf(ids), base + B * T);
+      host[base + B * T + B] = micro + 1;
+      f32[base + B * T + B + 1] = lr;
+      host[base + B * T + B + 4] = c.seed >>> 0;
+      host[base + B * T + B + 5] = micro >>> 0;
+    }
+    host[k * region] = this.step + 1;
+    f32[k * region + 1] = lr;
+    rt.write(this.staging, host);
+    const S = this.staging.buffer, g = this.train;
+    const targets = g.electra ? g.electra.stepTargets() : g.encoder.stepTargets();
+    for (let a = 0; a < k; a++) {
+      const base = a * region * 4;
+      rt.copyRange(S, base, g.ids.buffer, 0, B * T * 4);
+      rt.copyRange(S, base + B * T * 4, g.lengths.buffer, 0, B * 4);
+      rt.copyRange(S, base + (B * T + B) * 4, this.stepBuf, 0, 16);
+      rt.copyRange(S, base + (B * T + B + 4) * 4, this.dropRng.buffer, 0, 8);
+      for (const t of targets) rt.copyRange(S, base + (B * T + B + 5) * 4, t.buffer, t.offset, 4);
+      rt.record(...g.forward, ...g.backward);
+    }
+    rt.copyRange(S, k * region * 4, this.stepBuf, 0, 16);
   }
 
   /** Loss and accuracy of the last step's final micro-batch (a readback: call at log intervals). */
