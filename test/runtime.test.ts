@@ -176,3 +176,21 @@ describe('includes', () => {
     expect(err.message).toMatch(/shaders\/lib\.wgsl:3:\d+: .*nothing_here/);
   });
 });
+
+describe('snapshots', () => {
+  it('copies tensors inside the submit and resolves after it, without the caller syncing', async () => {
+    const rt = await getRuntime();
+    const a = rt.upload([1, 2, 3, 4, 5], [5]), b = rt.upload([10, 20, 30, 40, 50], [5]), o = rt.empty([5]);
+    const n = rt.upload([7, 8, 9], [3], 'i32');
+    rt.record(await binary(rt, 'add', a, b, o));
+    const snap = rt.snapshot([o, n]);
+    const submits = rt.submitCount;
+    rt.submit();
+    expect(rt.submitCount - submits).toBe(1);
+    const [ov, nv] = await snap;
+    expect(Array.from(ov)).toEqual([11, 22, 33, 44, 55]);
+    expect(nv).toBeInstanceOf(Int32Array);
+    expect(Array.from(nv)).toEqual([7, 8, 9]);
+    rt.release(a, b, o, n);
+  });
+});

@@ -2,7 +2,7 @@
 import { parse, ADAPTER_OPTION, UsageError } from './args.js';
 import { cliRuntime } from './runtime.js';
 import { Progress } from './progress.js';
-import { Trainer, TrainingError, type TrainConfig } from '../train/trainer.js';
+import { Trainer, TrainingError, type TrainConfig, type StepReadout } from '../train/trainer.js';
 import { parseObjective, RTS_GENERATORS, type RtsGenerator } from '../objectives/objective.js';
 import { DEFAULT_UNIGRAM_ALPHA } from '../kernels/unigram.js';
 import { PRESETS, parseGeneratorSize, type PresetName } from '../model/config.js';
@@ -150,8 +150,43 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: { resume
   const t0 = performance.now();
   const startStep = tr.step;
   let lastCheckpoint = '';
+  // Metrics are read without stalling the pipeline: a log step's scalars are copied into a
+  // mappable buffer inside its own submit and handled when they arrive; the loop waits for a
+  // log interval's readout only when issuing the next one, so at most one interval of steps
+  // is queued ahead of the GPU.
+  let pending: Promise<void> | null = null;
+  let diverged: TrainingError | null = null;
+  const onMetrics = (step: number, m: StepReadout) => {
+    if (diverged) return;
+    if (!Number.isFinite(m.loss) || m.nonfinite) {
+      diverged = new TrainingError(
+        `non-finite ${m.nonfinite ? 'gradient' : 'loss'} at step ${step} (loss ${m.loss}, grad norm ${m.gradNorm}): stopping. ` +
+          `${lastCheckpoint ? `The last good checkpoint is kept (${lastCheckpoint})` : 'No checkpoint was written before this'}; try a lower --lr or more warm-up.`,
+      );
+      return;
+    }
+    if (Number.isNaN(firstLoss)) firstLoss = m.loss;
+    lastLoss = m.loss;
+    if (m.electra) electra = { first: electra?.first ?? m.electra, last: m.electra };
+    const secs = (performance.now() - t0) / 1000;
+    const tps = ((step - startStep) * tokensPerStep) / secs;
+    tr.log.write({ kind: 'train', step, loss: m.loss, accuracy: m.accuracy, ...(m.electra ?? {}), lr: learningRate(tr.schedule(), step - 1), gradNorm: m.gradNorm, tokensPerSecond: tps, overflow: m.overflow });
+    if (!opts.quiet) progress.update(step, m.electra ? { loss: m.loss, gen: m.electra.genLoss, disc: m.electra.discLoss, acc: m.accuracy, 'tok/s': tps } : { loss: m.loss, acc: m.accuracy, 'tok/s': tps });
+  };
+  /** Wait for the outstanding readout; stop if it showed divergence. */
+  const drain = async () => {
+    if (pending) await pending;
+    pending = null;
+    if (diverged) throw diverged;
+  };
   while (tr.step < tr.totalSteps && performance.now() < deadline) {
-    tr.runStep();
+    const step = tr.step + 1;
+    const logNow = step % c.logEvery === 0 || step === tr.totalSteps;
+    if (logNow) {
+      const readout = tr.runStep({ metrics: true });
+      await drain();
+      pending = readout.then((m) => onMetrics(step, m));
+    } else tr.runStep();
     if (!fitted && c.budget.kind === 'time') {
       if (tr.step === startStep + 1) {
         await rt.sync(); // the first step compiles pipelines: not representative
@@ -165,32 +200,20 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: { resume
         fitted = true;
       }
     }
-    const logNow = tr.step % c.logEvery === 0 || tr.step === tr.totalSteps;
-    if (logNow) {
-      const m = await tr.readStepMetrics();
-      if (!Number.isFinite(m.loss) || m.nonfinite) {
-        throw new TrainingError(
-          `non-finite ${m.nonfinite ? 'gradient' : 'loss'} at step ${tr.step} (loss ${m.loss}, grad norm ${m.gradNorm}): stopping. ` +
-            `${lastCheckpoint ? `The last good checkpoint is kept (${lastCheckpoint})` : 'No checkpoint was written before this'}; try a lower --lr or more warm-up.`,
-        );
-      }
-      if (Number.isNaN(firstLoss)) firstLoss = m.loss;
-      lastLoss = m.loss;
-      if (m.electra) electra = { first: electra?.first ?? m.electra, last: m.electra };
-      const secs = (performance.now() - t0) / 1000;
-      const tps = ((tr.step - startStep) * tokensPerStep) / secs;
-      tr.log.write({ kind: 'train', step: tr.step, loss: m.loss, accuracy: m.accuracy, ...(m.electra ?? {}), lr: learningRate(tr.schedule(), tr.step - 1), gradNorm: m.gradNorm, tokensPerSecond: tps, overflow: m.overflow });
-      if (!opts.quiet) progress.update(tr.step, m.electra ? { loss: m.loss, gen: m.electra.genLoss, disc: m.electra.discLoss, acc: m.accuracy, 'tok/s': tps } : { loss: m.loss, acc: m.accuracy, 'tok/s': tps });
-    }
     if (c.evalEvery > 0 && tr.step % c.evalEvery === 0) {
+      await drain();
       const e = await tr.evaluate();
       if (e) {
         lastEval = { ...e } as unknown as Record<string, number>;
         tr.log.write({ kind: 'eval', ...e });
       }
     }
-    if (c.checkpointEvery > 0 && tr.step % c.checkpointEvery === 0) lastCheckpoint = await tr.checkpoint();
+    if (c.checkpointEvery > 0 && tr.step % c.checkpointEvery === 0) {
+      await drain(); // never checkpoint a diverged model
+      lastCheckpoint = await tr.checkpoint();
+    }
   }
+  await drain();
   progress.done();
   const e = await tr.evaluate();
   if (e) {

@@ -60,6 +60,8 @@ export class Runtime {
   private errors: string[] = [];
   /** Error scopes around submits, awaited by sync() so errors surface at their submit. */
   private scopes: Promise<void>[] = [];
+  /** Snapshots recorded into the current encoder, mapped once it is submitted. */
+  private snapshots: { staging: GPUBuffer; parts: { t: Tensor; offset: number; bytes: number }[]; resolve: (v: (Float32Array | Int32Array | Uint32Array)[]) => void; reject: (e: unknown) => void }[] = [];
   /** Labels of the ops in the command buffer being recorded (named in error messages). */
   private recorded: string[] = [];
   private destroyed = false;
@@ -246,6 +248,24 @@ export class Runtime {
     this.encoder.copyBufferToBuffer(s, 0, d, 0, n);
   }
 
+  /**
+   * Record copies of small tensors into a mappable buffer, in the current encoder: the
+   * promise resolves with their contents after the next submit completes, without the
+   * caller waiting (metrics read at log intervals without stalling the step pipeline).
+   */
+  snapshot(tensors: Tensor[]): Promise<(Float32Array | Int32Array | Uint32Array)[]> {
+    let total = 0;
+    const parts = tensors.map((t) => {
+      const bytes = bindingBytes(t);
+      const part = { t, offset: total, bytes };
+      total += bytes;
+      return part;
+    });
+    const staging = this.device.createBuffer({ size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'snapshot' });
+    for (const p of parts) this.copyRange(p.t.buffer, 0, staging, p.offset, p.bytes);
+    return new Promise((resolve, reject) => this.snapshots.push({ staging, parts, resolve, reject }));
+  }
+
   /** Record a copy of `bytes` bytes between buffer ranges (ends the current compute pass). */
   copyRange(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     if (srcOffset % 4 || dstOffset % 4 || bytes % 4) throw new Error(`copy ${src.label} → ${dst.label}: offsets and size must be multiples of 4 (got ${srcOffset}, ${dstOffset}, ${bytes})`);
@@ -285,6 +305,21 @@ export class Runtime {
       }),
     );
     this.encoder = null;
+    for (const snap of this.snapshots.splice(0)) {
+      snap.staging.mapAsync(GPUMapMode.READ).then(
+        () => {
+          const raw = snap.staging.getMappedRange().slice(0);
+          snap.staging.unmap();
+          snap.staging.destroy();
+          snap.resolve(
+            snap.parts.map(({ t, offset }) =>
+              t.dtype === 'i32' ? new Int32Array(raw, offset, t.size) : t.dtype === 'u32' ? new Uint32Array(raw, offset, t.size) : t.dtype === 'f16' ? fromF16(new Uint16Array(raw, offset, t.size)) : new Float32Array(raw, offset, t.size),
+            ),
+          );
+        },
+        (e) => snap.reject(new GpuError(`snapshot of ${snap.parts.map((p) => p.t.label).join(', ')} failed: ${(e as Error).message}`)),
+      );
+    }
     this.submitCount++;
     this.dispatchCount += this.dispatchesPending;
     this.dispatchesPending = 0;

@@ -101,6 +101,15 @@ export interface EvalMetrics {
 
 export class TrainingError extends Error {}
 
+export interface StepReadout {
+  loss: number;
+  accuracy: number;
+  gradNorm: number;
+  nonfinite: boolean;
+  overflow: number;
+  electra?: ElectraMetrics;
+}
+
 /**
  * Specs of the parameters an objective trains (MLM decoder tied to the word embeddings);
  * ELECTRA adds its generator (generatorParams: shared embeddings, generator.* and its head).
@@ -313,7 +322,9 @@ export class Trainer {
   }
 
   /** Record and submit one optimizer step (no readback). */
-  runStep(): void {
+  runStep(): void;
+  runStep(opts: { metrics: true }): Promise<StepReadout>;
+  runStep(opts: { metrics?: boolean } = {}): Promise<StepReadout> | void {
     const { rt, c } = this;
     const lr = learningRate(this.schedule(), this.step);
     recordZeroGrads(rt, this.params);
@@ -331,8 +342,34 @@ export class Trainer {
       rt.record(...this.train.forward, ...this.train.backward);
     }
     rt.record(...this.optimizerOps);
+    const readout = opts.metrics ? rt.snapshot(this.metricTensors(this.train)).then((a) => this.metricsFrom(this.train, a)) : undefined;
     rt.submit();
     this.step++;
+    return readout;
+  }
+
+  /** The small tensors a step's metrics come from: clip state, selection meta, head stats. */
+  private metricTensors(g: StepGraph): Tensor[] {
+    const heads = g.electra ? [g.electra.genHead.xent.stats, g.electra.detection.bce.out] : g.mlm ? [g.mlm.xent.stats] : [g.detection!.bce.out];
+    return [this.clipState, g.objective.selection.meta, ...heads];
+  }
+
+  private metricsFrom(g: StepGraph, a: (Float32Array | Int32Array | Uint32Array)[]): StepReadout {
+    const [clip, meta] = a;
+    const base = { gradNorm: clip[1], nonfinite: clip[3] !== 0, overflow: meta[2] };
+    const cap = g.objective.selection.capacity;
+    const k = this.c.accumulate;
+    if (g.electra) {
+      const s = a[2], o = a[3], valid = s[4 * cap + 2];
+      const genLoss = s[4 * cap] * k, discLoss = o[0] * k;
+      return { ...base, loss: genLoss + discLoss, accuracy: o[4] > 0 ? o[3] / o[4] : 0, electra: { genLoss, discLoss, genAccuracy: valid > 0 ? s[4 * cap + 3] / valid : 0 } };
+    }
+    if (g.mlm) {
+      const s = a[2], valid = s[4 * cap + 2];
+      return { ...base, loss: s[4 * cap] * k, accuracy: valid > 0 ? s[4 * cap + 3] / valid : 0 };
+    }
+    const o = a[2];
+    return { ...base, loss: o[0] * k, accuracy: o[4] > 0 ? o[3] / o[4] : 0 };
   }
 
   /**
@@ -376,6 +413,11 @@ export class Trainer {
       rt.record(...g.forward, ...g.backward);
     }
     rt.copyRange(S, k * region * 4, this.stepBuf, 0, 16);
+  }
+
+  /** Loss and accuracy of the last step's final micro-batch (waits for the GPU; the loop uses runStep({metrics: true})). */
+  async readStepMetricsNow(): Promise<StepReadout> {
+    return this.metricsFrom(this.train, await Promise.all(this.metricTensors(this.train).map((t) => this.rt.read(t))));
   }
 
   /** Loss and accuracy of the last step's final micro-batch (a readback: call at log intervals). */
