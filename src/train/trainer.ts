@@ -1,5 +1,5 @@
 // The pre-training loop. Everything is built once for the batch shape; each optimizer step
-// then writes the batch (token ids, lengths), the step uniform and the dropout counter, and
+// then writes the batch (token ids), the step uniform and the dropout counter, and
 // records: zero grads → [per micro-batch: corruption → encoder forward → head forward →
 // generator-state update → head backward → encoder backward] → global-norm clip → AdamW,
 // as ONE submit. Scalars are read back only at log intervals. ELECTRA's micro-batch is
@@ -32,6 +32,7 @@ import { learningRate, type Schedule, type ScheduleKind } from './schedule.js';
 import { stepsForBudget, type Budget } from './budget.js';
 import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
 import { MetricsLog } from './metrics-log.js';
+import { sequenceLengths } from '../kernels/lengths.js';
 import { initFromHf, describeInitFrom } from '../io/init-from.js';
 
 export interface TrainConfig {
@@ -149,7 +150,7 @@ export class Trainer {
   private v = new Map<string, Tensor>();
   private stepBuf!: GPUBuffer;
   private dropRng!: Tensor;
-  /** With accumulation: every micro-batch's ids, lengths and counters, written once a step. */
+  /** With accumulation: every micro-batch's ids and counters, written once a step. */
   private staging: Tensor | null = null;
   private train!: StepGraph;
   private evalGraph!: StepGraph;
@@ -233,6 +234,8 @@ export class Trainer {
       if (!existsSync(f)) throw new TrainingError(`${f}: missing; the unigram generator needs the token counts (run \`prepare\` again)`);
       unigram = loadUnigram(f).counts;
     }
+    // Lengths come from the ids on the GPU: only token ids (and counters) go up per step.
+    const lengthsOp = await sequenceLengths(rt, ids, lengths, this.manifest.special.pad);
     const objective = await buildObjective(rt, c.objective, ids, this.stepBuf, {
       p: c.maskProb,
       seed: c.seed,
@@ -247,10 +250,10 @@ export class Trainer {
     if (c.objective === 'electra') {
       const gen = dropout ? this.genCfg! : { ...this.genCfg!, hiddenDropout: 0, attentionDropout: 0 };
       const e = await buildElectra(rt, { disc: cfg, gen, params: this.params, objective, types, lengths, dropoutRng: this.dropRng, seed: c.seed, genWeight: scale, lambda: DETECTION_LAMBDA * scale, forwardOnly: !dropout });
-      return { ids, lengths, types, objective, encoder: e.discriminator, detection: e.detection, electra: e, forward: e.forward, backward: e.backward };
+      return { ids, lengths, types, objective, encoder: e.discriminator, detection: e.detection, electra: e, forward: [lengthsOp, ...e.forward], backward: e.backward };
     }
     const encoder = await Encoder.build(rt, cfg, this.params, '', { ids: objective.inputIds, types, lengths }, { dropoutRng: this.dropRng, seed: c.seed, forwardOnly: !dropout });
-    const forward = [...objective.corruptOps, ...encoder.forwardOps];
+    const forward = [lengthsOp, ...objective.corruptOps, ...encoder.forwardOps];
     const backward: Op[] = [];
     const g: StepGraph = { ids, lengths, types, objective, encoder, forward, backward };
     if (objective.head === 'mlm') {
@@ -304,21 +307,8 @@ export class Trainer {
     return { epoch: Math.floor(k / this.loader.stepsPerEpoch), step: k % this.loader.stepsPerEpoch };
   }
 
-  /** Valid tokens per sequence (packing pads at the end). */
-  private lengthsOf(ids: Uint32Array): Uint32Array {
-    const B = this.c.batch, T = this.manifest.seqLen, pad = this.manifest.special.pad;
-    const lengths = new Uint32Array(B);
-    for (let b = 0; b < B; b++) {
-      let L = T;
-      while (L > 0 && ids[b * T + L - 1] === pad) L--;
-      lengths[b] = Math.max(1, L);
-    }
-    return lengths;
-  }
-
   private writeBatch(g: StepGraph, ids: Uint32Array): void {
     this.rt.write(g.ids, ids);
-    this.rt.write(g.lengths, this.lengthsOf(ids));
   }
 
   /** Record and submit one optimizer step (no readback). */
@@ -373,7 +363,7 @@ export class Trainer {
   }
 
   /**
-   * Gradient accumulation inside the one submit: every micro-batch's ids, lengths, step
+   * Gradient accumulation inside the one submit: every micro-batch's ids, step
    * uniform, dropout counter and attention step go up together in one staging buffer,
    * and copies recorded before each micro-batch's ops put them in place; the optimizer's
    * step uniform is copied in last.
@@ -381,7 +371,7 @@ export class Trainer {
   private recordAccumulated(lr: number): void {
     const { rt, c } = this;
     const B = c.batch, T = this.manifest.seqLen, k = c.accumulate;
-    const region = B * T + B + 4 + 2; // u32 words: ids, lengths, step uniform, dropout [seed, micro]
+    const region = B * T + 4 + 2; // u32 words: ids, step uniform, dropout [seed, micro]
     const words = k * region + 4;
     if (!this.staging) this.staging = rt.empty([words], 'u32', 'accumulation.staging');
     const host = new Uint32Array(words);
@@ -392,11 +382,10 @@ export class Trainer {
       const ids = this.loader.batch(pos.epoch, pos.step);
       const base = a * region;
       host.set(ids, base);
-      host.set(this.lengthsOf(ids), base + B * T);
-      host[base + B * T + B] = micro + 1;
-      f32[base + B * T + B + 1] = lr;
-      host[base + B * T + B + 4] = c.seed >>> 0;
-      host[base + B * T + B + 5] = micro >>> 0;
+      host[base + B * T] = micro + 1;
+      f32[base + B * T + 1] = lr;
+      host[base + B * T + 4] = c.seed >>> 0;
+      host[base + B * T + 5] = micro >>> 0;
     }
     host[k * region] = this.step + 1;
     f32[k * region + 1] = lr;
@@ -406,10 +395,9 @@ export class Trainer {
     for (let a = 0; a < k; a++) {
       const base = a * region * 4;
       rt.copyRange(S, base, g.ids.buffer, 0, B * T * 4);
-      rt.copyRange(S, base + B * T * 4, g.lengths.buffer, 0, B * 4);
-      rt.copyRange(S, base + (B * T + B) * 4, this.stepBuf, 0, 16);
-      rt.copyRange(S, base + (B * T + B + 4) * 4, this.dropRng.buffer, 0, 8);
-      for (const t of targets) rt.copyRange(S, base + (B * T + B + 5) * 4, t.buffer, t.offset, 4);
+      rt.copyRange(S, base + B * T * 4, this.stepBuf, 0, 16);
+      rt.copyRange(S, base + (B * T + 4) * 4, this.dropRng.buffer, 0, 8);
+      for (const t of targets) rt.copyRange(S, base + (B * T + 5) * 4, t.buffer, t.offset, 4);
       rt.record(...g.forward, ...g.backward);
     }
     rt.copyRange(S, k * region * 4, this.stepBuf, 0, 16);
