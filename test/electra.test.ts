@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getRuntime, expectClose, rng } from './harness.js';
 import type { Runtime } from '../src/gpu/runtime.js';
-import { prepare } from '../src/data/prepare.js';
+import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, paramSpecsFor, type TrainConfig } from '../src/train/trainer.js';
 import { generatorConfig, generatorParams, encoderParams, detectionHeadParams, parseGeneratorSize, type EncoderConfig, type ParamSpec } from '../src/model/config.js';
 import { allocParams, loadParams, readParams, recordZeroGrads } from '../src/model/params.js';
@@ -218,37 +218,14 @@ let data = '';
 const root = mkdtempSync(join(tmpdir(), 'electrolite-electra-'));
 
 function config(run: string, steps: number): TrainConfig {
-  return {
-    objective: 'electra',
-    preset: 'tiny',
-    // As test/pretrain.test.ts; the generator (1/2) has 1 head of 32, FFN 64.
-    model: { hiddenSize: 64, numHeads: 2, intermediateSize: 128, numLayers: 2, hiddenDropout: 0.1, attentionDropout: 0.1 },
-    data,
-    run: join(root, run),
-    batch: 8,
-    accumulate: 1,
-    lr: 2e-3,
-    warmupSteps: 2,
-    schedule: 'linear',
-    budget: { kind: 'steps', steps },
-    seed: 7,
-    maskProb: 0.15,
-    weightDecay: 0.01,
-    clip: 1,
-    logEvery: 1,
-    evalEvery: 0,
-    evalBatches: 1,
-    checkpointEvery: 0,
-    generatorSize: 0.5,
-  };
+  // The generator (1/2) has 1 head of 32, FFN 64.
+  return smallTrainConfig('electra', data, join(root, run), steps, { generatorSize: 0.5 });
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('ELECTRA pre-training', () => {
   beforeAll(async () => {
-    data = join(root, 'data');
-    await prepare({ corpus: ['bundled:moby-dick'], out: data, vocabSize: 1000, seqLen: 32 });
+    data = await prepareMoby(root);
   }, 300_000);
 
   it('the training loss L_gen + 50·L_disc and L_gen go down within 40 steps', async () => {

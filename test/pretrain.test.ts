@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getRuntime } from './harness.js';
-import { prepare } from '../src/data/prepare.js';
+import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import { readParams } from '../src/model/params.js';
 import type { ObjectiveName } from '../src/objectives/objective.js';
@@ -15,33 +15,11 @@ let data = '';
 const root = mkdtempSync(join(tmpdir(), 'electrolite-pretrain-'));
 
 beforeAll(async () => {
-  data = join(root, 'data');
-  await prepare({ corpus: ['bundled:moby-dick'], out: data, vocabSize: 1000, seqLen: 32, clusters: { k: 20 } });
+  data = await prepareMoby(root);
 }, 300_000);
 
 function config(objective: ObjectiveName, run: string, steps: number): TrainConfig {
-  return {
-    objective,
-    preset: 'tiny',
-    // Small enough for CPU adapters; head dim 32 (the attention kernel's smallest).
-    model: { hiddenSize: 64, numHeads: 2, intermediateSize: 128, numLayers: 2, hiddenDropout: 0.1, attentionDropout: 0.1 },
-    data,
-    run: join(root, run),
-    batch: 8,
-    accumulate: 1,
-    lr: 2e-3,
-    warmupSteps: 2,
-    schedule: 'linear',
-    budget: { kind: 'steps', steps },
-    seed: 7,
-    maskProb: 0.15,
-    weightDecay: 0.01,
-    clip: 1,
-    logEvery: 1,
-    evalEvery: 0,
-    evalBatches: 1,
-    checkpointEvery: 0,
-  };
+  return smallTrainConfig(objective, data, join(root, run), steps);
 }
 
 async function losses(tr: Trainer, steps: number): Promise<number[]> {
@@ -53,7 +31,6 @@ async function losses(tr: Trainer, steps: number): Promise<number[]> {
   return out;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('pre-training', () => {
   for (const objective of ['mlm', 'slm', 'rts', 'crts'] as const) {

@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getRuntime } from './harness.js';
-import { prepare } from '../src/data/prepare.js';
+import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import { trainConfigFromArgs } from '../src/cli/pretrain.js';
 import { UsageError } from '../src/cli/args.js';
@@ -16,38 +16,13 @@ let data = '';
 const root = mkdtempSync(join(tmpdir(), 'electrolite-unigram-'));
 
 beforeAll(async () => {
-  data = join(root, 'data');
-  await prepare({ corpus: ['bundled:moby-dick'], out: data, vocabSize: 1000, seqLen: 32, clusters: { k: 20 } });
+  data = await prepareMoby(root);
 }, 300_000);
 
 function config(run: string, steps: number, extra: Partial<TrainConfig> = {}): TrainConfig {
-  return {
-    objective: 'rts',
-    preset: 'tiny',
-    model: { hiddenSize: 64, numHeads: 2, intermediateSize: 128, numLayers: 2, hiddenDropout: 0.1, attentionDropout: 0.1 },
-    data,
-    run: join(root, run),
-    batch: 8,
-    accumulate: 1,
-    lr: 2e-3,
-    warmupSteps: 2,
-    schedule: 'linear',
-    budget: { kind: 'steps', steps },
-    seed: 7,
-    maskProb: 0.15,
-    weightDecay: 0.01,
-    clip: 1,
-    logEvery: 1,
-    evalEvery: 0,
-    evalBatches: 1,
-    checkpointEvery: 0,
-    rtsGenerator: 'unigram',
-    unigramAlpha: 0.75,
-    ...extra,
-  };
+  return smallTrainConfig('rts', data, join(root, run), steps, { rtsGenerator: 'unigram', unigramAlpha: 0.75, ...extra });
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('RTS with the unigram generator', () => {
   it('trains: the loss goes down within 40 steps; replacements are never special; config.json records α', async () => {
