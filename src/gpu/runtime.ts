@@ -242,10 +242,7 @@ export class Runtime {
   copy(src: Tensor | GPUBuffer, dst: Tensor | GPUBuffer, bytes?: number): void {
     const s = 'dtype' in src ? src.buffer : src;
     const d = 'dtype' in dst ? dst.buffer : dst;
-    const n = bytes ?? ('dtype' in src ? bindingBytes(src) : s.size);
-    this.endPass();
-    this.encoder ??= this.device.createCommandEncoder({ label: 'step' });
-    this.encoder.copyBufferToBuffer(s, 0, d, 0, n);
+    this.copyRange(s, 0, d, 0, bytes ?? ('dtype' in src ? bindingBytes(src) : s.size));
   }
 
   /**

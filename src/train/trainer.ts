@@ -216,7 +216,7 @@ export class Trainer {
 
   private async buildGraph(dropout: boolean): Promise<StepGraph> {
     const { rt, c } = this;
-    const B = c.batch, T = this.manifest.seqLen, N = B * T;
+    const B = c.batch, T = this.manifest.seqLen;
     const cfg = dropout ? this.cfg : { ...this.cfg, hiddenDropout: 0, attentionDropout: 0 };
     const ids = rt.empty([B, T], 'u32', 'batch.ids');
     const lengths = rt.empty([B], 'u32', 'batch.lengths');
@@ -267,7 +267,6 @@ export class Trainer {
       if (dropout) forward.push(...(await objective.afterForward(g.detection.logits)));
       backward.push(...g.detection.backward, ...encoder.backwardOps);
     }
-    void N;
     return g;
   }
 
@@ -404,37 +403,8 @@ export class Trainer {
   }
 
   /** Loss and accuracy of the last step's final micro-batch (waits for the GPU; the loop uses runStep({metrics: true})). */
-  async readStepMetricsNow(): Promise<StepReadout> {
+  async readStepMetrics(): Promise<StepReadout> {
     return this.metricsFrom(this.train, await Promise.all(this.metricTensors(this.train).map((t) => this.rt.read(t))));
-  }
-
-  /** Loss and accuracy of the last step's final micro-batch (a readback: call at log intervals). */
-  async readStepMetrics(): Promise<{ loss: number; accuracy: number; gradNorm: number; nonfinite: boolean; overflow: number; electra?: ElectraMetrics }> {
-    const clip = await this.rt.read(this.clipState);
-    const meta = await this.rt.read(this.train.objective.selection.meta);
-    const base = { gradNorm: clip[1], nonfinite: clip[3] !== 0, overflow: meta[2] };
-    if (this.train.electra) {
-      const e = await this.electraMetrics(this.train);
-      // accuracy: the discriminator's (as RTS); the generator's is in electra.genAccuracy.
-      return { ...base, loss: e.genLoss + e.discLoss, accuracy: e.discAccuracy, electra: { genLoss: e.genLoss, discLoss: e.discLoss, genAccuracy: e.genAccuracy } };
-    }
-    if (this.train.mlm) {
-      const cap = this.train.objective.selection.capacity;
-      const s = await this.rt.read(this.train.mlm.xent.stats);
-      const valid = s[4 * cap + 2];
-      return { ...base, loss: s[4 * cap] * this.c.accumulate, accuracy: valid > 0 ? s[4 * cap + 3] / valid : 0 };
-    }
-    const o = await this.rt.read(this.train.detection!.bce.out);
-    return { ...base, loss: o[0] * this.c.accumulate, accuracy: o[4] > 0 ? o[3] / o[4] : 0 };
-  }
-
-  /** ELECTRA's losses of a graph's last forward (×accumulate: the mean of one micro-batch). */
-  private async electraMetrics(g: StepGraph): Promise<ElectraMetrics & { discAccuracy: number }> {
-    const cap = g.objective.selection.capacity;
-    const s = await this.rt.read(g.electra!.genHead.xent.stats);
-    const o = await this.rt.read(g.electra!.detection.bce.out);
-    const valid = s[4 * cap + 2];
-    return { genLoss: s[4 * cap] * this.c.accumulate, discLoss: o[0] * this.c.accumulate, genAccuracy: valid > 0 ? s[4 * cap + 3] / valid : 0, discAccuracy: o[4] > 0 ? o[3] / o[4] : 0 };
   }
 
   /** Mean loss and accuracy over validation batches (F1 of "replaced" for detection). */
@@ -449,21 +419,14 @@ export class Trainer {
       writeStep(this.rt, this.stepBuf, 0x40000000 + i, 0);
       this.rt.record(...g.forward);
       await this.rt.sync();
-      if (g.mlm) {
-        const cap = g.objective.selection.capacity;
-        const s = await this.rt.read(g.mlm.xent.stats);
-        loss += s[4 * cap] * this.c.accumulate;
-        acc += s[4 * cap + 2] > 0 ? s[4 * cap + 3] / s[4 * cap + 2] : 0;
-      } else {
-        const o = await this.rt.read(g.detection!.bce.out);
-        loss += o[0] * this.c.accumulate;
-        if (g.electra) {
-          const e = await this.electraMetrics(g);
-          loss += e.genLoss;
-          genLoss += e.genLoss;
-          genAcc += e.genAccuracy;
-        }
-        acc += o[4] > 0 ? o[3] / o[4] : 0;
+      const m = this.metricsFrom(g, await Promise.all(this.metricTensors(g).map((t) => this.rt.read(t))));
+      loss += m.loss;
+      acc += m.accuracy;
+      if (m.electra) {
+        genLoss += m.electra.genLoss;
+        genAcc += m.electra.genAccuracy;
+      }
+      if (!g.mlm) {
         const logits = await this.rt.read(g.detection!.logits), target = await this.rt.read(g.objective.target!), w = await this.rt.read(g.objective.weight!);
         for (let k = 0; k < logits.length; k++) {
           if (w[k] === 0) continue;
@@ -484,24 +447,18 @@ export class Trainer {
       out.recall = tp + fn ? tp / (tp + fn) : 0;
       out.f1 = out.precision + out.recall ? (2 * out.precision * out.recall) / (out.precision + out.recall) : 0;
     }
-    // Restore the training step's uniform (the next runStep rewrites it anyway).
     return out;
   }
 
   async checkpoint(): Promise<string> {
-    const tensors = async (m: Map<string, Tensor> | null, which: 'values' | 'm' | 'v') => {
-      const out: Record<string, SafeTensor> = {};
-      for (const s of this.params.specs) {
-        const t = which === 'values' ? param(this.params, s.name) : (which === 'm' ? this.m : this.v).get(s.name)!;
-        out[s.name] = fromFloat32((await this.rt.read(t)) as Float32Array, s.shape);
-      }
-      void m;
-      return out;
-    };
-    const model = await tensors(null, 'values');
+    const model: Record<string, SafeTensor> = {};
     const optimizer: Record<string, SafeTensor> = {};
-    for (const [k, t] of Object.entries(await tensors(null, 'm'))) optimizer[`${k}.exp_avg`] = t;
-    for (const [k, t] of Object.entries(await tensors(null, 'v'))) optimizer[`${k}.exp_avg_sq`] = t;
+    const read = async (t: Tensor, shape: number[]) => fromFloat32((await this.rt.read(t)) as Float32Array, shape);
+    for (const s of this.params.specs) {
+      model[s.name] = await read(param(this.params, s.name), s.shape);
+      optimizer[`${s.name}.exp_avg`] = await read(this.m.get(s.name)!, s.shape);
+      optimizer[`${s.name}.exp_avg_sq`] = await read(this.v.get(s.name)!, s.shape);
+    }
     const state: Record<string, unknown> = { objective: this.c.objective, config: this.cfg, seed: this.c.seed, totalSteps: this.totalSteps, ...(this.genCfg ? { generator: this.genCfg } : {}), ...this.rtsState() };
     const crts = this.train.objective.crts;
     if (crts) {
