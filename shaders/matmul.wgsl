@@ -1,6 +1,9 @@
 //#if F16
 enable f16;
 //#endif
+//#if SUBGROUPS
+enable subgroups;
+//#endif
 // The matmul family, one source: C = act(alpha·op(A)·op(B) + bias + (ACCUM ? C : 0)),
 // batched over strided views (see src/kernels/matmul.ts for the view layout).
 //
@@ -8,14 +11,19 @@ enable f16;
 // batch index b = b1·nb2 + b2 (two batch levels reach heads interleaved in [B, T, H, D]).
 // op(A)[m, k] = A(m, k), or A(k, m) when TRANS_A (A stored K×M); same for B.
 //
-// Two algorithms, selected by the WGMEM define:
-//  - register tiling (default; CPU adapters): each invocation computes TM×TN outputs from
+// Three algorithms, selected by the WGMEM and SUBGROUPS defines:
+//  - register tiling (default): each invocation computes TM×TN outputs from
 //    4-deep slices of A and B held in registers, no workgroup memory, no barriers. Loads are
 //    vec4 along each operand's contiguous dimension; the VEC_A / VEC_B defines bind the
 //    operand as array<vec4> (when its strides and offset are multiples of 4).
 //  - workgroup-memory tiling (WGMEM; GPUs): the workgroup stages BK-deep slices of a
 //    (WGY·TM)×(WGX·TN) block in workgroup memory; each invocation computes TM×TN outputs
 //    strided by the workgroup size (coalesced, conflict-free).
+//  - subgroup register tiling (SUBGROUPS; CPU adapters with subgroups): the workgroup is one
+//    subgroup of WGX lanes sharing TM rows; each lane owns TN columns. Each A value is loaded
+//    by one lane and handed to the others by subgroupShuffle. On llvmpipe every lane's load
+//    is a separate scalar access (with a bounds check), so loads, not FMAs, bound the
+//    register kernel; sharing A's loads across the subgroup cuts them ~3× (bench/RESULTS.md).
 // Any M, N, K works: the K tail is masked to zero, rows/columns past the edge are not stored.
 
 const TM: u32 = 8u;          // rows per invocation (multiple of 4 in register mode)
@@ -131,7 +139,7 @@ fn epilogue(cbase: u32, m: u32, n: u32, v: f32) {
 //#include activations.wgsl
 
 //#ifnot WGMEM
-// ---- register tiling -----------------------------------------------------------------
+// ---- register tiling (shared by the subgroup variant) --------------------------------
 
 const TN4: u32 = TN / 4u;
 const TM4: u32 = TM / 4u;
@@ -190,6 +198,7 @@ fn load_b(bbase: u32, wx: u32, lx: u32, k: u32) -> array<vec4f, 4u * TN4> {
   return bv;
 }
 
+//#ifnot SUBGROUPS
 @compute @workgroup_size(WGX, WGY)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let m0 = (wid.y * WGY + lid.y) * TM;
@@ -236,6 +245,75 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }
   }
 }
+//#endif
+
+//#if SUBGROUPS
+// ---- subgroup register tiling (WGY = 1, WGX = the subgroup size, TM a multiple of WGX) ---
+
+const TR: u32 = TM / WGX;    // A rows each lane loads per slice
+
+// Lane `lane` loads rows m0 + r·WGX + lane (r < TR) of op(A), 4 deep from k; rows past M
+// are clamped (their results are never stored).
+fn load_a_rows(abase: u32, m0: u32, lane: u32, k: u32) -> array<vec4f, TR> {
+  var av: array<vec4f, TR>;
+  for (var r = 0u; r < TR; r++) {
+    let m = min(m0 + r * WGX + lane, p.M - 1u);
+    if (TRANS_A) {
+      let kc = min(vec4u(k) + vec4u(0u, 1u, 2u, 3u), vec4u(p.K - 1u));
+      av[r] = vec4f(a1(abase + kc.x * p.lda + m), a1(abase + kc.y * p.lda + m), a1(abase + kc.z * p.lda + m), a1(abase + kc.w * p.lda + m));
+    } else {
+      av[r] = a4(abase + m * p.lda + k);
+    }
+  }
+  return av;
+}
+
+@compute @workgroup_size(WGX, 1)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  // No early exit: every lane must reach the shuffles. Out-of-range lanes compute on
+  // clamped data and store nothing.
+  let m0 = wid.y * TM;
+  let z = wid.z;
+  let abase = batch_base(z, p.offA, p.sA1, p.sA2);
+  let bbase = batch_base(z, p.offB, p.sB1, p.sB2);
+  let cbase = batch_base(z, p.offC, p.sC1, p.sC2);
+  var acc: array<vec4f, TM * TN4>;
+  let kfull = p.K & ~3u;
+  for (var k = 0u; k < p.K; k += 4u) {
+    var av = load_a_rows(abase, m0, lane, k);
+    var bv = load_b(bbase, wid.x, lane, k);
+    if (k >= kfull) {
+      let keep = vec4<bool>(k < p.K, k + 1u < p.K, k + 2u < p.K, k + 3u < p.K);
+      for (var r = 0u; r < TR; r++) { av[r] = select(vec4f(0.0), av[r], keep); }
+      for (var kk = 0u; kk < 4u; kk++) {
+        for (var j4 = 0u; j4 < TN4; j4++) { bv[kk * TN4 + j4] = select(vec4f(0.0), bv[kk * TN4 + j4], keep[kk]); }
+      }
+    }
+    for (var i = 0u; i < TM; i++) {
+      let a = subgroupShuffle(av[i / WGX], i % WGX);
+      for (var j4 = 0u; j4 < TN4; j4++) {
+        var s = acc[i * TN4 + j4];
+        s = fma(vec4f(a.x), bv[j4], s);
+        s = fma(vec4f(a.y), bv[TN4 + j4], s);
+        s = fma(vec4f(a.z), bv[2u * TN4 + j4], s);
+        s = fma(vec4f(a.w), bv[3u * TN4 + j4], s);
+        acc[i * TN4 + j4] = s;
+      }
+    }
+  }
+  for (var i = 0u; i < TM; i++) {
+    let m = m0 + i;
+    if (m >= p.M) { break; }
+    for (var j4 = 0u; j4 < TN4; j4++) {
+      let n0 = col_of(wid.x, lane, j4);
+      let v = acc[i * TN4 + j4];
+      for (var c = 0u; c < 4u; c++) {
+        if (n0 + c < p.N) { epilogue(cbase, m, n0 + c, v[c]); }
+      }
+    }
+  }
+}
+//#endif
 //#endif
 
 //#if WGMEM

@@ -4,7 +4,7 @@
 // Autotuning is off under vitest (deterministic); tiles are passed explicitly here.
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomArray, expectClose } from './harness.js';
-import { matmul, headsView, DEFAULT_TILE, TILE_CANDIDATES, type MatmulTile, type MatrixView } from '../src/kernels/matmul.js';
+import { matmul, headsView, DEFAULT_TILE, TILE_CANDIDATES, tileCandidates, subgroupTiles, fixedSubgroupSize, type MatmulTile, type MatrixView } from '../src/kernels/matmul.js';
 import { refMatmulFull, refMatmulView, hostMatrix, type HostView, type RefMatmulOptions } from '../src/kernels/ref/matmul.js';
 import { toF16, fromF16 } from '../src/gpu/tensor.js';
 import type { Runtime } from '../src/gpu/runtime.js';
@@ -13,6 +13,12 @@ import type { Runtime } from '../src/gpu/runtime.js';
 const WGMEM_TILE = TILE_CANDIDATES.find((t) => t.WGMEM)!;
 
 const tolF32 = (K: number) => ({ atol: 2e-6 * K + 1e-6, rtol: 1e-5 });
+
+/** The register tile, plus the first subgroup tile where the adapter has a fixed subgroup size (lavapipe: yes; OpenGL: no subgroups). */
+function baseTiles(rt: Runtime): MatmulTile[] {
+  const sg = fixedSubgroupSize(rt);
+  return sg ? [DEFAULT_TILE, subgroupTiles(sg)[0]] : [DEFAULT_TILE];
+}
 
 async function check2d(rt: Runtime, M: number, K: number, N: number, o: RefMatmulOptions & { tile?: MatmulTile }, seed: number, what: string) {
   const A = randomArray(M * K, seed), B = randomArray(K * N, seed + 1);
@@ -29,18 +35,21 @@ describe('matmul', () => {
   it('every transpose combination on odd and aligned shapes (scalar and vec4 loads)', async () => {
     const rt = await getRuntime();
     let seed = 1;
-    for (const transA of [false, true])
-      for (const transB of [false, true])
-        // [.., 37, ..] forces scalar loads (row stride not a multiple of 4), [.., 36, ..] vec4.
-        for (const [M, K, N] of [[1, 1, 1], [13, 37, 21], [20, 36, 44]])
-          await check2d(rt, M, K, N, { transA, transB }, seed++, `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`);
-  });
+    for (const tile of baseTiles(rt))
+      for (const transA of [false, true])
+        for (const transB of [false, true])
+          // [.., 37, ..] forces scalar loads (row stride not a multiple of 4), [.., 36, ..] vec4.
+          for (const [M, K, N] of [[1, 1, 1], [13, 37, 21], [20, 36, 44]])
+            await check2d(rt, M, K, N, { transA, transB, tile }, seed++, `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${JSON.stringify(tile)}`);
+  }, 200_000);
 
   it('every autotune candidate tile gives the same results (odd shapes)', async () => {
     const rt = await getRuntime();
-    for (const [t, tile] of TILE_CANDIDATES.entries()) {
+    const all = tileCandidates(rt);
+    if (fixedSubgroupSize(rt)) expect(all.length).toBeGreaterThan(TILE_CANDIDATES.length);
+    for (const [t, tile] of all.entries()) {
       await check2d(rt, 45, 39, 83, { tile }, 100 + t, `tile ${JSON.stringify(tile)}`);
-      if (tile.WGMEM) await check2d(rt, 66, 20, 17, { tile, transA: true, transB: true }, 200 + t, `tile ${JSON.stringify(tile)} TT`);
+      if (tile.WGMEM || tile.SUBGROUP) await check2d(rt, 66, 20, 17, { tile, transA: true, transB: true }, 200 + t, `tile ${JSON.stringify(tile)} TT`);
     }
     // Each candidate is a separate pipeline: on a cold Mesa cache of a loaded 2-core machine
     // the compiles alone have taken over 2 minutes.
@@ -54,6 +63,10 @@ describe('matmul', () => {
     await check2d(rt, M, K, N, { bias, activation: 'gelu_tanh', transB: true }, 12, 'bias+gelu_tanh NT');
     await check2d(rt, M, K, N, { accumulate: true, alpha: 0.5, transA: true }, 13, 'C += 0.5·AᵀB');
     await check2d(rt, M, K, N, { accumulate: true, bias, activation: 'gelu', tile: WGMEM_TILE }, 14, 'wgmem C = gelu(AB + bias + C)');
+    for (const tile of baseTiles(rt).slice(1)) {
+      await check2d(rt, M, K, N, { accumulate: true, bias, activation: 'gelu', tile }, 15, 'subgroup C = gelu(AB + bias + C)');
+      await check2d(rt, M, K, N, { bias, activation: 'gelu_tanh', alpha: 0.25, transA: true, transB: true, tile }, 16, 'subgroup bias+gelu_tanh TT');
+    }
   });
 
   it('batched 3-D operands and a broadcast 2-D operand', async () => {
@@ -61,12 +74,14 @@ describe('matmul', () => {
     const [nb, M, K, N] = [3, 11, 9, 14];
     const A = randomArray(nb * M * K, 20), B = randomArray(nb * K * N, 21), W = randomArray(K * N, 22);
     const tA = rt.upload(A, [nb, M, K]), tB = rt.upload(B, [nb, K, N]), tW = rt.upload(W, [K, N]), tC = rt.zeros([nb, M, N]);
-    await rt.run(await matmul(rt, tA, tB, tC, { tile: DEFAULT_TILE }));
-    const want = refMatmulView(hostMatrix(A, M, K, nb), hostMatrix(B, K, N, nb), hostMatrix(new Float64Array(nb * M * N), M, N, nb));
-    expectClose(await rt.read(tC), want, tolF32(K), 'batched A·B');
-    await rt.run(await matmul(rt, tA, tW, tC, { tile: DEFAULT_TILE }));
-    const want2 = refMatmulView(hostMatrix(A, M, K, nb), hostMatrix(W, K, N), hostMatrix(new Float64Array(nb * M * N), M, N, nb));
-    expectClose(await rt.read(tC), want2, tolF32(K), 'batched A·W (W broadcast)');
+    for (const tile of baseTiles(rt)) {
+      await rt.run(await matmul(rt, tA, tB, tC, { tile }));
+      const want = refMatmulView(hostMatrix(A, M, K, nb), hostMatrix(B, K, N, nb), hostMatrix(new Float64Array(nb * M * N), M, N, nb));
+      expectClose(await rt.read(tC), want, tolF32(K), `batched A·B ${JSON.stringify(tile)}`);
+      await rt.run(await matmul(rt, tA, tW, tC, { tile }));
+      const want2 = refMatmulView(hostMatrix(A, M, K, nb), hostMatrix(W, K, N), hostMatrix(new Float64Array(nb * M * N), M, N, nb));
+      expectClose(await rt.read(tC), want2, tolF32(K), `batched A·W (W broadcast) ${JSON.stringify(tile)}`);
+    }
     rt.release(tA, tB, tW, tC);
   });
 
@@ -78,7 +93,7 @@ describe('matmul', () => {
     const S = rt.zeros([Bn * H, T, T]);
     const q = headsView(tQKV, Bn, T, H, D, 3 * H * D, 0), k = headsView(tQKV, Bn, T, H, D, 3 * H * D, H * D);
     const host = (v: MatrixView, data: ArrayLike<number>): HostView => ({ ...v, data });
-    for (const tile of [DEFAULT_TILE, WGMEM_TILE]) {
+    for (const tile of [...baseTiles(rt), WGMEM_TILE]) {
       await rt.run(await matmul(rt, q, k, S, { transB: true, alpha: 0.5, tile }));
       const want = refMatmulView(host(q, qkv), host(k, qkv), hostMatrix(new Float64Array(Bn * H * T * T), T, T, Bn * H), { transB: true, alpha: 0.5 });
       expectClose(await rt.read(S), want, tolF32(D), `Q·Kᵀ heads ${JSON.stringify(tile)}`);
@@ -89,9 +104,12 @@ describe('matmul', () => {
     const ctx0 = randomArray(Bn * T * H * D, 32);
     const ctx = rt.upload(ctx0, [Bn, T, H * D]);
     const v = headsView(tQKV, Bn, T, H, D, 3 * H * D, 2 * H * D), out = headsView(ctx, Bn, T, H, D);
-    await rt.run(await matmul(rt, tP, v, out, { tile: DEFAULT_TILE }));
-    const want = refMatmulView(hostMatrix(P, T, T, Bn * H), host(v, qkv), host(out, ctx0));
-    expectClose(await rt.read(ctx), want, tolF32(T), 'P·V into heads');
+    for (const tile of baseTiles(rt)) {
+      rt.write(ctx, ctx0);
+      await rt.run(await matmul(rt, tP, v, out, { tile }));
+      const want = refMatmulView(hostMatrix(P, T, T, Bn * H), host(v, qkv), host(out, ctx0));
+      expectClose(await rt.read(ctx), want, tolF32(T), `P·V into heads ${JSON.stringify(tile)}`);
+    }
     rt.release(tQKV, S, tP, ctx);
   });
 
@@ -104,7 +122,10 @@ describe('matmul', () => {
     }
     let seed = 40;
     // [24, 40, 36]: aligned (vec4 f16 loads); [17, 33, 9]: odd (scalar loads), workgroup-memory tiles.
-    for (const [transA, transB, tile, M, K, N] of [[false, true, DEFAULT_TILE, 24, 40, 36], [true, false, WGMEM_TILE, 17, 33, 9]] as const) {
+    const cases: [boolean, boolean, MatmulTile, number, number, number][] = [[false, true, DEFAULT_TILE, 24, 40, 36], [true, false, WGMEM_TILE, 17, 33, 9]];
+    const sgTile = baseTiles(rt)[1];
+    if (sgTile) cases.push([false, false, sgTile, 24, 40, 36], [true, true, sgTile, 17, 33, 9]);
+    for (const [transA, transB, tile, M, K, N] of cases) {
         // Inputs rounded to f16 on the host, so both paths multiply the same numbers.
         const A = fromF16(toF16(randomArray(M * K, seed++))), B = fromF16(toF16(randomArray(K * N, seed++)));
         const a16 = rt.upload(A, transA ? [K, M] : [M, K], 'f16'), b16 = rt.upload(B, transB ? [N, K] : [K, N], 'f16');
@@ -146,6 +167,13 @@ describe('matmul', () => {
     expect(() => matmul(rt, rt.empty([2, 3, 4, 5]), B, C)).toThrow(/A must be 2-D or 3-D/);
     expect(() => matmul(rt, A, B3, C, { tile: { TM: 3, TN: 4, WGX: 8, WGY: 8 } })).toThrow(/multiples of 4/);
     expect(() => matmul(rt, A, B3, C, { tile: { TM: 4, TN: 4, WGX: 32, WGY: 32 } })).toThrow(/1024 invocations, above the limit/);
+    const sg = fixedSubgroupSize(rt);
+    if (sg) {
+      expect(() => matmul(rt, A, B3, C, { tile: { TM: 2 * sg, TN: 4, WGX: sg, WGY: 2, SUBGROUP: true } })).toThrow(/workgroup must be one subgroup/);
+      expect(() => matmul(rt, A, B3, C, { tile: { TM: sg + 4, TN: 4, WGX: sg, WGY: 1, SUBGROUP: true } })).toThrow(/TM must be a multiple of the subgroup size/);
+    } else {
+      expect(() => matmul(rt, A, B3, C, { tile: { TM: 16, TN: 4, WGX: 8, WGY: 1, SUBGROUP: true } })).toThrow(/subgroup tiles need the 'subgroups' feature/);
+    }
     const bad: MatrixView = { tensor: A, batch: [1, 1], rows: 2, cols: 3, ld: 4, batchStrides: [0, 0], offset: 0 };
     expect(() => matmul(rt, bad, B3, C)).toThrow(/A's view reaches element 6, beyond its tensor of 6 elements/);
     rt.release(A, B, C, B3, i32, b3, c2, bias);

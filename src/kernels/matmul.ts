@@ -31,6 +31,12 @@ export interface MatmulTile {
   BK?: number;
   /** Register tiling: an invocation's column quads WGX·4 apart (coalesced) rather than adjacent. */
   INTERLEAVE?: boolean;
+  /**
+   * Subgroup register tiling: the workgroup is one subgroup (WGX = the adapter's fixed
+   * subgroup size, WGY = 1) sharing TM rows (a multiple of WGX); A values are loaded once per
+   * subgroup and shuffled to every lane. Needs the 'subgroups' feature.
+   */
+  SUBGROUP?: boolean;
 }
 
 export const DEFAULT_TILE: MatmulTile = { TM: 4, TN: 4, WGX: 8, WGY: 8 };
@@ -47,6 +53,41 @@ export const TILE_CANDIDATES: readonly MatmulTile[] = [
   { TM: 4, TN: 4, WGX: 16, WGY: 16, WGMEM: true, BK: 16 },
   { TM: 8, TN: 8, WGX: 8, WGY: 8, WGMEM: true, BK: 16 },
 ];
+
+/**
+ * Subgroup tiles for an adapter whose subgroup size is fixed at `size` (lavapipe: 8). On
+ * lavapipe, f32 1024³, these reach 3–4× the register tiles above (bench/RESULTS.md).
+ */
+export function subgroupTiles(size: number): MatmulTile[] {
+  return [
+    { TM: 2 * size, TN: 4, WGX: size, WGY: 1, SUBGROUP: true },
+    { TM: 3 * size, TN: 4, WGX: size, WGY: 1, SUBGROUP: true },
+    { TM: size, TN: 8, WGX: size, WGY: 1, SUBGROUP: true },
+  ];
+}
+
+/** The adapter's subgroup size when it is known at compile time (fixed), else 0. */
+export function fixedSubgroupSize(rt: Runtime): number {
+  const { subgroups, subgroupMinSize, subgroupMaxSize } = rt.caps;
+  return subgroups && subgroupMinSize > 0 && subgroupMinSize === subgroupMaxSize ? subgroupMinSize : 0;
+}
+
+/** Every tile the autotuner tries on this adapter. */
+export function tileCandidates(rt: Runtime): MatmulTile[] {
+  const sg = fixedSubgroupSize(rt);
+  return [...TILE_CANDIDATES, ...(sg ? subgroupTiles(sg) : [])];
+}
+
+const CPU_KINDS = new Set(['lavapipe', 'opengl', 'swiftshader']);
+
+/**
+ * The tile used without tuning (tests, --no-autotune): on a CPU adapter with a fixed
+ * subgroup size the first subgroup tile (fastest there by far), else DEFAULT_TILE.
+ */
+export function defaultTile(rt: Runtime): MatmulTile {
+  const sg = fixedSubgroupSize(rt);
+  return sg && CPU_KINDS.has(rt.gpu.kind) ? subgroupTiles(sg)[0] : DEFAULT_TILE;
+}
 
 export type Activation = 'none' | 'gelu' | 'gelu_tanh';
 const ACT_CODE: Record<Activation, number> = { none: 0, gelu: 1, gelu_tanh: 2 };
@@ -147,6 +188,13 @@ function checkTile(rt: Runtime, tile: MatmulTile, op: string): void {
   for (const [k, v] of Object.entries({ TM, TN, WGX, WGY }))
     if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: tile ${k} must be a positive integer, got ${v}`);
   if (!tile.WGMEM && (TM % 4 || TN % 4)) throw new Error(`${op}: register tiles need TM and TN multiples of 4, got ${TM}×${TN}`);
+  if (tile.SUBGROUP) {
+    if (tile.WGMEM) throw new Error(`${op}: a tile cannot be both SUBGROUP and WGMEM`);
+    const sg = fixedSubgroupSize(rt);
+    if (!sg) throw new Error(`${op}: subgroup tiles need the 'subgroups' feature with a fixed subgroup size; this adapter has ${rt.caps.subgroups ? `sizes ${rt.caps.subgroupMinSize}–${rt.caps.subgroupMaxSize}` : 'no subgroups'}`);
+    if (WGX !== sg || WGY !== 1) throw new Error(`${op}: a subgroup tile's workgroup must be one subgroup (${sg}×1), got ${WGX}×${WGY}`);
+    if (TM % WGX) throw new Error(`${op}: a subgroup tile's TM must be a multiple of the subgroup size ${WGX}, got ${TM}`);
+  }
   const inv = WGX * WGY, maxInv = Math.min(256, rt.limits.maxComputeInvocationsPerWorkgroup);
   if (inv > maxInv) throw new Error(`${op}: workgroup ${WGX}×${WGY} = ${inv} invocations, above the limit ${maxInv}`);
   if (tile.WGMEM) {
@@ -160,7 +208,7 @@ function specFor(tile: MatmulTile, f: {
   transA: boolean; transB: boolean; bias: boolean; act: number; accum: boolean;
   vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean;
 }): ShaderSpec {
-  const wgmem = Boolean(tile.WGMEM);
+  const wgmem = Boolean(tile.WGMEM), subgroup = Boolean(tile.SUBGROUP) && !wgmem;
   const defines: string[] = [];
   if (wgmem) defines.push('WGMEM');
   if (!wgmem && f.vecA) defines.push('VEC_A');
@@ -176,6 +224,7 @@ function specFor(tile: MatmulTile, f: {
     },
     defines,
     f16: f.a16 || f.b16 || f.c16,
+    subgroups: subgroup,
   };
 }
 
@@ -194,15 +243,18 @@ function specFor(tile: MatmulTile, f: {
     specFor(wgmem, { ...f, transA: true, accum: true, a16: true, b16: true }),
     specFor(DEFAULT_TILE, { ...f, transB: true, vecA: true, vecB: true, a16: true, b16: true }),
     specFor(DEFAULT_TILE, { ...f, transA: true, a16: true, b16: true, c16: true, bias: true, act: 2 }),
+    specFor(subgroupTiles(8)[0], { ...f, vecA: true, vecB: true, bias: true, act: 1 }),
+    specFor(subgroupTiles(8)[2], { ...f, transA: true, transB: true, accum: true }),
+    specFor(subgroupTiles(8)[1], { ...f, transB: true, vecA: true, vecB: true, a16: true, b16: true, c16: true, act: 2 }),
   ];
   registerVariants(...v.map((spec) => ({ sig: SIG, spec })));
 }
 
-/** Kernel name in the autotune cache; bump the version when the shader's performance (or the tuning method) changes. @3: interleaved confirmation rounds. */
-export const MATMUL_TUNE_KEY = 'matmul@3';
+/** Kernel name in the autotune cache; bump the version when the shader's performance (or the tuning method) changes. @3: interleaved confirmation rounds; @4: subgroup tiles. */
+export const MATMUL_TUNE_KEY = 'matmul@4';
 
 /** The autotuned tile for a shape on this adapter (measured on a capped proxy shape on first use, then cached). */
-export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptions = {}, from: readonly MatmulTile[] = TILE_CANDIDATES): Promise<MatmulTile> {
+export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptions = {}, from: readonly MatmulTile[] = tileCandidates(rt)): Promise<MatmulTile> {
   const candidates = from.filter((t) => {
     try {
       checkTile(rt, t, 'matmul');
@@ -218,7 +270,7 @@ export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptio
       kernel: MATMUL_TUNE_KEY,
       shapeClass: shapeClass(s),
       candidates,
-      fallback: DEFAULT_TILE,
+      fallback: defaultTile(rt),
       async measure(tile, best) {
         const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 211) / 211 - 0.5);
         const A = rt.upload(fill(M * K), s.transA ? [K, M] : [M, K], s.dtypeA, 'autotune.A');
