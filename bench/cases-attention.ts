@@ -1,9 +1,12 @@
-// Benchmark cases for fused attention, forward and backward, at small-BERT shapes.
-// FLOPs are nominal: forward 4·B·H·T²·D (QKᵀ and P·V), backward 8·B·H·T²·D (dV, dP, dQ, dK;
-// the kernels also recompute QKᵀ twice, not counted).
+// Benchmark cases for attention, forward and backward, both algorithms ('fused' flash-style
+// kernels, 'materialized' scores through the matmuls), at small-BERT shapes with padding and
+// attention dropout 0.1. FLOPs are nominal: forward 4·B·H·T²·D (QKᵀ and P·V), backward
+// 8·B·H·T²·D (dV, dP, dQ, dK; both algorithms also recompute QKᵀ, not counted).
+// The TensorFlow.js peer of the forward is matMul(Q, Kᵀ)·scale → softmax → matMul(·, V) on
+// [B·H, T, D] tensors (no mask, no dropout: slightly less work than ours).
 import type { BenchCase } from './harness.js';
 import { fill } from './harness.js';
-import { attention, attentionBackward } from '../src/kernels/attention.js';
+import { attention, attentionBackward, releaseAttentionScratch, ATTENTION_ALGORITHMS } from '../src/kernels/attention.js';
 
 export function attentionCases(): BenchCase[] {
   const cases: BenchCase[] = [];
@@ -12,7 +15,8 @@ export function attentionCases(): BenchCase[] {
     { B: 4, T: 512, H: 4, D: 64 },
     { B: 2, T: 512, H: 2, D: 128 },
   ];
-  for (const { B, T, H, D } of shapes) {
+  for (const { B, T, H, D } of shapes)
+  for (const algorithm of ATTENTION_ALGORITHMS) {
     const shape = `B${B} T${T} H${H} D${D}`;
     const make = async (rt: Parameters<BenchCase['setup']>[0], backward: boolean) => {
       const qkv = rt.upload(fill(B * T * 3 * H * D, 1), [B, T, 3 * H * D]);
@@ -20,13 +24,25 @@ export function attentionCases(): BenchCase[] {
       const lengths = rt.upload(Array.from({ length: B }, (_, b) => T - Math.floor((b * T) / (2 * B))), [B], 'u32');
       const out = rt.empty([B, T, H * D]), lse = rt.empty([B, H, T]);
       const dout = rt.upload(fill(B * T * H * D, 2), [B, T, H * D]), dqkv = rt.empty([B, T, 3 * H * D]);
-      const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, dropout: { p: 0.1, seed: 1 } });
+      const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, dropout: { p: 0.1, seed: 1 }, algorithm });
       const ops = backward ? (await attentionBackward(rt, fwd, dout, dqkv)).ops : fwd.ops;
       if (backward) await rt.run(...fwd.ops);
-      return { ops, release: () => rt.release(qkv, lengths, out, lse, dout, dqkv) };
+      return { ops, release: () => (rt.release(qkv, lengths, out, lse, dout, dqkv), releaseAttentionScratch(rt, fwd.scratch)) };
     };
-    cases.push({ kernel: 'attention', shape, flops: 4 * B * H * T * T * D, setup: (rt) => make(rt, false) });
-    cases.push({ kernel: 'attention_bwd', shape, flops: 8 * B * H * T * T * D, setup: (rt) => make(rt, true) });
+    const BH = B * H;
+    cases.push({
+      kernel: `attention[${algorithm}]`, shape, flops: 4 * BH * T * T * D, setup: (rt) => make(rt, false),
+      tfjs: {
+        setup: (tf) => {
+          const q = tf.tensor(fill(BH * T * D, 1), [BH, T, D]), k = tf.tensor(fill(BH * T * D, 2), [BH, T, D]), v = tf.tensor(fill(BH * T * D, 3), [BH, T, D]);
+          return {
+            run: () => tf.tidy(() => tf.matMul(tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D))), v)),
+            dispose: () => (q.dispose(), k.dispose(), v.dispose()),
+          };
+        },
+      },
+    });
+    cases.push({ kernel: `attention_bwd[${algorithm}]`, shape, flops: 8 * BH * T * T * D, setup: (rt) => make(rt, true) });
   }
   return cases;
 }

@@ -16,6 +16,8 @@ export interface Tf {
   matMul(a: TfTensor, b: TfTensor, transposeA?: boolean, transposeB?: boolean): TfTensor;
   add(a: TfTensor, b: TfTensor): TfTensor;
   sum(x: TfTensor, axis?: number): TfTensor;
+  mul(a: TfTensor, b: TfTensor | number): TfTensor;
+  softmax(x: TfTensor, dim?: number): TfTensor;
   tidy<T>(f: () => T): T;
   setBackend(name: string): Promise<boolean>;
   ready(): Promise<void>;

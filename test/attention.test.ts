@@ -1,9 +1,11 @@
-// Fused attention, forward and backward, against the float64 reference: odd sequence
-// lengths (not multiples of any tile), head dims 32/64/128, padding from full to nearly
-// empty, dropout (mask shared by forward and backward), f16 storage, T = 512, bad shapes.
+// Attention, forward and backward, both algorithms (fused flash-style kernels; materialised
+// scores through the matmuls and the probs/grads row kernels) against the float64 reference:
+// odd sequence lengths (not multiples of any tile), head dims 32/64/128, padding from full to
+// nearly empty, dropout (mask shared by forward and backward), f16 storage, T = 512, shared
+// scratch, bad shapes.
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomNormal, expectClose, finiteDifference } from './harness.js';
-import { attention, attentionBackward, type AttentionDropout, type AttentionTile } from '../src/kernels/attention.js';
+import { attention, attentionBackward, releaseAttentionScratch, ATTENTION_ALGORITHMS, type AttentionAlgorithm, type AttentionDropout, type AttentionScratch, type AttentionTile } from '../src/kernels/attention.js';
 import { refAttentionBackward, refAttentionForward, dropoutKeep, type AttentionDims } from '../src/kernels/ref/attention.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { DType } from '../src/gpu/tensor.js';
@@ -32,7 +34,7 @@ async function runGpu(
   c: Case,
   qkv: Float32Array,
   dout: Float32Array,
-  o: { dropout?: AttentionDropout; tile?: AttentionTile; tileDq?: AttentionTile; tileDkv?: AttentionTile; dtype?: DType; step?: number } = {},
+  o: { dropout?: AttentionDropout; tile?: AttentionTile; tileDq?: AttentionTile; tileDkv?: AttentionTile; dtype?: DType; step?: number; algorithm?: AttentionAlgorithm; scratch?: AttentionScratch } = {},
 ): Promise<Run> {
   const { B, T, H, D } = c;
   const dtype = o.dtype ?? 'f32';
@@ -42,12 +44,14 @@ async function runGpu(
   const tlse = rt.empty([B, H, T], 'f32', 'lse');
   const tg = rt.upload(dout, [B, T, H * D], dtype, 'dout');
   const tdq = rt.empty([B, T, 3 * H * D], dtype, 'dqkv');
-  const fwd = await attention(rt, tq, tl, to, tlse, { heads: H, dropout: o.dropout, tile: o.tile });
+  const fwd = await attention(rt, tq, tl, to, tlse, { heads: H, dropout: o.dropout, tile: o.tile, algorithm: o.algorithm ?? 'fused', scratch: o.scratch });
+  expect(fwd.algorithm).toBe(o.algorithm ?? 'fused');
   const bwd = await attentionBackward(rt, fwd, tg, tdq, { tileDq: o.tileDq, tileDkv: o.tileDkv });
   if (o.step !== undefined) fwd.setStep(o.step);
   await rt.run(...fwd.ops, ...bwd.ops);
   const r = { out: (await rt.read(to)) as Float32Array, lse: (await rt.read(tlse)) as Float32Array, dqkv: (await rt.read(tdq)) as Float32Array };
   rt.release(tq, tl, to, tlse, tg, tdq);
+  if (!o.scratch) releaseAttentionScratch(rt, fwd.scratch);
   return r;
 }
 
@@ -66,17 +70,18 @@ const TOL_LSE = { atol: 2e-5, rtol: 1e-5 };
 const TOL_GRAD = { atol: 1e-4, rtol: 1e-3 };
 
 describe('attention forward and backward vs float64 reference', () => {
-  for (const [n, c] of CASES.entries()) {
-    it(label(c), async () => {
-      const rt = await getRuntime();
-      const { qkv, dout } = inputs(c, 100 + n);
-      const got = await runGpu(rt, c, qkv, dout);
-      const ref = refAttentionForward(qkv, c.lengths, c);
-      expectClose(got.out, ref.out, TOL_OUT, `out ${label(c)}`);
-      expectClose(got.lse, ref.lse, TOL_LSE, `lse ${label(c)}`);
-      expectClose(got.dqkv, refAttentionBackward(qkv, c.lengths, dout, c), TOL_GRAD, `dqkv ${label(c)}`);
-    });
-  }
+  for (const algorithm of ATTENTION_ALGORITHMS)
+    for (const [n, c] of CASES.entries()) {
+      it(`${algorithm} ${label(c)}`, async () => {
+        const rt = await getRuntime();
+        const { qkv, dout } = inputs(c, 100 + n);
+        const got = await runGpu(rt, c, qkv, dout, { algorithm });
+        const ref = refAttentionForward(qkv, c.lengths, c);
+        expectClose(got.out, ref.out, TOL_OUT, `out ${label(c)}`);
+        expectClose(got.lse, ref.lse, TOL_LSE, `lse ${label(c)}`);
+        expectClose(got.dqkv, refAttentionBackward(qkv, c.lengths, dout, c), TOL_GRAD, `dqkv ${label(c)}`);
+      });
+    }
 
   it('a small tile (several workgroups and key tiles per row) gives the same results', async () => {
     const rt = await getRuntime();
@@ -91,38 +96,79 @@ describe('attention forward and backward vs float64 reference', () => {
     }
   });
 
-  it('is deterministic (bit-identical run to run)', async () => {
+  it('is deterministic (bit-identical run to run), both algorithms', async () => {
     const rt = await getRuntime();
     const c: Case = { B: 2, T: 21, H: 2, D: 32, lengths: [21, 5] };
     const { qkv, dout } = inputs(c, 9);
     const dropout = { p: 0.2, seed: 3 };
-    const a = await runGpu(rt, c, qkv, dout, { dropout });
-    const b = await runGpu(rt, c, qkv, dout, { dropout });
-    expect(Buffer.from(a.out.buffer).equals(Buffer.from(b.out.buffer))).toBe(true);
-    expect(Buffer.from(a.dqkv.buffer).equals(Buffer.from(b.dqkv.buffer))).toBe(true);
+    for (const algorithm of ATTENTION_ALGORITHMS) {
+      const a = await runGpu(rt, c, qkv, dout, { dropout, algorithm });
+      const b = await runGpu(rt, c, qkv, dout, { dropout, algorithm });
+      expect(Buffer.from(a.out.buffer).equals(Buffer.from(b.out.buffer))).toBe(true);
+      expect(Buffer.from(a.dqkv.buffer).equals(Buffer.from(b.dqkv.buffer))).toBe(true);
+    }
   });
 
-  it('T = 512 works (B=1, H=1, D=64)', async () => {
+  for (const algorithm of ATTENTION_ALGORITHMS)
+    it(`${algorithm}: T = 512 works (B=1, H=1, D=64)`, async () => {
+      const rt = await getRuntime();
+      const c: Case = { B: 1, T: 512, H: 1, D: 64, lengths: [500] };
+      const { qkv, dout } = inputs(c, 11);
+      const got = await runGpu(rt, c, qkv, dout, { algorithm });
+      const ref = refAttentionForward(qkv, c.lengths, c);
+      expectClose(got.out, ref.out, TOL_OUT, 'out T=512');
+      expectClose(got.lse, ref.lse, TOL_LSE, 'lse T=512');
+      // 500 keys per row: a little more f32 accumulation error than the small cases.
+      expectClose(got.dqkv, refAttentionBackward(qkv, c.lengths, dout, c), { atol: 2e-4, rtol: 2e-3 }, 'dqkv T=512');
+    });
+});
+
+describe('attention, materialised algorithm', () => {
+  it('one scratch holder serves several calls of the same dims; other dims are refused by name', async () => {
     const rt = await getRuntime();
-    const c: Case = { B: 1, T: 512, H: 1, D: 64, lengths: [500] };
-    const { qkv, dout } = inputs(c, 11);
-    const got = await runGpu(rt, c, qkv, dout);
-    const ref = refAttentionForward(qkv, c.lengths, c);
-    expectClose(got.out, ref.out, TOL_OUT, 'out T=512');
-    expectClose(got.lse, ref.lse, TOL_LSE, 'lse T=512');
-    // 500 keys per row: a little more f32 accumulation error than the small cases.
-    expectClose(got.dqkv, refAttentionBackward(qkv, c.lengths, dout, c), { atol: 2e-4, rtol: 2e-3 }, 'dqkv T=512');
+    const c: Case = { B: 2, T: 13, H: 2, D: 32, lengths: [13, 4] };
+    const scratch: AttentionScratch = {};
+    const refs = [];
+    for (const seed of [41, 43]) {
+      const { qkv, dout } = inputs(c, seed);
+      const got = await runGpu(rt, c, qkv, dout, { algorithm: 'materialized', scratch });
+      expectClose(got.dqkv, refAttentionBackward(qkv, c.lengths, dout, c), TOL_GRAD, `dqkv with shared scratch, seed ${seed}`);
+      refs.push(scratch.scores);
+    }
+    expect(refs[0]).toBeDefined();
+    expect(refs[1]).toBe(refs[0]);
+    expect(scratch.scores?.shape).toEqual([4, 13, 13]);
+    expect(scratch.grads?.shape).toEqual([4, 13, 13]);
+    const other: Case = { B: 1, T: 13, H: 2, D: 32, lengths: [13] };
+    const { qkv, dout } = inputs(other, 45);
+    await expect(runGpu(rt, other, qkv, dout, { algorithm: 'materialized', scratch })).rejects.toThrow(/attention: the shared scratch holds scores \[4, 13, 13\] \(f32\), this call needs f32 \[2, 13, 13\]/);
+    releaseAttentionScratch(rt, scratch);
+    expect(scratch.scores).toBeUndefined();
+  });
+
+  it('refuses dims whose scores exceed the binding limit, naming the sizes', async () => {
+    const rt = await getRuntime();
+    // B·H·T² f32 above maxStorageBufferBindingSize: nothing is allocated for the check.
+    const T = 512, H = 1, D = 32;
+    const B = Math.floor(rt.limits.maxStorageBufferBindingSize / (H * T * T * 4)) + 1;
+    const qkv = rt.empty([B, T, 3 * H * D]), len = rt.empty([B], 'u32'), out = rt.empty([B, T, H * D]), lse = rt.empty([B, H, T]);
+    await expect(attention(rt, qkv, len, out, lse, { heads: H, algorithm: 'materialized' })).rejects.toThrow(/materialized algorithm cannot run .* scores need \d+ bytes, above this adapter's binding limit/);
+    // 'auto' falls back to the fused kernels there.
+    const fwd = await attention(rt, qkv, len, out, lse, { heads: H, algorithm: 'auto' });
+    expect(fwd.algorithm).toBe('fused');
+    rt.release(qkv, len, out, lse);
   });
 });
 
 describe('attention dropout', () => {
-  it('forward and backward use the reference mask (several steps via setStep)', async () => {
+  it('forward and backward use the reference mask (several steps via setStep), both algorithms', async () => {
     const rt = await getRuntime();
     const c: Case = { B: 2, T: 19, H: 2, D: 32, lengths: [19, 11] };
     const { qkv, dout } = inputs(c, 13);
+    for (const algorithm of ATTENTION_ALGORITHMS)
     for (const step of [0, 5]) {
       const drop = { p: 0.25, seed: 1234, stream: 2 };
-      const got = await runGpu(rt, c, qkv, dout, { dropout: drop, step });
+      const got = await runGpu(rt, c, qkv, dout, { dropout: drop, step, algorithm });
       const d = { ...drop, step };
       const ref = refAttentionForward(qkv, c.lengths, c, undefined, d);
       expectClose(got.out, ref.out, TOL_OUT, `out dropout step ${step}`);
@@ -131,7 +177,8 @@ describe('attention dropout', () => {
     }
   });
 
-  it('the GPU mask equals the reference mask exactly and keeps 1−p within 4σ', async () => {
+  for (const algorithm of ATTENTION_ALGORITHMS)
+  it(`${algorithm}: the GPU mask equals the reference mask exactly and keeps 1−p within 4σ`, async () => {
     const rt = await getRuntime();
     // Q = K = 0 makes every probability 1/T; V_j = e_j (T = D) makes out[i, j] = P̃_ij.
     const c: Case = { B: 2, T: 32, H: 2, D: 32, lengths: [32, 32] };
@@ -140,7 +187,7 @@ describe('attention dropout', () => {
     for (let b = 0; b < B; b++) for (let j = 0; j < T; j++) for (let h = 0; h < H; h++) qkv[(b * T + j) * 3 * H * D + 2 * H * D + h * D + j] = 1;
     const p = 0.3;
     const drop = { p, seed: 99, stream: 1, step: 4 };
-    const got = await runGpu(rt, c, qkv, new Float32Array(B * T * H * D), { dropout: drop });
+    const got = await runGpu(rt, c, qkv, new Float32Array(B * T * H * D), { dropout: drop, algorithm });
     let kept = 0;
     for (let b = 0; b < B; b++)
       for (let h = 0; h < H; h++)
@@ -156,14 +203,16 @@ describe('attention dropout', () => {
     expect(Math.abs(kept / n - (1 - p))).toBeLessThan(4 * Math.sqrt((p * (1 - p)) / n));
   });
 
-  it('p = 0 equals no dropout, bit for bit', async () => {
+  it('p = 0 equals no dropout, bit for bit (both algorithms)', async () => {
     const rt = await getRuntime();
     const c: Case = { B: 1, T: 9, H: 1, D: 64, lengths: [9] };
     const { qkv, dout } = inputs(c, 17);
-    const a = await runGpu(rt, c, qkv, dout);
-    const b = await runGpu(rt, c, qkv, dout, { dropout: { p: 0, seed: 77, step: 3 } });
-    expect(Buffer.from(a.out.buffer).equals(Buffer.from(b.out.buffer))).toBe(true);
-    expect(Buffer.from(a.dqkv.buffer).equals(Buffer.from(b.dqkv.buffer))).toBe(true);
+    for (const algorithm of ATTENTION_ALGORITHMS) {
+      const a = await runGpu(rt, c, qkv, dout, { algorithm });
+      const b = await runGpu(rt, c, qkv, dout, { dropout: { p: 0, seed: 77, step: 3 }, algorithm });
+      expect(Buffer.from(a.out.buffer).equals(Buffer.from(b.out.buffer))).toBe(true);
+      expect(Buffer.from(a.dqkv.buffer).equals(Buffer.from(b.dqkv.buffer))).toBe(true);
+    }
   });
 });
 
@@ -194,13 +243,15 @@ describe('attention f16 storage', () => {
       expect(() => rt.empty([c.B, c.T, 3 * c.H * c.D], 'f16')).toThrow(/shader-f16/);
       return;
     }
-    const a = await runGpu(rt, c, qkv, dout, { dropout: { p: 0.1, seed: 8 } });
-    const b = await runGpu(rt, c, qkv, dout, { dropout: { p: 0.1, seed: 8 }, dtype: 'f16' });
-    // f16 storage rounds inputs and outputs to 11 significant bits (rel 2^-11 ≈ 5e-4);
-    // O(1) values and gradients summed over ≤ 23 keys.
-    expectClose(b.out, a.out, { atol: 5e-3, rtol: 5e-3 }, 'f16 out');
-    expectClose(b.lse, a.lse, { atol: 1e-2, rtol: 5e-3 }, 'f16 lse');
-    expectClose(b.dqkv, a.dqkv, { atol: 2e-2, rtol: 1e-2 }, 'f16 dqkv');
+    for (const algorithm of ATTENTION_ALGORITHMS) {
+      const a = await runGpu(rt, c, qkv, dout, { dropout: { p: 0.1, seed: 8 }, algorithm });
+      const b = await runGpu(rt, c, qkv, dout, { dropout: { p: 0.1, seed: 8 }, dtype: 'f16', algorithm });
+      // f16 storage rounds inputs and outputs to 11 significant bits (rel 2^-11 ≈ 5e-4);
+      // O(1) values and gradients summed over ≤ 23 keys.
+      expectClose(b.out, a.out, { atol: 5e-3, rtol: 5e-3 }, `${algorithm} f16 out`);
+      expectClose(b.lse, a.lse, { atol: 1e-2, rtol: 5e-3 }, `${algorithm} f16 lse`);
+      expectClose(b.dqkv, a.dqkv, { atol: 2e-2, rtol: 1e-2 }, `${algorithm} f16 dqkv`);
+    }
   });
 });
 
@@ -222,6 +273,7 @@ describe('attention bad input', () => {
     await expect(attention(rt, q4, lenF, o5, l2, { heads: 1 })).rejects.toThrow(/attention: lengths has dtype f32/);
     await expect(attention(rt, q4, len, o5, l2, { heads: 1, dropout: { p: 1, seed: 0 } })).rejects.toThrow(/dropout p must be in \[0, 1\)/);
     await expect(attention(rt, q4, len, o5, l2, { heads: 1, tile: { WG: 64, BT: 256 } })).rejects.toThrow(/workgroup memory/);
+    await expect(attention(rt, q4, len, o5, l2, { heads: 1, algorithm: 'dense' as never })).rejects.toThrow(/attention: unknown algorithm 'dense' \(expected auto, fused, materialized\)/);
     const fwd = await attention(rt, q4, len, o5, l2, { heads: 1 });
     await expect(attentionBackward(rt, fwd, o5, rt.empty([1, 4, 32]))).rejects.toThrow(/attention_bwd: dqkv has shape \[1, 4, 32\], expected \[1, 4, 96\]/);
   });

@@ -13,12 +13,24 @@
 // `setStep(step)` rewrites the step in the uniform shared by the forward and its backward,
 // so one built pair serves every training step.
 // The f16 variant stores qkv/out/dOut/dqkv in f16 and accumulates in f32 (needs shader-f16).
+//
+// Two algorithms compute the same function (same mask, same dropout draws):
+//  - 'fused' (shaders/attention.wgsl, attention_bwd.wgsl): flash-style, no T×T matrix in
+//    global memory; the only option when [B·H, T, T] scores would not fit a binding.
+//  - 'materialized': scores = scale·Q·Kᵀ by the matmul kernels into a [B·H, T, T] scratch,
+//    softmax/dropout rows in place (shaders/attention_probs.wgsl), then P̃·V; backward
+//    recomputes the scores and runs five matmuls around one row kernel. On CPU adapters the
+//    matmuls' subgroup tiles make this several times faster (bench/RESULTS.md).
+// 'auto' (the default) lets the autotuner measure both per adapter and shape class.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, expectShape, shapeStr, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { ceilDiv } from './grid.js';
 import { registerVariants } from './registry.js';
+import { headsView, matmul } from './matmul.js';
+import { layoutSpec, rowGrid, rowLayout, ROW_LAYOUTS } from './reduce.js';
+import { autotune, timeOps, type AutotuneOptions } from './autotune.js';
 
 export const ATTENTION_MAX_T = 512;
 export const ATTENTION_HEAD_DIMS = [32, 64, 128] as const;
@@ -70,6 +82,13 @@ export function attentionTileCandidates(rt: Runtime, pass: AttentionPass, D: num
 
 const FWD: KernelSignature = { name: 'attention', bindings: ['read', 'read', 'rw', 'rw', 'uniform'] };
 const BWD: KernelSignature = { name: 'attention_bwd', bindings: ['read', 'read', 'read', 'read', 'read', 'rw', 'uniform'] };
+const PROBS: KernelSignature = { name: 'attention.probs', bindings: ['rw', 'rw', 'read', 'uniform'] };
+const GRADS: KernelSignature = { name: 'attention.grads', bindings: ['rw', 'rw', 'read', 'read', 'uniform'] };
+for (const l of ROW_LAYOUTS)
+  registerVariants(
+    { sig: PROBS, spec: layoutSpec('attention_probs.wgsl', l, {}, [], 'probs') },
+    { sig: GRADS, spec: layoutSpec('attention_probs.wgsl', l, {}, ['GRADS'], 'grads') },
+  );
 
 function fwdSpec(D: number, t: AttentionTile, f16: boolean): ShaderSpec {
   return { file: 'attention.wgsl', consts: { D, WG: t.WG, BT: t.BT, UNROLL: t.UNROLL ?? false }, f16 };
@@ -103,16 +122,48 @@ export interface AttentionDropout {
   step?: number;
 }
 
+export type AttentionAlgorithm = 'fused' | 'materialized';
+export const ATTENTION_ALGORITHMS: readonly AttentionAlgorithm[] = ['fused', 'materialized'];
+
+/**
+ * Scratch of the materialised algorithm: f32 [B·H, T, T] scores (forward and backward) and
+ * score gradients (backward). Attention calls given the same holder share the tensors (the
+ * layers of an encoder run one after another in one submit); its owner releases them
+ * (`releaseAttentionScratch`).
+ */
+export interface AttentionScratch {
+  scores?: Tensor;
+  grads?: Tensor;
+}
+
+export function releaseAttentionScratch(rt: Runtime, s: AttentionScratch): void {
+  rt.release(...[s.scores, s.grads].filter((t): t is Tensor => t !== undefined));
+  s.scores = s.grads = undefined;
+}
+
+/** Why the materialised algorithm cannot run these dims on this adapter (null: it can). */
+export function materializedUnavailable(rt: Runtime, B: number, H: number, T: number): string | null {
+  const bytes = B * H * T * T * 4;
+  const limit = Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize);
+  return bytes > limit ? `its f32 [B·H, T, T] = [${B * H}, ${T}, ${T}] scores need ${bytes} bytes, above this adapter's binding limit of ${limit}` : null;
+}
+
 export interface AttentionOptions {
   heads: number;
   /** Score scale; default 1/√D. */
   scale?: number;
   dropout?: AttentionDropout;
-  /** Forward tile; default defaultAttentionTile('fwd', D). */
+  /** Default 'auto': measured per adapter and shape class (see chooseAttentionAlgorithm). */
+  algorithm?: AttentionAlgorithm | 'auto';
+  /** Materialised algorithm: where its scratch lives (shared between calls); default a private holder. */
+  scratch?: AttentionScratch;
+  /** Fused forward tile; default defaultAttentionTile('fwd', D). */
   tile?: AttentionTile;
+  autotune?: AutotuneOptions;
 }
 
 export interface AttentionForward {
+  readonly algorithm: AttentionAlgorithm;
   readonly ops: Op[];
   readonly dims: { B: number; T: number; H: number; D: number };
   readonly qkv: Tensor;
@@ -125,6 +176,9 @@ export interface AttentionForward {
   setStep(step: number): void;
   /** Where the step (u32) lives, for setting it by a buffer copy recorded in an encoder. */
   readonly stepTarget: { buffer: GPUBuffer; offset: number };
+  readonly scale: number;
+  /** The materialised algorithm's scratch holder (empty for 'fused'). */
+  readonly scratch: AttentionScratch;
 }
 
 export interface AttentionBackwardOptions {
@@ -172,24 +226,108 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
   if (!(drop.p >= 0 && drop.p < 1)) throw new Error(`${name}: dropout p must be in [0, 1), got ${drop.p}`);
   const tile = opts.tile ?? defaultAttentionTile('fwd', D);
   checkTile(rt, name, 'fwd', tile, D);
+  const requested = opts.algorithm ?? 'auto';
+  if (requested !== 'auto' && !ATTENTION_ALGORITHMS.includes(requested))
+    throw new Error(`${name}: unknown algorithm '${requested as string}' (expected auto, ${ATTENTION_ALGORITHMS.join(', ')})`);
+  if (requested === 'materialized') {
+    const why = materializedUnavailable(rt, B, H, T);
+    if (why) throw new Error(`${name}: the materialized algorithm cannot run qkv ${shapeStr(qkv.shape)} with H=${H}: ${why}; use 'fused'`);
+  }
+  const algorithm = requested === 'auto' ? await chooseAttentionAlgorithm(rt, { B, T, H, D }, qkv.dtype, opts.autotune) : requested;
 
+  // The fused kernels read the first 8 words; the row kernels also read B.
   const params = rt.uniform(
     packUniform([
       ['u32', T], ['u32', H], ['f32', scale], ['f32', drop.p], ['f32', drop.p > 0 ? 1 / (1 - drop.p) : 1],
       ['u32', drop.seed >>> 0], ['u32', (drop.stream ?? 0) >>> 0], ['u32', (drop.step ?? 0) >>> 0],
+      ['u32', B], ['u32', 0], ['u32', 0], ['u32', 0],
     ]),
     `${name}.params`,
   );
-  const op = await rt.op(FWD, fwdSpec(D, tile, f16), [qkv, lengths, out, lse, params], [ceilDiv(T, tile.WG), B * H], name);
+  const scratch = opts.scratch ?? {};
+  let ops: Op[];
+  if (algorithm === 'fused') {
+    ops = [await rt.op(FWD, fwdSpec(D, tile, f16), [qkv, lengths, out, lse, params], [ceilDiv(T, tile.WG), B * H], name)];
+  } else {
+    const S = scratchTensor(rt, scratch, 'scores', B * H, T);
+    const [q, k, v] = [0, 1, 2].map((part) => headsView(qkv, B, T, H, D, 3 * H * D, part * H * D));
+    const layout = rowLayout(rt, 'auto', `${name}.probs`);
+    ops = [
+      await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores`, autotune: opts.autotune }),
+      await rt.op(PROBS, layoutSpec('attention_probs.wgsl', layout, {}, [], 'probs'), [S, lse, lengths, params], rowGrid(rt, B * H * T, layout), `${name}.probs`),
+      await matmul(rt, S, v, headsView(out, B, T, H, D), { label: `${name}.context`, autotune: opts.autotune }),
+    ];
+  }
   return {
-    ops: [op],
+    algorithm,
+    ops,
     dims: { B, T, H, D },
-    qkv, lengths, out, lse, params,
+    qkv, lengths, out, lse, params, scale, scratch,
     stepTarget: { buffer: params, offset: STEP_OFFSET },
     setStep(step: number) {
       rt.device.queue.writeBuffer(params, STEP_OFFSET, new Uint32Array([step >>> 0]));
     },
   };
+}
+
+/** The holder's tensor (created on first use), which must be f32 [BH, T, T]. */
+function scratchTensor(rt: Runtime, s: AttentionScratch, which: 'scores' | 'grads', BH: number, T: number): Tensor {
+  const want = [BH, T, T];
+  const t = s[which];
+  if (!t) return (s[which] = rt.empty(want, 'f32', `attention.${which}`));
+  if (t.dtype !== 'f32' || t.shape.length !== 3 || t.shape.some((x, i) => x !== want[i]))
+    throw new Error(`attention: the shared scratch holds ${which} ${shapeStr(t.shape)} (${t.dtype}), this call needs f32 ${shapeStr(want)}`);
+  return t;
+}
+
+const CPU_KINDS = new Set(['lavapipe', 'opengl', 'swiftshader']);
+
+/** Bumped when either algorithm's performance changes. */
+export const ATTENTION_TUNE_KEY = 'attention@1';
+
+/**
+ * 'fused' or 'materialized' for these dims: fused when the scores would not fit; else the
+ * autotuner's measurement (forward + backward on a proxy of at most 16 K query rows), cached
+ * per adapter and shape class. Without tuning: materialised on CPU adapters, fused on GPUs.
+ */
+export async function chooseAttentionAlgorithm(
+  rt: Runtime,
+  dims: { B: number; T: number; H: number; D: number },
+  dtype: 'f32' | 'f16' | string,
+  opts: AutotuneOptions = {},
+): Promise<AttentionAlgorithm> {
+  const { B, T, H, D } = dims;
+  if (materializedUnavailable(rt, B, H, T)) return 'fused';
+  const bucket = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
+  const Bp = Math.max(1, Math.min(B, Math.floor(16384 / (H * T))));
+  const r = await autotune<AttentionAlgorithm>(
+    rt,
+    {
+      kernel: ATTENTION_TUNE_KEY,
+      shapeClass: `${dtype}.D${D}.T${bucket(T)}.H${H}`,
+      candidates: ATTENTION_ALGORITHMS,
+      fallback: CPU_KINDS.has(rt.gpu.kind) ? 'materialized' : 'fused',
+      async measure(algorithm, best) {
+        const dt = dtype === 'f16' ? 'f16' : 'f32';
+        const n = Bp * T * 3 * H * D;
+        const qkv = rt.upload(Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 211) / 211 - 0.5) * 2), [Bp, T, 3 * H * D], dt, 'autotune.qkv');
+        const lengths = rt.upload(new Uint32Array(Bp).fill(T), [Bp], 'u32', 'autotune.lengths');
+        const out = rt.empty([Bp, T, H * D], dt, 'autotune.out'), dout = rt.empty([Bp, T, H * D], dt, 'autotune.dout');
+        const lse = rt.empty([Bp, H, T], 'f32', 'autotune.lse'), dqkv = rt.empty([Bp, T, 3 * H * D], dt, 'autotune.dqkv');
+        const scratch: AttentionScratch = {};
+        try {
+          const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, algorithm, scratch, autotune: opts });
+          const bwd = await attentionBackward(rt, fwd, dout, dqkv);
+          return await timeOps(rt, [...fwd.ops, ...bwd.ops], { abandonAbove: 3 * best });
+        } finally {
+          rt.release(qkv, lengths, out, dout, lse, dqkv);
+          releaseAttentionScratch(rt, scratch);
+        }
+      },
+    },
+    opts,
+  );
+  return r.choice;
 }
 
 /** Build the backward of a built forward: dqkv ← ∂(out · dout)/∂qkv. Two ops (dQ, then dK/dV). */
@@ -203,6 +341,7 @@ export async function attentionBackward(rt: Runtime, fwd: AttentionForward, dout
   if (dqkv.buffer === fwd.qkv.buffer || dqkv.buffer === dout.buffer || dqkv.buffer === fwd.out.buffer)
     throw new Error(`${name}: dqkv must not share a buffer with qkv, out or dout`);
   const f16 = fwd.qkv.dtype === 'f16';
+  if (fwd.algorithm === 'materialized') return materializedBackward(rt, fwd, dout, dqkv);
   const tq = opts.tileDq ?? defaultAttentionTile('dq', D);
   const tk = opts.tileDkv ?? defaultAttentionTile('dkv', D);
   checkTile(rt, `${name}.dq`, 'dq', tq, D);
@@ -211,4 +350,30 @@ export async function attentionBackward(rt: Runtime, fwd: AttentionForward, dout
   const dq = await rt.op(BWD, bwdSpec('dq', D, tq, f16), bind, [ceilDiv(T, tq.WG), B * H], `${name}.dq`);
   const dkv = await rt.op(BWD, bwdSpec('dkv', D, tk, f16), bind, [ceilDiv(T, tk.WG), B * H], `${name}.dkv`);
   return { ops: [dq, dkv] };
+}
+
+/**
+ * Materialised backward: S = scale·Q·Kᵀ (recomputed), G = dO·Vᵀ, then the grads row kernel
+ * turns S into P̃ and G into dS; dQ = scale·dS·K, dK = scale·dSᵀ·Q, dV = P̃ᵀ·dO.
+ */
+async function materializedBackward(rt: Runtime, fwd: AttentionForward, dout: Tensor, dqkv: Tensor): Promise<{ ops: Op[] }> {
+  const name = 'attention_bwd';
+  const { B, T, H, D } = fwd.dims;
+  const S = scratchTensor(rt, fwd.scratch, 'scores', B * H, T);
+  const G = scratchTensor(rt, fwd.scratch, 'grads', B * H, T);
+  const [q, k, v] = [0, 1, 2].map((part) => headsView(fwd.qkv, B, T, H, D, 3 * H * D, part * H * D));
+  const [dq, dk, dv] = [0, 1, 2].map((part) => headsView(dqkv, B, T, H, D, 3 * H * D, part * H * D));
+  const dO = headsView(dout, B, T, H, D);
+  const layout = rowLayout(rt, 'auto', `${name}.grads`);
+  const scale = fwd.scale;
+  return {
+    ops: [
+      await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores` }),
+      await matmul(rt, dO, v, G, { transB: true, label: `${name}.dprobs` }),
+      await rt.op(GRADS, layoutSpec('attention_probs.wgsl', layout, {}, ['GRADS'], 'grads'), [S, G, fwd.lse, fwd.lengths, fwd.params], rowGrid(rt, B * H * T, layout), `${name}.grads`),
+      await matmul(rt, G, k, dq, { alpha: scale, label: `${name}.dq` }),
+      await matmul(rt, G, q, dk, { transA: true, alpha: scale, label: `${name}.dk` }),
+      await matmul(rt, S, dO, dv, { transA: true, label: `${name}.dv` }),
+    ],
+  };
 }

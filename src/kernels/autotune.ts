@@ -196,19 +196,24 @@ export function autotune<T>(rt: Runtime, req: TuneRequest<T>, opts: AutotuneOpti
  * shared machine other processes only ever add time). Compiles first; gives up early (returns the single-run time) when
  * one run is already `abandonAbove` ms or more.
  */
-export async function timeOp(rt: Runtime, op: Op, opts: { targetMs?: number; samples?: number; abandonAbove?: number } = {}): Promise<number> {
+export function timeOp(rt: Runtime, op: Op, opts: { targetMs?: number; samples?: number; abandonAbove?: number } = {}): Promise<number> {
+  return timeOps(rt, [op], opts);
+}
+
+/** As timeOp, for a sequence of ops recorded together (milliseconds per run of all of them). */
+export async function timeOps(rt: Runtime, ops: readonly Op[], opts: { targetMs?: number; samples?: number; abandonAbove?: number } = {}): Promise<number> {
   const targetMs = opts.targetMs ?? 25;
   const samples = opts.samples ?? 3;
-  await rt.run(op); // compile + first touch
+  await rt.run(...ops); // compile + first touch
   let t0 = performance.now();
-  await rt.run(op);
+  await rt.run(...ops);
   const once = Math.max(performance.now() - t0, 0.005);
   if (once >= (opts.abandonAbove ?? Infinity)) return once;
   const reps = Math.max(1, Math.min(256, Math.ceil(targetMs / once)));
   const times: number[] = [];
   for (let s = 0; s < samples; s++) {
     t0 = performance.now();
-    for (let r = 0; r < reps; r++) rt.record(op);
+    for (let r = 0; r < reps; r++) for (const op of ops) rt.record(op);
     await rt.sync();
     times.push((performance.now() - t0) / reps);
   }
