@@ -30,7 +30,7 @@ import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { matmul, type MatrixView, type MatrixOperand } from '../kernels/matmul.js';
 import { columnSum } from '../kernels/colsum.js';
-import { attention, attentionBackward, type AttentionForward } from '../kernels/attention.js';
+import { attention, attentionBackward, releaseAttentionScratch, type AttentionForward, type AttentionScratch } from '../kernels/attention.js';
 import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
 import { gelu, geluBackward } from '../kernels/gelu.js';
 import { dropout, dropoutBackward } from '../kernels/dropout.js';
@@ -144,6 +144,8 @@ export class Encoder {
   private finalX: Tensor | null = null;
   private finalStats: Tensor | null = null;
   private arena: Tensor[] = [];
+  /** One scratch for every layer's materialised attention (layers run one after another). */
+  private attnScratch: AttentionScratch = {};
 
   private constructor(
     readonly rt: Runtime,
@@ -239,6 +241,7 @@ export class Encoder {
       a.attn = await attention(rt, a.qkv, inp.lengths, a.ctx, a.lse, {
         heads: H,
         dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: base + 16 + l } : undefined,
+        scratch: this.attnScratch,
       });
       f.push(...a.attn.ops);
       a.dense1 = this.t([N, h], `${L}attn.dense`);
@@ -297,6 +300,7 @@ export class Encoder {
       a.attn = await attention(rt, a.qkv, inp.lengths, a.ctx, a.lse, {
         heads: H,
         dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: base + 16 + l } : undefined,
+        scratch: this.attnScratch,
       });
       f.push(...a.attn.ops);
       const dense1 = this.t([N, h], `${L}attn.dense`);
@@ -486,6 +490,7 @@ export class Encoder {
   release(): void {
     this.rt.release(...this.arena);
     this.arena = [];
+    releaseAttentionScratch(this.rt, this.attnScratch);
   }
 }
 
