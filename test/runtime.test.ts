@@ -111,6 +111,20 @@ describe('buffer pool', () => {
     rt.release(t2);
     expect(() => rt.release(t2)).toThrow(/released twice/);
   });
+
+  it('releaseSince frees exactly what was acquired after the mark', async () => {
+    const rt = await getRuntime();
+    const kept = rt.empty([10]);
+    const mark = rt.pool.mark();
+    const live0 = rt.pool.getStats().liveBuffers;
+    const a = rt.empty([100]), b = rt.empty([200]), c = rt.empty([300]);
+    rt.release(b); // already released: not counted again
+    expect(rt.pool.releaseSince(mark)).toBe(2);
+    expect(rt.pool.getStats().liveBuffers).toBe(live0);
+    expect(() => rt.release(a)).toThrow(/released twice/);
+    expect(() => rt.release(c)).toThrow(/released twice/);
+    rt.release(kept); // acquired before the mark: still live
+  });
 });
 
 describe('tensors', () => {

@@ -2,10 +2,12 @@
 import { UsageError } from './args.js';
 import { benchKernels } from '../../bench/kernels.js';
 import { benchData } from '../../bench/data.js';
+import { benchSteps } from '../../bench/steps.js';
 
 const SUITES: Record<string, (argv: string[]) => Promise<number>> = {
   kernels: benchKernels,
   data: benchData,
+  steps: benchSteps,
 };
 
 export async function benchCommand(argv: string[]): Promise<number> {

@@ -13,6 +13,14 @@ import { parseObjective } from '../objectives/objective.js';
 import { runPretraining } from './pretrain.js';
 import type { TrainConfig } from '../train/trainer.js';
 
+/** The bundled corpus prepared as the demo (and `bench steps`) use it, cached: SOTU, WordPiece 8192, sequences of 128. */
+export const DEMO_DATA = { corpus: 'bundled:sotu', vocabSize: 8192, seqLen: 128 } as const;
+
+export function demoDataDir(): string {
+  const cacheRoot = process.env.ELECTROLITE_CACHE_DIR || join(homedir(), '.cache', 'electrolite');
+  return join(cacheRoot, 'data', `sotu-v${DEMO_DATA.vocabSize}-t${DEMO_DATA.seqLen}`);
+}
+
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parse('demo', argv, {
     ...ADAPTER_OPTION,
@@ -20,12 +28,11 @@ export async function demoCommand(argv: string[]): Promise<number> {
     objective: { type: 'string', default: 'rts' },
     out: { type: 'string', default: 'runs/demo' },
   });
-  const cacheRoot = process.env.ELECTROLITE_CACHE_DIR || join(homedir(), '.cache', 'electrolite');
-  const data = join(cacheRoot, 'data', 'sotu-v8192-t128');
+  const data = demoDataDir();
   const say = (s: string) => process.stdout.write(s + '\n');
 
   say('1. data: bundled:sotu (State of the Union addresses) → WordPiece 8192, sequences of 128');
-  const s = await prepare({ corpus: ['bundled:sotu'], out: data, vocabSize: 8192, seqLen: 128 });
+  const s = await prepare({ corpus: [DEMO_DATA.corpus], out: data, vocabSize: DEMO_DATA.vocabSize, seqLen: DEMO_DATA.seqLen });
   say(`   ${s.reused ? 'reused' : 'prepared'} ${data}: ${s.sequences.train} training and ${s.sequences.validation} validation sequences${s.reused ? '' : ` (${s.textMB.toFixed(1)} MB at ${s.encodeMBps.toFixed(1)} MB/s)`}`);
 
   const rt = await cliRuntime(values.adapter);

@@ -5,6 +5,7 @@ import { Progress } from './progress.js';
 import { Trainer, TrainingError, type TrainConfig, type StepReadout } from '../train/trainer.js';
 import { parseObjective, RTS_GENERATORS, type RtsGenerator } from '../objectives/objective.js';
 import { DEFAULT_UNIGRAM_ALPHA } from '../kernels/unigram.js';
+import { ATTENTION_ALGORITHMS } from '../kernels/attention.js';
 import { PRESETS, parseGeneratorSize, type PresetName } from '../model/config.js';
 import { parseBudget } from '../train/budget.js';
 import { learningRate } from '../train/schedule.js';
@@ -43,6 +44,7 @@ export const PRETRAIN_OPTIONS = {
   alpha: { type: 'string' },
   resume: { type: 'boolean' },
   'init-from': { type: 'string' },
+  attention: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 
@@ -106,6 +108,12 @@ export function trainConfigFromArgs(values: Record<string, string | boolean | un
     } catch (e) {
       throw new UsageError(`pretrain: --generator-size: ${(e as Error).message}`);
     }
+  }
+  if (values.attention !== undefined) {
+    const a = String(values.attention);
+    if (a !== 'auto' && !(ATTENTION_ALGORITHMS as readonly string[]).includes(a))
+      throw new UsageError(`pretrain: unknown --attention '${a}' (expected auto, ${ATTENTION_ALGORITHMS.join(', ')})`);
+    c.attention = a as TrainConfig['attention'];
   }
   if (values.generator !== undefined || values.alpha !== undefined) {
     const g = String(values.generator ?? 'uniform');

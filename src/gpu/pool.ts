@@ -28,7 +28,9 @@ export interface PoolStats {
 
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
-  private live = new Map<GPUBuffer, number>();
+  /** Live buffers: size class and acquisition serial (for releaseSince). */
+  private live = new Map<GPUBuffer, { size: number; serial: number }>();
+  private serial = 0;
   private stats: PoolStats = { liveBytes: 0, peakLiveBytes: 0, allocatedBytes: 0, liveBuffers: 0, freeBuffers: 0, reused: 0, created: 0 };
 
   constructor(private readonly device: GPUDevice, private readonly maxBufferSize: number) {}
@@ -48,7 +50,7 @@ export class BufferPool {
       this.stats.created++;
       this.stats.allocatedBytes += size;
     }
-    this.live.set(buf, size);
+    this.live.set(buf, { size, serial: ++this.serial });
     this.stats.liveBytes += size;
     this.stats.liveBuffers++;
     this.stats.peakLiveBytes = Math.max(this.stats.peakLiveBytes, this.stats.liveBytes);
@@ -56,8 +58,9 @@ export class BufferPool {
   }
 
   release(buf: GPUBuffer): void {
-    const size = this.live.get(buf);
-    if (size === undefined) throw new Error(`buffer '${buf.label}' released twice or not from this pool`);
+    const entry = this.live.get(buf);
+    if (entry === undefined) throw new Error(`buffer '${buf.label}' released twice or not from this pool`);
+    const size = entry.size;
     this.live.delete(buf);
     this.stats.liveBytes -= size;
     this.stats.liveBuffers--;
@@ -65,6 +68,22 @@ export class BufferPool {
     if (!list) this.free.set(size, (list = []));
     list.push(buf);
     this.stats.freeBuffers++;
+  }
+
+  /** A mark for releaseSince. */
+  mark(): number {
+    return this.serial;
+  }
+
+  /**
+   * Release every buffer acquired after `mark` and still live (everything a model or a
+   * trainer built, without listing it); returns how many. Tensors on those buffers must not
+   * be used afterwards.
+   */
+  releaseSince(mark: number): number {
+    const since = [...this.live].filter(([, e]) => e.serial > mark).map(([b]) => b);
+    for (const b of since) this.release(b);
+    return since.length;
   }
 
   /** Destroy the free buffers (live ones stay). */

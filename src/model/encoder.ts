@@ -30,7 +30,7 @@ import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { matmul, type MatrixView, type MatrixOperand } from '../kernels/matmul.js';
 import { columnSum } from '../kernels/colsum.js';
-import { attention, attentionBackward, releaseAttentionScratch, type AttentionForward, type AttentionScratch } from '../kernels/attention.js';
+import { attention, attentionBackward, releaseAttentionScratch, type AttentionAlgorithm, type AttentionForward, type AttentionScratch } from '../kernels/attention.js';
 import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
 import { gelu, geluBackward } from '../kernels/gelu.js';
 import { dropout, dropoutBackward } from '../kernels/dropout.js';
@@ -91,6 +91,8 @@ export interface EncoderOptions {
   embeddingsPrefix?: string;
   /** Build no backward (inference, evaluation). */
   forwardOnly?: boolean;
+  /** Attention algorithm (default 'auto': the autotuner's choice; see src/kernels/attention.ts). */
+  attention?: AttentionAlgorithm | 'auto';
 }
 
 interface LayerActs {
@@ -242,6 +244,7 @@ export class Encoder {
         heads: H,
         dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: base + 16 + l } : undefined,
         scratch: this.attnScratch,
+        algorithm: o.attention,
       });
       f.push(...a.attn.ops);
       a.dense1 = this.t([N, h], `${L}attn.dense`);
@@ -301,6 +304,7 @@ export class Encoder {
         heads: H,
         dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: base + 16 + l } : undefined,
         scratch: this.attnScratch,
+        algorithm: o.attention,
       });
       f.push(...a.attn.ops);
       const dense1 = this.t([N, h], `${L}attn.dense`);

@@ -24,6 +24,7 @@ import { buildMlmHead, buildDetectionHead, type MlmHead, type DetectionHead } fr
 import { buildObjective, DETECTION_LAMBDA, type BuiltObjective, type ObjectiveName, type RtsGenerator } from '../objectives/objective.js';
 import { loadUnigram } from '../data/stats.js';
 import { DEFAULT_UNIGRAM_ALPHA } from '../kernels/unigram.js';
+import type { AttentionAlgorithm } from '../kernels/attention.js';
 import { BatchLoader } from '../data/loader.js';
 import { readManifest, type Manifest } from '../data/shards.js';
 import { loadClusters } from '../data/clusters.js';
@@ -65,6 +66,8 @@ export interface TrainConfig {
   /** RTS: the replacement generator (default 'uniform', the paper's) and, for 'unigram', α in count^α (default 0.75). */
   rtsGenerator?: RtsGenerator;
   unigramAlpha?: number;
+  /** Attention algorithm (default 'auto': measured per adapter). */
+  attention?: AttentionAlgorithm | 'auto';
 }
 
 export const DEFAULT_GENERATOR_SIZE = 0.5;
@@ -249,10 +252,10 @@ export class Trainer {
     const scale = 1 / c.accumulate;
     if (c.objective === 'electra') {
       const gen = dropout ? this.genCfg! : { ...this.genCfg!, hiddenDropout: 0, attentionDropout: 0 };
-      const e = await buildElectra(rt, { disc: cfg, gen, params: this.params, objective, types, lengths, dropoutRng: this.dropRng, seed: c.seed, genWeight: scale, lambda: DETECTION_LAMBDA * scale, forwardOnly: !dropout });
+      const e = await buildElectra(rt, { disc: cfg, gen, params: this.params, objective, types, lengths, dropoutRng: this.dropRng, seed: c.seed, genWeight: scale, lambda: DETECTION_LAMBDA * scale, forwardOnly: !dropout, attention: c.attention });
       return { ids, lengths, types, objective, encoder: e.discriminator, detection: e.detection, electra: e, forward: [lengthsOp, ...e.forward], backward: e.backward };
     }
-    const encoder = await Encoder.build(rt, cfg, this.params, '', { ids: objective.inputIds, types, lengths }, { dropoutRng: this.dropRng, seed: c.seed, forwardOnly: !dropout });
+    const encoder = await Encoder.build(rt, cfg, this.params, '', { ids: objective.inputIds, types, lengths }, { dropoutRng: this.dropRng, seed: c.seed, forwardOnly: !dropout, attention: c.attention });
     const forward = [lengthsOp, ...objective.corruptOps, ...encoder.forwardOps];
     const backward: Op[] = [];
     const g: StepGraph = { ids, lengths, types, objective, encoder, forward, backward };
