@@ -1,6 +1,6 @@
 // Column sums of a strided f32 matrix view (bias gradients: db[c] = Σ_r dy[r, c]).
 // Element (r, c) of the view is x[off + r·ld + c]. Invocation (column c, row block b) sums
-// rows [b·rb, min((b+1)·rb, rows)) of column c in row order and writes out[b·cols + c]
+// rows [b·rb, min((b+1)·rb, rows)) of column c in row order and writes out[outOff + b·cols + c]
 // (ACCUM: adds the old value; the host uses it only with a single row block). With several
 // blocks, a second dispatch of the same shader sums the [blocks, cols] partials. Adjacent
 // invocations read adjacent columns of one row (one row of loads per step on CPU adapters,
@@ -9,7 +9,7 @@
 const WG: u32 = 64u;
 const ACCUM: bool = false;
 
-struct Params { rows: u32, cols: u32, ld: u32, off: u32, rb: u32, _p0: u32, _p1: u32, _p2: u32 }
+struct Params { rows: u32, cols: u32, ld: u32, off: u32, rb: u32, outOff: u32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -35,7 +35,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   }
   for (; r < r1; r++) { s0 += x[i]; i += p.ld; }
   var y = (s0 + s1) + (s2 + s3);
-  let o = b * p.cols + c;
+  let o = p.outOff + b * p.cols + c;
   if (ACCUM) { y += out[o]; }
   out[o] = y;
 }

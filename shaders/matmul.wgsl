@@ -57,7 +57,7 @@ alias TC = f32;
 struct Params {
   M: u32, N: u32, K: u32, nb2: u32,
   lda: u32, ldb: u32, ldc: u32, alpha: f32,
-  offA: u32, sA1: u32, sA2: u32, _p0: u32,
+  offA: u32, sA1: u32, sA2: u32, offBias: u32,
   offB: u32, sB1: u32, sB2: u32, _p1: u32,
   offC: u32, sC1: u32, sC2: u32, _p2: u32,
 }
@@ -129,7 +129,7 @@ fn b_index(k: u32, n: u32) -> u32 {
 fn epilogue(cbase: u32, m: u32, n: u32, v: f32) {
   let ci = cbase + m * p.ldc + n;
   var y = p.alpha * v;
-  if (BIAS) { y += bias[n]; }
+  if (BIAS) { y += bias[p.offBias + n]; }
   if (ACCUM) { y += f32(C[ci]); }
   if (ACT == 1u) { y = gelu_erf(y); }
   if (ACT == 2u) { y = gelu_tanh(y); }

@@ -3,122 +3,24 @@
 // the head's output at the selected positions (already gathered), W [V, h] the (tied)
 // decoder weight, bias [V]; labels [S] u32 (ids ≥ V, e.g. 0xffffffff or −1 as i32, are
 // ignored and counted as bad); meta[0] = number of valid rows (rows ≥ it are ignored).
-// Entries (one specialised file):
-//  mm (MM): C = op(A)·op(B) with strided operands and an epilogue (p.epi, a uniform so that
-//     one pipeline serves all four; the branch is uniform):
-//     0 logits tile  Z[i, n]   = H[i,:]·W[v0+n,:] + b[v0+n]
-//     1 grad tile    G[i, n]   = scale·(exp(Z − lse_i) − [v0+n = label_i]) (0 on invalid rows)
-//     4 the same in place from the forward's tile (K = 0; one chunk covers V: no recompute)
-//     2 dH          (+)= G·W[v0 : v0+Vc, :]
-//     3 dW[v0+m, :] (+)= Σ_i G[i, m]·H[i, :]   and  db[v0+m] (+)= Σ_i G[i, m]
-//     each invocation owns a TM×TN register tile and loops over K: every output element is
-//     written by one invocation in a fixed order (deterministic, no atomics).
+// Entries (one specialised file); the products around them (logits tile Z = H·W_cᵀ + b_c,
+// dH (+)= G·W_c, dW_c (+)= Gᵀ·H, db_c (+)= Σ_i G) are the matmul family's
+// (src/kernels/xent.ts):
 //  row_stats (ROWSTATS): per row of a logits tile: (max, Σ exp(z − max), argmax) → partial.
 //  finalize (FINAL, one workgroup): combine the chunks per row in order → stats[i] =
 //     (lse, loss_i = lse − z_label, argmax, valid); totals at stats[4S ..] =
 //     [weight·mean loss, Σ loss, #valid, #correct (argmax = label), #bad labels, scale =
 //     weight / max(#valid, 1), 0, 0].
+//  grad (GRAD): the logits tile becomes the gradient tile in place:
+//     G[i, n] = scale·(exp(Z[i, n] − lse_i) − [v0+n = label_i]), 0 on invalid rows.
 
-const TM: u32 = 4u;
-const TN: u32 = 4u;
-const WGX: u32 = 8u;
-const WGY: u32 = 8u;
 const WG: u32 = 256u;
 
 struct Params {
-  M: u32, N: u32, K: u32, aRs: u32,
-  aCs: u32, bRs: u32, bCs: u32, bOff: u32,
-  ldc: u32, cOff: u32, v0: u32, accumulate: u32,
   S: u32, V: u32, h: u32, nChunks: u32,
-  tileLd: u32, chunk: u32, weight: f32, epi: u32,
+  tileLd: u32, chunk: u32, v0: u32, N: u32,
+  weight: f32, _p0: u32, _p1: u32, _p2: u32,
 }
-
-//#if MM
-//#if VEC4
-// Both operands contiguous along K (the logits product H·Wᵀ, h % 4 == 0): vec4 loads.
-@group(0) @binding(0) var<storage, read> A: array<vec4f>;
-@group(0) @binding(1) var<storage, read> B: array<vec4f>;
-//#else
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-//#endif
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> stats: array<f32>;
-@group(0) @binding(5) var<storage, read> labels: array<u32>;
-@group(0) @binding(6) var<storage, read_write> db: array<f32>;
-@group(0) @binding(7) var<uniform> p: Params;
-
-@compute @workgroup_size(WGX, WGY)
-fn mm(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let row0 = (wid.y * WGY + lid.y) * TM;
-  let col0 = (wid.x * WGX + lid.x) * TN;
-  if (row0 >= p.M || col0 >= p.N) { return; }
-  var acc: array<f32, TM * TN>;
-  var accb: array<f32, TM>;
-  var ar: array<u32, TM>;
-  var bc: array<u32, TN>;
-  for (var i = 0u; i < TM; i++) { ar[i] = min(row0 + i, p.M - 1u) * p.aRs; }
-  for (var j = 0u; j < TN; j++) { bc[j] = p.bOff + min(col0 + j, p.N - 1u) * p.bCs; }
-//#if VEC4
-  for (var i = 0u; i < TM; i++) { ar[i] = ar[i] / 4u; }
-  for (var j = 0u; j < TN; j++) { bc[j] = bc[j] / 4u; }
-  for (var k4 = 0u; k4 < p.K / 4u; k4++) {
-    var a: array<vec4f, TM>;
-    var b: array<vec4f, TN>;
-    for (var i = 0u; i < TM; i++) { a[i] = A[ar[i] + k4]; }
-    for (var j = 0u; j < TN; j++) { b[j] = B[bc[j] + k4]; }
-    for (var i = 0u; i < TM; i++) {
-      for (var j = 0u; j < TN; j++) { acc[i * TN + j] += dot(a[i], b[j]); }
-    }
-  }
-//#else
-  for (var k = 0u; k < p.K; k++) {
-    var a: array<f32, TM>;
-    var b: array<f32, TN>;
-    let ak = k * p.aCs;
-    let bk = k * p.bRs;
-    for (var i = 0u; i < TM; i++) { a[i] = A[ar[i] + ak]; }
-    for (var j = 0u; j < TN; j++) { b[j] = B[bc[j] + bk]; }
-    for (var i = 0u; i < TM; i++) {
-      for (var j = 0u; j < TN; j++) { acc[i * TN + j] = fma(a[i], b[j], acc[i * TN + j]); }
-      if (p.epi == 3u) { accb[i] += a[i]; }
-    }
-  }
-//#endif
-  for (var i = 0u; i < TM; i++) {
-    let r = row0 + i;
-    if (r >= p.M) { break; }
-    for (var j = 0u; j < TN; j++) {
-      let c = col0 + j;
-      if (c >= p.N) { break; }
-      let idx = p.cOff + r * p.ldc + c;
-      var x = acc[i * TN + j];
-      if (p.epi == 0u) {
-        x += bias[p.v0 + c];
-      } else if (p.epi == 1u || p.epi == 4u) {
-        var g = 0.0;
-        if (stats[r * 4u + 3u] != 0.0) {
-          let v = p.v0 + c;
-          var z = x + bias[v];
-          if (p.epi == 4u) { z = C[idx]; } // K = 0: the forward's logits, still in the tile
-
-          g = exp(z - stats[r * 4u]) - select(0.0, 1.0, labels[r] == v);
-          g *= stats[p.S * 4u + 5u];
-        }
-        x = g;
-      } else if (p.accumulate != 0u) {
-        x += C[idx];
-      }
-      C[idx] = x;
-    }
-    if (p.epi == 3u && col0 == 0u) {
-      let bi = p.v0 + r;
-      db[bi] = select(accb[i], db[bi] + accb[i], p.accumulate != 0u);
-    }
-  }
-}
-//#endif
 
 //#if ROWSTATS
 @group(0) @binding(0) var<storage, read> tile: array<f32>;
@@ -212,5 +114,27 @@ fn finalize(@builtin(local_invocation_index) lid: u32) {
     stats[o + 6u] = 0.0;
     stats[o + 7u] = 0.0;
   }
+}
+//#endif
+
+//#if GRAD
+@group(0) @binding(0) var<storage, read_write> tile: array<f32>;
+@group(0) @binding(1) var<storage, read> stats: array<f32>;
+@group(0) @binding(2) var<storage, read> labels: array<u32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let e = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (e >= p.S * p.N) { return; }
+  let r = e / p.N;
+  let c = e % p.N;
+  let idx = r * p.tileLd + c;
+  var g = 0.0;
+  if (stats[r * 4u + 3u] != 0.0) {
+    g = exp(tile[idx] - stats[r * 4u]) - select(0.0, 1.0, labels[r] == p.v0 + c);
+    g *= stats[p.S * 4u + 5u];
+  }
+  tile[idx] = g;
 }
 //#endif

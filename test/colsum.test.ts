@@ -26,6 +26,23 @@ describe('colsum', () => {
       }
   });
 
+  it('dbOffset writes a slice of a longer db and leaves the rest alone (one and two passes)', async () => {
+    const rt = await getRuntime();
+    const [rows, cols, total, off] = [37, 9, 30, 13];
+    const x = randomArray(rows * cols, 60), d0 = randomArray(total, 61);
+    const tx = rt.upload(x, [rows, cols]), db = rt.upload(d0, [total]);
+    for (const [rowsPerBlock, accumulate] of [[undefined, false], [8, true]] as const) {
+      rt.write(db, d0);
+      await rt.run(...(await columnSum(rt, tx, db, { dbOffset: off, rowsPerBlock, accumulate })));
+      const want = Float64Array.from(d0);
+      const sums = refColumnSum(x, rows, cols);
+      for (let c = 0; c < cols; c++) want[off + c] = sums[c] + (accumulate ? d0[off + c] : 0);
+      expectClose(await rt.read(db), want, tol(rows), `dbOffset ${off} rowsPerBlock ${rowsPerBlock} accumulate ${accumulate}`);
+    }
+    await expect(columnSum(rt, tx, db, { dbOffset: 25 })).rejects.toThrow(/colsum: db has shape \[30\], expected \[9\] .* from offset 25/);
+    rt.release(tx, db);
+  });
+
   it('accumulate (db += Σ) and a 3-D tensor [b, t, c]', async () => {
     const rt = await getRuntime();
     const [b, t, c] = [3, 11, 21];

@@ -63,6 +63,15 @@ describe('matmul', () => {
     await check2d(rt, M, K, N, { bias, activation: 'gelu_tanh', transB: true }, 12, 'bias+gelu_tanh NT');
     await check2d(rt, M, K, N, { accumulate: true, alpha: 0.5, transA: true }, 13, 'C += 0.5·AᵀB');
     await check2d(rt, M, K, N, { accumulate: true, bias, activation: 'gelu', tile: WGMEM_TILE }, 14, 'wgmem C = gelu(AB + bias + C)');
+    // A slice of a longer bias vector (biasOffset), as the vocabulary chunks of xent use.
+    const long = randomArray(N + 40, 8);
+    for (const tile of baseTiles(rt)) {
+      const A = randomArray(M * K, 17), B = randomArray(K * N, 18);
+      const tA = rt.upload(A, [M, K]), tB = rt.upload(B, [N, K]), tC = rt.empty([M, N]), tb = rt.upload(long, [N + 40]);
+      await rt.run(await matmul(rt, tA, tB, tC, { transB: true, bias: tb, biasOffset: 31, tile }));
+      expectClose(await rt.read(tC), refMatmulFull(A, B, M, K, N, { transB: true, bias: long.subarray(31, 31 + N) }), tolF32(K), `biasOffset ${JSON.stringify(tile)}`);
+      rt.release(tA, tB, tC, tb);
+    }
     for (const tile of baseTiles(rt).slice(1)) {
       await check2d(rt, M, K, N, { accumulate: true, bias, activation: 'gelu', tile }, 15, 'subgroup C = gelu(AB + bias + C)');
       await check2d(rt, M, K, N, { bias, activation: 'gelu_tanh', alpha: 0.25, transA: true, transB: true, tile }, 16, 'subgroup bias+gelu_tanh TT');
@@ -164,6 +173,7 @@ describe('matmul', () => {
     expect(() => matmul(rt, A, B3, C, { transB: true })).toThrow(/matmul\[NT\]: inner dimensions differ/);
     expect(() => matmul(rt, A, b3, c2)).toThrow(/matmul: B has batch 3, C has batch 2/);
     expect(() => matmul(rt, A, B3, C, { bias })).toThrow(/bias has shape \[4\], expected \[5\]/);
+    expect(() => matmul(rt, A, B3, C, { bias: rt.empty([8]), biasOffset: 4 })).toThrow(/bias has shape \[8\], expected \[5\] from offset 4/);
     expect(() => matmul(rt, rt.empty([2, 3, 4, 5]), B, C)).toThrow(/A must be 2-D or 3-D/);
     expect(() => matmul(rt, A, B3, C, { tile: { TM: 3, TN: 4, WGX: 8, WGY: 8 } })).toThrow(/multiples of 4/);
     expect(() => matmul(rt, A, B3, C, { tile: { TM: 4, TN: 4, WGX: 32, WGY: 32 } })).toThrow(/1024 invocations, above the limit/);

@@ -28,6 +28,8 @@ export interface ColumnSumOptions {
   accumulate?: boolean;
   /** Rows summed by one invocation before a second pass (default COLSUM_ROWS_PER_BLOCK). */
   rowsPerBlock?: number;
+  /** Write db[dbOffset + c] (a slice of a longer vector, e.g. one vocabulary chunk's biases). Default 0. */
+  dbOffset?: number;
   label?: string;
 }
 
@@ -73,7 +75,10 @@ export async function columnSum(rt: Runtime, dy: MatrixOperand, db: Tensor, opts
   expectDType(name, 'dy', f.tensor, 'f32');
   expectDType(name, 'db', db, 'f32');
   if (f.cols === 0) throw new Error(`${name}: dy ${shapeStr(f.tensor.shape)} has no columns`);
-  if (db.size !== f.cols) throw new Error(`${name}: db has shape ${shapeStr(db.shape)}, expected [${f.cols}] (one per column of dy ${f.rows}×${f.cols})`);
+  const dbOff = opts.dbOffset ?? 0;
+  if (!Number.isInteger(dbOff) || dbOff < 0) throw new Error(`${name}: dbOffset must be a non-negative integer, got ${dbOff}`);
+  if (opts.dbOffset === undefined ? db.size !== f.cols : db.size < dbOff + f.cols)
+    throw new Error(`${name}: db has shape ${shapeStr(db.shape)}, expected [${f.cols}] (one per column of dy ${f.rows}×${f.cols})${dbOff ? ` from offset ${dbOff}` : ''}`);
   if (db === f.tensor) throw new Error(`${name}: db must not alias dy`);
   const rb = opts.rowsPerBlock ?? COLSUM_ROWS_PER_BLOCK;
   if (!Number.isInteger(rb) || rb < 1) throw new Error(`${name}: rowsPerBlock must be a positive integer, got ${rb}`);
@@ -83,18 +88,18 @@ export async function columnSum(rt: Runtime, dy: MatrixOperand, db: Tensor, opts
   if (gx > maxDim || blocks > maxDim)
     throw new Error(`${name}: dy ${f.rows}×${f.cols} needs ${gx}×${blocks} workgroups (rowsPerBlock ${rb}), above this adapter's ${maxDim} per dimension`);
   const accum = Boolean(opts.accumulate);
-  const pass = (x: Tensor, out: Tensor, rows: number, ld: number, off: number, rbk: number, acc: boolean, grid: number[], label: string) =>
+  const pass = (x: Tensor, out: Tensor, rows: number, ld: number, off: number, rbk: number, acc: boolean, grid: number[], label: string, outOff = 0) =>
     rt.op(
       SIG,
       { file: 'colsum.wgsl', consts: { WG, ACCUM: acc } },
-      [x, out, rt.uniform(packUniform([['u32', rows], ['u32', f.cols], ['u32', ld], ['u32', off], ['u32', rbk], ['u32', 0], ['u32', 0], ['u32', 0]]), `${label}.params`)],
+      [x, out, rt.uniform(packUniform([['u32', rows], ['u32', f.cols], ['u32', ld], ['u32', off], ['u32', rbk], ['u32', outOff], ['u32', 0], ['u32', 0]]), `${label}.params`)],
       grid,
       label,
     );
-  if (blocks === 1) return [await pass(f.tensor, db, f.rows, f.ld, f.offset, Math.max(f.rows, 1), accum, [gx, 1], name)];
+  if (blocks === 1) return [await pass(f.tensor, db, f.rows, f.ld, f.offset, Math.max(f.rows, 1), accum, [gx, 1], name, dbOff)];
   const partials = rt.empty([blocks, f.cols], 'f32', `${name}.partials`);
   return [
     await pass(f.tensor, partials, f.rows, f.ld, f.offset, rb, false, [gx, blocks], `${name}.blocks`),
-    await pass(partials, db, blocks, f.cols, 0, blocks, accum, [gx, 1], `${name}.final`),
+    await pass(partials, db, blocks, f.cols, 0, blocks, accum, [gx, 1], `${name}.final`, dbOff),
   ];
 }

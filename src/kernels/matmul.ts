@@ -113,8 +113,10 @@ export interface MatmulOptions {
   transA?: boolean;
   /** Use Bᵀ: B is stored N×K. */
   transB?: boolean;
-  /** f32 [N], added to every row. */
+  /** f32 [N] (or longer, with biasOffset), added to every row. */
   bias?: Tensor;
+  /** Element of `bias` added to column 0 (a slice of a longer vector). Default 0. */
+  biasOffset?: number;
   activation?: Activation;
   /** C += result (gradient accumulation, residual adds); applied before the activation. */
   accumulate?: boolean;
@@ -337,7 +339,10 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
   if (vC.tensor === vA.tensor || vC.tensor === vB.tensor) throw new Error(`${name}: C must not alias A or B: ${shapes()}`);
   if (o.bias) {
     if (o.bias.dtype !== 'f32') throw new Error(`${name}: bias has dtype ${o.bias.dtype}, expected f32`);
-    if (o.bias.size !== N) throw new Error(`${name}: bias has shape ${shapeStr(o.bias.shape)}, expected [${N}] for ${shapes()}`);
+    const bo = o.biasOffset ?? 0;
+    if (!Number.isInteger(bo) || bo < 0) throw new Error(`${name}: biasOffset must be a non-negative integer, got ${bo}`);
+    if (o.biasOffset === undefined ? o.bias.size !== N : o.bias.size < bo + N)
+      throw new Error(`${name}: bias has shape ${shapeStr(o.bias.shape)}, expected [${N}]${bo ? ` from offset ${bo}` : ''} for ${shapes()}`);
   }
   const act = ACT_CODE[o.activation ?? 'none'];
   if (act === undefined) throw new Error(`${name}: unknown activation '${o.activation}' (expected none, gelu, gelu_tanh)`);
@@ -363,7 +368,7 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
       packUniform([
         ['u32', M], ['u32', N], ['u32', K], ['u32', nb2],
         ['u32', vA.ld], ['u32', vB.ld], ['u32', vC.ld], ['f32', o.alpha ?? 1],
-        ['u32', rA.off], ['u32', rA.s1], ['u32', rA.s2], ['u32', 0],
+        ['u32', rA.off], ['u32', rA.s1], ['u32', rA.s2], ['u32', o.biasOffset ?? 0],
         ['u32', rB.off], ['u32', rB.s1], ['u32', rB.s2], ['u32', 0],
         ['u32', rC.off], ['u32', rC.s1], ['u32', rC.s2], ['u32', 0],
       ]),
