@@ -123,18 +123,29 @@ fn finalize(@builtin(local_invocation_index) lid: u32) {
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
+// Each invocation turns GC consecutive entries of one row: the row's stats are loaded once
+// (on CPU adapters every invocation's load is a separate access).
+const GC: u32 = 16u;
+
 @compute @workgroup_size(WG)
 fn grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let per_row = (p.N + GC - 1u) / GC;
   let e = (wid.y * nwg.x + wid.x) * WG + lid;
-  if (e >= p.S * p.N) { return; }
-  let r = e / p.N;
-  let c = e % p.N;
-  let idx = r * p.tileLd + c;
-  var g = 0.0;
-  if (stats[r * 4u + 3u] != 0.0) {
-    g = exp(tile[idx] - stats[r * 4u]) - select(0.0, 1.0, labels[r] == p.v0 + c);
-    g *= stats[p.S * 4u + 5u];
+  if (e >= p.S * per_row) { return; }
+  let r = e / per_row;
+  let c0 = (e % per_row) * GC;
+  let c1 = min(c0 + GC, p.N);
+  let base = r * p.tileLd;
+  if (stats[r * 4u + 3u] == 0.0) {
+    for (var c = c0; c < c1; c++) { tile[base + c] = 0.0; }
+    return;
   }
-  tile[idx] = g;
+  let lse = stats[r * 4u];
+  let scale = stats[p.S * 4u + 5u];
+  let label = labels[r];
+  for (var c = c0; c < c1; c++) {
+    let g = exp(tile[base + c] - lse) - select(0.0, 1.0, label == p.v0 + c);
+    tile[base + c] = g * scale;
+  }
 }
 //#endif

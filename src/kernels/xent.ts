@@ -31,6 +31,8 @@ import { columnSum } from './colsum.js';
 import type { AutotuneOptions } from './autotune.js';
 
 const WG = 256;
+/** Tile entries per invocation of the grad kernel (GC in shaders/xent.wgsl). */
+const GRAD_COLS = 16;
 /** Default bound on the [S, Vc] tile, in bytes. */
 export const XENT_TILE_BYTES = 64 * 2 ** 20;
 
@@ -135,7 +137,7 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
     forwardChunks.push([await logits(), await rt.op(SIG_RS, RS_SPEC, [logitsTile, partial, t.meta, params], [ceilDiv(S, WG)], `${name}.row_stats[${c}]`)]);
     if (grads) {
       if (nChunks > 1) backward.push(await logits()); // else the forward's logits are still in the tile
-      backward.push(await rt.op(SIG_GRAD, GRAD_SPEC, [logitsTile, stats, t.labels, params], grid1d(S * vc, WG, rt.limits.maxComputeWorkgroupsPerDimension), `${name}.grad[${c}]`));
+      backward.push(await rt.op(SIG_GRAD, GRAD_SPEC, [logitsTile, stats, t.labels, params], grid1d(S * ceilDiv(vc, GRAD_COLS), WG, rt.limits.maxComputeWorkgroupsPerDimension), `${name}.grad[${c}]`));
       // dH (+)= G·W_c;  dW_c (+)= Gᵀ·H;  db_c (+)= Σ_i G
       backward.push(await matmul(rt, Z, Wc, t.dHidden!, { accumulate: c > 0 || Boolean(o.accumulateHidden), label: `${name}.dhidden[${c}]`, ...mm }));
       backward.push(await matmul(rt, Z, t.hidden, view(t.dWeight!, vc, h, h, v0 * h), { transA: true, accumulate: acc, label: `${name}.dweight[${c}]`, ...mm }));
