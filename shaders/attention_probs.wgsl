@@ -3,7 +3,7 @@
 // head h): row r = (b·H + h)·T + i of an [B·H, T, T] scores buffer. Keys j ≥ lengths[b]
 // get probability 0; the dropout mask is the fused kernels' (attention.wgsl): word j&3 of
 // philox4x32_10((j>>2, i, b·H+h, step), (seed, stream)), kept ones scaled by dropScale.
-// Two entry points:
+// One entry point, two passes (the GRADS define picks):
 //   probs  — s holds scale·Q·Kᵀ; writes P̃ = softmax(s over valid keys) ∘ mask·dropScale in
 //            place, and lse = m + log Σ exp(s − m) (0 for an empty row), as the fused forward.
 //   grads  — s holds scale·Q·Kᵀ again (recomputed), g holds dP̃ = dO·Vᵀ; with
@@ -63,11 +63,10 @@ fn row_of(wid: vec3u, nwg: vec3u, lid: u32) -> Row {
   return r;
 }
 
-//#ifnot GRADS
 @compute @workgroup_size(WG)
-fn probs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32,
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32,
 //#if SUBGROUPS
-         @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_id) sgid: u32, @builtin(num_subgroups) nsg: u32,
+        @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_id) sgid: u32, @builtin(num_subgroups) nsg: u32,
 //#endif
 ) {
 //#ifnot SUBGROUPS
@@ -75,6 +74,8 @@ fn probs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 //#endif
   let r = row_of(wid, nwg, lid);
   let lane = lid % TPR;
+//#ifnot GRADS
+  // probs
   var m = -1.0e30;
   for (var j = lane; j < r.len; j += TPR) { m = max(m, s[r.base + j]); }
   m = row_reduce(m, 1u, lid, sgi, sgid, nsg);
@@ -91,21 +92,8 @@ fn probs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       else if (j < r.cols) { s[r.base + j] = 0.0; }
     }
   }
-}
-//#endif
-
-//#if GRADS
-@compute @workgroup_size(WG)
-fn grads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32,
-//#if SUBGROUPS
-         @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_id) sgid: u32, @builtin(num_subgroups) nsg: u32,
-//#endif
-) {
-//#ifnot SUBGROUPS
-  let sgi = 0u; let sgid = 0u; let nsg = 1u;
-//#endif
-  let r = row_of(wid, nwg, lid);
-  let lane = lid % TPR;
+//#else
+  // grads
   var lse_i = 0.0;
   if (r.valid) { lse_i = lse[r.row]; }
   var d = 0.0;
@@ -131,5 +119,5 @@ fn grads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
-}
 //#endif
+}

@@ -139,10 +139,17 @@ fn epilogue(cbase: u32, m: u32, n: u32, v: f32) {
 //#include activations.wgsl
 
 //#ifnot WGMEM
-// ---- register tiling (shared by the subgroup variant) --------------------------------
+// ---- register tiling, plain or subgroup -----------------------------------------------
+// Subgroup variant: WGY = 1, WGX = the subgroup size, TM a multiple of WGX; each lane loads
+// AR = TM / WGX rows of every A slice and the rows reach every lane by subgroupShuffle.
 
 const TN4: u32 = TN / 4u;
 const TM4: u32 = TM / 4u;
+//#if SUBGROUPS
+const AR: u32 = TM / WGX;
+//#else
+const AR: u32 = TM;
+//#endif
 
 // Column of the first element of column quad j4 for invocation (wx, lx).
 fn col_of(wx: u32, lx: u32, j4: u32) -> u32 {
@@ -150,9 +157,25 @@ fn col_of(wx: u32, lx: u32, j4: u32) -> u32 {
   return (wx * WGX + lx) * TN + j4 * 4u;
 }
 
+//#if SUBGROUPS
+// av[r] = op(A)[m0 + r·WGX + lane, k .. k+3]; rows past M are clamped (never stored).
+fn load_a(abase: u32, m0: u32, lane: u32, k: u32) -> array<vec4f, AR> {
+  var av: array<vec4f, AR>;
+  for (var r = 0u; r < AR; r++) {
+    let m = min(m0 + r * WGX + lane, p.M - 1u);
+    if (TRANS_A) {
+      let kc = min(vec4u(k) + vec4u(0u, 1u, 2u, 3u), vec4u(p.K - 1u));
+      av[r] = vec4f(a1(abase + kc.x * p.lda + m), a1(abase + kc.y * p.lda + m), a1(abase + kc.z * p.lda + m), a1(abase + kc.w * p.lda + m));
+    } else {
+      av[r] = a4(abase + m * p.lda + k);
+    }
+  }
+  return av;
+}
+//#else
 // av[i] = op(A)[m0 + i, k .. k+3] (rows past M read clamped or neighbouring values).
-fn load_a(abase: u32, m0: u32, k: u32) -> array<vec4f, TM> {
-  var av: array<vec4f, TM>;
+fn load_a(abase: u32, m0: u32, lane: u32, k: u32) -> array<vec4f, AR> {
+  var av: array<vec4f, AR>;
   if (TRANS_A) {
     // contiguous along m: quads of rows per k, transposed in registers
     var t: array<vec4f, 4u * TM4>;
@@ -172,6 +195,7 @@ fn load_a(abase: u32, m0: u32, k: u32) -> array<vec4f, TM> {
   }
   return av;
 }
+//#endif
 
 // bv[kk·TN4 + j4] = op(B)[k + kk, col_of(j4) .. +3].
 fn load_b(bbase: u32, wx: u32, lx: u32, k: u32) -> array<vec4f, 4u * TN4> {
@@ -198,11 +222,21 @@ fn load_b(bbase: u32, wx: u32, lx: u32, k: u32) -> array<vec4f, 4u * TN4> {
   return bv;
 }
 
-//#ifnot SUBGROUPS
 @compute @workgroup_size(WGX, WGY)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u,
+//#if SUBGROUPS
+        @builtin(subgroup_invocation_id) sg_lane: u32,
+//#endif
+) {
   let m0 = (wid.y * WGY + lid.y) * TM;
-  if (m0 >= p.M || col_of(wid.x, lid.x, 0u) >= p.N) { return; }
+//#if SUBGROUPS
+  // No early exit: every lane must reach the shuffles. Out-of-range lanes compute on
+  // clamped data and store nothing.
+  let lane = sg_lane;
+//#else
+  let lane = lid.x;
+  if (m0 >= p.M || col_of(wid.x, lane, 0u) >= p.N) { return; }
+//#endif
   let z = wid.z;
   let abase = batch_base(z, p.offA, p.sA1, p.sA2);
   let bbase = batch_base(z, p.offB, p.sB1, p.sB2);
@@ -212,85 +246,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   // accesses) and are never stored; only the K tail must be exact zeros.
   let kfull = p.K & ~3u;
   for (var k = 0u; k < p.K; k += 4u) {
-    var av = load_a(abase, m0, k);
-    var bv = load_b(bbase, wid.x, lid.x, k);
-    if (k >= kfull) {
-      let keep = vec4<bool>(k < p.K, k + 1u < p.K, k + 2u < p.K, k + 3u < p.K);
-      for (var i = 0u; i < TM; i++) { av[i] = select(vec4f(0.0), av[i], keep); }
-      for (var kk = 0u; kk < 4u; kk++) {
-        for (var j4 = 0u; j4 < TN4; j4++) { bv[kk * TN4 + j4] = select(vec4f(0.0), bv[kk * TN4 + j4], keep[kk]); }
-      }
-    }
-    for (var i = 0u; i < TM; i++) {
-      let a = av[i];
-      for (var j4 = 0u; j4 < TN4; j4++) {
-        var s = acc[i * TN4 + j4];
-        s = fma(vec4f(a.x), bv[j4], s);
-        s = fma(vec4f(a.y), bv[TN4 + j4], s);
-        s = fma(vec4f(a.z), bv[2u * TN4 + j4], s);
-        s = fma(vec4f(a.w), bv[3u * TN4 + j4], s);
-        acc[i * TN4 + j4] = s;
-      }
-    }
-  }
-  for (var i = 0u; i < TM; i++) {
-    let m = m0 + i;
-    if (m >= p.M) { break; }
-    for (var j4 = 0u; j4 < TN4; j4++) {
-      let n0 = col_of(wid.x, lid.x, j4);
-      let v = acc[i * TN4 + j4];
-      for (var c = 0u; c < 4u; c++) {
-        if (n0 + c < p.N) { epilogue(cbase, m, n0 + c, v[c]); }
-      }
-    }
-  }
-}
-//#endif
-
-//#if SUBGROUPS
-// ---- subgroup register tiling (WGY = 1, WGX = the subgroup size, TM a multiple of WGX) ---
-
-const TR: u32 = TM / WGX;    // A rows each lane loads per slice
-
-// Lane `lane` loads rows m0 + r·WGX + lane (r < TR) of op(A), 4 deep from k; rows past M
-// are clamped (their results are never stored).
-fn load_a_rows(abase: u32, m0: u32, lane: u32, k: u32) -> array<vec4f, TR> {
-  var av: array<vec4f, TR>;
-  for (var r = 0u; r < TR; r++) {
-    let m = min(m0 + r * WGX + lane, p.M - 1u);
-    if (TRANS_A) {
-      let kc = min(vec4u(k) + vec4u(0u, 1u, 2u, 3u), vec4u(p.K - 1u));
-      av[r] = vec4f(a1(abase + kc.x * p.lda + m), a1(abase + kc.y * p.lda + m), a1(abase + kc.z * p.lda + m), a1(abase + kc.w * p.lda + m));
-    } else {
-      av[r] = a4(abase + m * p.lda + k);
-    }
-  }
-  return av;
-}
-
-@compute @workgroup_size(WGX, 1)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
-  // No early exit: every lane must reach the shuffles. Out-of-range lanes compute on
-  // clamped data and store nothing.
-  let m0 = wid.y * TM;
-  let z = wid.z;
-  let abase = batch_base(z, p.offA, p.sA1, p.sA2);
-  let bbase = batch_base(z, p.offB, p.sB1, p.sB2);
-  let cbase = batch_base(z, p.offC, p.sC1, p.sC2);
-  var acc: array<vec4f, TM * TN4>;
-  let kfull = p.K & ~3u;
-  for (var k = 0u; k < p.K; k += 4u) {
-    var av = load_a_rows(abase, m0, lane, k);
+    var av = load_a(abase, m0, lane, k);
     var bv = load_b(bbase, wid.x, lane, k);
     if (k >= kfull) {
       let keep = vec4<bool>(k < p.K, k + 1u < p.K, k + 2u < p.K, k + 3u < p.K);
-      for (var r = 0u; r < TR; r++) { av[r] = select(vec4f(0.0), av[r], keep); }
+      for (var r = 0u; r < AR; r++) { av[r] = select(vec4f(0.0), av[r], keep); }
       for (var kk = 0u; kk < 4u; kk++) {
         for (var j4 = 0u; j4 < TN4; j4++) { bv[kk * TN4 + j4] = select(vec4f(0.0), bv[kk * TN4 + j4], keep[kk]); }
       }
     }
     for (var i = 0u; i < TM; i++) {
+//#if SUBGROUPS
       let a = subgroupShuffle(av[i / WGX], i % WGX);
+//#else
+      let a = av[i];
+//#endif
       for (var j4 = 0u; j4 < TN4; j4++) {
         var s = acc[i * TN4 + j4];
         s = fma(vec4f(a.x), bv[j4], s);
@@ -313,7 +283,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
     }
   }
 }
-//#endif
 //#endif
 
 //#if WGMEM

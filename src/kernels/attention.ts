@@ -86,8 +86,8 @@ const PROBS: KernelSignature = { name: 'attention.probs', bindings: ['rw', 'rw',
 const GRADS: KernelSignature = { name: 'attention.grads', bindings: ['rw', 'rw', 'read', 'read', 'uniform'] };
 for (const l of ROW_LAYOUTS)
   registerVariants(
-    { sig: PROBS, spec: layoutSpec('attention_probs.wgsl', l, {}, [], 'probs') },
-    { sig: GRADS, spec: layoutSpec('attention_probs.wgsl', l, {}, ['GRADS'], 'grads') },
+    { sig: PROBS, spec: layoutSpec('attention_probs.wgsl', l) },
+    { sig: GRADS, spec: layoutSpec('attention_probs.wgsl', l, {}, ['GRADS']) },
   );
 
 function fwdSpec(D: number, t: AttentionTile, f16: boolean): ShaderSpec {
@@ -254,7 +254,7 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
     const layout = rowLayout(rt, 'auto', `${name}.probs`);
     ops = [
       await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores`, autotune: opts.autotune }),
-      await rt.op(PROBS, layoutSpec('attention_probs.wgsl', layout, {}, [], 'probs'), [S, lse, lengths, params], rowGrid(rt, B * H * T, layout), `${name}.probs`),
+      await rt.op(PROBS, layoutSpec('attention_probs.wgsl', layout), [S, lse, lengths, params], rowGrid(rt, B * H * T, layout), `${name}.probs`),
       await matmul(rt, S, v, headsView(out, B, T, H, D), { label: `${name}.context`, autotune: opts.autotune }),
     ];
   }
@@ -370,7 +370,7 @@ async function materializedBackward(rt: Runtime, fwd: AttentionForward, dout: Te
     ops: [
       await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores` }),
       await matmul(rt, dO, v, G, { transB: true, label: `${name}.dprobs` }),
-      await rt.op(GRADS, layoutSpec('attention_probs.wgsl', layout, {}, ['GRADS'], 'grads'), [S, G, fwd.lse, fwd.lengths, fwd.params], rowGrid(rt, B * H * T, layout), `${name}.grads`),
+      await rt.op(GRADS, layoutSpec('attention_probs.wgsl', layout, {}, ['GRADS']), [S, G, fwd.lse, fwd.lengths, fwd.params], rowGrid(rt, B * H * T, layout), `${name}.grads`),
       await matmul(rt, G, k, dq, { alpha: scale, label: `${name}.dq` }),
       await matmul(rt, G, q, dk, { transA: true, alpha: scale, label: `${name}.dk` }),
       await matmul(rt, S, dO, dv, { transA: true, label: `${name}.dv` }),
