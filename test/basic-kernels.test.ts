@@ -6,6 +6,7 @@ import { affine, binary, BINARY_OPS, type BinaryOp } from '../src/kernels/elemen
 import { reduceRows } from '../src/kernels/reduce.js';
 import { matmul } from '../src/kernels/matmul.js';
 import { refAffine, refBinary, refMatmul, refReduceRows } from '../src/kernels/ref/basic.js';
+import { smokeRun } from '../src/kernels/smoke.js';
 
 describe('elementwise', () => {
   for (const op of Object.keys(BINARY_OPS) as BinaryOp[]) {
@@ -83,5 +84,14 @@ describe('matmul', () => {
     const A = rt.empty([2, 3]), B = rt.empty([4, 5]), C = rt.empty([2, 5]);
     await expect(() => matmul(rt, A, B, C)).toThrow('matmul: inner dimensions differ: A [2, 3] · B [4, 5]');
     rt.release(A, B, C);
+  });
+});
+
+describe('smoke check (what `npm start` runs before training)', () => {
+  it('every kernel it checks, attention with both algorithms included, is within tolerance', async () => {
+    const rt = await getRuntime();
+    const results = await smokeRun(rt);
+    expect(results.map((r) => r.kernel)).toEqual(expect.arrayContaining(['attention fused [2,19,2×32]', 'attention materialized [2,19,2×32]']));
+    for (const r of results) expect(r.ok, `${r.kernel}: max abs err ${r.maxAbsErr} > ${r.tolerance}`).toBe(true);
   });
 });

@@ -22,6 +22,8 @@ describe('cli', () => {
     expect(Array.isArray(info.features)).toBe(true);
     expect(info.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 2 ** 20);
     expect(info.matmulGflops).toBeGreaterThan(0);
+    // The probe runs this adapter's untuned tile: the subgroup tile where the subgroup size is fixed (lavapipe).
+    expect(Boolean(info.matmulProbe.tile.SUBGROUP)).toBe(process.env.ELECTROLITE_ADAPTER === 'lavapipe');
   });
 
   it('exits 2 listing what was tried and what to install when the adapter is missing', () => {

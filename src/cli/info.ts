@@ -2,12 +2,14 @@
 import { parse, ADAPTER_OPTION } from './args.js';
 import { cliRuntime } from './runtime.js';
 import { probeMatmul } from '../kernels/probe.js';
+import { defaultTile } from '../kernels/matmul.js';
 
 export async function infoCommand(argv: string[]): Promise<number> {
   const { values } = parse('info', argv, { ...ADAPTER_OPTION, json: { type: 'boolean' }, 'probe-seconds': { type: 'string' } });
   const rt = await cliRuntime(values.adapter, Boolean(values.json));
   const seconds = values['probe-seconds'] ? Number(values['probe-seconds']) : 1;
-  const probe = await probeMatmul(rt, 512, seconds);
+  const tile = defaultTile(rt);
+  const probe = await probeMatmul(rt, 512, seconds, tile);
   const g = rt.gpu;
   const report = {
     adapter: g.adapter,
@@ -18,7 +20,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
     capabilities: g.caps,
     limits: g.limits,
     matmulGflops: Number(probe.gflops.toFixed(2)),
-    matmulProbe: { n: probe.n, runs: probe.runs, seconds: Number(probe.seconds.toFixed(3)), kernel: 'matmul f32 (default tile)' },
+    matmulProbe: { n: probe.n, runs: probe.runs, seconds: Number(probe.seconds.toFixed(3)), kernel: 'matmul f32', tile },
   };
   if (values.json) {
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');

@@ -1,6 +1,6 @@
 // A short matmul throughput probe (used by `electrolite info`).
 import type { Runtime } from '../gpu/runtime.js';
-import { matmul, type MatmulTile, DEFAULT_TILE } from './matmul.js';
+import { matmul, defaultTile, type MatmulTile } from './matmul.js';
 
 export interface ProbeResult {
   n: number;
@@ -9,8 +9,8 @@ export interface ProbeResult {
   gflops: number;
 }
 
-/** Square n×n f32 matmuls for about `seconds` of wall time after a warm-up; GFLOP/s. */
-export async function probeMatmul(rt: Runtime, n = 512, seconds = 1, tile: MatmulTile = DEFAULT_TILE): Promise<ProbeResult> {
+/** Square n×n f32 matmuls for about `seconds` of wall time after a warm-up; GFLOP/s. Default: this adapter's untuned tile (defaultTile). */
+export async function probeMatmul(rt: Runtime, n = 512, seconds = 1, tile: MatmulTile = defaultTile(rt)): Promise<ProbeResult> {
   const fill = (len: number) => Float32Array.from({ length: len }, (_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
   const A = rt.upload(fill(n * n), [n, n], 'f32', 'probe.A');
   const B = rt.upload(fill(n * n), [n, n], 'f32', 'probe.B');

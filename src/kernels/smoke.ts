@@ -4,7 +4,9 @@ import type { Runtime } from '../gpu/runtime.js';
 import { binary, affine } from './elementwise.js';
 import { reduceRows } from './reduce.js';
 import { matmul } from './matmul.js';
+import { attention, releaseAttentionScratch, ATTENTION_ALGORITHMS } from './attention.js';
 import { refAffine, refBinary, refMatmul, refReduceRows } from './ref/basic.js';
+import { refAttentionForward } from './ref/attention.js';
 
 export interface SmokeResult {
   kernel: string;
@@ -54,6 +56,18 @@ export async function smokeRun(rt: Runtime, log: (line: string) => void = () => 
   const tA = rt.upload(A, [M, K]), tB = rt.upload(B, [K, N]), tC = rt.empty([M, N]);
   await rt.run(await matmul(rt, tA, tB, tC));
   check('matmul [67,129]·[129,45]', await rt.read(tC), refMatmul(A, B, M, K, N), 1e-4);
-  rt.release(ta, tb, out, tx, tr, tA, tB, tC);
+  // Attention, both algorithms: B 2, T 19 (one sequence padded to 11), 2 heads of 32.
+  const dims = { B: 2, T: 19, H: 2, D: 32 }, lengths = [19, 11];
+  const qkv = values(dims.B * dims.T * 3 * dims.H * dims.D, 6);
+  const want = refAttentionForward(qkv, lengths, dims).out;
+  const tq = rt.upload(qkv, [dims.B, dims.T, 3 * dims.H * dims.D]), tl = rt.upload(lengths, [dims.B], 'u32');
+  const to = rt.empty([dims.B, dims.T, dims.H * dims.D]), tlse = rt.empty([dims.B, dims.H, dims.T]);
+  for (const algorithm of ATTENTION_ALGORITHMS) {
+    const f = await attention(rt, tq, tl, to, tlse, { heads: dims.H, algorithm });
+    await rt.run(...f.ops);
+    check(`attention ${algorithm} [2,19,2×32]`, await rt.read(to), want, 1e-4);
+    releaseAttentionScratch(rt, f.scratch);
+  }
+  rt.release(ta, tb, out, tx, tr, tA, tB, tC, tq, tl, to, tlse);
   return results;
 }
