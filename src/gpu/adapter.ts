@@ -11,6 +11,11 @@ export const ADAPTER_CHOICES: readonly AdapterChoice[] = ['auto', 'gpu', 'lavapi
 
 export type Backend = 'vulkan' | 'metal' | 'd3d12' | 'opengl';
 
+/** Adapters that run on the CPU (llvmpipe through Vulkan or OpenGL, SwiftShader): kernels pick CPU-friendly variants there. */
+export function isCpuAdapter(kind: AdapterChoice): boolean {
+  return kind === 'lavapipe' || kind === 'opengl' || kind === 'swiftshader';
+}
+
 /** What the rest of the code may rely on; every feature is optional. */
 export interface Capabilities {
   f16: boolean;

@@ -23,6 +23,7 @@
 //    matmuls' subgroup tiles make this several times faster (bench/RESULTS.md).
 // 'auto' (the default) lets the autotuner measure both per adapter and shape class.
 import type { Runtime, Op } from '../gpu/runtime.js';
+import { isCpuAdapter } from '../gpu/adapter.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, expectShape, shapeStr, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
@@ -280,7 +281,6 @@ function scratchTensor(rt: Runtime, s: AttentionScratch, which: 'scores' | 'grad
   return t;
 }
 
-const CPU_KINDS = new Set(['lavapipe', 'opengl', 'swiftshader']);
 
 /** Bumped when either algorithm's performance changes. */
 export const ATTENTION_TUNE_KEY = 'attention@1';
@@ -306,7 +306,7 @@ export async function chooseAttentionAlgorithm(
       kernel: ATTENTION_TUNE_KEY,
       shapeClass: `${dtype}.D${D}.T${bucket(T)}.H${H}`,
       candidates: ATTENTION_ALGORITHMS,
-      fallback: CPU_KINDS.has(rt.gpu.kind) ? 'materialized' : 'fused',
+      fallback: isCpuAdapter(rt.gpu.kind) ? 'materialized' : 'fused',
       async measure(algorithm, best) {
         const dt = dtype === 'f16' ? 'f16' : 'f32';
         const n = Bp * T * 3 * H * D;

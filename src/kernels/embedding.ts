@@ -17,6 +17,7 @@
 // every row's sum has a fixed order, so two runs give bit-identical gradients. The position
 // gradient sums over the batch in order; the type gradient scans the tokens in order.
 import type { Runtime, Op } from '../gpu/runtime.js';
+import { isCpuAdapter } from '../gpu/adapter.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature } from '../gpu/pipelines.js';
@@ -28,10 +29,9 @@ const SORT_WG = 256;
 const L = 2 * SORT_WG;
 
 /** Invocations per token / vocabulary row: 1 on CPU adapters (measured faster), WG on GPUs. */
-const CPU_KINDS = new Set(['lavapipe', 'opengl', 'swiftshader']);
 /** 'per-invocation': one invocation per token / vocabulary row; 'plain': a workgroup each. */
 export type EmbeddingVariant = 'auto' | 'per-invocation' | 'plain';
-const tprFor = (rt: Runtime, v: EmbeddingVariant = 'auto') => (v === 'per-invocation' ? 1 : v === 'plain' ? WG : CPU_KINDS.has(rt.gpu.kind) ? 1 : WG);
+const tprFor = (rt: Runtime, v: EmbeddingVariant = 'auto') => (v === 'per-invocation' ? 1 : v === 'plain' ? WG : isCpuAdapter(rt.gpu.kind) ? 1 : WG);
 
 const FWD: KernelSignature = { name: 'embedding', bindings: ['read', 'read', 'read', 'read', 'read', 'rw', 'uniform'] };
 const KEYS: KernelSignature = { name: 'embedding.sort_keys', bindings: ['read', 'rw', 'uniform'] };

@@ -10,6 +10,7 @@
 // [n, r, c] a batch of n; `headsView` makes the view of one head per batch entry in a
 // [B, T, H·D] (or fused QKV [B, T, 3·H·D]) buffer. A or B with batch 1 is broadcast.
 import type { Runtime, Op } from '../gpu/runtime.js';
+import { isCpuAdapter } from '../gpu/adapter.js';
 import { packUniform } from '../gpu/runtime.js';
 import { shapeStr, type DType, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
@@ -78,7 +79,6 @@ export function tileCandidates(rt: Runtime): MatmulTile[] {
   return [...TILE_CANDIDATES, ...(sg ? subgroupTiles(sg) : [])];
 }
 
-const CPU_KINDS = new Set(['lavapipe', 'opengl', 'swiftshader']);
 
 /**
  * The tile used without tuning (tests, --no-autotune): on a CPU adapter with a fixed
@@ -86,7 +86,7 @@ const CPU_KINDS = new Set(['lavapipe', 'opengl', 'swiftshader']);
  */
 export function defaultTile(rt: Runtime): MatmulTile {
   const sg = fixedSubgroupSize(rt);
-  return sg && CPU_KINDS.has(rt.gpu.kind) ? subgroupTiles(sg)[0] : DEFAULT_TILE;
+  return sg && isCpuAdapter(rt.gpu.kind) ? subgroupTiles(sg)[0] : DEFAULT_TILE;
 }
 
 export type Activation = 'none' | 'gelu' | 'gelu_tanh';

@@ -9,6 +9,7 @@
 //  - 'plain' (tpr = wg): a tree in workgroup memory;
 //  - 'subgroups' (tpr = wg): subgroupAdd/Max, then a fixed-order fold across subgroups.
 import type { Runtime, Op } from '../gpu/runtime.js';
+import { isCpuAdapter } from '../gpu/adapter.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
@@ -27,7 +28,6 @@ export interface RowLayout {
   subgroups: boolean;
 }
 
-const CPU_KINDS = new Set(['lavapipe', 'opengl', 'swiftshader']);
 
 /**
  * The layout for row kernels on this adapter. 'auto': on a GPU the subgroup variant when the
@@ -46,7 +46,7 @@ export function rowLayout(rt: Runtime, variant: RowVariant = 'auto', op = 'row k
       if (wg > (rt.limits.maxComputeInvocationsPerWorkgroup ?? 256)) throw new Error(`${op}: subgroup size ${wg} exceeds the workgroup limit`);
       return { wg, tpr: wg, subgroups: true };
     case 'auto':
-      if (CPU_KINDS.has(rt.gpu.kind)) return { wg: 64, tpr: 1, subgroups: false };
+      if (isCpuAdapter(rt.gpu.kind)) return { wg: 64, tpr: 1, subgroups: false };
       return rt.caps.subgroups ? { wg, tpr: wg, subgroups: true } : { wg: 64, tpr: 64, subgroups: false };
     default:
       throw new Error(`${op}: unknown row variant '${variant as string}' (expected auto, plain, subgroups, per-invocation)`);
