@@ -16,27 +16,8 @@
 enable f16;
 //#endif
 //#include rng.wgsl
+//#include attention_common.wgsl
 
-const D: u32 = 64u;   // head dimension (multiple of 4)
-const WG: u32 = 64u;  // query rows per workgroup, one per invocation
-const BT: u32 = 16u;  // keys per workgroup-memory tile (multiple of 4)
-const D4: u32 = D / 4u;
-// UNROLL = false hides the head-dim loop bound from the compiler (it equals D4, read through
-// the uniform), so loops over D stay loops: unrolled, D = 128 took minutes to compile on
-// lavapipe. GPUs may prefer UNROLL = true (registers instead of indexed private arrays).
-const UNROLL: bool = false;
-
-//#if F16
-alias S4 = vec4<f16>;
-//#else
-alias S4 = vec4<f32>;
-//#endif
-
-fn head_loop_bound() -> u32 {
-  return select(D4 + (p.T >> 31u), D4, UNROLL); // p.T < 2^31: always D4
-}
-
-struct Params { T: u32, H: u32, scale: f32, dropP: f32, dropScale: f32, seed: u32, stream: u32, step: u32 }
 
 @group(0) @binding(0) var<storage, read> qkv: array<S4>;
 @group(0) @binding(1) var<storage, read> lengths: array<u32>;
