@@ -8,7 +8,7 @@
 // over the valid keys (padded rows too, so their outputs are finite). Length 0: out = 0,
 // lse = 0.
 // One invocation owns one query row (q and the output accumulator in registers); the
-// workgroup stages tiles of BT keys and values in workgroup memory.
+// workgroup stages tiles of BT keys and values in workgroup memory (stage_kv).
 // Dropout: word j&3 of philox4x32_10((j>>2, i, b·H+h, step), (seed, stream)) keeps the
 // probability iff rng_unit(word) ≥ dropP; kept ones are scaled by dropScale = 1/(1−dropP).
 // Reference: src/kernels/ref/attention.ts. Backward: attention_bwd.wgsl.
@@ -25,8 +25,6 @@ enable f16;
 @group(0) @binding(3) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-var<workgroup> kt: array<vec4f, BT * D4>;
-var<workgroup> vt: array<vec4f, BT * D4>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -40,7 +38,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let row = min(i, T - 1u); // invocations past the end compute a copy of the last row, never stored
   let W4 = 3u * H * D4;     // qkv row width in vec4s
   let qo = (b * T + row) * W4 + h * D4;
-  let ko = H * D4;          // K columns start here within a row; V at 2·ko
   let dropping = p.dropP > 0.0;
   let nd = head_loop_bound();
 
@@ -56,24 +53,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 
   for (var j0 = 0u; j0 < len; j0 += BT) {
     workgroupBarrier();
-    for (var e = lid; e < BT * D4; e += WG) {
-      let j = j0 + e / D4;
-      var kv = vec4f(0.0);
-      var vv = vec4f(0.0);
-      if (j < len) {
-        let o = (b * T + j) * W4 + h * D4 + e % D4;
-        kv = vec4f(qkv[o + ko]);
-        vv = vec4f(qkv[o + 2u * ko]);
-      }
-      kt[e] = kv;
-      vt[e] = vv;
-    }
+    stage_kv(b, h, j0, len, lid);
     workgroupBarrier();
     let nk = min(BT, len - j0);
     var mb = m;
     for (var jj = 0u; jj < nk; jj++) {
       var dt = vec4f(0.0);
-      for (var d = 0u; d < nd; d++) { dt = fma(q[d], kt[jj * D4 + d], dt); }
+      for (var d = 0u; d < nd; d++) { dt = fma(q[d], ta[jj * D4 + d], dt); }
       s[jj] = dt.x + dt.y + dt.z + dt.w;
       mb = max(mb, s[jj]);
     }
@@ -89,7 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
         if ((jj & 3u) == 0u) { r = philox4x32_10(vec4u((j0 + jj) >> 2u, row, bh, p.step), vec2u(p.seed, p.stream)); }
         w = select(0.0, e * p.dropScale, rng_unit(r[jj & 3u]) >= p.dropP);
       }
-      for (var d = 0u; d < nd; d++) { acc[d] = fma(vec4f(w), vt[jj * D4 + d], acc[d]); }
+      for (var d = 0u; d < nd; d++) { acc[d] = fma(vec4f(w), tb[jj * D4 + d], acc[d]); }
     }
     m = mb;
   }

@@ -23,9 +23,7 @@ enable f16;
 @group(0) @binding(5) var<storage, read_write> dqkv: array<S4>;
 @group(0) @binding(6) var<uniform> p: Params;
 
-// dq: K and V tiles; dkv: Q and dO tiles with their lse and Δ.
-var<workgroup> ta: array<vec4f, BT * D4>;
-var<workgroup> tb: array<vec4f, BT * D4>;
+// dq: K and V tiles in ta/tb (attention_common.wgsl); dkv: Q and dO tiles there, with their lse and Δ here.
 var<workgroup> sa: array<f32, BT>;
 var<workgroup> sb: array<f32, BT>;
 
@@ -50,7 +48,6 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u
   let W4 = 3u * H * D4;
   let qo = (b * T + row) * W4 + h * D4;
   let oo = (b * T + row) * H * D4 + h * D4;
-  let ko = H * D4;
   let dropping = p.dropP > 0.0;
   let nd = head_loop_bound();
 
@@ -67,18 +64,7 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u
 
   for (var j0 = 0u; j0 < len; j0 += BT) {
     workgroupBarrier();
-    for (var e = lid; e < BT * D4; e += WG) {
-      let j = j0 + e / D4;
-      var kv = vec4f(0.0);
-      var vv = vec4f(0.0);
-      if (j < len) {
-        let o = (b * T + j) * W4 + h * D4 + e % D4;
-        kv = vec4f(qkv[o + ko]);
-        vv = vec4f(qkv[o + 2u * ko]);
-      }
-      ta[e] = kv;
-      tb[e] = vv;
-    }
+    stage_kv(b, h, j0, len, lid);
     workgroupBarrier();
     let nk = min(BT, len - j0);
     var r = vec4u(0u);

@@ -21,3 +21,26 @@ fn head_loop_bound() -> u32 {
 }
 
 struct Params { T: u32, H: u32, scale: f32, dropP: f32, dropScale: f32, seed: u32, stream: u32, step: u32 }
+
+// Workgroup tiles: BT rows of D (keys and values; the dkv pass stages queries and dO).
+var<workgroup> ta: array<vec4f, BT * D4>;
+var<workgroup> tb: array<vec4f, BT * D4>;
+
+// Stage keys j0 .. j0+BT−1 of head (b, h) into ta (K) and tb (V); keys ≥ len are zeros.
+// Called by every invocation between barriers.
+fn stage_kv(b: u32, h: u32, j0: u32, len: u32, lid: u32) {
+  let W4 = 3u * p.H * D4;   // qkv row width in vec4s
+  let ko = p.H * D4;        // K columns start here within a row; V at 2·ko
+  for (var e = lid; e < BT * D4; e += WG) {
+    let j = j0 + e / D4;
+    var kv = vec4f(0.0);
+    var vv = vec4f(0.0);
+    if (j < len) {
+      let o = (b * p.T + j) * W4 + h * D4 + e % D4;
+      kv = vec4f(qkv[o + ko]);
+      vv = vec4f(qkv[o + 2u * ko]);
+    }
+    ta[e] = kv;
+    tb[e] = vv;
+  }
+}
