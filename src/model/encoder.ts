@@ -95,6 +95,15 @@ export interface EncoderOptions {
   attention?: AttentionAlgorithm | 'auto';
 }
 
+/** Gradient scratch shared by the layers' backward passes. */
+interface BackwardBuffers {
+  dTmp: Tensor;
+  dAct: Tensor;
+  dPre: Tensor;
+  dCtx: Tensor;
+  dQkv: Tensor;
+}
+
 interface LayerActs {
   x: Tensor; // layer input [N, h]
   qkv: Tensor; // [B, T, 3h]
@@ -347,8 +356,6 @@ export class Encoder {
   private async buildPreLnBackward(inp: EncoderInputs, o: EncoderOptions): Promise<void> {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, F = cfg.intermediateSize;
-    const hd = cfg.hiddenDropout;
-    const base = o.streamBase ?? 0;
     const b = this.backwardOps;
     // dNorm: dHidden (written by the head), then the gradient of each LayerNorm's output.
     // dLn: a LayerNorm backward's dx (a branch's part of the stream gradient). gA/gB: the
@@ -363,6 +370,7 @@ export class Encoder {
     const dCtx = this.t([N, h], 'grad.ctx');
     const dQkv = this.t([this.B, this.T, 3 * h], 'grad.qkv');
     this.dHidden = dNorm;
+    const bufs = { dTmp, dAct, dPre, dCtx, dQkv };
     const ln = (name: string, dy: Tensor, x: Tensor, stats: Tensor, dx: Tensor) =>
       layerNormBackward(rt, { dy, x, gamma: this.P(`${name}.weight`), stats, dx, dgamma: this.G(`${name}.weight`), dbeta: this.G(`${name}.bias`), accumulate: true });
     // The residual add: g ← g + dLn (into the other buffer).
@@ -374,29 +382,12 @@ export class Encoder {
     for (let l = cfg.numLayers - 1; l >= 0; l--) {
       const L = `encoder.layer.${l}.`;
       const a = this.preLayers[l];
-      // FFN branch: g → dropout → output.dense → GELU → intermediate.dense → dNorm (= d v) → LN₂ → dLn.
-      let dDense2 = g;
-      if (hd > 0) {
-        b.push(await dropoutBackward(rt, g, dTmp, { rate: hd, rng: o.dropoutRng, stream: base + 2 + 2 * l }));
-        dDense2 = dTmp;
-      }
-      b.push(...(await linearBackward(rt, { dy: dDense2, x: a.act, W: this.P(`${L}output.dense.weight`), dW: this.G(`${L}output.dense.weight`), db: this.G(`${L}output.dense.bias`), dx: dAct, label: `${L}output.dense.backward` })));
-      b.push(await geluBackward(rt, a.pre, dAct, dPre, { form: cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh' }));
-      b.push(...(await linearBackward(rt, { dy: dPre, x: a.v, W: this.P(`${L}intermediate.dense.weight`), dW: this.G(`${L}intermediate.dense.weight`), db: this.G(`${L}intermediate.dense.bias`), dx: dNorm, label: `${L}intermediate.dense.backward` })));
+      // FFN branch: g → … → dNorm (= d v) → LN₂ → dLn.
+      await this.ffnBackward(l, a, a.v, g, dNorm, false, bufs, o);
       b.push(...(await ln(`${L}output.LayerNorm`, dNorm, a.r, a.statsV, dLn)));
       await addBranch(); // g = d r
-      // Attention branch: g → dropout → attention.output.dense → attention → q, k, v → dNorm (= d u) → LN₁ → dLn.
-      let dDense1 = g;
-      if (hd > 0) {
-        b.push(await dropoutBackward(rt, g, dTmp, { rate: hd, rng: o.dropoutRng, stream: base + 1 + 2 * l }));
-        dDense1 = dTmp;
-      }
-      b.push(...(await linearBackward(rt, { dy: dDense1, x: view2d(a.ctx, N, h), W: this.P(`${L}attention.output.dense.weight`), dW: this.G(`${L}attention.output.dense.weight`), db: this.G(`${L}attention.output.dense.bias`), dx: view2d(dCtx, N, h), label: `${L}attention.output.dense.backward` })));
-      b.push(...(await attentionBackward(rt, a.attn, reshape(dCtx, a.ctx), dQkv)).ops);
-      for (const [p, part] of (['query', 'key', 'value'] as const).entries()) {
-        const dy = view2d(dQkv, N, h, 3 * h, p * h);
-        b.push(...(await linearBackward(rt, { dy, x: a.u, W: this.P(`${L}attention.self.${part}.weight`), dW: this.G(`${L}attention.self.${part}.weight`), db: this.G(`${L}attention.self.${part}.bias`), dx: dNorm, accumulateDx: p > 0, label: `${L}${part}.backward` })));
-      }
+      // Attention branch: g → … → dNorm (= d u) → LN₁ → dLn.
+      await this.attentionBranchBackward(l, a, a.u, g, dNorm, false, bufs, o);
       b.push(...(await ln(`${L}attention.output.LayerNorm`, dNorm, a.x, a.statsU, dLn)));
       await addBranch(); // g = d x (the layer's input stream)
     }
@@ -407,8 +398,6 @@ export class Encoder {
     if (this.cfg.preLayerNorm) return this.buildPreLnBackward(inp, o);
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, F = cfg.intermediateSize;
-    const hd = cfg.hiddenDropout;
-    const base = o.streamBase ?? 0;
     const b = this.backwardOps;
     // Two [N, h] gradient buffers suffice: gIn carries the gradient of a layer's output in
     // and of its input out; gX holds the inner residual stream's gradient.
@@ -420,37 +409,60 @@ export class Encoder {
     const dCtx = this.t([N, h], 'grad.ctx');
     const dQkv = this.t([this.B, this.T, 3 * h], 'grad.qkv');
     this.dHidden = gIn;
+    const bufs = { dTmp, dAct, dPre, dCtx, dQkv };
 
     for (let l = cfg.numLayers - 1; l >= 0; l--) {
       const L = `encoder.layer.${l}.`;
       const a = this.layers[l];
       // Output LayerNorm: gX = dsum2.
       b.push(...(await layerNormBackward(rt, { dy: gIn, x: a.sum2, gamma: this.P(`${L}output.LayerNorm.weight`), stats: a.stats2, dx: gX, dgamma: this.G(`${L}output.LayerNorm.weight`), dbeta: this.G(`${L}output.LayerNorm.bias`), accumulate: true })));
-      let dDense2 = gX;
-      if (hd > 0) {
-        b.push(await dropoutBackward(rt, gX, dTmp, { rate: hd, rng: o.dropoutRng, stream: base + 2 + 2 * l }));
-        dDense2 = dTmp;
-      }
-      b.push(...(await linearBackward(rt, { dy: dDense2, x: a.act, W: this.P(`${L}output.dense.weight`), dW: this.G(`${L}output.dense.weight`), db: this.G(`${L}output.dense.bias`), dx: dAct, label: `${L}output.dense.backward` })));
-      b.push(await geluBackward(rt, a.pre, dAct, dPre, { form: cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh' }));
-      // gX (dsum2, the residual path) += dpre·W1: the whole gradient of y1.
-      b.push(...(await linearBackward(rt, { dy: dPre, x: a.y1, W: this.P(`${L}intermediate.dense.weight`), dW: this.G(`${L}intermediate.dense.weight`), db: this.G(`${L}intermediate.dense.bias`), dx: gX, accumulateDx: true, label: `${L}intermediate.dense.backward` })));
+      // FFN branch; gX (dsum2, the residual path) += its input gradient: the whole gradient of y1.
+      await this.ffnBackward(l, a, a.y1, gX, gX, true, bufs, o);
       // Attention-output LayerNorm: gIn = dsum1.
       b.push(...(await layerNormBackward(rt, { dy: gX, x: a.sum1, gamma: this.P(`${L}attention.output.LayerNorm.weight`), stats: a.stats1, dx: gIn, dgamma: this.G(`${L}attention.output.LayerNorm.weight`), dbeta: this.G(`${L}attention.output.LayerNorm.bias`), accumulate: true })));
-      let dDense1 = gIn;
-      if (hd > 0) {
-        b.push(await dropoutBackward(rt, gIn, dTmp, { rate: hd, rng: o.dropoutRng, stream: base + 1 + 2 * l }));
-        dDense1 = dTmp;
-      }
-      b.push(...(await linearBackward(rt, { dy: dDense1, x: view2d(a.ctx, N, h), W: this.P(`${L}attention.output.dense.weight`), dW: this.G(`${L}attention.output.dense.weight`), db: this.G(`${L}attention.output.dense.bias`), dx: view2d(dCtx, N, h), label: `${L}attention.output.dense.backward` })));
-      b.push(...(await attentionBackward(rt, a.attn, reshape(dCtx, a.ctx), dQkv)).ops);
-      // gIn (dsum1, the residual path) += dq·Wq + dk·Wk + dv·Wv: the gradient of the layer input.
-      for (const [p, part] of (['query', 'key', 'value'] as const).entries()) {
-        const dy = view2d(dQkv, N, h, 3 * h, p * h);
-        b.push(...(await linearBackward(rt, { dy, x: a.x, W: this.P(`${L}attention.self.${part}.weight`), dW: this.G(`${L}attention.self.${part}.weight`), db: this.G(`${L}attention.self.${part}.bias`), dx: gIn, accumulateDx: true, label: `${L}${part}.backward` })));
-      }
+      // Attention branch; gIn (dsum1, the residual path) += dq·Wq + dk·Wk + dv·Wv: the gradient of the layer input.
+      await this.attentionBranchBackward(l, a, a.x, gIn, gIn, true, bufs, o);
     }
     await this.buildEmbeddingsBackward(inp, o, gIn, dTmp, gX);
+  }
+
+  /**
+   * Backward of layer l's FFN branch, dropout(output.dense(GELU(intermediate.dense(input)))),
+   * from its output gradient dOut to dx (written, or added to with `accumulate`). dOut is
+   * read before dx is written, so they may be the same buffer.
+   */
+  private async ffnBackward(l: number, a: { act: Tensor; pre: Tensor }, input: Tensor, dOut: Tensor, dx: Tensor, accumulate: boolean, bufs: BackwardBuffers, o: EncoderOptions): Promise<void> {
+    const { rt, cfg } = this;
+    const L = `encoder.layer.${l}.`, b = this.backwardOps;
+    let dDense = dOut;
+    if (cfg.hiddenDropout > 0) {
+      b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: (o.streamBase ?? 0) + 2 + 2 * l }));
+      dDense = bufs.dTmp;
+    }
+    b.push(...(await linearBackward(rt, { dy: dDense, x: a.act, W: this.P(`${L}output.dense.weight`), dW: this.G(`${L}output.dense.weight`), db: this.G(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward` })));
+    b.push(await geluBackward(rt, a.pre, bufs.dAct, bufs.dPre, { form: cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh' }));
+    b.push(...(await linearBackward(rt, { dy: bufs.dPre, x: input, W: this.P(`${L}intermediate.dense.weight`), dW: this.G(`${L}intermediate.dense.weight`), db: this.G(`${L}intermediate.dense.bias`), dx, accumulateDx: accumulate, label: `${L}intermediate.dense.backward` })));
+  }
+
+  /**
+   * Backward of layer l's attention branch, dropout(attention.output.dense(attention(q, k, v
+   * of input))), from its output gradient dOut to dx: the three projections' input gradients
+   * are added (with `accumulate` all three onto dx's contents, else the first overwrites).
+   */
+  private async attentionBranchBackward(l: number, a: { ctx: Tensor; attn: AttentionForward }, input: Tensor, dOut: Tensor, dx: Tensor, accumulate: boolean, bufs: BackwardBuffers, o: EncoderOptions): Promise<void> {
+    const { rt, cfg, N } = this;
+    const h = cfg.hiddenSize, L = `encoder.layer.${l}.`, b = this.backwardOps;
+    let dDense = dOut;
+    if (cfg.hiddenDropout > 0) {
+      b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: (o.streamBase ?? 0) + 1 + 2 * l }));
+      dDense = bufs.dTmp;
+    }
+    b.push(...(await linearBackward(rt, { dy: dDense, x: view2d(a.ctx, N, h), W: this.P(`${L}attention.output.dense.weight`), dW: this.G(`${L}attention.output.dense.weight`), db: this.G(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward` })));
+    b.push(...(await attentionBackward(rt, a.attn, reshape(bufs.dCtx, a.ctx), bufs.dQkv)).ops);
+    for (const [p, part] of (['query', 'key', 'value'] as const).entries()) {
+      const dy = view2d(bufs.dQkv, N, h, 3 * h, p * h);
+      b.push(...(await linearBackward(rt, { dy, x: input, W: this.P(`${L}attention.self.${part}.weight`), dW: this.G(`${L}attention.self.${part}.weight`), db: this.G(`${L}attention.self.${part}.bias`), dx, accumulateDx: accumulate || p > 0, label: `${L}${part}.backward` })));
+    }
   }
 
   /**
