@@ -355,7 +355,7 @@ export class Encoder {
   /** Pre-LN backward (see the header): the gradient of the stream, branch by branch. */
   private async buildPreLnBackward(inp: EncoderInputs, o: EncoderOptions): Promise<void> {
     const { rt, cfg, N } = this;
-    const h = cfg.hiddenSize, F = cfg.intermediateSize;
+    const h = cfg.hiddenSize;
     const b = this.backwardOps;
     // dNorm: dHidden (written by the head), then the gradient of each LayerNorm's output.
     // dLn: a LayerNorm backward's dx (a branch's part of the stream gradient). gA/gB: the
@@ -364,13 +364,9 @@ export class Encoder {
     const dLn = this.t([N, h], 'grad.ln');
     let g = this.t([N, h], 'grad.stream.a');
     let gOther = this.t([N, h], 'grad.stream.b');
-    const dTmp = this.t([N, h], 'grad.tmp');
-    const dAct = this.t([N, F], 'grad.act');
-    const dPre = this.t([N, F], 'grad.pre');
-    const dCtx = this.t([N, h], 'grad.ctx');
-    const dQkv = this.t([this.B, this.T, 3 * h], 'grad.qkv');
+    const bufs = this.backwardBuffers();
+    const dTmp = bufs.dTmp;
     this.dHidden = dNorm;
-    const bufs = { dTmp, dAct, dPre, dCtx, dQkv };
     const ln = (name: string, dy: Tensor, x: Tensor, stats: Tensor, dx: Tensor) =>
       layerNormBackward(rt, { dy, x, gamma: this.P(`${name}.weight`), stats, dx, dgamma: this.G(`${name}.weight`), dbeta: this.G(`${name}.bias`), accumulate: true });
     // The residual add: g ← g + dLn (into the other buffer).
@@ -397,19 +393,15 @@ export class Encoder {
   private async buildBackward(inp: EncoderInputs, o: EncoderOptions): Promise<void> {
     if (this.cfg.preLayerNorm) return this.buildPreLnBackward(inp, o);
     const { rt, cfg, N } = this;
-    const h = cfg.hiddenSize, F = cfg.intermediateSize;
+    const h = cfg.hiddenSize;
     const b = this.backwardOps;
     // Two [N, h] gradient buffers suffice: gIn carries the gradient of a layer's output in
     // and of its input out; gX holds the inner residual stream's gradient.
     const gIn = this.t([N, h], 'grad.in');
     const gX = this.t([N, h], 'grad.x');
-    const dTmp = this.t([N, h], 'grad.tmp');
-    const dAct = this.t([N, F], 'grad.act');
-    const dPre = this.t([N, F], 'grad.pre');
-    const dCtx = this.t([N, h], 'grad.ctx');
-    const dQkv = this.t([this.B, this.T, 3 * h], 'grad.qkv');
+    const bufs = this.backwardBuffers();
+    const dTmp = bufs.dTmp;
     this.dHidden = gIn;
-    const bufs = { dTmp, dAct, dPre, dCtx, dQkv };
 
     for (let l = cfg.numLayers - 1; l >= 0; l--) {
       const L = `encoder.layer.${l}.`;
@@ -424,6 +416,17 @@ export class Encoder {
       await this.attentionBranchBackward(l, a, a.x, gIn, gIn, true, bufs, o);
     }
     await this.buildEmbeddingsBackward(inp, o, gIn, dTmp, gX);
+  }
+
+  private backwardBuffers(): BackwardBuffers {
+    const { N, cfg } = this, h = cfg.hiddenSize, F = cfg.intermediateSize;
+    return {
+      dTmp: this.t([N, h], 'grad.tmp'),
+      dAct: this.t([N, F], 'grad.act'),
+      dPre: this.t([N, F], 'grad.pre'),
+      dCtx: this.t([N, h], 'grad.ctx'),
+      dQkv: this.t([this.B, this.T, 3 * h], 'grad.qkv'),
+    };
   }
 
   /**
