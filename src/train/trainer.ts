@@ -340,6 +340,19 @@ export class Trainer {
     return readout;
   }
 
+  /**
+   * The ops of one training step (micro-batch 1), by phase, in recording order: for profiling
+   * (`bench steps --profile`). Recording them outside runStep repeats the last step's work on
+   * the current buffers without advancing anything.
+   */
+  stepPhases(): { phase: 'forward' | 'backward' | 'optimizer'; ops: readonly Op[] }[] {
+    return [
+      { phase: 'forward', ops: this.train.forward },
+      { phase: 'backward', ops: this.train.backward },
+      { phase: 'optimizer', ops: this.optimizerOps },
+    ];
+  }
+
   /** The small tensors a step's metrics come from: clip state, selection meta, head stats. */
   private metricTensors(g: StepGraph): Tensor[] {
     const heads = g.electra ? [g.electra.genHead.xent.stats, g.electra.detection.bce.out] : g.mlm ? [g.mlm.xent.stats] : [g.detection!.bce.out];
