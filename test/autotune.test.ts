@@ -9,6 +9,8 @@ import { getRuntime, randomArray, expectClose } from './harness.js';
 import { autotune, adapterKey, autotuneEnabled, setAutotuneDefaults } from '../src/kernels/autotune.js';
 import { matmul, tunedTile, shapeClass, DEFAULT_TILE, TILE_CANDIDATES, MATMUL_TUNE_KEY } from '../src/kernels/matmul.js';
 import { refMatmulFull } from '../src/kernels/ref/matmul.js';
+import { attention, chooseAttentionAlgorithm, releaseAttentionScratch, ATTENTION_ALGORITHMS, ATTENTION_TUNE_KEY } from '../src/kernels/attention.js';
+import { refAttentionForward } from '../src/kernels/ref/attention.js';
 
 const tmpCache = () => join(mkdtempSync(join(tmpdir(), 'electrolite-autotune-')), 'sub', 'autotune.json');
 
@@ -104,4 +106,24 @@ describe('autotune', () => {
     expectClose(await rt.read(tC), refMatmulFull(A, B, 30, 12, 20), { atol: 1e-5, rtol: 1e-5 }, 'autotuned matmul');
     rt.release(tA, tB, tC);
   });
+
+  it('the attention algorithm is measured per shape class and cached; attention(…, auto) uses the choice', async () => {
+    const rt = await getRuntime();
+    const cacheFile = tmpCache();
+    const opts = { enabled: true, cacheFile };
+    const dims = { B: 2, T: 16, H: 2, D: 32 };
+    const choice = await chooseAttentionAlgorithm(rt, dims, 'f32', opts);
+    expect(ATTENTION_ALGORITHMS).toContain(choice);
+    const entries = JSON.parse(readFileSync(cacheFile, 'utf8')).entries;
+    expect(entries[`${adapterKey(rt)}|${ATTENTION_TUNE_KEY}|f32.D32.T16.H2`].choice).toBe(choice);
+    // The same class (T rounded up to a power of two) comes from memory; the forward is correct.
+    const qkv = randomArray(2 * 13 * 3 * 2 * 32, 3), lengths = [13, 7];
+    const tq = rt.upload(qkv, [2, 13, 192]), tl = rt.upload(lengths, [2], 'u32'), to = rt.empty([2, 13, 64]), tlse = rt.empty([2, 2, 13]);
+    const f = await attention(rt, tq, tl, to, tlse, { heads: 2, autotune: opts });
+    expect(f.algorithm).toBe(choice);
+    await rt.run(...f.ops);
+    expectClose(await rt.read(to), refAttentionForward(qkv, lengths, { ...dims, T: 13 }).out, { atol: 2e-5, rtol: 1e-4 }, `auto attention (${choice})`);
+    releaseAttentionScratch(rt, f.scratch);
+    rt.release(tq, tl, to, tlse);
+  }, 200_000);
 });
