@@ -255,9 +255,44 @@ function specFor(tile: MatmulTile, f: {
 /** Kernel name in the autotune cache; bump the version when the shader's performance (or the tuning method) changes. @3: interleaved confirmation rounds; @4: subgroup tiles. */
 export const MATMUL_TUNE_KEY = 'matmul@4';
 
+const subgroupCheck = new WeakMap<Runtime, Promise<boolean>>();
+
+/**
+ * Whether the subgroup tiling computes what the register tiling does on this adapter (once
+ * per runtime). It assumes a workgroup of subgroup-size invocations forms one full subgroup,
+ * which holds on lavapipe but which the API does not promise everywhere: where it fails the
+ * autotuner must not pick a fast wrong kernel, so subgroup tiles are left out (with a warning).
+ */
+export function subgroupTilesAgree(rt: Runtime): Promise<boolean> {
+  let p = subgroupCheck.get(rt);
+  if (!p) {
+    p = (async () => {
+      const sg = fixedSubgroupSize(rt);
+      if (!sg) return false;
+      const [M, K, N] = [3 * sg + 5, 21, 9 * sg + 3];
+      const fill = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => (((i * 7919 + s) % 211) / 211 - 0.5));
+      const A = rt.upload(fill(M * K, 1), [M, K], 'f32', 'subgroup-check.A'), B = rt.upload(fill(K * N, 2), [K, N], 'f32', 'subgroup-check.B');
+      const C1 = rt.empty([M, N], 'f32', 'subgroup-check.C1'), C2 = rt.empty([M, N], 'f32', 'subgroup-check.C2');
+      try {
+        await rt.run(await matmul(rt, A, B, C1, { tile: DEFAULT_TILE }), await matmul(rt, A, B, C2, { tile: subgroupTiles(sg)[0] }));
+        const [x, y] = [await rt.read(C1), await rt.read(C2)];
+        const ok = x.every((v, i) => Math.abs(v - y[i]) <= 1e-5);
+        if (!ok) process.emitWarning(`matmul: subgroup tiles disagree with register tiles on this adapter (subgroups of ${sg} not formed as assumed); not using them`);
+        return ok;
+      } finally {
+        rt.release(A, B, C1, C2);
+      }
+    })();
+    subgroupCheck.set(rt, p);
+  }
+  return p;
+}
+
 /** The autotuned tile for a shape on this adapter (measured on a capped proxy shape on first use, then cached). */
 export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptions = {}, from: readonly MatmulTile[] = tileCandidates(rt)): Promise<MatmulTile> {
+  const sgOk = from.some((t) => t.SUBGROUP) ? await subgroupTilesAgree(rt) : true;
   const candidates = from.filter((t) => {
+    if (t.SUBGROUP && !sgOk) return false;
     try {
       checkTile(rt, t, 'matmul');
       return true;
@@ -272,7 +307,7 @@ export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptio
       kernel: MATMUL_TUNE_KEY,
       shapeClass: shapeClass(s),
       candidates,
-      fallback: defaultTile(rt),
+      fallback: defaultTile(rt).SUBGROUP && !sgOk ? DEFAULT_TILE : defaultTile(rt),
       async measure(tile, best) {
         const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 211) / 211 - 0.5);
         const A = rt.upload(fill(M * K), s.transA ? [K, M] : [M, K], s.dtypeA, 'autotune.A');
