@@ -4,7 +4,7 @@
 // Autotuning is off under vitest (deterministic); tiles are passed explicitly here.
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomArray, expectClose } from './harness.js';
-import { matmul, headsView, DEFAULT_TILE, TILE_CANDIDATES, tileCandidates, subgroupTiles, fixedSubgroupSize, subgroupTilesAgree, type MatmulTile, type MatrixView } from '../src/kernels/matmul.js';
+import { matmul, headsView, DEFAULT_TILE, TILE_CANDIDATES, GPU_TILE_CANDIDATES, tileCandidates, subgroupTiles, fixedSubgroupSize, subgroupTilesAgree, type MatmulTile, type MatrixView } from '../src/kernels/matmul.js';
 import { refMatmulFull, refMatmulView, hostMatrix, type HostView, type RefMatmulOptions } from '../src/kernels/ref/matmul.js';
 import { toF16, fromF16 } from '../src/gpu/tensor.js';
 import type { Runtime } from '../src/gpu/runtime.js';
@@ -49,7 +49,8 @@ describe('matmul', () => {
     expect(await subgroupTilesAgree(rt)).toBe(fixedSubgroupSize(rt) > 0);
     const all = tileCandidates(rt);
     if (fixedSubgroupSize(rt)) expect(all.length).toBeGreaterThan(TILE_CANDIDATES.length);
-    for (const [t, tile] of all.entries()) {
+    // The GPU-only candidates compute the same function: checked here, where tests run.
+    for (const [t, tile] of [...all, ...GPU_TILE_CANDIDATES].entries()) {
       await check2d(rt, 45, 39, 83, { tile }, 100 + t, `tile ${JSON.stringify(tile)}`);
       if (tile.WGMEM || tile.SUBGROUP) await check2d(rt, 66, 20, 17, { tile, transA: true, transB: true }, 200 + t, `tile ${JSON.stringify(tile)} TT`);
     }

@@ -47,8 +47,8 @@ export const TILE_CANDIDATES: readonly MatmulTile[] = [
   { TM: 4, TN: 4, WGX: 8, WGY: 8 },
   { TM: 4, TN: 8, WGX: 8, WGY: 8 },
   { TM: 8, TN: 8, WGX: 8, WGY: 8 },
-  // One row of invocations per workgroup: A's addresses are then uniform across the
-  // workgroup, which CPU adapters (llvmpipe) turn into one scalar load instead of a gather.
+  // One row of invocations per workgroup: the register tile llvmpipe ran fastest (its
+  // loads are per invocation either way; see bench/RESULTS.md).
   { TM: 8, TN: 4, WGX: 8, WGY: 1 },
   { TM: 8, TN: 8, WGX: 8, WGY: 8, INTERLEAVE: true },
   { TM: 4, TN: 4, WGX: 16, WGY: 16, WGMEM: true, BK: 16 },
@@ -73,8 +73,20 @@ export function fixedSubgroupSize(rt: Runtime): number {
   return subgroups && subgroupMinSize > 0 && subgroupMinSize === subgroupMaxSize ? subgroupMinSize : 0;
 }
 
-/** Every tile the autotuner tries on this adapter. */
+/**
+ * Extra candidates for real GPUs: a 128×128 block per workgroup of 16×16 invocations, 8×8
+ * outputs each, 16-deep slices staged in 16 KiB of workgroup memory — the classic shape for
+ * large f32 matmuls on GPUs. Not measured on a GPU yet; validated on the CPU adapters.
+ */
+export const GPU_TILE_CANDIDATES: readonly MatmulTile[] = [{ TM: 8, TN: 8, WGX: 16, WGY: 16, WGMEM: true, BK: 16 }];
+
+/**
+ * Every tile the autotuner tries on this adapter: the portable ones, plus subgroup tiles on
+ * CPU adapters with a fixed subgroup size (their trick is a CPU one: on a GPU a subgroup of
+ * 32 lanes would need 64-row register tiles), plus GPU_TILE_CANDIDATES on GPUs.
+ */
 export function tileCandidates(rt: Runtime): MatmulTile[] {
+  if (!isCpuAdapter(rt.gpu.kind)) return [...TILE_CANDIDATES, ...GPU_TILE_CANDIDATES];
   const sg = fixedSubgroupSize(rt);
   return [...TILE_CANDIDATES, ...(sg ? subgroupTiles(sg) : [])];
 }
@@ -245,6 +257,7 @@ function specFor(tile: MatmulTile, f: {
     specFor(wgmem, { ...f, transA: true, accum: true, a16: true, b16: true }),
     specFor(DEFAULT_TILE, { ...f, transB: true, vecA: true, vecB: true, a16: true, b16: true }),
     specFor(DEFAULT_TILE, { ...f, transA: true, a16: true, b16: true, c16: true, bias: true, act: 2 }),
+    specFor(GPU_TILE_CANDIDATES[0], { ...f, vecA: true, vecB: true, bias: true, act: 1 }),
     specFor(subgroupTiles(8)[0], { ...f, vecA: true, vecB: true, bias: true, act: 1 }),
     specFor(subgroupTiles(8)[2], { ...f, transA: true, transB: true, accum: true }),
     specFor(subgroupTiles(8)[1], { ...f, transB: true, vecA: true, vecB: true, a16: true, b16: true, c16: true, act: 2 }),
