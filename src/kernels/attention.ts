@@ -25,7 +25,7 @@
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { isCpuAdapter } from '../gpu/adapter.js';
 import { packUniform } from '../gpu/runtime.js';
-import { expectDType, expectShape, shapeStr, type Tensor } from '../gpu/tensor.js';
+import { expectDType, expectShape, shapeStr, type DType, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { ceilDiv } from './grid.js';
 import { registerVariants } from './registry.js';
@@ -293,7 +293,7 @@ export const ATTENTION_TUNE_KEY = 'attention@1';
 export async function chooseAttentionAlgorithm(
   rt: Runtime,
   dims: { B: number; T: number; H: number; D: number },
-  dtype: 'f32' | 'f16' | string,
+  dtype: DType,
   opts: AutotuneOptions = {},
 ): Promise<AttentionAlgorithm> {
   const { B, T, H, D } = dims;
@@ -308,12 +308,11 @@ export async function chooseAttentionAlgorithm(
       candidates: ATTENTION_ALGORITHMS,
       fallback: isCpuAdapter(rt.gpu.kind) ? 'materialized' : 'fused',
       async measure(algorithm, best) {
-        const dt = dtype === 'f16' ? 'f16' : 'f32';
         const n = Bp * T * 3 * H * D;
-        const qkv = rt.upload(Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 211) / 211 - 0.5) * 2), [Bp, T, 3 * H * D], dt, 'autotune.qkv');
+        const qkv = rt.upload(Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 211) / 211 - 0.5) * 2), [Bp, T, 3 * H * D], dtype, 'autotune.qkv');
         const lengths = rt.upload(new Uint32Array(Bp).fill(T), [Bp], 'u32', 'autotune.lengths');
-        const out = rt.empty([Bp, T, H * D], dt, 'autotune.out'), dout = rt.empty([Bp, T, H * D], dt, 'autotune.dout');
-        const lse = rt.empty([Bp, H, T], 'f32', 'autotune.lse'), dqkv = rt.empty([Bp, T, 3 * H * D], dt, 'autotune.dqkv');
+        const out = rt.empty([Bp, T, H * D], dtype, 'autotune.out'), dout = rt.empty([Bp, T, H * D], dtype, 'autotune.dout');
+        const lse = rt.empty([Bp, H, T], 'f32', 'autotune.lse'), dqkv = rt.empty([Bp, T, 3 * H * D], dtype, 'autotune.dqkv');
         const scratch: AttentionScratch = {};
         try {
           const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, algorithm, scratch, autotune: opts });
