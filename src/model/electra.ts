@@ -23,6 +23,7 @@ import type { GumbelOps } from '../kernels/sampling.js';
 import type { EncoderConfig } from './config.js';
 import type { ModelParams } from './params.js';
 import { Encoder, type EncoderOptions } from './encoder.js';
+import type { AttentionScratch } from '../kernels/attention.js';
 import { buildDetectionHead, buildMlmHead, GENERATOR_HEAD, type DetectionHead, type MlmHead } from './heads.js';
 
 /** Dropout stream offset of the generator (the discriminator's streams are 0 … 16 + layers). */
@@ -56,6 +57,8 @@ export interface ElectraBuild {
   lambda: number;
   forwardOnly?: boolean;
   attention?: EncoderOptions['attention'];
+  /** Materialised-attention scratch of each encoder, shared with other graphs (see EncoderOptions). */
+  attentionScratch?: { generator: AttentionScratch; discriminator: AttentionScratch };
 }
 
 export async function buildElectra(rt: Runtime, a: ElectraBuild): Promise<ElectraGraph> {
@@ -69,6 +72,7 @@ export async function buildElectra(rt: Runtime, a: ElectraBuild): Promise<Electr
     embeddingsPrefix: '',
     forwardOnly: fo,
     attention: a.attention,
+    attentionScratch: a.attentionScratch?.generator,
   });
   const sel = o.selection;
   // ElectraGeneratorPredictions uses erf GELU whatever hidden_act says.
@@ -81,7 +85,7 @@ export async function buildElectra(rt: Runtime, a: ElectraBuild): Promise<Electr
   });
   const x = genHead.xent;
   const gumbel = await o.electra.sample(x.chunks.map((c) => ({ logits: x.logitsTile, v0: c.v0, vcount: c.vcount })));
-  const discriminator = await Encoder.build(rt, a.disc, a.params, '', { ids: o.electra.discIds, types: a.types, lengths: a.lengths }, { dropoutRng: a.dropoutRng, seed: a.seed, forwardOnly: fo, attention: a.attention });
+  const discriminator = await Encoder.build(rt, a.disc, a.params, '', { ids: o.electra.discIds, types: a.types, lengths: a.lengths }, { dropoutRng: a.dropoutRng, seed: a.seed, forwardOnly: fo, attention: a.attention, attentionScratch: a.attentionScratch?.discriminator });
   const detection = await buildDetectionHead(rt, a.disc, a.params, discriminator.hidden, discriminator.dHidden ?? discriminator.hidden, { target: o.target, weight: o.weight }, { lambda: a.lambda, forwardOnly: fo });
   const forward: Op[] = [...o.corruptOps, ...generator.forwardOps, ...genHead.prologue];
   // Each chunk's Gumbel op reads the logits tile before the next chunk overwrites it.

@@ -93,6 +93,12 @@ export interface EncoderOptions {
   forwardOnly?: boolean;
   /** Attention algorithm (default 'auto': the autotuner's choice; see src/kernels/attention.ts). */
   attention?: AttentionAlgorithm | 'auto';
+  /**
+   * Scratch of the materialised attention, shared with other encoders of the same batch,
+   * length and heads that never run at once (a trainer's training and evaluation graphs);
+   * its owner releases it. Default: the encoder's own (released with it).
+   */
+  attentionScratch?: AttentionScratch;
 }
 
 /** Gradient scratch shared by the layers' backward passes. */
@@ -252,7 +258,7 @@ export class Encoder {
       a.attn = await attention(rt, a.qkv, inp.lengths, a.ctx, a.lse, {
         heads: H,
         dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: base + 16 + l } : undefined,
-        scratch: this.attnScratch,
+        scratch: o.attentionScratch ?? this.attnScratch,
         algorithm: o.attention,
       });
       f.push(...a.attn.ops);
@@ -312,7 +318,7 @@ export class Encoder {
       a.attn = await attention(rt, a.qkv, inp.lengths, a.ctx, a.lse, {
         heads: H,
         dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: base + 16 + l } : undefined,
-        scratch: this.attnScratch,
+        scratch: o.attentionScratch ?? this.attnScratch,
         algorithm: o.attention,
       });
       f.push(...a.attn.ops);

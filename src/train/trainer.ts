@@ -24,7 +24,7 @@ import { buildMlmHead, buildDetectionHead, type MlmHead, type DetectionHead } fr
 import { buildObjective, DETECTION_LAMBDA, type BuiltObjective, type ObjectiveName, type RtsGenerator } from '../objectives/objective.js';
 import { loadUnigram } from '../data/stats.js';
 import { DEFAULT_UNIGRAM_ALPHA } from '../kernels/unigram.js';
-import type { AttentionAlgorithm } from '../kernels/attention.js';
+import type { AttentionAlgorithm, AttentionScratch } from '../kernels/attention.js';
 import { BatchLoader } from '../data/loader.js';
 import { readManifest, type Manifest } from '../data/shards.js';
 import { loadClusters } from '../data/clusters.js';
@@ -158,6 +158,8 @@ export class Trainer {
   private train!: StepGraph;
   private evalGraph!: StepGraph;
   private optimizerOps: Op[] = [];
+  /** Materialised-attention scratch shared by the training and evaluation graphs (one per encoder kind). */
+  private attnScratch = { generator: {} as AttentionScratch, discriminator: {} as AttentionScratch };
   private clipState!: Tensor;
   private loader: BatchLoader;
   private valLoader: BatchLoader | null;
@@ -252,10 +254,10 @@ export class Trainer {
     const scale = 1 / c.accumulate;
     if (c.objective === 'electra') {
       const gen = dropout ? this.genCfg! : { ...this.genCfg!, hiddenDropout: 0, attentionDropout: 0 };
-      const e = await buildElectra(rt, { disc: cfg, gen, params: this.params, objective, types, lengths, dropoutRng: this.dropRng, seed: c.seed, genWeight: scale, lambda: DETECTION_LAMBDA * scale, forwardOnly: !dropout, attention: c.attention });
+      const e = await buildElectra(rt, { disc: cfg, gen, params: this.params, objective, types, lengths, dropoutRng: this.dropRng, seed: c.seed, genWeight: scale, lambda: DETECTION_LAMBDA * scale, forwardOnly: !dropout, attention: c.attention, attentionScratch: this.attnScratch });
       return { ids, lengths, types, objective, encoder: e.discriminator, detection: e.detection, electra: e, forward: [lengthsOp, ...e.forward], backward: e.backward };
     }
-    const encoder = await Encoder.build(rt, cfg, this.params, '', { ids: objective.inputIds, types, lengths }, { dropoutRng: this.dropRng, seed: c.seed, forwardOnly: !dropout, attention: c.attention });
+    const encoder = await Encoder.build(rt, cfg, this.params, '', { ids: objective.inputIds, types, lengths }, { dropoutRng: this.dropRng, seed: c.seed, forwardOnly: !dropout, attention: c.attention, attentionScratch: this.attnScratch.discriminator });
     const forward = [lengthsOp, ...objective.corruptOps, ...encoder.forwardOps];
     const backward: Op[] = [];
     const g: StepGraph = { ids, lengths, types, objective, encoder, forward, backward };
