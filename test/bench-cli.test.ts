@@ -42,7 +42,7 @@ describe('bench', () => {
     for (const x of out.results) {
       expect(x).toMatchObject({ attention: 'auto', preset: 'tiny', batch: 8, seqLen: 32 });
       expect(x.ms).toBeGreaterThan(0);
-      expect(x.tokensPerSecond).toBe(Math.round((8 * 32 * 1000) / x.ms));
+      expect(Math.abs(x.tokensPerSecond - (8 * 32 * 1000) / x.ms)).toBeLessThanOrEqual(1); // ms is rounded to 0.01 in the JSON
       expect(Object.keys(x.profile.phases)).toEqual(['forward', 'backward', 'optimizer']);
       expect(x.profile.ops).toHaveLength(3);
       expect(x.profile.ops[0].ms).toBeGreaterThanOrEqual(x.profile.ops[2].ms);

@@ -48,7 +48,7 @@ export const TILE_CANDIDATES: readonly MatmulTile[] = [
   { TM: 4, TN: 8, WGX: 8, WGY: 8 },
   { TM: 8, TN: 8, WGX: 8, WGY: 8 },
   // One row of invocations per workgroup: the register tile llvmpipe ran fastest (its
-  // loads are per invocation either way; see bench/RESULTS.md).
+  // loads are per invocation either way; see bench/RESULTS.md). CPU_REGISTER_TILE.
   { TM: 8, TN: 4, WGX: 8, WGY: 1 },
   { TM: 8, TN: 8, WGX: 8, WGY: 8, INTERLEAVE: true },
   { TM: 4, TN: 4, WGX: 16, WGY: 16, WGMEM: true, BK: 16 },
@@ -92,13 +92,18 @@ export function tileCandidates(rt: Runtime): MatmulTile[] {
 }
 
 
+/** The register tile llvmpipe runs fastest (8×4 per invocation, one row of 8 per workgroup). */
+export const CPU_REGISTER_TILE: MatmulTile = { TM: 8, TN: 4, WGX: 8, WGY: 1 };
+
 /**
- * The tile used without tuning (tests, --no-autotune): on a CPU adapter with a fixed
- * subgroup size the first subgroup tile (fastest there by far), else DEFAULT_TILE.
+ * The tile used without tuning (tests, --no-autotune): on a CPU adapter the first subgroup
+ * tile where the subgroup size is fixed (fastest there by far), else CPU_REGISTER_TILE; on a
+ * GPU the portable DEFAULT_TILE.
  */
 export function defaultTile(rt: Runtime): MatmulTile {
+  if (!isCpuAdapter(rt.gpu.kind)) return DEFAULT_TILE;
   const sg = fixedSubgroupSize(rt);
-  return sg && isCpuAdapter(rt.gpu.kind) ? subgroupTiles(sg)[0] : DEFAULT_TILE;
+  return sg ? subgroupTiles(sg)[0] : CPU_REGISTER_TILE;
 }
 
 export type Activation = 'none' | 'gelu' | 'gelu_tanh';
@@ -320,7 +325,7 @@ export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptio
       kernel: MATMUL_TUNE_KEY,
       shapeClass: shapeClass(s),
       candidates,
-      fallback: defaultTile(rt).SUBGROUP && !sgOk ? DEFAULT_TILE : defaultTile(rt),
+      fallback: defaultTile(rt).SUBGROUP && !sgOk ? CPU_REGISTER_TILE : defaultTile(rt),
       async measure(tile, best) {
         const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 211) / 211 - 0.5);
         const A = rt.upload(fill(M * K), s.transA ? [K, M] : [M, K], s.dtypeA, 'autotune.A');
