@@ -146,6 +146,27 @@ describe('attention, materialised algorithm', () => {
     expect(scratch.scores).toBeUndefined();
   });
 
+  it('i32 lengths give the same results as u32 (both algorithms)', async () => {
+    const rt = await getRuntime();
+    const c: Case = { B: 2, T: 11, H: 1, D: 32, lengths: [11, 6] };
+    const { qkv } = inputs(c, 47);
+    const tq = rt.upload(qkv, [2, 11, 96]);
+    for (const algorithm of ATTENTION_ALGORITHMS) {
+      const outs: Float32Array[] = [];
+      for (const dtype of ['u32', 'i32'] as const) {
+        const tl = rt.upload(c.lengths, [2], dtype), to = rt.empty([2, 11, 32]), tlse = rt.empty([2, 1, 11]);
+        const f = await attention(rt, tq, tl, to, tlse, { heads: 1, algorithm });
+        await rt.run(...f.ops);
+        outs.push((await rt.read(to)) as Float32Array);
+        releaseAttentionScratch(rt, f.scratch);
+        rt.release(tl, to, tlse);
+      }
+      expect(Buffer.from(outs[1].buffer).equals(Buffer.from(outs[0].buffer))).toBe(true);
+      expectClose(outs[0], refAttentionForward(qkv, c.lengths, c).out, TOL_OUT, `${algorithm} i32 lengths`);
+    }
+    rt.release(tq);
+  });
+
   it('refuses dims whose scores exceed the binding limit, naming the sizes', async () => {
     const rt = await getRuntime();
     // B·H·T² f32 above maxStorageBufferBindingSize: nothing is allocated for the check.
