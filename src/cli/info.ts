@@ -39,7 +39,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
         `limits        storage binding ${(L.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB, buffer ${(L.maxBufferSize / 2 ** 20).toFixed(0)} MiB, ` +
           `${L.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ${L.maxComputeWorkgroupStorageSize / 1024} KiB workgroup memory, ` +
           `${L.maxStorageBuffersPerShaderStage} storage buffers/stage`,
-        `matmul        ${probe.gflops.toFixed(2)} GFLOP/s (f32 ${probe.n}², ${probe.runs} runs in ${probe.seconds.toFixed(2)} s)`,
+        `matmul        ${probe.gflops.toFixed(2)} GFLOP/s (f32 ${probe.n}², ${probe.runs} runs in ${probe.seconds.toFixed(2)} s; untuned tile ${tile.TM}×${tile.TN} per invocation, workgroup ${tile.WGX}×${tile.WGY}${tile.SUBGROUP ? ', subgroup' : tile.WGMEM ? ', workgroup memory' : ''})`,
       ].join('\n') + '\n',
     );
   }
