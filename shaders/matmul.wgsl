@@ -126,14 +126,22 @@ fn b_index(k: u32, n: u32) -> u32 {
   return k * p.ldb + n;
 }
 
-fn epilogue(cbase: u32, m: u32, n: u32, v: f32) {
+// b: bias[n] when BIAS (loaded once per column by the caller: on CPU adapters every load
+// is a separate access, and a tile's rows share their columns' biases).
+fn epilogue(cbase: u32, m: u32, n: u32, v: f32, b: f32) {
   let ci = cbase + m * p.ldc + n;
   var y = p.alpha * v;
-  if (BIAS) { y += bias[p.offBias + n]; }
+  if (BIAS) { y += b; }
   if (ACCUM) { y += f32(C[ci]); }
   if (ACT == 1u) { y = gelu_erf(y); }
   if (ACT == 2u) { y = gelu_tanh(y); }
   C[ci] = TC(y);
+}
+
+// bias[n] for a column n < N (0 when there is no bias).
+fn bias_at(n: u32) -> f32 {
+  if (BIAS) { return bias[p.offBias + min(n, p.N - 1u)]; }
+  return 0.0;
 }
 
 //#include activations.wgsl
@@ -271,6 +279,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       }
     }
   }
+  var bq: array<vec4f, TN4>;
+  for (var j4 = 0u; j4 < TN4; j4++) {
+    let n0 = col_of(wid.x, lane, j4);
+    bq[j4] = vec4f(bias_at(n0), bias_at(n0 + 1u), bias_at(n0 + 2u), bias_at(n0 + 3u));
+  }
   for (var i = 0u; i < TM; i++) {
     let m = m0 + i;
     if (m >= p.M) { break; }
@@ -278,7 +291,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       let n0 = col_of(wid.x, lane, j4);
       let v = acc[i * TN4 + j4];
       for (var c = 0u; c < 4u; c++) {
-        if (n0 + c < p.N) { epilogue(cbase, m, n0 + c, v[c]); }
+        if (n0 + c < p.N) { epilogue(cbase, m, n0 + c, v[c], bq[j4][c]); }
       }
     }
   }
@@ -332,12 +345,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }
     workgroupBarrier();
   }
+  var bj: array<f32, TN>;
+  for (var j = 0u; j < TN; j++) { bj[j] = bias_at(n0 + lid.x + j * WGX); }
   for (var i = 0u; i < TM; i++) {
     let m = m0 + lid.y + i * WGY;
     if (m >= p.M) { break; }
     for (var j = 0u; j < TN; j++) {
       let n = n0 + lid.x + j * WGX;
-      if (n < p.N) { epilogue(cbase, m, n, acc[i * TN + j]); }
+      if (n < p.N) { epilogue(cbase, m, n, acc[i * TN + j], bj[j]); }
     }
   }
 }
