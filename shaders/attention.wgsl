@@ -28,12 +28,8 @@ enable f16;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let T = p.T;
-  let H = p.H;
-  let bh = wid.y;
-  let b = bh / H;
-  let h = bh % H;
-  let len = min(lengths[b], T);
+  let hd = head_of(wid);
+  let T = p.T; let H = p.H; let b = hd.b; let h = hd.h; let bh = hd.bh; let len = hd.len;
   let i = wid.x * WG + lid;
   let row = min(i, T - 1u); // invocations past the end compute a copy of the last row, never stored
   let W4 = 3u * H * D4;     // qkv row width in vec4s

@@ -37,14 +37,10 @@ fn delta(orow: u32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let T = p.T;
-  let H = p.H;
-  let bh = wid.y;
-  let b = bh / H;
-  let h = bh % H;
-  let len = min(lengths[b], T);
+  let hd = head_of(wid);
+  let T = p.T; let H = p.H; let b = hd.b; let h = hd.h; let bh = hd.bh; let len = hd.len;
   let i = wid.x * WG + lid;
-  let row = min(i, T - 1u);
+  let row = min(i, T - 1u); // invocations past the end compute a copy of the last row, never stored
   let W4 = 3u * H * D4;
   let qo = (b * T + row) * W4 + h * D4;
   let oo = (b * T + row) * H * D4 + h * D4;
@@ -93,15 +89,11 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u
 
 @compute @workgroup_size(WG)
 fn dkv(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let T = p.T;
-  let H = p.H;
-  let bh = wid.y;
-  let b = bh / H;
-  let h = bh % H;
-  let len = min(lengths[b], T);
+  let hd = head_of(wid);
+  let T = p.T; let H = p.H; let b = hd.b; let h = hd.h; let bh = hd.bh; let len = hd.len;
   let j = wid.x * WG + lid;
-  let valid = j < len;
   let col = min(j, T - 1u);
+  let valid = j < len;
   let W4 = 3u * H * D4;
   let ko = (b * T + col) * W4 + H * D4 + h * D4;
   let vo = ko + H * D4;

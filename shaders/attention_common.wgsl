@@ -44,3 +44,12 @@ fn stage_kv(b: u32, h: u32, j0: u32, len: u32, lid: u32) {
     tb[e] = vv;
   }
 }
+
+// The (batch b, head h) a workgroup serves (row wid.y of the grid) and its valid length —
+// workgroup-uniform values (loop bounds around barriers), so nothing per invocation here.
+struct Head { b: u32, h: u32, bh: u32, len: u32 }
+
+fn head_of(wid: vec3u) -> Head {
+  let b = wid.y / p.H;
+  return Head(b, wid.y % p.H, wid.y, min(lengths[b], p.T));
+}

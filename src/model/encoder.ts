@@ -219,8 +219,8 @@ export class Encoder {
   }
 
   private async buildForward(inp: EncoderInputs, o: EncoderOptions): Promise<void> {
-    const { rt, cfg, B, T, N } = this;
-    const h = cfg.hiddenSize, F = cfg.intermediateSize, H = cfg.numHeads;
+    const { rt, cfg, N } = this;
+    const h = cfg.hiddenSize, F = cfg.intermediateSize;
     const hd = cfg.hiddenDropout;
     const base = o.streamBase ?? 0;
     const f = this.forwardOps;
@@ -250,20 +250,9 @@ export class Encoder {
     for (let l = 0; l < cfg.numLayers; l++) {
       const L = `encoder.layer.${l}.`;
       const a: Partial<LayerActs> = { x };
-      a.qkv = this.t([B, T, 3 * h], `${L}qkv`);
-      for (const [p, part] of (['query', 'key', 'value'] as const).entries())
-        f.push(await linearForward(rt, x, this.P(`${L}attention.self.${part}.weight`), this.P(`${L}attention.self.${part}.bias`), view2d(a.qkv, N, h, 3 * h, p * h), `${L}${part}`));
-      a.ctx = this.t([B, T, h], `${L}ctx`);
-      a.lse = this.t([B, H, T], `${L}lse`);
-      a.attn = await attention(rt, a.qkv, inp.lengths, a.ctx, a.lse, {
-        heads: H,
-        dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: base + 16 + l } : undefined,
-        scratch: o.attentionScratch ?? this.attnScratch,
-        algorithm: o.attention,
-      });
-      f.push(...a.attn.ops);
+      Object.assign(a, await this.selfAttentionForward(l, x, inp, o));
       a.dense1 = this.t([N, h], `${L}attn.dense`);
-      f.push(await linearForward(rt, view2d(a.ctx, N, h), this.P(`${L}attention.output.dense.weight`), this.P(`${L}attention.output.dense.bias`), a.dense1, `${L}attention.output.dense`));
+      f.push(await linearForward(rt, view2d(a.ctx!, N, h), this.P(`${L}attention.output.dense.weight`), this.P(`${L}attention.output.dense.bias`), a.dense1, `${L}attention.output.dense`));
       a.tmp1 = a.dense1;
       if (hd > 0) {
         a.tmp1 = this.t([N, h], `${L}attn.dropout`);
@@ -296,8 +285,8 @@ export class Encoder {
 
   /** Pre-LN layers and the final LayerNorm over the embeddings' output x (see the header). */
   private async buildPreLnLayers(x: Tensor, inp: EncoderInputs, o: EncoderOptions): Promise<void> {
-    const { rt, cfg, B, T, N } = this;
-    const h = cfg.hiddenSize, F = cfg.intermediateSize, H = cfg.numHeads;
+    const { rt, cfg, N } = this;
+    const h = cfg.hiddenSize, F = cfg.intermediateSize;
     const hd = cfg.hiddenDropout, eps = cfg.layerNormEps;
     const base = o.streamBase ?? 0;
     const f = this.forwardOps;
@@ -310,20 +299,9 @@ export class Encoder {
     for (let l = 0; l < cfg.numLayers; l++) {
       const L = `encoder.layer.${l}.`;
       const a: Partial<PreLayerActs> = { x, u, statsU };
-      a.qkv = this.t([B, T, 3 * h], `${L}qkv`);
-      for (const [p, part] of (['query', 'key', 'value'] as const).entries())
-        f.push(await linearForward(rt, u, this.P(`${L}attention.self.${part}.weight`), this.P(`${L}attention.self.${part}.bias`), view2d(a.qkv, N, h, 3 * h, p * h), `${L}${part}`));
-      a.ctx = this.t([B, T, h], `${L}ctx`);
-      a.lse = this.t([B, H, T], `${L}lse`);
-      a.attn = await attention(rt, a.qkv, inp.lengths, a.ctx, a.lse, {
-        heads: H,
-        dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: base + 16 + l } : undefined,
-        scratch: o.attentionScratch ?? this.attnScratch,
-        algorithm: o.attention,
-      });
-      f.push(...a.attn.ops);
+      Object.assign(a, await this.selfAttentionForward(l, u, inp, o));
       const dense1 = this.t([N, h], `${L}attn.dense`);
-      f.push(await linearForward(rt, view2d(a.ctx, N, h), this.P(`${L}attention.output.dense.weight`), this.P(`${L}attention.output.dense.bias`), dense1, `${L}attention.output.dense`));
+      f.push(await linearForward(rt, view2d(a.ctx!, N, h), this.P(`${L}attention.output.dense.weight`), this.P(`${L}attention.output.dense.bias`), dense1, `${L}attention.output.dense`));
       a.tmp1 = dense1;
       if (hd > 0) {
         a.tmp1 = this.t([N, h], `${L}attn.dropout`);
@@ -422,6 +400,24 @@ export class Encoder {
       await this.attentionBranchBackward(l, a, a.x, gIn, gIn, true, bufs, o);
     }
     await this.buildEmbeddingsBackward(inp, o, gIn, dTmp, gX);
+  }
+
+  /** Layer l's q, k, v projections of `input` and the attention over them (ops appended to the forward). */
+  private async selfAttentionForward(l: number, input: Tensor, inp: EncoderInputs, o: EncoderOptions): Promise<{ qkv: Tensor; ctx: Tensor; lse: Tensor; attn: AttentionForward }> {
+    const { rt, cfg, B, T, N } = this;
+    const h = cfg.hiddenSize, H = cfg.numHeads, L = `encoder.layer.${l}.`, f = this.forwardOps;
+    const qkv = this.t([B, T, 3 * h], `${L}qkv`);
+    for (const [p, part] of (['query', 'key', 'value'] as const).entries())
+      f.push(await linearForward(rt, input, this.P(`${L}attention.self.${part}.weight`), this.P(`${L}attention.self.${part}.bias`), view2d(qkv, N, h, 3 * h, p * h), `${L}${part}`));
+    const ctx = this.t([B, T, h], `${L}ctx`), lse = this.t([B, H, T], `${L}lse`);
+    const attn = await attention(rt, qkv, inp.lengths, ctx, lse, {
+      heads: H,
+      dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: (o.streamBase ?? 0) + 16 + l } : undefined,
+      scratch: o.attentionScratch ?? this.attnScratch,
+      algorithm: o.attention,
+    });
+    f.push(...attn.ops);
+    return { qkv, ctx, lse, attn };
   }
 
   private backwardBuffers(): BackwardBuffers {
