@@ -38,6 +38,7 @@ import { embedding, embeddingBackward } from '../kernels/embedding.js';
 import { binary } from '../kernels/elementwise.js';
 import type { EncoderConfig } from './config.js';
 import { grad, param, type ModelParams } from './params.js';
+import { DROPOUT_SITES } from './dropout-sites.js';
 
 /** A 2-D window of a row-major buffer: `rows`×`cols` starting at `offset`, rows `ld` apart. */
 export function view2d(t: Tensor, rows: number, cols: number, ld = cols, offset = 0): MatrixView {
@@ -236,7 +237,7 @@ export class Encoder {
     let x = this.embLn;
     if (hd > 0) {
       const xd = this.t([N, E], 'emb.dropout');
-      f.push(await dropout(rt, this.embLn, xd, { rate: hd, rng: o.dropoutRng, stream: base }));
+      f.push(await dropout(rt, this.embLn, xd, { rate: hd, rng: o.dropoutRng, stream: DROPOUT_SITES.embeddings(base) }));
       x = xd;
     }
     if (E !== h) {
@@ -256,7 +257,7 @@ export class Encoder {
       a.tmp1 = a.dense1;
       if (hd > 0) {
         a.tmp1 = this.t([N, h], `${L}attn.dropout`);
-        f.push(await dropout(rt, a.dense1, a.tmp1, { rate: hd, rng: o.dropoutRng, stream: base + 1 + 2 * l }));
+        f.push(await dropout(rt, a.dense1, a.tmp1, { rate: hd, rng: o.dropoutRng, stream: DROPOUT_SITES.attentionOutput(base, l) }));
       }
       a.sum1 = this.t([N, h], `${L}sum1`);
       a.stats1 = this.t([N, 2], `${L}stats1`);
@@ -271,7 +272,7 @@ export class Encoder {
       a.tmp2 = a.dense2;
       if (hd > 0) {
         a.tmp2 = this.t([N, h], `${L}ffn.dropout`);
-        f.push(await dropout(rt, a.dense2, a.tmp2, { rate: hd, rng: o.dropoutRng, stream: base + 2 + 2 * l }));
+        f.push(await dropout(rt, a.dense2, a.tmp2, { rate: hd, rng: o.dropoutRng, stream: DROPOUT_SITES.ffnOutput(base, l) }));
       }
       a.sum2 = this.t([N, h], `${L}sum2`);
       a.stats2 = this.t([N, 2], `${L}stats2`);
@@ -305,7 +306,7 @@ export class Encoder {
       a.tmp1 = dense1;
       if (hd > 0) {
         a.tmp1 = this.t([N, h], `${L}attn.dropout`);
-        f.push(await dropout(rt, dense1, a.tmp1, { rate: hd, rng: o.dropoutRng, stream: base + 1 + 2 * l }));
+        f.push(await dropout(rt, dense1, a.tmp1, { rate: hd, rng: o.dropoutRng, stream: DROPOUT_SITES.attentionOutput(base, l) }));
       }
       // r = x + tmp1 and v = LN₂(r), one op.
       a.r = this.t([N, h], `${L}stream.mid`);
@@ -321,7 +322,7 @@ export class Encoder {
       a.tmp2 = dense2;
       if (hd > 0) {
         a.tmp2 = this.t([N, h], `${L}ffn.dropout`);
-        f.push(await dropout(rt, dense2, a.tmp2, { rate: hd, rng: o.dropoutRng, stream: base + 2 + 2 * l }));
+        f.push(await dropout(rt, dense2, a.tmp2, { rate: hd, rng: o.dropoutRng, stream: DROPOUT_SITES.ffnOutput(base, l) }));
       }
       // Next stream = r + tmp2, normalised by the next layer's LN₁ (or the final LN), one op.
       const next = this.t([N, h], `${L}stream.out`);
@@ -412,7 +413,7 @@ export class Encoder {
     const ctx = this.t([B, T, h], `${L}ctx`), lse = this.t([B, H, T], `${L}lse`);
     const attn = await attention(rt, qkv, inp.lengths, ctx, lse, {
       heads: H,
-      dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: (o.streamBase ?? 0) + 16 + l } : undefined,
+      dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: DROPOUT_SITES.attentionProbs(o.streamBase ?? 0, l) } : undefined,
       scratch: o.attentionScratch ?? this.attnScratch,
       algorithm: o.attention,
     });
@@ -441,7 +442,7 @@ export class Encoder {
     const L = `encoder.layer.${l}.`, b = this.backwardOps;
     let dDense = dOut;
     if (cfg.hiddenDropout > 0) {
-      b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: (o.streamBase ?? 0) + 2 + 2 * l }));
+      b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l) }));
       dDense = bufs.dTmp;
     }
     b.push(...(await linearBackward(rt, { dy: dDense, x: a.act, W: this.P(`${L}output.dense.weight`), dW: this.G(`${L}output.dense.weight`), db: this.G(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward` })));
@@ -459,7 +460,7 @@ export class Encoder {
     const h = cfg.hiddenSize, L = `encoder.layer.${l}.`, b = this.backwardOps;
     let dDense = dOut;
     if (cfg.hiddenDropout > 0) {
-      b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: (o.streamBase ?? 0) + 1 + 2 * l }));
+      b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l) }));
       dDense = bufs.dTmp;
     }
     b.push(...(await linearBackward(rt, { dy: dDense, x: view2d(a.ctx, N, h), W: this.P(`${L}attention.output.dense.weight`), dW: this.G(`${L}attention.output.dense.weight`), db: this.G(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward` })));
@@ -490,7 +491,7 @@ export class Encoder {
     }
     let dLn = dEmb;
     if (hd > 0) {
-      b.push(await dropoutBackward(rt, dEmb, dLnBuf, { rate: hd, rng: o.dropoutRng, stream: base }));
+      b.push(await dropoutBackward(rt, dEmb, dLnBuf, { rate: hd, rng: o.dropoutRng, stream: DROPOUT_SITES.embeddings(base) }));
       dLn = dLnBuf;
     }
     b.push(...(await layerNormBackward(rt, { dy: dLn, x: this.embSum, gamma: this.PE('embeddings.LayerNorm.weight'), stats: this.embStats, dx: dSum, dgamma: this.GE('embeddings.LayerNorm.weight'), dbeta: this.GE('embeddings.LayerNorm.bias'), accumulate: true })));

@@ -1,14 +1,26 @@
-// The whole model in float64 on the CPU, forward and backward, written out by hand:
-// embeddings → post-LN BERT layers (or pre-LN layers and a final LayerNorm, when
-// preLayerNorm; see src/model/encoder.ts) → MLM head (at selected positions, decoder tied to the
-// word embeddings) or detection head (every position). It is the ground truth the GPU
-// model is tested against (losses and the gradient of every parameter), in the manner of
-// llm.c's reference. Slow and plain on purpose; no dropout (tests run with rates 0).
+// The whole model in float64 on the CPU, forward and backward, built from the kernels'
+// float64 references (src/kernels/ref/): embeddings → post-LN BERT layers (or pre-LN layers
+// and a final LayerNorm, when preLayerNorm; see src/model/encoder.ts) → MLM head (at the
+// selected positions, decoder tied to the word embeddings) or detection head (every
+// position). It is the ground truth the GPU model is tested against (losses and the gradient
+// of every parameter), in the manner of llm.c's reference. Slow and plain on purpose.
+//
+// Dropout: given `dropout` (seed and step), every site draws the GPU's exact Philox mask
+// (stream numbers from src/model/dropout-sites.ts) at the config's rates; without it the
+// model runs as in evaluation (no dropout).
+//
 // The ELECTRA generator is the same code with shared embeddings (embeddingsPrefix), an
 // embeddings_project when the embedding width differs from hidden, and the MLM head under
 // the generator's names; referenceElectra sums the generator's and discriminator's losses
 // and gradients for given (already sampled) inputs.
 import type { EncoderConfig } from './config.js';
+import { DROPOUT_SITES } from './dropout-sites.js';
+import { refLayerNorm, refLayerNormBackward } from '../kernels/ref/layernorm.js';
+import { refGelu, refGeluBackward } from '../kernels/ref/gelu.js';
+import { refEmbedding, refEmbeddingBackward } from '../kernels/ref/embedding.js';
+import { refAttentionForward, refAttentionBackward, type DropoutSpec } from '../kernels/ref/attention.js';
+import { refDropoutKeep } from '../kernels/ref/dropout.js';
+import { refBce } from '../kernels/ref/bce.js';
 
 export type Params = Map<string, Float64Array>;
 
@@ -35,6 +47,20 @@ export type Head =
     }
   | { kind: 'detection'; labels: Float64Array; weights: Float64Array; lambda: number };
 
+/** Training-mode dropout: the counters of one step (rates come from the config). */
+export interface ReferenceDropout {
+  seed: number;
+  step: number;
+  /** Stream offset of this encoder (0; the ELECTRA generator's GENERATOR_STREAM_BASE). */
+  streamBase?: number;
+}
+
+export interface ReferenceOptions {
+  /** Prefix of the embeddings module (default: the encoder's own prefix). */
+  embeddingsPrefix?: string;
+  dropout?: ReferenceDropout;
+}
+
 export interface RefResult {
   loss: number;
   /** Head outputs: MLM logits [S, V] or detection logits [N]. */
@@ -43,7 +69,7 @@ export interface RefResult {
   hidden: Float64Array;
 }
 
-// ---- primitives (each with its backward) ------------------------------------------------
+// ---- primitives ---------------------------------------------------------------------------
 
 /** y[n, o] = Σ_i x[n, i]·W[o, i] + b[o]; W is [out, in] as in PyTorch. */
 function linear(x: Float64Array, W: Float64Array, b: Float64Array, N: number, inp: number, out: number): Float64Array {
@@ -73,148 +99,197 @@ function linearBackward(dy: Float64Array, x: Float64Array, W: Float64Array, dW: 
   return dx;
 }
 
-interface LNCache { xhat: Float64Array; rstd: Float64Array }
+const add = (a: Float64Array, b: Float64Array) => a.map((v, i) => v + b[i]);
+const mul = (a: Float64Array, f: Float64Array | null) => (f ? a.map((v, i) => v * f[i]) : a);
+const gather = (x: Float64Array, rows: ArrayLike<number>, w: number) => {
+  const out = new Float64Array(rows.length * w);
+  for (let s = 0; s < rows.length; s++) out.set(x.subarray(rows[s] * w, rows[s] * w + w), s * w);
+  return out;
+};
 
-function layerNorm(x: Float64Array, g: Float64Array, b: Float64Array, N: number, h: number, eps: number): { y: Float64Array; cache: LNCache } {
-  const y = new Float64Array(N * h), xhat = new Float64Array(N * h), rstd = new Float64Array(N);
-  for (let n = 0; n < N; n++) {
-    let mean = 0;
-    for (let i = 0; i < h; i++) mean += x[n * h + i];
-    mean /= h;
-    let v = 0;
-    for (let i = 0; i < h; i++) v += (x[n * h + i] - mean) ** 2;
-    const r = 1 / Math.sqrt(v / h + eps);
-    rstd[n] = r;
-    for (let i = 0; i < h; i++) {
-      const xh = (x[n * h + i] - mean) * r;
-      xhat[n * h + i] = xh;
-      y[n * h + i] = xh * g[i] + b[i];
-    }
+// ---- the model, as the GPU encoder's blocks -------------------------------------------------
+
+/** One encoder's forward and backward over named float64 parameters. */
+class ReferenceEncoder {
+  readonly N: number;
+  readonly h: number;
+  readonly E: number;
+  private readonly ep: string;
+
+  constructor(
+    readonly c: EncoderConfig,
+    readonly p: Params,
+    readonly grads: Params,
+    readonly prefix: string,
+    readonly batch: Batch,
+    readonly drop: ReferenceDropout | undefined,
+    embeddingsPrefix: string | undefined,
+  ) {
+    this.N = batch.B * batch.T;
+    this.h = c.hiddenSize;
+    this.ep = embeddingsPrefix ?? prefix;
+    this.E = this.PE('embeddings.word_embeddings.weight').length / c.vocabSize;
   }
-  return { y, cache: { xhat, rstd } };
-}
 
-function layerNormBackward(dy: Float64Array, c: LNCache, g: Float64Array, dg: Float64Array, db: Float64Array, N: number, h: number): Float64Array {
-  const dx = new Float64Array(N * h);
-  for (let n = 0; n < N; n++) {
-    let sumD = 0, sumDX = 0;
-    for (let i = 0; i < h; i++) {
-      const d = dy[n * h + i] * g[i];
-      sumD += d;
-      sumDX += d * c.xhat[n * h + i];
-      dg[i] += dy[n * h + i] * c.xhat[n * h + i];
-      db[i] += dy[n * h + i];
-    }
-    for (let i = 0; i < h; i++) {
-      const d = dy[n * h + i] * g[i];
-      dx[n * h + i] = c.rstd[n] * (d - sumD / h - (c.xhat[n * h + i] * sumDX) / h);
-    }
+  P(n: string): Float64Array {
+    return get(this.p, this.prefix + n);
   }
-  return dx;
-}
+  G(n: string): Float64Array {
+    return get(this.grads, this.prefix + n);
+  }
+  PE(n: string): Float64Array {
+    return get(this.p, this.ep + n);
+  }
+  GE(n: string): Float64Array {
+    return get(this.grads, this.ep + n);
+  }
 
-function erf(x: number): number {
-  // Maclaurin series / continued fraction, ~1e-15 (as src/kernels/ref/activations.ts).
-  const ax = Math.abs(x);
-  if (ax < 3) {
-    let sum = 0, term = ax;
-    for (let n = 0; n < 200; n++) {
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-      term *= (-ax * ax) / (n + 1);
+  /** Hidden dropout's factor per element (1/(1−rate) kept, 0 dropped), or null when off. */
+  private hiddenMask(n: number, stream: number): Float64Array | null {
+    const rate = this.c.hiddenDropout;
+    if (!this.drop || rate === 0) return null;
+    const keep = refDropoutKeep(n, rate, this.drop.seed, this.drop.step, stream);
+    return Float64Array.from(keep, (k) => (k ? 1 / (1 - rate) : 0));
+  }
+
+  private attentionDropout(l: number): DropoutSpec | undefined {
+    const p = this.c.attentionDropout;
+    if (!this.drop || p === 0) return undefined;
+    return { p, seed: this.drop.seed, step: this.drop.step, stream: DROPOUT_SITES.attentionProbs(this.drop.streamBase ?? 0, l) };
+  }
+
+  private base(): number {
+    return this.drop?.streamBase ?? 0;
+  }
+
+  // LayerNorm `name` over rows of width w; the backward accumulates its γ and β gradients.
+  layerNorm(name: string, x: Float64Array, w = this.h, P = (n: string) => this.P(n)): Float64Array {
+    return refLayerNorm(x, P(`${name}.weight`), P(`${name}.bias`), x.length / w, w, this.c.layerNormEps).y;
+  }
+  layerNormBackward(name: string, dy: Float64Array, x: Float64Array, w = this.h, P = (n: string) => this.P(n), G = (n: string) => this.G(n)): Float64Array {
+    const r = refLayerNormBackward(dy, x, P(`${name}.weight`), x.length / w, w, this.c.layerNormEps);
+    accumulate(G(`${name}.weight`), r.dgamma);
+    accumulate(G(`${name}.bias`), r.dbeta);
+    return r.dx;
+  }
+
+  linear(name: string, x: Float64Array, inp: number, out: number): Float64Array {
+    return linear(x, this.P(`${name}.weight`), this.P(`${name}.bias`), x.length / inp, inp, out);
+  }
+  linearBackward(name: string, dy: Float64Array, x: Float64Array, inp: number, out: number): Float64Array {
+    return linearBackward(dy, x, this.P(`${name}.weight`), this.G(`${name}.weight`), this.G(`${name}.bias`), x.length / inp, inp, out);
+  }
+
+  // Embeddings: word + position + type → LayerNorm → dropout (→ embeddings_project when E ≠ h).
+  embeddings() {
+    const { batch, N, E, c } = this;
+    const shape = { N, T: batch.T, h: E, V: c.vocabSize, P: c.maxPositions, NT: c.typeVocabSize };
+    const sum = refEmbedding(batch.ids, batch.types, this.PE('embeddings.word_embeddings.weight'), this.PE('embeddings.position_embeddings.weight'), this.PE('embeddings.token_type_embeddings.weight'), shape);
+    const mask = this.hiddenMask(N * E, DROPOUT_SITES.embeddings(this.base()));
+    const dropped = mul(this.layerNorm('embeddings.LayerNorm', sum, E, (n) => this.PE(n)), mask);
+    const out = E === this.h ? dropped : this.linear('embeddings_project', dropped, E, this.h);
+    const backward = (dOut: Float64Array) => {
+      const dDropped = E === this.h ? dOut : this.linearBackward('embeddings_project', dOut, dropped, E, this.h);
+      const dSum = this.layerNormBackward('embeddings.LayerNorm', mul(dDropped, mask), sum, E, (n) => this.PE(n), (n) => this.GE(n));
+      const g = refEmbeddingBackward(batch.ids, batch.types, dSum, shape);
+      accumulate(this.GE('embeddings.word_embeddings.weight'), g.word);
+      accumulate(this.GE('embeddings.position_embeddings.weight'), g.position);
+      accumulate(this.GE('embeddings.token_type_embeddings.weight'), g.type);
+    };
+    return { out, backward };
+  }
+
+  // Attention branch of layer l: dropout(attention.output.dense(attention(q, k, v of u))).
+  attentionBranch(l: number, u: Float64Array) {
+    const { N, h, batch, c } = this;
+    const L = `encoder.layer.${l}.`;
+    const parts = ['query', 'key', 'value'] as const;
+    const proj = parts.map((part) => this.linear(`${L}attention.self.${part}`, u, h, h));
+    const qkv = new Float64Array(N * 3 * h);
+    for (let n = 0; n < N; n++) proj.forEach((x, k) => qkv.set(x.subarray(n * h, n * h + h), n * 3 * h + k * h));
+    const dims = { B: batch.B, T: batch.T, H: c.numHeads, D: h / c.numHeads };
+    const drop = this.attentionDropout(l);
+    const ctx = refAttentionForward(qkv, batch.lengths, dims, undefined, drop).out;
+    const mask = this.hiddenMask(N * h, DROPOUT_SITES.attentionOutput(this.base(), l));
+    const out = mul(this.linear(`${L}attention.output.dense`, ctx, h, h), mask);
+    const backward = (dOut: Float64Array) => {
+      const dCtx = this.linearBackward(`${L}attention.output.dense`, mul(dOut, mask), ctx, h, h);
+      const dqkv = refAttentionBackward(qkv, batch.lengths, dCtx, dims, undefined, drop);
+      const du = new Float64Array(N * h);
+      parts.forEach((part, k) => {
+        const dy = new Float64Array(N * h);
+        for (let n = 0; n < N; n++) dy.set(dqkv.subarray(n * 3 * h + k * h, n * 3 * h + k * h + h), n * h);
+        accumulate(du, this.linearBackward(`${L}attention.self.${part}`, dy, u, h, h));
+      });
+      return du;
+    };
+    return { out, backward };
+  }
+
+  // FFN branch of layer l: dropout(output.dense(GELU(intermediate.dense(v)))).
+  ffnBranch(l: number, v: Float64Array) {
+    const { N, h, c } = this;
+    const L = `encoder.layer.${l}.`, F = c.intermediateSize, form = c.hiddenAct === 'gelu' ? 'erf' : 'tanh';
+    const pre = this.linear(`${L}intermediate.dense`, v, h, F);
+    const act = refGelu(pre, form);
+    const mask = this.hiddenMask(N * h, DROPOUT_SITES.ffnOutput(this.base(), l));
+    const out = mul(this.linear(`${L}output.dense`, act, F, h), mask);
+    const backward = (dOut: Float64Array) => {
+      const dAct = this.linearBackward(`${L}output.dense`, mul(dOut, mask), act, F, h);
+      return this.linearBackward(`${L}intermediate.dense`, refGeluBackward(pre, dAct, form), v, h, F);
+    };
+    return { out, backward };
+  }
+
+  // Post-LN (BERT): s₁ = x + Attn(x), y₁ = LN₁(s₁), s₂ = y₁ + FFN(y₁), y₂ = LN₂(s₂).
+  postLnLayer(l: number, x: Float64Array) {
+    const L = `encoder.layer.${l}.`;
+    const attn = this.attentionBranch(l, x);
+    const s1 = add(x, attn.out), y1 = this.layerNorm(`${L}attention.output.LayerNorm`, s1);
+    const ffn = this.ffnBranch(l, y1);
+    const s2 = add(y1, ffn.out), y2 = this.layerNorm(`${L}output.LayerNorm`, s2);
+    const backward = (dy2: Float64Array) => {
+      const ds2 = this.layerNormBackward(`${L}output.LayerNorm`, dy2, s2);
+      const ds1 = this.layerNormBackward(`${L}attention.output.LayerNorm`, add(ds2, ffn.backward(ds2)), s1);
+      return add(ds1, attn.backward(ds1));
+    };
+    return { out: y2, backward };
+  }
+
+  // Pre-LN: r = x + Attn(LN₁(x)), out = r + FFN(LN₂(r)).
+  preLnLayer(l: number, x: Float64Array) {
+    const L = `encoder.layer.${l}.`;
+    const u = this.layerNorm(`${L}attention.output.LayerNorm`, x);
+    const attn = this.attentionBranch(l, u);
+    const r = add(x, attn.out), v = this.layerNorm(`${L}output.LayerNorm`, r);
+    const ffn = this.ffnBranch(l, v);
+    const backward = (dOut: Float64Array) => {
+      const dr = add(dOut, this.layerNormBackward(`${L}output.LayerNorm`, ffn.backward(dOut), r));
+      return add(dr, this.layerNormBackward(`${L}attention.output.LayerNorm`, attn.backward(dr), x));
+    };
+    return { out: add(r, ffn.out), backward };
+  }
+
+  /** Embeddings, layers (and pre-LN's final LayerNorm): the final hidden states and the backward from their gradient. */
+  forward() {
+    const emb = this.embeddings();
+    const layers: { backward: (d: Float64Array) => Float64Array }[] = [];
+    let x = emb.out;
+    for (let l = 0; l < this.c.numLayers; l++) {
+      const layer = this.c.preLayerNorm ? this.preLnLayer(l, x) : this.postLnLayer(l, x);
+      layers.push(layer);
+      x = layer.out;
     }
-    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+    const last = x;
+    const hidden = this.c.preLayerNorm ? this.layerNorm('encoder.final_layer_norm', last) : last;
+    const backward = (dHidden: Float64Array) => {
+      let d = this.c.preLayerNorm ? this.layerNormBackward('encoder.final_layer_norm', dHidden, last) : dHidden;
+      for (let l = layers.length - 1; l >= 0; l--) d = layers[l].backward(d);
+      emb.backward(d);
+    };
+    return { hidden, backward };
   }
-  let f = ax, C = ax, D = 0;
-  for (let i = 1; i < 100; i++) {
-    D = 1 / (ax + (i / 2) * D);
-    C = ax + i / 2 / C;
-    f *= C * D;
-    if (Math.abs(C * D - 1) < 1e-16) break;
-  }
-  return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f);
 }
-
-const TANH_K = Math.sqrt(2 / Math.PI);
-
-function gelu(x: number, act: EncoderConfig['hiddenAct']): number {
-  return act === 'gelu' ? 0.5 * x * (1 + erf(x / Math.SQRT2)) : 0.5 * x * (1 + Math.tanh(TANH_K * (x + 0.044715 * x ** 3)));
-}
-
-function geluGrad(x: number, act: EncoderConfig['hiddenAct']): number {
-  if (act === 'gelu') return 0.5 * (1 + erf(x / Math.SQRT2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
-  const t = Math.tanh(TANH_K * (x + 0.044715 * x ** 3));
-  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * TANH_K * (1 + 3 * 0.044715 * x * x);
-}
-
-interface AttnCache { probs: Float64Array }
-
-/** Multi-head attention over qkv [N, 3h] (Q | K | V, heads interleaved) → ctx [N, h]. */
-function attention(qkv: Float64Array, batch: Batch, h: number, H: number): { ctx: Float64Array; cache: AttnCache } {
-  const { B, T } = batch, D = h / H, scale = 1 / Math.sqrt(D);
-  const ctx = new Float64Array(B * T * h);
-  const probs = new Float64Array(B * H * T * T);
-  for (let b = 0; b < B; b++)
-    for (let hd = 0; hd < H; hd++)
-      for (let i = 0; i < T; i++) {
-        const q = (b * T + i) * 3 * h + hd * D;
-        const row = ((b * H + hd) * T + i) * T;
-        let max = -Infinity;
-        for (let j = 0; j < batch.lengths[b]; j++) {
-          const k = (b * T + j) * 3 * h + h + hd * D;
-          let s = 0;
-          for (let d = 0; d < D; d++) s += qkv[q + d] * qkv[k + d];
-          probs[row + j] = s * scale;
-          max = Math.max(max, s * scale);
-        }
-        let sum = 0;
-        for (let j = 0; j < batch.lengths[b]; j++) sum += probs[row + j] = Math.exp(probs[row + j] - max);
-        for (let j = 0; j < batch.lengths[b]; j++) probs[row + j] /= sum;
-        for (let j = 0; j < batch.lengths[b]; j++) {
-          const v = (b * T + j) * 3 * h + 2 * h + hd * D;
-          const p = probs[row + j];
-          for (let d = 0; d < D; d++) ctx[(b * T + i) * h + hd * D + d] += p * qkv[v + d];
-        }
-      }
-  return { ctx, cache: { probs } };
-}
-
-function attentionBackward(dctx: Float64Array, qkv: Float64Array, c: AttnCache, batch: Batch, h: number, H: number): Float64Array {
-  const { B, T } = batch, D = h / H, scale = 1 / Math.sqrt(D);
-  const dqkv = new Float64Array(B * T * 3 * h);
-  const dp = new Float64Array(T);
-  for (let b = 0; b < B; b++)
-    for (let hd = 0; hd < H; hd++)
-      for (let i = 0; i < T; i++) {
-        const L = batch.lengths[b];
-        const row = ((b * H + hd) * T + i) * T;
-        const o = (b * T + i) * h + hd * D;
-        let dot = 0;
-        for (let j = 0; j < L; j++) {
-          const v = (b * T + j) * 3 * h + 2 * h + hd * D;
-          let s = 0;
-          for (let d = 0; d < D; d++) {
-            s += dctx[o + d] * qkv[v + d];
-            dqkv[v + d] += c.probs[row + j] * dctx[o + d]; // dV
-          }
-          dp[j] = s;
-          dot += s * c.probs[row + j];
-        }
-        const q = (b * T + i) * 3 * h + hd * D;
-        for (let j = 0; j < L; j++) {
-          const ds = c.probs[row + j] * (dp[j] - dot) * scale;
-          const k = (b * T + j) * 3 * h + h + hd * D;
-          for (let d = 0; d < D; d++) {
-            dqkv[q + d] += ds * qkv[k + d];
-            dqkv[k + d] += ds * qkv[q + d];
-          }
-        }
-      }
-  return dqkv;
-}
-
-// ---- the model ----------------------------------------------------------------------------
 
 function get(p: Params, name: string): Float64Array {
   const v = p.get(name);
@@ -222,201 +297,69 @@ function get(p: Params, name: string): Float64Array {
   return v;
 }
 
-/** Loss and gradients of every parameter (grads has the same names as params). */
-export function referenceForwardBackward(
-  c: EncoderConfig,
-  p: Params,
-  prefix: string,
-  batch: Batch,
-  head: Head,
-  wantGrads = true,
-  opts: { embeddingsPrefix?: string } = {},
-): RefResult & { grads: Params } {
-  const h = c.hiddenSize, H = c.numHeads, F = c.intermediateSize, N = batch.B * batch.T, V = c.vocabSize;
-  const P = (n: string) => get(p, prefix + n);
-  const grads: Params = new Map([...p].map(([k, v]) => [k, new Float64Array(v.length)]));
-  const G = (n: string) => get(grads, prefix + n);
-  const ep = opts.embeddingsPrefix ?? prefix;
-  const PE = (n: string) => get(p, ep + n), GE = (n: string) => get(grads, ep + n);
+function accumulate(into: Float64Array, x: ArrayLike<number>): void {
+  for (let i = 0; i < into.length; i++) into[i] += x[i];
+}
 
-  // Embeddings, width E (then embeddings_project to h when E ≠ h).
-  const word = PE('embeddings.word_embeddings.weight'), pos = PE('embeddings.position_embeddings.weight'), typ = PE('embeddings.token_type_embeddings.weight');
-  const E = word.length / V;
-  const x0 = new Float64Array(N * E);
-  for (let n = 0; n < N; n++) {
-    const t = n % batch.T;
-    for (let i = 0; i < E; i++) x0[n * E + i] = word[batch.ids[n] * E + i] + pos[t * E + i] + typ[batch.types[n] * E + i];
-  }
-  const embLn = layerNorm(x0, PE('embeddings.LayerNorm.weight'), PE('embeddings.LayerNorm.bias'), N, E, c.layerNormEps);
-  const emb = { cache: embLn.cache, y: E === h ? embLn.y : linear(embLn.y, P('embeddings_project.weight'), P('embeddings_project.bias'), N, E, h) };
+// ---- heads ----------------------------------------------------------------------------------
 
-  const selfAttention = (xin: Float64Array, L: string) => {
-    const q = linear(xin, P(`${L}attention.self.query.weight`), P(`${L}attention.self.query.bias`), N, h, h);
-    const k = linear(xin, P(`${L}attention.self.key.weight`), P(`${L}attention.self.key.bias`), N, h, h);
-    const v = linear(xin, P(`${L}attention.self.value.weight`), P(`${L}attention.self.value.bias`), N, h, h);
-    const qkv = new Float64Array(N * 3 * h);
-    for (let n = 0; n < N; n++)
-      for (let i = 0; i < h; i++) {
-        qkv[n * 3 * h + i] = q[n * h + i];
-        qkv[n * 3 * h + h + i] = k[n * h + i];
-        qkv[n * 3 * h + 2 * h + i] = v[n * h + i];
-      }
-    return { qkv, at: attention(qkv, batch, h, H) };
-  };
-  // Layers. Post-LN: x ← LN₁(x + Attn(x)), x ← LN₂(x + FFN(x)). Pre-LN: x ← x + Attn(LN₁(x)),
-  // x ← x + FFN(LN₂(x)), and a final LayerNorm. In both, `x` of the cache is the attention's
-  // input and `y1` the FFN's input.
-  type LayerCache = { x: Float64Array; qkv: Float64Array; attn: AttnCache; ctx: Float64Array; ln1: LNCache; y1: Float64Array; pre: Float64Array; act: Float64Array; ln2: LNCache };
-  const caches: LayerCache[] = [];
-  const preLN = c.preLayerNorm;
-  let x = emb.y;
-  for (let l = 0; l < c.numLayers; l++) {
-    const L = `encoder.layer.${l}.`;
-    if (preLN) {
-      const ln1 = layerNorm(x, P(`${L}attention.output.LayerNorm.weight`), P(`${L}attention.output.LayerNorm.bias`), N, h, c.layerNormEps);
-      const { qkv, at } = selfAttention(ln1.y, L);
-      const r = linear(at.ctx, P(`${L}attention.output.dense.weight`), P(`${L}attention.output.dense.bias`), N, h, h);
-      for (let i = 0; i < N * h; i++) r[i] += x[i];
-      const ln2 = layerNorm(r, P(`${L}output.LayerNorm.weight`), P(`${L}output.LayerNorm.bias`), N, h, c.layerNormEps);
-      const preAct = linear(ln2.y, P(`${L}intermediate.dense.weight`), P(`${L}intermediate.dense.bias`), N, h, F);
-      const act = preAct.map((u) => gelu(u, c.hiddenAct));
-      const o = linear(act, P(`${L}output.dense.weight`), P(`${L}output.dense.bias`), N, F, h);
-      for (let i = 0; i < N * h; i++) o[i] += r[i];
-      caches.push({ x: ln1.y, qkv, attn: at.cache, ctx: at.ctx, ln1: ln1.cache, y1: ln2.y, pre: preAct, act, ln2: ln2.cache });
-      x = o;
-      continue;
-    }
-    const { qkv, at } = selfAttention(x, L);
-    const a = linear(at.ctx, P(`${L}attention.output.dense.weight`), P(`${L}attention.output.dense.bias`), N, h, h);
-    for (let i = 0; i < N * h; i++) a[i] += x[i];
-    const ln1 = layerNorm(a, P(`${L}attention.output.LayerNorm.weight`), P(`${L}attention.output.LayerNorm.bias`), N, h, c.layerNormEps);
-    const pre = linear(ln1.y, P(`${L}intermediate.dense.weight`), P(`${L}intermediate.dense.bias`), N, h, F);
-    const act = pre.map((u) => gelu(u, c.hiddenAct));
-    const o = linear(act, P(`${L}output.dense.weight`), P(`${L}output.dense.bias`), N, F, h);
-    for (let i = 0; i < N * h; i++) o[i] += ln1.y[i];
-    const ln2 = layerNorm(o, P(`${L}output.LayerNorm.weight`), P(`${L}output.LayerNorm.bias`), N, h, c.layerNormEps);
-    caches.push({ x, qkv, attn: at.cache, ctx: at.ctx, ln1: ln1.cache, y1: ln1.y, pre, act, ln2: ln2.cache });
-    x = ln2.y;
-  }
-  const finalLn = preLN ? layerNorm(x, P('encoder.final_layer_norm.weight'), P('encoder.final_layer_norm.bias'), N, h, c.layerNormEps) : null;
-  const hidden = finalLn ? finalLn.y : x;
-
-  // Head and loss; dHidden is the gradient flowing back into the encoder.
+/** MLM head at the selected rows: dense + GELU + LayerNorm → tied decoder + bias → mean CE × weight. */
+function mlmHead(enc: ReferenceEncoder, hidden: Float64Array, head: Extract<Head, { kind: 'mlm' }>) {
+  const { p, grads, c, h, E } = enc;
+  const V = c.vocabSize, S = head.positions.length;
+  const nm = head.names ?? { dense: 'cls.predictions.transform.dense', layerNorm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias' };
+  const form = (head.act ?? c.hiddenAct) === 'gelu' ? 'erf' : 'tanh', lw = head.weight ?? 1;
+  const P = (n: string) => get(p, n), G = (n: string) => get(grads, n);
+  const word = enc.PE('embeddings.word_embeddings.weight');
+  const sel = gather(hidden, head.positions, h);
+  const pre = linear(sel, P(`${nm.dense}.weight`), P(`${nm.dense}.bias`), S, h, E);
+  const act = refGelu(pre, form);
+  const ln = enc.layerNorm(nm.layerNorm, act, E, P);
+  const logits = linear(ln, word, P(nm.bias), S, E, V);
   let loss = 0;
-  let logits: Float64Array;
-  const dHidden = new Float64Array(N * h);
-  if (head.kind === 'mlm') {
-    const S = head.positions.length;
-    const nm = head.names ?? { dense: 'cls.predictions.transform.dense', layerNorm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias' };
-    const act0 = head.act ?? c.hiddenAct, lw = head.weight ?? 1;
-    const sel = new Float64Array(S * h);
-    for (let s = 0; s < S; s++) for (let i = 0; i < h; i++) sel[s * h + i] = hidden[head.positions[s] * h + i];
-    const Wt = get(p, `${nm.dense}.weight`), bt = get(p, `${nm.dense}.bias`);
-    const pre = linear(sel, Wt, bt, S, h, E);
-    const act = pre.map((u) => gelu(u, act0));
-    const ln = layerNorm(act, get(p, `${nm.layerNorm}.weight`), get(p, `${nm.layerNorm}.bias`), S, E, c.layerNormEps);
-    const bias = get(p, nm.bias);
-    logits = linear(ln.y, word, bias, S, E, V);
-    const dlogits = new Float64Array(S * V);
-    for (let s = 0; s < S; s++) {
-      let max = -Infinity;
-      for (let v = 0; v < V; v++) max = Math.max(max, logits[s * V + v]);
-      let sum = 0;
-      for (let v = 0; v < V; v++) sum += Math.exp(logits[s * V + v] - max);
-      const lse = max + Math.log(sum);
-      loss += (lw * (lse - logits[s * V + head.labels[s]])) / S;
-      for (let v = 0; v < V; v++) dlogits[s * V + v] = (lw * (Math.exp(logits[s * V + v] - lse) - (v === head.labels[s] ? 1 : 0))) / S;
-    }
-    if (wantGrads) {
-      const dln = linearBackward(dlogits, ln.y, word, GE('embeddings.word_embeddings.weight'), get(grads, nm.bias), S, E, V);
-      const dact = layerNormBackward(dln, ln.cache, get(p, `${nm.layerNorm}.weight`), get(grads, `${nm.layerNorm}.weight`), get(grads, `${nm.layerNorm}.bias`), S, E);
-      const dpre = dact.map((d, i) => d * geluGrad(pre[i], act0));
-      const dsel = linearBackward(dpre, sel, Wt, get(grads, `${nm.dense}.weight`), get(grads, `${nm.dense}.bias`), S, h, E);
-      for (let s = 0; s < S; s++) for (let i = 0; i < h; i++) dHidden[head.positions[s] * h + i] += dsel[s * h + i];
-    }
-  } else {
-    const Wd = get(p, 'discriminator_predictions.dense.weight'), bd = get(p, 'discriminator_predictions.dense.bias');
-    const Wp = get(p, 'discriminator_predictions.dense_prediction.weight'), bp = get(p, 'discriminator_predictions.dense_prediction.bias');
-    const pre = linear(hidden, Wd, bd, N, h, h);
-    const act = pre.map((u) => gelu(u, c.hiddenAct));
-    logits = linear(act, Wp, bp, N, h, 1);
-    let wsum = 0;
-    for (let n = 0; n < N; n++) wsum += head.weights[n];
-    const dlogits = new Float64Array(N);
-    for (let n = 0; n < N; n++) {
-      if (head.weights[n] === 0) continue;
-      const z = logits[n], y = head.labels[n];
-      // Stable BCE with logits: max(z, 0) − z·y + log(1 + e^{−|z|}).
-      const l = Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
-      loss += (head.lambda * head.weights[n] * l) / wsum;
-      dlogits[n] = (head.lambda * head.weights[n] * (1 / (1 + Math.exp(-z)) - y)) / wsum;
-    }
-    if (wantGrads) {
-      const dact = linearBackward(dlogits, act, Wp, get(grads, 'discriminator_predictions.dense_prediction.weight'), get(grads, 'discriminator_predictions.dense_prediction.bias'), N, h, 1);
-      const dpre = dact.map((d, i) => d * geluGrad(pre[i], c.hiddenAct));
-      const dh = linearBackward(dpre, hidden, Wd, get(grads, 'discriminator_predictions.dense.weight'), get(grads, 'discriminator_predictions.dense.bias'), N, h, h);
-      dHidden.set(dh);
-    }
+  const dlogits = new Float64Array(S * V);
+  for (let s = 0; s < S; s++) {
+    const row = logits.subarray(s * V, s * V + V);
+    const max = row.reduce((a, b) => Math.max(a, b), -Infinity);
+    const lse = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+    loss += (lw * (lse - row[head.labels[s]])) / S;
+    for (let v = 0; v < V; v++) dlogits[s * V + v] = (lw * (Math.exp(row[v] - lse) - (v === head.labels[s] ? 1 : 0))) / S;
   }
-  if (!wantGrads) return { loss, logits, hidden, grads };
-
-  // Encoder backward.
-  let dx = finalLn ? layerNormBackward(dHidden, finalLn.cache, P('encoder.final_layer_norm.weight'), G('encoder.final_layer_norm.weight'), G('encoder.final_layer_norm.bias'), N, h) : dHidden;
-  const dSelfAttention = (dctx: Float64Array, cc: LayerCache, L: string) => {
-    const dqkv = attentionBackward(dctx, cc.qkv, cc.attn, batch, h, H);
-    const dq = new Float64Array(N * h), dk = new Float64Array(N * h), dv = new Float64Array(N * h);
-    for (let n = 0; n < N; n++)
-      for (let i = 0; i < h; i++) {
-        dq[n * h + i] = dqkv[n * 3 * h + i];
-        dk[n * h + i] = dqkv[n * 3 * h + h + i];
-        dv[n * h + i] = dqkv[n * 3 * h + 2 * h + i];
-      }
-    const dxq = linearBackward(dq, cc.x, P(`${L}attention.self.query.weight`), G(`${L}attention.self.query.weight`), G(`${L}attention.self.query.bias`), N, h, h);
-    const dxk = linearBackward(dk, cc.x, P(`${L}attention.self.key.weight`), G(`${L}attention.self.key.weight`), G(`${L}attention.self.key.bias`), N, h, h);
-    const dxv = linearBackward(dv, cc.x, P(`${L}attention.self.value.weight`), G(`${L}attention.self.value.weight`), G(`${L}attention.self.value.bias`), N, h, h);
-    for (let i = 0; i < N * h; i++) dxq[i] = dxq[i] + dxk[i] + dxv[i];
-    return dxq;
+  const backward = () => {
+    const dln = linearBackward(dlogits, ln, word, enc.GE('embeddings.word_embeddings.weight'), G(nm.bias), S, E, V);
+    const dact = enc.layerNormBackward(nm.layerNorm, dln, act, E, P, G);
+    const dsel = linearBackward(refGeluBackward(pre, dact, form), sel, P(`${nm.dense}.weight`), G(`${nm.dense}.weight`), G(`${nm.dense}.bias`), S, h, E);
+    const dHidden = new Float64Array(hidden.length);
+    for (let s = 0; s < S; s++) for (let i = 0; i < h; i++) dHidden[head.positions[s] * h + i] += dsel[s * h + i];
+    return dHidden;
   };
-  for (let l = c.numLayers - 1; l >= 0; l--) {
-    const L = `encoder.layer.${l}.`;
-    const cc = caches[l];
-    if (preLN) {
-      // dx is the gradient of the layer's output stream; each residual branch adds its part.
-      const dact = linearBackward(dx, cc.act, P(`${L}output.dense.weight`), G(`${L}output.dense.weight`), G(`${L}output.dense.bias`), N, F, h);
-      const dpre = dact.map((d, i) => d * geluGrad(cc.pre[i], c.hiddenAct));
-      const dln2 = linearBackward(dpre, cc.y1, P(`${L}intermediate.dense.weight`), G(`${L}intermediate.dense.weight`), G(`${L}intermediate.dense.bias`), N, h, F);
-      const dr = layerNormBackward(dln2, cc.ln2, P(`${L}output.LayerNorm.weight`), G(`${L}output.LayerNorm.weight`), G(`${L}output.LayerNorm.bias`), N, h);
-      for (let i = 0; i < N * h; i++) dr[i] += dx[i];
-      const dctx = linearBackward(dr, cc.ctx, P(`${L}attention.output.dense.weight`), G(`${L}attention.output.dense.weight`), G(`${L}attention.output.dense.bias`), N, h, h);
-      const dln1 = dSelfAttention(dctx, cc, L);
-      const dxin = layerNormBackward(dln1, cc.ln1, P(`${L}attention.output.LayerNorm.weight`), G(`${L}attention.output.LayerNorm.weight`), G(`${L}attention.output.LayerNorm.bias`), N, h);
-      for (let i = 0; i < N * h; i++) dxin[i] += dr[i];
-      dx = dxin;
-      continue;
-    }
-    const dsum2 = layerNormBackward(dx, cc.ln2, P(`${L}output.LayerNorm.weight`), G(`${L}output.LayerNorm.weight`), G(`${L}output.LayerNorm.bias`), N, h);
-    const dact = linearBackward(dsum2, cc.act, P(`${L}output.dense.weight`), G(`${L}output.dense.weight`), G(`${L}output.dense.bias`), N, F, h);
-    const dpre = dact.map((d, i) => d * geluGrad(cc.pre[i], c.hiddenAct));
-    const dy1 = linearBackward(dpre, cc.y1, P(`${L}intermediate.dense.weight`), G(`${L}intermediate.dense.weight`), G(`${L}intermediate.dense.bias`), N, h, F);
-    for (let i = 0; i < N * h; i++) dy1[i] += dsum2[i];
-    const dsum1 = layerNormBackward(dy1, cc.ln1, P(`${L}attention.output.LayerNorm.weight`), G(`${L}attention.output.LayerNorm.weight`), G(`${L}attention.output.LayerNorm.bias`), N, h);
-    const dctx = linearBackward(dsum1, cc.ctx, P(`${L}attention.output.dense.weight`), G(`${L}attention.output.dense.weight`), G(`${L}attention.output.dense.bias`), N, h, h);
-    const dxqkv = dSelfAttention(dctx, cc, L);
-    for (let i = 0; i < N * h; i++) dxqkv[i] += dsum1[i];
-    dx = dxqkv;
-  }
-  const dEmb = E === h ? dx : linearBackward(dx, embLn.y, P('embeddings_project.weight'), G('embeddings_project.weight'), G('embeddings_project.bias'), N, E, h);
-  const dx0 = layerNormBackward(dEmb, emb.cache, PE('embeddings.LayerNorm.weight'), GE('embeddings.LayerNorm.weight'), GE('embeddings.LayerNorm.bias'), N, E);
-  const dword = GE('embeddings.word_embeddings.weight'), dpos = GE('embeddings.position_embeddings.weight'), dtyp = GE('embeddings.token_type_embeddings.weight');
-  for (let n = 0; n < N; n++) {
-    const t = n % batch.T;
-    for (let i = 0; i < E; i++) {
-      dword[batch.ids[n] * E + i] += dx0[n * E + i];
-      dpos[t * E + i] += dx0[n * E + i];
-      dtyp[batch.types[n] * E + i] += dx0[n * E + i];
-    }
-  }
-  return { loss, logits, hidden, grads };
+  return { loss, logits, backward };
+}
+
+/** Detection head at every position: dense + GELU → h×1 → λ·weighted-mean BCE with logits. */
+function detectionHead(enc: ReferenceEncoder, hidden: Float64Array, head: Extract<Head, { kind: 'detection' }>) {
+  const { p, grads, c, h, N } = enc;
+  const P = (n: string) => get(p, n), G = (n: string) => get(grads, n);
+  const form = c.hiddenAct === 'gelu' ? 'erf' : 'tanh';
+  const pre = linear(hidden, P('discriminator_predictions.dense.weight'), P('discriminator_predictions.dense.bias'), N, h, h);
+  const act = refGelu(pre, form);
+  const logits = linear(act, P('discriminator_predictions.dense_prediction.weight'), P('discriminator_predictions.dense_prediction.bias'), N, h, 1);
+  const bce = refBce(logits, head.labels, head.weights, head.lambda);
+  const backward = () => {
+    const dact = linearBackward(Float64Array.from(bce.dz), act, P('discriminator_predictions.dense_prediction.weight'), G('discriminator_predictions.dense_prediction.weight'), G('discriminator_predictions.dense_prediction.bias'), N, h, 1);
+    return linearBackward(refGeluBackward(pre, dact, form), hidden, P('discriminator_predictions.dense.weight'), G('discriminator_predictions.dense.weight'), G('discriminator_predictions.dense.bias'), N, h, h);
+  };
+  return { loss: bce.loss, logits, backward };
+}
+
+/** Loss and gradients of every parameter (grads has the same names as params). */
+export function referenceForwardBackward(c: EncoderConfig, p: Params, prefix: string, batch: Batch, head: Head, wantGrads = true, opts: ReferenceOptions = {}): RefResult & { grads: Params } {
+  const grads: Params = new Map([...p].map(([k, v]) => [k, new Float64Array(v.length)]));
+  const enc = new ReferenceEncoder(c, p, grads, prefix, batch, opts.dropout, opts.embeddingsPrefix);
+  const { hidden, backward } = enc.forward();
+  const out = head.kind === 'mlm' ? mlmHead(enc, hidden, head) : detectionHead(enc, hidden, head);
+  if (wantGrads) backward(out.backward());
+  return { loss: out.loss, logits: out.logits, hidden, grads };
 }
 
 export interface ElectraRefInputs {
@@ -437,17 +380,27 @@ export interface ElectraRefInputs {
  * ELECTRA's loss L_gen + λ·L_disc and the gradient of every parameter, for inputs whose
  * samples are given (sampling is not differentiated): the generator (prefix 'generator.',
  * embeddings shared with the discriminator, head generator_predictions.* with erf GELU as
- * ElectraGeneratorPredictions) and the discriminator (prefix '', detection head).
+ * ElectraGeneratorPredictions) and the discriminator (prefix '', detection head). With
+ * `dropout`, each encoder draws its masks at its own stream base (generatorStreamBase for
+ * the generator, 0 for the discriminator).
  */
-export function referenceElectra(disc: EncoderConfig, gen: EncoderConfig, p: Params, x: ElectraRefInputs): { loss: number; genLoss: number; discLoss: number; grads: Params } {
-  const g = referenceForwardBackward(gen, p, 'generator.', x.genBatch, {
+export function referenceElectra(
+  disc: EncoderConfig,
+  gen: EncoderConfig,
+  p: Params,
+  x: ElectraRefInputs,
+  opts: { dropout?: { seed: number; step: number; generatorStreamBase: number } } = {},
+): { loss: number; genLoss: number; discLoss: number; grads: Params } {
+  const d0 = opts.dropout;
+  const genHead: Head = {
     kind: 'mlm',
     positions: x.positions,
     labels: x.labels,
     names: { dense: 'generator_predictions.dense', layerNorm: 'generator_predictions.LayerNorm', bias: 'generator_lm_head.bias' },
     act: 'gelu',
-  }, true, { embeddingsPrefix: '' });
-  const d = referenceForwardBackward(disc, p, '', { ...x.genBatch, ids: x.discIds }, { kind: 'detection', labels: x.target, weights: x.weight, lambda: x.lambda });
+  };
+  const g = referenceForwardBackward(gen, p, 'generator.', x.genBatch, genHead, true, { embeddingsPrefix: '', dropout: d0 && { seed: d0.seed, step: d0.step, streamBase: d0.generatorStreamBase } });
+  const d = referenceForwardBackward(disc, p, '', { ...x.genBatch, ids: x.discIds }, { kind: 'detection', labels: x.target, weights: x.weight, lambda: x.lambda }, true, { dropout: d0 && { seed: d0.seed, step: d0.step } });
   const grads: Params = new Map();
   for (const [k, v] of g.grads) {
     const w = d.grads.get(k)!;

@@ -1,0 +1,93 @@
+// The GPU model with dropout ON (hidden and attention 0.1) against the float64 reference,
+// which regenerates every site's Philox mask from the same (seed, step, stream) counters
+// (src/model/dropout-sites.ts): the loss and the gradient of every parameter, for post-LN
+// and pre-LN encoders, MLM and detection heads, and the ELECTRA generator's layout (its own
+// stream base). A backward that regenerates another site's mask, or a forward that draws
+// from the wrong stream, fails here by the name of the parameter whose gradient parts.
+import { describe, expect, it } from 'vitest';
+import { expectClose } from './harness.js';
+import { encoderParams, mlmHeadParams, detectionHeadParams, generatorConfig, generatorParams, type EncoderConfig, type ParamSpec } from '../src/model/config.js';
+import { readParams, recordZeroGrads, type ModelParams } from '../src/model/params.js';
+import type { Runtime } from '../src/gpu/runtime.js';
+import { Encoder } from '../src/model/encoder.js';
+import { buildMlmHead, buildDetectionHead, GENERATOR_HEAD, type MlmHeadNames } from '../src/model/heads.js';
+import { GENERATOR_STREAM_BASE } from '../src/model/electra.js';
+import { dropoutRng } from '../src/kernels/dropout.js';
+import { referenceForwardBackward, type Head, type ReferenceDropout } from '../src/model/reference.js';
+import { CFG, compareGrads, detectionTargets, getRuntime, mlmTargets, setup } from './model-helpers.js';
+
+const SEED = 11, STEP = 5;
+const POSITIONS = [1, 3, 6, 8, 9], LABELS = [7, 30, 2, 11, 40];
+
+interface Case {
+  name: string;
+  cfg: EncoderConfig;
+  head: 'mlm' | 'detection';
+  /** ELECTRA generator layout: prefix 'generator.', the discriminator's embeddings, its own stream base. */
+  generator?: boolean;
+}
+
+const withDropout = (c: EncoderConfig): EncoderConfig => ({ ...c, hiddenDropout: 0.1, attentionDropout: 0.1 });
+const POST = withDropout(CFG), PRE = withDropout({ ...CFG, preLayerNorm: true });
+const CASES: Case[] = [
+  { name: 'post-LN, MLM head', cfg: POST, head: 'mlm' },
+  { name: 'post-LN, detection head', cfg: POST, head: 'detection' },
+  { name: 'pre-LN, MLM head', cfg: PRE, head: 'mlm' },
+  { name: 'pre-LN, detection head', cfg: PRE, head: 'detection' },
+  { name: 'ELECTRA generator (post-LN, embeddings_project 64 → 32, generator head)', cfg: generatorConfig(POST, 1 / 2), head: 'mlm', generator: true },
+  { name: 'ELECTRA generator (pre-LN)', cfg: generatorConfig(PRE, 1 / 2), head: 'mlm', generator: true },
+];
+
+function specsOf(c: Case): ParamSpec[] {
+  if (c.generator) return [...encoderParams(POST, '').filter((s) => s.name.startsWith('embeddings.')), ...generatorParams(POST, c.cfg)];
+  return [...encoderParams(c.cfg, ''), ...(c.head === 'mlm' ? mlmHeadParams(c.cfg) : detectionHeadParams(c.cfg))];
+}
+
+/** The case's head on the GPU and its description for the reference. */
+async function buildHead(c: Case, rt: Runtime, params: ModelParams, enc: Encoder) {
+  if (c.head === 'mlm') {
+    const names: MlmHeadNames | undefined = c.generator ? GENERATOR_HEAD : undefined;
+    const targets = mlmTargets(rt, POSITIONS, LABELS);
+    const head = await buildMlmHead(rt, c.cfg, params, 'embeddings.word_embeddings.weight', enc.hidden, enc.dHidden, targets, c.generator ? { names, activation: 'gelu', label: 'generator_head' } : {});
+    const refHead: Head = { kind: 'mlm', positions: Int32Array.from(POSITIONS), labels: Int32Array.from(LABELS), ...(names ? { names, act: 'gelu' as const } : {}) };
+    return { ...head, refHead, readLoss: async () => (await rt.read(head.xent.stats))[4 * targets.cap] };
+  }
+  const { N, target, weight } = detectionTargets();
+  const head = await buildDetectionHead(rt, c.cfg, params, enc.hidden, enc.dHidden, { target: rt.upload(target, [N]), weight: rt.upload(weight, [N]) }, { lambda: 50 });
+  const refHead: Head = { kind: 'detection', labels: target, weights: weight, lambda: 50 };
+  return { ...head, refHead, readLoss: async () => (await rt.read(head.bce.out))[0] };
+}
+
+describe('GPU model with dropout 0.1 vs the float64 reference drawing the same masks', () => {
+  for (const c of CASES)
+    it(`${c.name}: loss and every gradient match`, async () => {
+      const rt = await getRuntime();
+      const { params, inputs, batch, p64 } = setup(rt, specsOf(c), 31);
+      const prefix = c.generator ? 'generator.' : '';
+      const streamBase = c.generator ? GENERATOR_STREAM_BASE : 0;
+      const enc = await Encoder.build(rt, c.cfg, params, prefix, inputs, {
+        dropoutRng: dropoutRng(rt, SEED, STEP),
+        seed: SEED,
+        streamBase,
+        ...(c.generator ? { embeddingsPrefix: '' } : {}),
+      });
+      enc.setStep(STEP);
+      const built = await buildHead(c, rt, params, enc);
+      recordZeroGrads(rt, params);
+      rt.record(...enc.forwardOps, ...built.forward, ...built.backward, ...enc.backwardOps);
+      await rt.sync();
+
+      const dropout: ReferenceDropout = { seed: SEED, step: STEP, streamBase };
+      const opts = { dropout, ...(c.generator ? { embeddingsPrefix: '' } : {}) };
+      const ref = referenceForwardBackward(c.cfg, p64, prefix, batch, built.refHead, true, opts);
+      // The masks really drop: the same step without dropout gives another loss.
+      const off = referenceForwardBackward(c.cfg, p64, prefix, batch, built.refHead, false, { ...opts, dropout: undefined });
+      expect(Math.abs(off.loss - ref.loss)).toBeGreaterThan(1e-3 * Math.abs(ref.loss));
+      // Same tolerances as without dropout (test/model.test.ts): the masks are bit-exact, only f32 rounding differs.
+      expectClose(await rt.read(enc.hidden), ref.hidden, { atol: 1e-4, rtol: 1e-4 }, 'hidden states');
+      expect(await built.readLoss()).toBeCloseTo(ref.loss, 3);
+      compareGrads(await readParams(rt, params, 'grads'), ref.grads);
+      built.release();
+      enc.release();
+    });
+});
