@@ -15,7 +15,7 @@ export function shaderModuleSource() {
   return `export default {\n${entries.join(',\n')}\n};\n`;
 }
 
-const shadersPlugin = {
+export const shadersPlugin = {
   name: 'virtual-shaders',
   setup(b) {
     b.onResolve({ filter: /^virtual:shaders$/ }, () => ({ path: 'virtual:shaders', namespace: 'shaders' }));

@@ -33,6 +33,7 @@ import { learningRate, type Schedule, type ScheduleKind } from './schedule.js';
 import { stepsForBudget, type Budget } from './budget.js';
 import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
 import { MetricsLog } from './metrics-log.js';
+import { addConfusion, binaryMetrics, emptyConfusion, ratio, xentTotals } from './metrics.js';
 import { sequenceLengths } from '../kernels/lengths.js';
 import { initFromHf, describeInitFrom } from '../io/init-from.js';
 
@@ -101,6 +102,18 @@ export interface EvalMetrics {
   precision?: number;
   recall?: number;
   f1?: number;
+}
+
+/** What one validation batch's metrics were computed from (Trainer.evaluate's onBatch). */
+export interface EvalBatch {
+  /** The validation batch's index. */
+  index: number;
+  /** The batch's own loss and accuracy, as metricsFrom derives them from the kernels' totals. */
+  readout: StepReadout;
+  /** Detection objectives: the head's logits, targets (1 = replaced) and weights (0 = ignored) at every position. */
+  detection?: { logits: Float32Array; target: Float32Array; weight: Float32Array };
+  /** MLM/SLM's head or ELECTRA's generator: xent's stats, the selection's labels (original ids) and its count of rows. */
+  selection?: { stats: Float32Array; labels: Uint32Array; count: number };
 }
 
 export class TrainingError extends Error {}
@@ -367,16 +380,16 @@ export class Trainer {
     const cap = g.objective.selection.capacity;
     const k = this.c.accumulate;
     if (g.electra) {
-      const s = a[2], o = a[3], valid = s[4 * cap + 2];
-      const genLoss = s[4 * cap] * k, discLoss = o[0] * k;
-      return { ...base, loss: genLoss + discLoss, accuracy: o[4] > 0 ? o[3] / o[4] : 0, electra: { genLoss, discLoss, genAccuracy: valid > 0 ? s[4 * cap + 3] / valid : 0 } };
+      const x = xentTotals(a[2], cap), o = a[3];
+      const genLoss = x.loss * k, discLoss = o[0] * k;
+      return { ...base, loss: genLoss + discLoss, accuracy: ratio(o[3], o[4]), electra: { genLoss, discLoss, genAccuracy: ratio(x.correct, x.valid) } };
     }
     if (g.mlm) {
-      const s = a[2], valid = s[4 * cap + 2];
-      return { ...base, loss: s[4 * cap] * k, accuracy: valid > 0 ? s[4 * cap + 3] / valid : 0 };
+      const x = xentTotals(a[2], cap);
+      return { ...base, loss: x.loss * k, accuracy: ratio(x.correct, x.valid) };
     }
     const o = a[2];
-    return { ...base, loss: o[0] * k, accuracy: o[4] > 0 ? o[3] / o[4] : 0 };
+    return { ...base, loss: o[0] * k, accuracy: ratio(o[3], o[4]) };
   }
 
   /**
@@ -425,47 +438,50 @@ export class Trainer {
     return this.metricsFrom(this.train, await Promise.all(this.metricTensors(this.train).map((t) => this.rt.read(t))));
   }
 
-  /** Mean loss and accuracy over validation batches (F1 of "replaced" for detection). */
-  async evaluate(): Promise<EvalMetrics | null> {
+  /**
+   * Validation metrics over the first evalBatches validation batches, each with a fixed
+   * corruption. The loss (and ELECTRA's generator loss) is the mean of the batches' losses,
+   * each normalised as in training; accuracy (and genAccuracy), precision, recall and F1
+   * pool the positions of all batches (src/train/metrics.ts). `onBatch` is handed, per
+   * batch, what these were computed from; the selection's labels are read back only for it.
+   */
+  async evaluate(opts: { onBatch?: (b: EvalBatch) => void } = {}): Promise<EvalMetrics | null> {
     if (!this.valLoader) return null;
+    const { rt } = this;
     const g = this.evalGraph;
     const n = Math.min(this.c.evalBatches, this.valLoader.stepsPerEpoch);
-    let loss = 0, acc = 0, tp = 0, fp = 0, fn = 0, genLoss = 0, genAcc = 0;
+    let loss = 0, genLoss = 0;
+    const hits = { correct: 0, valid: 0 };
+    const confusion = emptyConfusion();
     for (let i = 0; i < n; i++) {
       this.writeBatch(g, this.valLoader.batch(0, i));
       // Fixed corruption per validation batch: counters from a step outside training's range.
-      writeStep(this.rt, this.stepBuf, 0x40000000 + i, 0);
-      this.rt.record(...g.forward);
-      await this.rt.sync();
-      const m = this.metricsFrom(g, await Promise.all(this.metricTensors(g).map((t) => this.rt.read(t))));
-      loss += m.loss;
-      acc += m.accuracy;
-      if (m.electra) {
-        genLoss += m.electra.genLoss;
-        genAcc += m.electra.genAccuracy;
+      writeStep(rt, this.stepBuf, 0x40000000 + i, 0);
+      rt.record(...g.forward);
+      await rt.sync();
+      const a = await Promise.all(this.metricTensors(g).map((t) => rt.read(t)));
+      const readout = this.metricsFrom(g, a);
+      loss += readout.loss;
+      genLoss += readout.electra?.genLoss ?? 0;
+      const batch: EvalBatch = { index: i, readout };
+      if (g.mlm || g.electra) {
+        // metricTensors: [clip state, selection meta, xent stats of the MLM head or ELECTRA's generator, …]
+        const meta = a[1] as Uint32Array, stats = a[2] as Float32Array;
+        const x = xentTotals(stats, g.objective.selection.capacity);
+        hits.correct += x.correct;
+        hits.valid += x.valid;
+        if (opts.onBatch) batch.selection = { stats, labels: (await rt.read(g.objective.selection.labels)) as Uint32Array, count: meta[0] };
       }
-      if (!g.mlm) {
-        const logits = await this.rt.read(g.detection!.logits), target = await this.rt.read(g.objective.target!), w = await this.rt.read(g.objective.weight!);
-        for (let k = 0; k < logits.length; k++) {
-          if (w[k] === 0) continue;
-          const pred = logits[k] > 0, actual = target[k] > 0.5;
-          if (pred && actual) tp++;
-          else if (pred) fp++;
-          else if (actual) fn++;
-        }
+      if (g.detection) {
+        const [logits, target, weight] = (await Promise.all([g.detection.logits, g.objective.target!, g.objective.weight!].map((t) => rt.read(t)))) as Float32Array[];
+        addConfusion(confusion, logits, target, weight);
+        batch.detection = { logits, target, weight };
       }
+      opts.onBatch?.(batch);
     }
-    const out: EvalMetrics = { step: this.step, loss: loss / n, accuracy: acc / n };
-    if (g.electra) {
-      out.genLoss = genLoss / n;
-      out.genAccuracy = genAcc / n;
-    }
-    if (!g.mlm) {
-      out.precision = tp + fp ? tp / (tp + fp) : 0;
-      out.recall = tp + fn ? tp / (tp + fn) : 0;
-      out.f1 = out.precision + out.recall ? (2 * out.precision * out.recall) / (out.precision + out.recall) : 0;
-    }
-    return out;
+    const xentAccuracy = ratio(hits.correct, hits.valid);
+    if (!g.detection) return { step: this.step, loss: loss / n, accuracy: xentAccuracy };
+    return { step: this.step, loss: loss / n, ...binaryMetrics(confusion), ...(g.electra ? { genLoss: genLoss / n, genAccuracy: xentAccuracy } : {}) };
   }
 
   async checkpoint(): Promise<string> {

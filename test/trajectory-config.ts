@@ -1,0 +1,34 @@
+// The seeded run of the trajectory-parity test (test/trajectory.test.ts) and of the fixture
+// dumper that recorded its inputs for PyTorch (test/fixtures/trajectory/): the small model
+// of the training tests with dropout 0, warm-up ending inside the run (the boundary step is
+// replayed), linear decay, weight decay and a clipping threshold that some steps exceed and
+// some do not, so a wrong decay flag, schedule step, clip or bias correction moves the curve.
+import type { TrainConfig } from '../src/train/trainer.js';
+
+export type TrajectoryObjective = 'mlm' | 'rts';
+export const TRAJECTORY_STEPS = 20;
+
+/** Everything but the data and run directories. */
+export function trajectoryConfig(objective: TrajectoryObjective): Omit<TrainConfig, 'data' | 'run'> {
+  return {
+    objective,
+    preset: 'tiny',
+    model: { hiddenSize: 64, numHeads: 2, intermediateSize: 128, numLayers: 2, hiddenDropout: 0, attentionDropout: 0, maxPositions: 32 },
+    batch: 8,
+    accumulate: 1,
+    lr: 2e-3,
+    warmupSteps: 5,
+    schedule: 'linear',
+    budget: { kind: 'steps', steps: TRAJECTORY_STEPS },
+    seed: 7,
+    maskProb: 0.15,
+    // Ten times the usual decay, so a decay flag on the wrong parameters moves them visibly.
+    weightDecay: 0.1,
+    // Gradient norms at this seed: MLM 1.4–3.3, RTS (λ = 50) 18–50.
+    clip: objective === 'mlm' ? 2.0 : 30.0,
+    logEvery: 1,
+    evalEvery: 0,
+    evalBatches: 1,
+    checkpointEvery: 0,
+  };
+}
