@@ -2,8 +2,7 @@
 // shape class, reuses the cache, survives a corrupt cache file, can be disabled; and the
 // matmul integration (tunedTile) picks a working tile end to end.
 import { describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { getRuntime, randomArray, expectClose } from './harness.js';
 import { autotune, adapterKey, autotuneEnabled, setAutotuneDefaults } from '../src/kernels/autotune.js';
@@ -11,8 +10,9 @@ import { matmul, tunedTile, shapeClass, defaultTile, DEFAULT_TILE, TILE_CANDIDAT
 import { refMatmulFull } from '../src/kernels/ref/matmul.js';
 import { attention, chooseAttentionAlgorithm, releaseAttentionScratch, ATTENTION_ALGORITHMS, ATTENTION_TUNE_KEY } from '../src/kernels/attention.js';
 import { refAttentionForward } from '../src/kernels/ref/attention.js';
+import { tempDir } from './tmp.js';
 
-const tmpCache = () => join(mkdtempSync(join(tmpdir(), 'electrolite-autotune-')), 'sub', 'autotune.json');
+const tmpCache = () => join(tempDir('electrolite-autotune-'), 'sub', 'autotune.json');
 
 describe('autotune', () => {
   it('is off under vitest unless asked for', () => {

@@ -4,10 +4,8 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { prepareMoby } from './train-fixtures.js';
+import { tempDir } from './tmp.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
@@ -15,7 +13,7 @@ const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { en
 describe('bench', () => {
   let data = '';
   beforeAll(async () => {
-    data = await prepareMoby(mkdtempSync(join(tmpdir(), 'electrolite-bench-')));
+    data = await prepareMoby(tempDir('electrolite-bench-'));
   }, 120_000);
 
   it('kernels --json: adapter and, per case, kernel, shape, ms, GFLOP/s, and the tfjs peer in the same run', () => {

@@ -2,10 +2,9 @@
 // reproduces what transformers computed for the same checkpoint and ids (fixtures from
 // test/fixtures/hf/make_fixtures.py), through the library and through the CLI (--ids and
 // text input); input parsing and bad input.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRuntime, expectClose } from './harness.js';
@@ -13,15 +12,10 @@ import { loadSafetensors, toFloat32 } from '../src/io/safetensors.js';
 import { writeHfCheckpoint, readHfCheckpoint } from '../src/io/hf.js';
 import { WordPieceTokenizer } from '../src/data/tokenizer.js';
 import { loadPredictModel, Predictor, encodeText, parseIdsLine, topK, predictionJson, predictionText, type PredictInput } from '../src/eval/predict.js';
+import { tempDir } from './tmp.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const made: string[] = [];
-const tmp = (what: string) => {
-  const d = mkdtempSync(join(tmpdir(), `electrolite-predict-${what}-`));
-  made.push(d);
-  return d;
-};
-afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = (what: string) => tempDir(`electrolite-predict-${what}-`);
 const fixture = (d: string) => fileURLToPath(new URL(`./fixtures/hf/${d}`, import.meta.url));
 
 /**

@@ -3,13 +3,13 @@
 // run that diverges stops with a message instead of training on NaN.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from './tmp.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const root = mkdtempSync(join(tmpdir(), 'electrolite-cli-'));
+const root = tempDir('electrolite-cli-');
 const data = join(root, 'data');
 
 function cli(args: string[]) {

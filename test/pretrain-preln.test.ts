@@ -2,17 +2,17 @@
 // the run's config.json, and with dropout on (the paths test/model-preln.test.ts cannot
 // compare with the reference) the MLM and ELECTRA losses go down on bundled text.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getRuntime } from './harness.js';
 import { prepare } from '../src/data/prepare.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import { parse } from '../src/cli/args.js';
 import { PRETRAIN_OPTIONS, trainConfigFromArgs } from '../src/cli/pretrain.js';
+import { tempDir } from './tmp.js';
 
 let data = '';
-const root = mkdtempSync(join(tmpdir(), 'electrolite-preln-'));
+const root = tempDir('electrolite-preln-');
 
 beforeAll(async () => {
   data = join(root, 'data');

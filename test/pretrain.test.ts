@@ -2,8 +2,7 @@
 // training loss goes down within a fixed number of steps, C-RTS's counts move, and a run
 // stopped and resumed from its checkpoint reproduces the uninterrupted run exactly.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDir } from './tmp.js';
 import { join } from 'node:path';
 import { getRuntime } from './harness.js';
 import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
@@ -12,7 +11,7 @@ import { readParams } from '../src/model/params.js';
 import type { ObjectiveName } from '../src/objectives/objective.js';
 
 let data = '';
-const root = mkdtempSync(join(tmpdir(), 'electrolite-pretrain-'));
+const root = tempDir('electrolite-pretrain-');
 
 beforeAll(async () => {
   data = await prepareMoby(root);

@@ -3,6 +3,7 @@
 // produced, determinism, and overflow counting.
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomInt, rng } from './harness.js';
+import { chiBound, chiSquare } from './stats.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { createStepBuffer, writeStep } from '../src/kernels/adamw.js';
 import { corrupt, crtsDraw, crtsState, crtsUpdate, detectLabels, gumbelSample, selectPositions, selectionCapacity, threshold24, vocabTables } from '../src/kernels/sampling.js';
@@ -10,22 +11,6 @@ import { CRTS_TRIES } from '../src/kernels/sampling.js';
 import { refCorrupt, refCrtsDraw, refCrtsProbs, refCrtsUpdate, refGumbel, refSelect } from '../src/kernels/ref/sampling.js';
 
 const u32 = async (rt: Runtime, t: Parameters<Runtime['read']>[0]) => (await rt.read(t)) as Uint32Array;
-
-/** Chi-square statistic of observed counts against expected probabilities (cells with p > 0). */
-function chiSquare(obs: ArrayLike<number>, probs: ArrayLike<number>, n: number): { chi2: number; df: number } {
-  let chi2 = 0, df = -1;
-  for (let i = 0; i < probs.length; i++) {
-    if (probs[i] === 0) {
-      expect(obs[i], `category ${i} has probability 0`).toBe(0);
-      continue;
-    }
-    const e = n * probs[i];
-    chi2 += (obs[i] - e) ** 2 / e;
-    df++;
-  }
-  return { chi2, df };
-}
-const chiBound = (df: number) => df + 4 * Math.sqrt(2 * df);
 
 /** ids with ~5% padding (id 0) and some other special ids (1..4) in a vocabulary of V. */
 function batch(n: number, V: number, seed: number): Uint32Array {

@@ -4,23 +4,21 @@
 // weights and xent's per-row stats with the selection's labels. The reference below is
 // plain loops written apart from src/train/metrics.ts: BCE with logits, confusion counts of
 // "replaced", argmax vs label.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { getRuntime } from './harness.js';
+import { tempDir } from './tmp.js';
 import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, type EvalBatch, type EvalMetrics, type TrainConfig } from '../src/train/trainer.js';
 import type { ObjectiveName } from '../src/objectives/objective.js';
 
-const root = mkdtempSync(join(tmpdir(), 'electrolite-metrics-'));
+const root = tempDir('electrolite-metrics-');
 let data = '';
 
 beforeAll(async () => {
   data = await prepareMoby(root);
 }, 300_000);
 
-afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const LAMBDA = 50;
 const EVAL_BATCHES = 2;

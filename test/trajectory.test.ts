@@ -7,12 +7,12 @@
 // factor and learning rate, then the final parameters, one by one — so a wrong decay flag,
 // schedule, clip, bias correction or head wiring fails by the step where the curves part
 // or the parameter that moved differently.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRuntime } from './harness.js';
+import { tempDir } from './tmp.js';
 import { prepareMoby } from './train-fixtures.js';
 import { TRAJECTORY_STEPS, trajectoryConfig, type TrajectoryObjective } from './trajectory-config.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -44,13 +44,12 @@ const UPDATE_RTOL = 1e-2;
 const NOISE_ONLY = /attention\.self\.key\.bias$/;
 
 const here = fileURLToPath(new URL('./fixtures/trajectory/', import.meta.url));
-const root = mkdtempSync(join(tmpdir(), 'electrolite-trajectory-'));
+const root = tempDir('electrolite-trajectory-');
 let data = '';
 
 beforeAll(async () => {
   data = await prepareMoby(root);
 }, 300_000);
-afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function fixture(objective: TrajectoryObjective) {
   const dir = join(here, objective);

@@ -3,17 +3,17 @@
 // generator and α, resume refuses another generator, a missing unigram.json is named, and
 // `pretrain --generator/--alpha` usage errors are UsageErrors (exit 2).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { getRuntime } from './harness.js';
 import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import { trainConfigFromArgs } from '../src/cli/pretrain.js';
 import { UsageError } from '../src/cli/args.js';
+import { tempDir } from './tmp.js';
 
 let data = '';
-const root = mkdtempSync(join(tmpdir(), 'electrolite-unigram-'));
+const root = tempDir('electrolite-unigram-');
 
 beforeAll(async () => {
   data = await prepareMoby(root);

@@ -4,6 +4,7 @@
 // never a special id, and bad input rejected with the op name.
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomInt, rng } from './harness.js';
+import { chiBound, chiSquare } from './stats.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { createStepBuffer, writeStep } from '../src/kernels/adamw.js';
 import { selectPositions, selectionCapacity, vocabTables } from '../src/kernels/sampling.js';
@@ -11,23 +12,6 @@ import { unigramCdf, unigramDraw, unigramTable, UNIGRAM_TOTAL, UNIGRAM_TRIES } f
 import { refUnigramDraw, refUnigramProbs } from '../src/kernels/ref/unigram.js';
 
 const u32 = async (rt: Runtime, t: Parameters<Runtime['read']>[0]) => (await rt.read(t)) as Uint32Array;
-
-/** Chi-square statistic of observed counts against expected probabilities (cells with p > 0). */
-function chiSquare(obs: ArrayLike<number>, probs: ArrayLike<number>, n: number): { chi2: number; df: number } {
-  let chi2 = 0, df = -1;
-  for (let i = 0; i < probs.length; i++) {
-    if (probs[i] === 0) {
-      expect(obs[i], `category ${i} has probability 0`).toBe(0);
-      continue;
-    }
-    const e = n * probs[i];
-    chi2 += (obs[i] - e) ** 2 / e;
-    df++;
-  }
-  return { chi2, df };
-}
-// chi-square within df + 4·√(2·df): about 4σ of the statistic, so a correct sampler fails ~never.
-const chiBound = (df: number) => df + 4 * Math.sqrt(2 * df);
 
 const SPECIAL = [0, 1, 2, 3, 4];
 const V = 61; // odd, not a multiple of anything

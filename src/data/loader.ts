@@ -16,6 +16,22 @@ export interface LoaderOptions {
   verify?: boolean;
 }
 
+/** 0..n-1 in the order of epoch `epoch` under `seed`: Fisher–Yates, one Philox word per swap. */
+export function shuffledOrder(n: number, seed: number, epoch: number): Uint32Array {
+  const p = new Uint32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  const key: [number, number] = [seed >>> 0, epoch >>> 0];
+  let r: number[] = [];
+  for (let i = n - 1; i > 0; i--) {
+    if (!r.length) r = philox4x32_10([i >>> 0, 0x5ee1, 0, 0], key);
+    const j = below(r.pop()!, i + 1);
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  return p;
+}
+
 export class BatchLoader {
   readonly manifest: Manifest;
   readonly split: 'train' | 'validation';
@@ -28,7 +44,7 @@ export class BatchLoader {
   private seqBytes: number;
   private buf: Buffer;
   private permEpoch = -1;
-  private perm = new Uint32Array(0);
+  private perm: Uint32Array = new Uint32Array(0);
 
   constructor(readonly dir: string, readonly opts: LoaderOptions) {
     this.manifest = readManifest(dir, { verify: opts.verify });
@@ -54,21 +70,9 @@ export class BatchLoader {
   /** The order of sequence indices in `epoch`. */
   permutation(epoch: number): Uint32Array {
     if (epoch === this.permEpoch) return this.perm;
-    const n = this.sequences;
-    const p = new Uint32Array(n);
-    for (let i = 0; i < n; i++) p[i] = i;
-    const key: [number, number] = [this.opts.seed >>> 0, epoch >>> 0];
-    let r: number[] = [];
-    for (let i = n - 1; i > 0; i--) {
-      if (!r.length) r = philox4x32_10([i >>> 0, 0x5ee1, 0, 0], key);
-      const j = below(r.pop()!, i + 1);
-      const t = p[i];
-      p[i] = p[j];
-      p[j] = t;
-    }
+    this.perm = shuffledOrder(this.sequences, this.opts.seed, epoch);
     this.permEpoch = epoch;
-    this.perm = p;
-    return p;
+    return this.perm;
   }
 
   /** Sequence `index` of the split into `out` at `offset`. */

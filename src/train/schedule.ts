@@ -12,6 +12,11 @@ export interface Schedule {
   minLrRatio?: number;
 }
 
+/** The trainer's default warm-up when none is given: 6 % of the run, at most 1000 steps. */
+export function defaultWarmupSteps(totalSteps: number): number {
+  return Math.min(1000, Math.round(totalSteps * 0.06));
+}
+
 /** Learning rate for optimizer step `step` (0-based: the first update uses step 0). */
 export function learningRate(s: Schedule, step: number): number {
   if (!(s.peakLr >= 0)) throw new Error(`schedule: learning rate must be >= 0, got ${s.peakLr}`);

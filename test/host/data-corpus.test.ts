@@ -2,11 +2,11 @@
 // gzip, bundled corpora; bad input skipped and counted with file:line, or an error in
 // strict mode.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readDocuments, resolveSources, newStats, type Document, type IngestOptions } from '../../src/data/corpus.js';
+import { tempDir } from '../tmp.js';
 
 async function docs(specs: string[], opts: IngestOptions & { docs?: 'blank' | 'line' | 'file' } = {}) {
   const stats = newStats();
@@ -16,7 +16,7 @@ async function docs(specs: string[], opts: IngestOptions & { docs?: 'blank' | 'l
 }
 
 function tmp(files: Record<string, string | Buffer>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'corpus-'));
+  const dir = tempDir('corpus-');
   for (const [name, data] of Object.entries(files)) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
     writeFileSync(join(dir, name), data);

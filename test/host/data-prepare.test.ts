@@ -2,10 +2,9 @@
 // tokenizer files, shards, manifest, unigram counts and clusters; a re-run reuses them;
 // clusters group inflections of a word far more often than chance; the CLI commands.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepare } from '../../src/data/prepare.js';
 import { readManifest } from '../../src/data/shards.js';
@@ -14,12 +13,13 @@ import { loadUnigram } from '../../src/data/stats.js';
 import { bundledSources } from '../../src/data/bundled.js';
 import { WordPieceTokenizer } from '../../src/data/tokenizer.js';
 import { BatchLoader } from '../../src/data/loader.js';
+import { tempDir } from '../tmp.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const cli = (args: string[], input?: string) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, timeout: 120_000 });
 
 describe('prepare', () => {
-  const out = mkdtempSync(join(tmpdir(), 'prep-'));
+  const out = tempDir('prep-');
   const corpus = bundledSources('sotu').slice(150, 210); // 60 addresses, ~2.9 MB
   const opts = { corpus, out, vocabSize: 4000, seqLen: 64, docs: 'file' as const, valFraction: 0.1 };
   let first: Awaited<ReturnType<typeof prepare>>;
@@ -81,7 +81,7 @@ describe('prepare', () => {
     const again = await prepare(opts);
     expect(again.reused).toBe(true);
     expect(again.sequences).toEqual(first.sequences);
-    const out2 = mkdtempSync(join(tmpdir(), 'prep-'));
+    const out2 = tempDir('prep-');
     const withTok = await prepare({ ...opts, corpus: corpus.slice(0, 10), out: out2, tokenizer: out, clusters: { k: 10 } });
     expect(withTok.tokenizerReused).toBe(true);
     expect(readFileSync(join(out2, 'vocab.txt'), 'utf8')).toBe(readFileSync(join(out, 'vocab.txt'), 'utf8'));
@@ -89,13 +89,13 @@ describe('prepare', () => {
 
   it('rejects a sequence length below 8 and a vocabulary too small for the alphabet', async () => {
     await expect(prepare({ ...opts, seqLen: 7 })).rejects.toThrow(/--seq-len 7 is below the minimum of 8/);
-    await expect(prepare({ ...opts, out: mkdtempSync(join(tmpdir(), 'prep-')), vocabSize: 50 })).rejects.toThrow(/vocabulary size 50 is too small for the alphabet/);
+    await expect(prepare({ ...opts, out: tempDir('prep-'), vocabSize: 50 })).rejects.toThrow(/vocabulary size 50 is too small for the alphabet/);
   });
 });
 
 describe('data CLI (dist/cli.js)', () => {
   it('prepare: a summary on success, exit 2 with the reason on bad options, 1 on bad input', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+    const dir = tempDir('cli-');
     writeFileSync(join(dir, 'c.jsonl'), Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `Document number ${i} talks about ships and whales. The sea is deep ${i}.` })).join('\n') + '\n{"oops"\n');
     const r = cli(['prepare', '--corpus', join(dir, 'c.jsonl'), '--vocab-size', '200', '--seq-len', '16', '--out', join(dir, 'out'), '--clusters', '3']);
     expect(r.status, r.stderr).toBe(0);
@@ -113,7 +113,7 @@ describe('data CLI (dist/cli.js)', () => {
   });
 
   it('tokenize: ids per input line, tokens too with --json', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+    const dir = tempDir('cli-');
     new WordPieceTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'hello', 'world', '##s', ',']).save(dir);
     const r = cli(['tokenize', '--tokenizer', dir], 'Hello, worlds\n\nxyz\n');
     expect(r.status, r.stderr).toBe(0);

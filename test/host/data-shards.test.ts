@@ -1,12 +1,12 @@
 // Packing rules, the seeded train/validation split, shard files and manifest (atomic
 // writes, truncation and corruption detected), and the deterministic resumable loader.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, writeFileSync, readFileSync, truncateSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync, readFileSync, truncateSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packer, isValidation, splitSentences } from '../../src/data/pack.js';
 import { ShardWriter, writeManifest, readManifest, clearShards, FORMAT, FORMAT_VERSION, type Manifest } from '../../src/data/shards.js';
-import { BatchLoader } from '../../src/data/loader.js';
+import { BatchLoader, shuffledOrder } from '../../src/data/loader.js';
+import { tempDir } from '../tmp.js';
 
 const SP = { pad: 0, unk: 1, cls: 2, sep: 3, mask: 4 };
 
@@ -70,7 +70,7 @@ function writeShards(dir: string, n: number, seqLen: number, perShard: number): 
 
 describe('shards', () => {
   it('writes shards and a manifest that loads back, counts and checksums included', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'shards-'));
+    const dir = tempDir('shards-');
     const m = writeShards(dir, 100, 9, 32);
     expect(m.splits.train.sequences).toBe(90);
     expect(m.splits.train.shards.map((s) => s.sequences)).toEqual([32, 32, 26]);
@@ -82,11 +82,11 @@ describe('shards', () => {
   });
 
   it('detects truncated and corrupted shards, and a missing manifest, with clear errors', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'shards-'));
+    const dir = tempDir('shards-');
     writeShards(dir, 50, 9, 16);
     truncateSync(join(dir, 'train-00001.bin'), 100);
     expect(() => readManifest(dir)).toThrow(/train-00001\.bin is truncated: 100 bytes, the manifest says 288; re-run prepare/);
-    const dir2 = mkdtempSync(join(tmpdir(), 'shards-'));
+    const dir2 = tempDir('shards-');
     writeShards(dir2, 50, 9, 16);
     const f = join(dir2, 'validation-00000.bin');
     const b = readFileSync(f);
@@ -100,7 +100,7 @@ describe('shards', () => {
   });
 
   it('an interrupted run leaves only temporary files, which nothing accepts', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'shards-'));
+    const dir = tempDir('shards-');
     const w = new ShardWriter(dir, 'train', 8, 'uint16', 4);
     for (let i = 0; i < 6; i++) w.add(new Uint32Array(8).fill(i), 8);
     // "crash" here: one shard complete, one half-written, no manifest
@@ -113,13 +113,13 @@ describe('shards', () => {
 });
 
 describe('loader', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'loader-'));
-  writeShards(dir, 115, 9, 16); // 103 train sequences over 7 shards
+  const dir = tempDir('loader-');
+  writeShards(dir, 115, 9, 16); // 104 train sequences over 7 shards
   const first = (ids: Uint32Array) => Array.from({ length: ids.length / 9 }, (_, r) => ids[r * 9 + 1]);
 
   it('visits every sequence once per epoch in a seeded order, dropping the last partial batch', () => {
     const L = new BatchLoader(dir, { batchSize: 10, seed: 5 });
-    expect(L.stepsPerEpoch).toBe(10);
+    expect([L.sequences, L.stepsPerEpoch]).toEqual([104, 10]);
     const seen = new Set<number>();
     for (let s = 0; s < L.stepsPerEpoch; s++) for (const v of first(L.batch(0, s))) seen.add(v);
     expect(seen.size).toBe(100);
@@ -128,6 +128,9 @@ describe('loader', () => {
     const L2 = new BatchLoader(dir, { batchSize: 10, seed: 5 });
     expect(first(L2.batch(1, 0))).toEqual(e1);
     expect(first(new BatchLoader(dir, { batchSize: 10, seed: 6 }).batch(1, 0))).not.toEqual(e1);
+    // Batch s of epoch e holds rows s·B.. of shuffledOrder; train index k is sequence k + ⌊k/9⌋ (every 10th went to validation).
+    expect(L.permutation(1)).toEqual(shuffledOrder(104, 5, 1));
+    expect(first(L.batch(1, 3))).toEqual(Array.from(shuffledOrder(104, 5, 1).slice(30, 40), (k) => k + Math.floor(k / 9)));
     const b = L.batch(0, 3);
     expect(b.length).toBe(90);
     expect(b[0]).toBe(2);

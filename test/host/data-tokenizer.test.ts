@@ -3,14 +3,14 @@
 // `tokenizers` (npm, test-only) loading OUR tokenizer.json, on real text and edge cases.
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { basicTokenize, UNCASED } from '../../src/data/normalize.js';
 import { WordPieceTokenizer, SPECIAL_TOKENS } from '../../src/data/tokenizer.js';
 import { trainWordPiece, VocabTooSmallError, WordCounter } from '../../src/data/wordpiece-trainer.js';
 import { splitSentences } from '../../src/data/pack.js';
 import { EDGE_CASES, mobyParagraphs, smallTokenizer, sotuExcerpt, wordCounts } from './data-fixtures.js';
+import { tempDir } from '../tmp.js';
 
 const require = createRequire(import.meta.url);
 
@@ -46,7 +46,7 @@ describe('WordPiece', () => {
     expect(tok.tokens(tok.encode('ab', { addSpecial: true }))).toEqual(['[CLS]', 'a', '##b', '[SEP]']);
   });
   it('round-trips through vocab.txt and tokenizer.json', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tok-'));
+    const dir = tempDir('tok-');
     tok.save(dir);
     expect(readFileSync(join(dir, 'vocab.txt'), 'utf8').split('\n').length).toBe(vocab.length + 1);
     const a = WordPieceTokenizer.fromVocabTxt(readFileSync(join(dir, 'vocab.txt'), 'utf8'));
@@ -91,7 +91,7 @@ describe('WordPiece training', () => {
 
 describe('parity with Hugging Face tokenizers (npm peers, test-only)', () => {
   const tok = smallTokenizer();
-  const dir = mkdtempSync(join(tmpdir(), 'tok-parity-'));
+  const dir = tempDir('tok-parity-');
   tok.save(dir);
   const realText = [
     ...sotuExcerpt(60_000).flatMap((d) => splitSentences(d)),

@@ -1,15 +1,15 @@
 // Hugging Face checkpoint import/export: the transformers-made fixtures import with every
 // tensor accounted for; export then import is lossless; bad directories give clear errors.
 import { describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readHfCheckpoint, writeHfCheckpoint } from '../../src/io/hf.js';
 import { encodeSafetensors, loadSafetensors } from '../../src/io/safetensors.js';
+import { tempDir } from '../tmp.js';
 
 const fixture = (d: string) => fileURLToPath(new URL(`../fixtures/hf/${d}`, import.meta.url));
-const tmp = () => mkdtempSync(join(tmpdir(), 'electrolite-hf-'));
+const tmp = () => tempDir('electrolite-hf-');
 
 describe('Hugging Face checkpoints', () => {
   it('imports the transformers fixtures (BERT MLM and ELECTRA discriminator) completely', () => {

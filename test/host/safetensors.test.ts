@@ -1,12 +1,12 @@
 // safetensors: round trip, atomic write, and every kind of corrupt file detected on load
 // with a message naming the file and the tensor.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, fromFloat32, loadSafetensors, saveSafetensors, toFloat32 } from '../../src/io/safetensors.js';
+import { tempDir } from '../tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'electrolite-st-'));
+const dir = tempDir('electrolite-st-');
 
 function sample() {
   return {
