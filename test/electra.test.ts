@@ -8,8 +8,7 @@
 //      selected positions, following the generator's distribution; "replaced" = sample ≠ original;
 //  (3) training on bundled text: the loss (and L_gen) go down; (4) exact resume.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDir } from './tmp.js';
 import { join } from 'node:path';
 import { getRuntime, expectClose, rng } from './harness.js';
 import type { Runtime } from '../src/gpu/runtime.js';
@@ -17,7 +16,7 @@ import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, paramSpecsFor, type TrainConfig } from '../src/train/trainer.js';
 import { generatorConfig, generatorParams, encoderParams, detectionHeadParams, parseGeneratorSize, type EncoderConfig, type ParamSpec } from '../src/model/config.js';
 import { allocParams, loadParams, readParams, recordZeroGrads } from '../src/model/params.js';
-import { buildElectra } from '../src/model/electra.js';
+import { buildElectra } from '../src/objectives/electra.js';
 import { buildObjective } from '../src/objectives/objective.js';
 import { createStepBuffer, writeStep } from '../src/kernels/adamw.js';
 import { dropoutRng } from '../src/kernels/dropout.js';
@@ -215,7 +214,7 @@ describe('ELECTRA: reference, GPU gradients, sampling', () => {
 // ---- training on bundled text --------------------------------------------------------------
 
 let data = '';
-const root = mkdtempSync(join(tmpdir(), 'electrolite-electra-'));
+const root = tempDir('electrolite-electra-');
 
 function config(run: string, steps: number): TrainConfig {
   // The generator (1/2) has 1 head of 32, FFN 64.

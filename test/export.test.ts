@@ -4,14 +4,13 @@
 // identical outputs. Architecture choice per objective, tokenizer files, the ELECTRA
 // generator's layout, --init-from's report and config check, F16/BF16 storage, and bad
 // files (truncated, lying header, config disagreeing with the tensors) as clear errors.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRuntime, expectClose } from './harness.js';
-import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint } from '../src/io/checkpoint.js';
 import { encodeSafetensors, fromFloat32, loadSafetensors, toFloat32, type SafeTensor } from '../src/io/safetensors.js';
 import { readHfCheckpoint } from '../src/io/hf.js';
 import { exportRun, type Objective } from '../src/io/export.js';
@@ -21,16 +20,11 @@ import { allocParams, initParams, readParams } from '../src/model/params.js';
 import { loadPredictModel, Predictor, type PredictInput } from '../src/eval/predict.js';
 import { f32ToF16Bits } from '../src/gpu/tensor.js';
 import { WordPieceTokenizer } from '../src/data/tokenizer.js';
+import { tempDir } from './tmp.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const fixture = (d: string) => fileURLToPath(new URL(`./fixtures/hf/${d}`, import.meta.url));
-const made: string[] = [];
-const tmp = (what: string) => {
-  const d = mkdtempSync(join(tmpdir(), `electrolite-export-${what}-`));
-  made.push(d);
-  return d;
-};
-afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = (what: string) => tempDir(`electrolite-export-${what}-`);
 
 function tinyTokenizer(cased = false): WordPieceTokenizer {
   const letters = Array.from({ length: 26 }, (_, i) => String.fromCharCode(97 + i));

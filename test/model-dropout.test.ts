@@ -11,7 +11,7 @@ import { readParams, recordZeroGrads, type ModelParams } from '../src/model/para
 import type { Runtime } from '../src/gpu/runtime.js';
 import { Encoder } from '../src/model/encoder.js';
 import { buildMlmHead, buildDetectionHead, GENERATOR_HEAD, type MlmHeadNames } from '../src/model/heads.js';
-import { GENERATOR_STREAM_BASE } from '../src/model/electra.js';
+import { GENERATOR_STREAM_BASE } from '../src/objectives/electra.js';
 import { dropoutRng } from '../src/kernels/dropout.js';
 import { referenceForwardBackward, type Head, type ReferenceDropout } from '../src/model/reference.js';
 import { CFG, compareGrads, detectionTargets, getRuntime, mlmTargets, setup } from './model-helpers.js';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSafetensors, saveSafetensors, writeFileAtomic, type SafeTensor } from '../io/safetensors.js';
+import { loadSafetensors, saveSafetensors, writeFileAtomic, type SafeTensor } from './safetensors.js';
 
 export interface CheckpointContents {
   step: number;

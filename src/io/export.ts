@@ -5,11 +5,11 @@
 // special_tokens_map.json).
 //
 // A run directory holds `config.json` ({objective, model: EncoderConfig, data: <prepared
-// data dir>, …}) and `checkpoints/` (src/train/checkpoint.ts), whose `model` group holds
+// data dir>, …}) and `checkpoints/` (src/io/checkpoint.ts), whose `model` group holds
 // every parameter as F32 under its internal name (src/io/hf.ts).
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { checkpointDir, latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
+import { checkpointDir, latestCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { fromFloat32, saveSafetensors, toFloat32, writeFileAtomic, type SafeTensor } from './safetensors.js';
 import { hfConfig, HfFormatError, writeHfCheckpoint, type HfArchitecture } from './hf.js';
 import { detectionHeadParams, encoderParams, mlmHeadParams, validateConfig, type EncoderConfig } from '../model/config.js';

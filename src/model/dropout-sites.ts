@@ -6,7 +6,7 @@
 // that names another site's stream.
 //
 // `base` separates encoders that share a step: the discriminator uses 0, the ELECTRA
-// generator GENERATOR_STREAM_BASE (src/model/electra.ts).
+// generator GENERATOR_STREAM_BASE (src/objectives/electra.ts).
 export const DROPOUT_SITES = {
   /** After the embeddings' LayerNorm. */
   embeddings: (base: number) => base,

@@ -18,13 +18,13 @@
 // generator's dropout streams are offset (GENERATOR_STREAM_BASE) from the discriminator's.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
-import type { BuiltObjective } from '../objectives/objective.js';
+import type { BuiltObjective } from './objective.js';
 import type { GumbelOps } from '../kernels/sampling.js';
-import type { EncoderConfig } from './config.js';
-import type { ModelParams } from './params.js';
-import { Encoder, type EncoderOptions } from './encoder.js';
+import type { EncoderConfig } from '../model/config.js';
+import type { ModelParams } from '../model/params.js';
+import { Encoder, type EncoderOptions } from '../model/encoder.js';
 import type { AttentionScratch } from '../kernels/attention.js';
-import { buildDetectionHead, buildMlmHead, GENERATOR_HEAD, type DetectionHead, type MlmHead } from './heads.js';
+import { buildDetectionHead, buildMlmHead, GENERATOR_HEAD, type DetectionHead, type MlmHead } from '../model/heads.js';
 
 /** Dropout stream offset of the generator (the discriminator's streams are 0 … 16 + layers). */
 export const GENERATOR_STREAM_BASE = 0x1000;

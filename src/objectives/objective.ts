@@ -15,7 +15,7 @@
 // K×K counts are updated on the GPU after the discriminator's forward in the same step.
 // ELECTRA: the objective gives the generator's input (inputIds, MLM-corrupted) and, in
 // `electra`, the discriminator's input ids and the ops that sample into them from the
-// generator's logits and then label them; src/model/electra.ts wires the two encoders.
+// generator's logits and then label them; src/objectives/electra.ts wires the two encoders.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { unigramDraw, unigramTable, DEFAULT_UNIGRAM_ALPHA, type UnigramTable } from '../kernels/unigram.js';

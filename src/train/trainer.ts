@@ -4,7 +4,7 @@
 // generator-state update → head backward → encoder backward] → global-norm clip → AdamW,
 // as ONE submit. Scalars are read back only at log intervals. ELECTRA's micro-batch is
 // corruption → generator → Gumbel sampling → discriminator → detection head → backward of
-// both (src/model/electra.ts).
+// both (src/objectives/electra.ts).
 //
 // Checkpoints hold parameters, AdamW moments, C-RTS counts, and the step; the data
 // position and every random stream are functions of (seed, step), so a resumed run
@@ -17,7 +17,7 @@ import { adamw, createStepBuffer, writeStep } from '../kernels/adamw.js';
 import { clipGradNorm } from '../kernels/clip.js';
 import { dropoutRng } from '../kernels/dropout.js';
 import { makeConfig, encoderParams, mlmHeadParams, detectionHeadParams, generatorConfig, generatorParams, countParams, type EncoderConfig, type PresetName } from '../model/config.js';
-import { buildElectra, type ElectraGraph } from '../model/electra.js';
+import { buildElectra, type ElectraGraph } from '../objectives/electra.js';
 import { allocParams, initParams, loadParams, readParams, recordZeroGrads, param, grad, type ModelParams } from '../model/params.js';
 import { Encoder } from '../model/encoder.js';
 import { buildMlmHead, buildDetectionHead, type MlmHead, type DetectionHead } from '../model/heads.js';
@@ -29,9 +29,9 @@ import { BatchLoader } from '../data/loader.js';
 import { readManifest, type Manifest } from '../data/shards.js';
 import { loadClusters } from '../data/clusters.js';
 import { fromFloat32, toFloat32, type SafeTensor } from '../io/safetensors.js';
-import { learningRate, type Schedule, type ScheduleKind } from './schedule.js';
+import { defaultWarmupSteps, learningRate, type Schedule, type ScheduleKind } from './schedule.js';
 import { stepsForBudget, type Budget } from './budget.js';
-import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from '../io/checkpoint.js';
 import { MetricsLog } from './metrics-log.js';
 import { addConfusion, binaryMetrics, emptyConfusion, ratio, xentTotals } from './metrics.js';
 import { sequenceLengths } from '../kernels/lengths.js';
@@ -316,7 +316,7 @@ export class Trainer {
   }
 
   get warmupSteps(): number {
-    return this.c.warmupSteps ?? Math.min(1000, Math.round(this.totalSteps * 0.06));
+    return this.c.warmupSteps ?? defaultWarmupSteps(this.totalSteps);
   }
 
   /** Batch position of micro-batch `k` overall. */

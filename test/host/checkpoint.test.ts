@@ -1,11 +1,11 @@
 // Checkpoints: round trip, latest pointer, pruning, and corruption detected on load.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, writeFileSync, readFileSync, appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync, readFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { saveCheckpoint, loadCheckpoint, latestCheckpoint, checkpointDir } from '../../src/train/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, latestCheckpoint, checkpointDir } from '../../src/io/checkpoint.js';
 import { fromFloat32, toFloat32 } from '../../src/io/safetensors.js';
 import { MetricsLog } from '../../src/train/metrics-log.js';
+import { tempDir } from '../tmp.js';
 
 function contents(step: number) {
   return {
@@ -20,7 +20,7 @@ function contents(step: number) {
 
 describe('checkpoints', () => {
   it('round-trips tensors and state and points latest at the newest; keeps only the newest few', () => {
-    const run = mkdtempSync(join(tmpdir(), 'electrolite-ck-'));
+    const run = tempDir('electrolite-ck-');
     expect(latestCheckpoint(run)).toBeNull();
     for (const step of [10, 20, 30, 40]) saveCheckpoint(run, contents(step), 2);
     expect(latestCheckpoint(run)).toBe(checkpointDir(run, 40));
@@ -32,7 +32,7 @@ describe('checkpoints', () => {
   });
 
   it('detects a modified or truncated tensor file and a missing state', () => {
-    const run = mkdtempSync(join(tmpdir(), 'electrolite-ck-'));
+    const run = tempDir('electrolite-ck-');
     const dir = saveCheckpoint(run, contents(5));
     const f = join(dir, 'model.safetensors');
     const bytes = readFileSync(f);
@@ -47,7 +47,7 @@ describe('checkpoints', () => {
 
 describe('metrics log', () => {
   it('appends JSON lines and tolerates a torn final line only', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'electrolite-ml-')), 'metrics.jsonl');
+    const path = join(tempDir('electrolite-ml-'), 'metrics.jsonl');
     const log = new MetricsLog(path);
     log.write({ step: 1, loss: 2.5 });
     log.write({ step: 2, loss: 2.25 });
