@@ -1,18 +1,32 @@
-// `electrolite bench data [--json] [--mb N]`: tokenizer encoding throughput (MB/s of text,
-// one core) on the bundled State of the Union corpus, with a tokenizer of 8192 tokens
-// trained on it first (training time reported too).
+// Tokenizer encoding throughput (MB/s of text, one core) on the bundled State of the Union
+// corpus, with a tokenizer of 8192 tokens trained on it first (training time reported too).
+// `electrolite bench data [--json] [--mb N]` (src/cli/bench.ts) runs it.
 import { readFileSync } from 'node:fs';
-import { parse } from '../src/cli/args.js';
 import { bundledSources } from '../src/data/bundled.js';
 import { WordCounter, trainWordPiece } from '../src/data/wordpiece-trainer.js';
 import { WordPieceTokenizer } from '../src/data/tokenizer.js';
 import { normalizeBert, splitWords, UNCASED } from '../src/data/normalize.js';
 import { splitSentences } from '../src/data/pack.js';
 
-export async function benchData(argv: string[]): Promise<number> {
-  const { values } = parse('bench data', argv, { json: { type: 'boolean' }, mb: { type: 'string' } });
+export interface DataBenchOptions {
+  /** Use only the first documents, up to about this many MB of text (default: all of it). */
+  mb?: number;
+}
+
+export interface DataBenchResult {
+  corpus: string;
+  textMB: number;
+  vocabSize: number;
+  tokens: number;
+  countWordsMBps: number;
+  trainSeconds: number;
+  encodeMBps: number;
+  encodeMBpsMedian: number;
+}
+
+export function benchData(o: DataBenchOptions = {}): DataBenchResult {
   const docs = bundledSources('sotu').map((f) => readFileSync(f, 'utf8'));
-  const limit = values.mb ? Number(values.mb) * 1e6 : Infinity;
+  const limit = o.mb !== undefined ? o.mb * 1e6 : Infinity;
   const texts: string[] = [];
   let bytes = 0;
   for (const d of docs) {
@@ -39,18 +53,19 @@ export async function benchData(argv: string[]): Promise<number> {
   encode(); // warm: JIT and the word cache
   const runs = [encode(), encode(), encode()].sort((a, b) => a.s - b.s);
   const best = runs[0];
-  const result = {
+  return {
     corpus: 'bundled:sotu', textMB: Number(mb.toFixed(2)), vocabSize: tok.size, tokens: best.n,
     countWordsMBps: Number((mb / countS).toFixed(2)), trainSeconds: Number(trainS.toFixed(2)),
     encodeMBps: Number((mb / best.s).toFixed(2)), encodeMBpsMedian: Number((mb / runs[1].s).toFixed(2)),
   };
-  if (values.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  else
-    process.stdout.write(
-      `text            ${result.textMB} MB (bundled:sotu), ${result.tokens} tokens\n` +
-        `count words     ${result.countWordsMBps} MB/s\n` +
-        `train vocab     ${result.trainSeconds} s (${result.vocabSize} tokens)\n` +
-        `encode          ${result.encodeMBps} MB/s best, ${result.encodeMBpsMedian} MB/s median of 3 (one core)\n`,
-    );
-  return 0;
+}
+
+/** The result as `bench data` prints it without --json. */
+export function formatDataBench(result: DataBenchResult): string {
+  return (
+    `text            ${result.textMB} MB (${result.corpus}), ${result.tokens} tokens\n` +
+    `count words     ${result.countWordsMBps} MB/s\n` +
+    `train vocab     ${result.trainSeconds} s (${result.vocabSize} tokens)\n` +
+    `encode          ${result.encodeMBps} MB/s best, ${result.encodeMBpsMedian} MB/s median of 3 (one core)\n`
+  );
 }

@@ -1,10 +1,11 @@
-// `electrolite bench kernels [--json] [--adapter A] [--filter S] [--no-tfjs] [--no-autotune]`:
-// every kernel at the shapes of a small BERT step and square matmuls; median ms, GFLOP/s or
+// Every kernel at the shapes of a small BERT step and square matmuls; median ms, GFLOP/s or
 // GB/s; and, in the same run, the same operation through TensorFlow.js's WebGPU backend on
 // the same kind of adapter (cases with a `tfjs` peer), with a check that both agree.
-import { parse, ADAPTER_OPTION } from '../src/cli/args.js';
-import { cliRuntime } from '../src/cli/runtime.js';
+// `electrolite bench kernels [--json] [--adapter A] [--filter S] [--no-tfjs] [--no-autotune]`
+// (src/cli/bench.ts) runs it.
 import { setAutotuneDefaults } from '../src/kernels/autotune.js';
+import type { Runtime } from '../src/gpu/runtime.js';
+import type { AcquiredDevice, AdapterDescription } from '../src/gpu/adapter.js';
 import { rates, relDiff, timeOps, timeTfjs, type BenchCase, type BenchResult } from './harness.js';
 import { basicCases } from './cases-basic.js';
 import { attentionCases } from './cases-attention.js';
@@ -18,23 +19,35 @@ export function allCases(): BenchCase[] {
   return [...basicCases(), ...matmulCases(), ...lossCases(), ...normCases(), ...attentionCases(), ...colsumCases()];
 }
 
-export async function benchKernels(argv: string[]): Promise<number> {
-  const { values } = parse('bench kernels', argv, {
-    ...ADAPTER_OPTION,
-    json: { type: 'boolean' },
-    filter: { type: 'string' },
-    'no-tfjs': { type: 'boolean' },
-    'no-autotune': { type: 'boolean' },
-  });
-  const json = Boolean(values.json);
-  const say = (line: string) => process.stderr.write(line + '\n');
-  const rt = await cliRuntime(values.adapter, json);
-  setAutotuneDefaults({ enabled: values['no-autotune'] ? false : undefined, log: say }); // stderr, also with --json
-  const cases = allCases().filter((c) => !values.filter || `${c.kernel} ${c.shape}`.includes(values.filter));
-  let peer = values['no-tfjs'] ? 'tfjs: disabled (--no-tfjs)' : cases.some((c) => c.tfjs) ? await loadTfjs(rt) : 'tfjs: no case has a peer';
+export interface KernelBenchOptions {
+  /** Only the cases whose `kernel shape` contains this text. */
+  filter?: string;
+  /** Time the TensorFlow.js peers too (default true). */
+  tfjs?: boolean;
+  /** false: no autotuning, the default tiles (default: as ELECTROLITE_AUTOTUNE says). */
+  autotune?: boolean;
+  /** Notes, warnings and the autotuner's log, one line at a time (the CLI: stderr). */
+  log?: (line: string) => void;
+  /** Where the text table goes, row by row as the cases finish; none when absent (the CLI: stdout without --json). */
+  table?: (text: string) => void;
+}
+
+export interface KernelBenchReport {
+  adapter: AdapterDescription & Pick<AcquiredDevice, 'kind' | 'backend'>;
+  /** The peer's description, or why there was none. */
+  tfjs: string;
+  results: BenchResult[];
+}
+
+export async function benchKernels(rt: Runtime, o: KernelBenchOptions = {}): Promise<KernelBenchReport> {
+  const say = o.log ?? (() => {});
+  const table = o.table;
+  setAutotuneDefaults({ enabled: o.autotune === false ? false : undefined, log: say });
+  const cases = allCases().filter((c) => !o.filter || `${c.kernel} ${c.shape}`.includes(o.filter));
+  let peer = o.tfjs === false ? 'tfjs: disabled (--no-tfjs)' : cases.some((c) => c.tfjs) ? await loadTfjs(rt) : 'tfjs: no case has a peer';
   const tfjsNote = typeof peer === 'string' ? peer : peer.description;
   say(typeof peer === 'string' ? `${peer}; tfjs figures omitted` : `peer: ${peer.description}`);
-  if (!json) process.stdout.write(`${'kernel'.padEnd(24)} ${'shape'.padEnd(20)} ${'ms'.padStart(10)}     rate            ${typeof peer === 'string' ? '' : 'tfjs ms      tfjs rate     ×tfjs'}\n`);
+  table?.(`${'kernel'.padEnd(24)} ${'shape'.padEnd(20)} ${'ms'.padStart(10)}     rate            ${typeof peer === 'string' ? '' : 'tfjs ms      tfjs rate     ×tfjs'}\n`);
   const results: BenchResult[] = [];
   for (const c of cases) {
     const { ops, release, output } = await c.setup(rt);
@@ -62,19 +75,14 @@ export async function benchKernels(argv: string[]): Promise<number> {
       }
     }
     results.push(r);
-    if (!json) {
+    if (table) {
       const rate = (g?: number, b?: number) => (g !== undefined ? `${g.toFixed(2)} GFLOP/s` : b !== undefined ? `${b.toFixed(2)} GB/s` : '');
       const peerCols = r.tfjs_ms !== undefined
         ? `${r.tfjs_ms.toFixed(3).padStart(10)} ms  ${rate(r.tfjs_gflops, r.tfjs_gbps).padEnd(14)} ${(r.tfjs_ms / r.ms).toFixed(2)}×`
         : '';
-      process.stdout.write(`${c.kernel.padEnd(24)} ${c.shape.padEnd(20)} ${ms.toFixed(3).padStart(10)} ms  ${rate(r.gflops, r.gbps).padEnd(15)} ${peerCols}\n`);
+      table(`${c.kernel.padEnd(24)} ${c.shape.padEnd(20)} ${ms.toFixed(3).padStart(10)} ms  ${rate(r.gflops, r.gbps).padEnd(15)} ${peerCols}\n`);
     }
   }
-  if (json)
-    process.stdout.write(
-      JSON.stringify({ adapter: { ...rt.gpu.adapter, kind: rt.gpu.kind, backend: rt.gpu.backend }, tfjs: tfjsNote, results }, null, 2) + '\n',
-    );
   peer = '';
-  rt.destroy();
-  return 0;
+  return { adapter: { ...rt.gpu.adapter, kind: rt.gpu.kind, backend: rt.gpu.backend }, tfjs: tfjsNote, results };
 }

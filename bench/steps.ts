@@ -1,27 +1,47 @@
-// `electrolite bench steps [--adapter A] [--json] [--preset tiny] [--batch 8]
-//   [--objectives mlm,slm,rts,crts,electra] [--steps 6] [--attention auto|fused|materialized|both]
-//   [--data DIR]`: the time of one optimizer step (forward, backward, clipping, AdamW: one
-// submit) per pre-training objective, on the bundled corpus as `npm start` prepares it
-// (or --data). This is the cost side of the paper's question (which objective buys the most
-// accuracy per unit of compute), measured on this adapter. All objectives run in one process,
-// one after another, so their figures are side by side. The first two steps (compilation,
-// autotuning) are not timed; the median of `--steps` single-step samples is reported.
-// --profile N also times every op of the step on its own (3 runs each, the fastest) and
-// prints the N slowest with their phase and share of the sum, and each phase's total.
+// The time of one optimizer step (forward, backward, clipping, AdamW: one submit) per
+// pre-training objective, on prepared data (`electrolite bench steps` uses the bundled corpus
+// as `npm start` prepares it, or --data; src/cli/bench.ts). This is the cost side of the
+// paper's question (which objective buys the most accuracy per unit of compute), measured on
+// this adapter. All objectives run in one process, one after another, so their figures are
+// side by side. The first two steps (compilation, autotuning) are not timed; the median of
+// `steps` single-step samples is reported. `profile` N > 0 also times every op of the step on
+// its own (3 runs each, the fastest) and lists the N slowest with their phase and share of
+// the sum, and each phase's total.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, ADAPTER_OPTION, UsageError } from '../src/cli/args.js';
-import { cliRuntime } from '../src/cli/runtime.js';
-import { demoDataDir, DEMO_DATA } from '../src/cli/demo.js';
-import { prepare } from '../src/data/prepare.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
-import { OBJECTIVES, type ObjectiveName } from '../src/objectives/objective.js';
-import { PRESETS, type PresetName } from '../src/model/config.js';
-import { ATTENTION_ALGORITHMS, type AttentionAlgorithm } from '../src/kernels/attention.js';
+import type { ObjectiveName } from '../src/objectives/registry.js';
+import type { PresetName } from '../src/model/config.js';
+import type { AttentionAlgorithm } from '../src/kernels/attention.js';
 import { setAutotuneDefaults } from '../src/kernels/autotune.js';
+import type { AcquiredDevice, AdapterDescription } from '../src/gpu/adapter.js';
 import { median } from './harness.js';
 import type { Runtime } from '../src/gpu/runtime.js';
+
+export interface StepBenchOptions {
+  /** A directory made by `prepare`. */
+  data: string;
+  preset: PresetName;
+  batch: number;
+  /** In this order; each objective's `vsMlm` needs MLM earlier in the list. */
+  objectives: ObjectiveName[];
+  /** Timed steps per objective (after 2 untimed ones). */
+  steps: number;
+  /** The attention settings to run the objectives with, one set after another. */
+  attentions: (AttentionAlgorithm | 'auto')[];
+  /** Profile each step's ops and keep the N slowest (0: no profile). */
+  profile?: number;
+  /** Notes and the autotuner's log, one line at a time (the CLI: stderr). */
+  log?: (line: string) => void;
+  /** Where the text table goes, row by row; none when absent (the CLI: stdout without --json). */
+  table?: (text: string) => void;
+}
+
+export interface StepBenchReport {
+  adapter: AdapterDescription & Pick<AcquiredDevice, 'kind' | 'backend'>;
+  results: StepResult[];
+}
 
 export interface StepResult {
   objective: ObjectiveName;
@@ -54,44 +74,14 @@ async function profileStep(rt: Runtime, tr: Trainer): Promise<{ label: string; p
   return out.sort((a, b) => b.ms - a.ms);
 }
 
-export async function benchSteps(argv: string[]): Promise<number> {
-  const { values } = parse('bench steps', argv, {
-    ...ADAPTER_OPTION,
-    json: { type: 'boolean' },
-    preset: { type: 'string', default: 'tiny' },
-    batch: { type: 'string', default: '8' },
-    objectives: { type: 'string', default: OBJECTIVES.join(',') },
-    steps: { type: 'string', default: '6' },
-    attention: { type: 'string', default: 'auto' },
-    data: { type: 'string' },
-    profile: { type: 'string' },
-  });
-  const preset = values.preset as PresetName;
-  if (!(preset in PRESETS)) throw new UsageError(`bench steps: unknown --preset '${preset}' (expected ${Object.keys(PRESETS).join(', ')})`);
-  const batch = Number(values.batch), steps = Number(values.steps);
-  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`bench steps: --batch must be a positive integer, got '${values.batch}'`);
-  if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`bench steps: --steps must be a positive integer, got '${values.steps}'`);
-  const profileTop = values.profile === undefined ? 0 : Number(values.profile);
-  if (!Number.isInteger(profileTop) || profileTop < 0) throw new UsageError(`bench steps: --profile must be a number of ops ≥ 0, got '${values.profile}'`);
-  const objectives = values.objectives!.split(',').map((o) => o.trim()) as ObjectiveName[];
-  for (const o of objectives) if (!OBJECTIVES.includes(o)) throw new UsageError(`bench steps: unknown objective '${o}' (expected ${OBJECTIVES.join(', ')})`);
-  const att = values.attention!;
-  if (att !== 'auto' && att !== 'both' && !(ATTENTION_ALGORITHMS as readonly string[]).includes(att))
-    throw new UsageError(`bench steps: unknown --attention '${att}' (expected auto, both, ${ATTENTION_ALGORITHMS.join(', ')})`);
-  const attentions: (AttentionAlgorithm | 'auto')[] = att === 'both' ? [...ATTENTION_ALGORITHMS] : [att as AttentionAlgorithm | 'auto'];
-  const json = Boolean(values.json);
-  const say = (line: string) => process.stderr.write(line + '\n');
-
-  let data = values.data;
-  if (!data) {
-    data = demoDataDir();
-    const s = await prepare({ corpus: [DEMO_DATA.corpus], out: data, vocabSize: DEMO_DATA.vocabSize, seqLen: DEMO_DATA.seqLen });
-    say(`data: ${s.reused ? 'reused' : 'prepared'} ${data}`);
-  }
-  const rt = await cliRuntime(values.adapter, json);
+export async function benchSteps(rt: Runtime, o: StepBenchOptions): Promise<StepBenchReport> {
+  const { data, preset, batch, steps, objectives, attentions } = o;
+  const profileTop = o.profile ?? 0;
+  const say = o.log ?? (() => {});
+  const table = o.table;
   setAutotuneDefaults({ log: say });
   say(`adapter: ${rt.gpu.adapter.description} (${rt.gpu.kind}); ${preset}, batch ${batch}; median of ${steps} steps after 2 untimed ones`);
-  if (!json) process.stdout.write(`${'objective'.padEnd(10)} ${'attention'.padEnd(13)} ${'ms/step'.padStart(9)} ${'tokens/s'.padStart(9)}  ×mlm\n`);
+  table?.(`${'objective'.padEnd(10)} ${'attention'.padEnd(13)} ${'ms/step'.padStart(9)} ${'tokens/s'.padStart(9)}  ×mlm\n`);
   const results: StepResult[] = [];
   const runRoot = mkdtempSync(join(tmpdir(), 'electrolite-bench-steps-'));
   try {
@@ -115,27 +105,25 @@ export async function benchSteps(argv: string[]): Promise<number> {
         }
         const ops = profileTop > 0 ? await profileStep(rt, tr) : [];
         rt.pool.releaseSince(mark); // this trainer's tensors: the next objective reuses the buffers
-        const ms = median(times), seqLen = tr.manifest.seqLen;
+        const ms = median(times), seqLen = tr.seqLen;
         const r: StepResult = { objective, attention, preset, batch, seqLen, ms: Number(ms.toFixed(2)), tokensPerSecond: Math.round((batch * seqLen * 1000) / ms) };
         if (profileTop > 0) {
           const phases: Record<string, number> = {};
-          for (const { phase } of tr.stepPhases()) phases[phase] = Number(ops.filter((o) => o.phase === phase).reduce((t, o) => t + o.ms, 0).toFixed(3));
+          for (const { phase } of tr.stepPhases()) phases[phase] = Number(ops.filter((op) => op.phase === phase).reduce((t, op) => t + op.ms, 0).toFixed(3));
           r.profile = { phases, ops: ops.slice(0, profileTop) };
         }
         const mlm = results.find((x) => x.objective === 'mlm' && x.attention === attention);
         if (mlm) r.vsMlm = Number((ms / mlm.ms).toFixed(2));
         results.push(r);
-        if (!json) process.stdout.write(`${objective.padEnd(10)} ${attention.padEnd(13)} ${ms.toFixed(1).padStart(9)} ${String(r.tokensPerSecond).padStart(9)}  ${r.vsMlm !== undefined ? `${r.vsMlm.toFixed(2)}×` : ''}\n`);
-        if (!json && r.profile) {
-          const sum = ops.reduce((a, o) => a + o.ms, 0);
-          process.stdout.write(`    ops timed alone: ${ops.length}, sum ${sum.toFixed(1)} ms (${Object.entries(r.profile.phases).map(([p, t]) => `${p} ${t.toFixed(1)}`).join(', ')})\n`);
-          for (const o of r.profile.ops) process.stdout.write(`    ${o.ms.toFixed(2).padStart(8)} ms ${((100 * o.ms) / sum).toFixed(1).padStart(5)} %  ${o.phase.padEnd(9)} ${o.label}\n`);
+        table?.(`${objective.padEnd(10)} ${attention.padEnd(13)} ${ms.toFixed(1).padStart(9)} ${String(r.tokensPerSecond).padStart(9)}  ${r.vsMlm !== undefined ? `${r.vsMlm.toFixed(2)}×` : ''}\n`);
+        if (table && r.profile) {
+          const sum = ops.reduce((a, op) => a + op.ms, 0);
+          table(`    ops timed alone: ${ops.length}, sum ${sum.toFixed(1)} ms (${Object.entries(r.profile.phases).map(([p, t]) => `${p} ${t.toFixed(1)}`).join(', ')})\n`);
+          for (const op of r.profile.ops) table(`    ${op.ms.toFixed(2).padStart(8)} ms ${((100 * op.ms) / sum).toFixed(1).padStart(5)} %  ${op.phase.padEnd(9)} ${op.label}\n`);
         }
       }
   } finally {
     rmSync(runRoot, { recursive: true, force: true });
   }
-  if (json) process.stdout.write(JSON.stringify({ adapter: { ...rt.gpu.adapter, kind: rt.gpu.kind, backend: rt.gpu.backend }, results }, null, 2) + '\n');
-  rt.destroy();
-  return 0;
+  return { adapter: { ...rt.gpu.adapter, kind: rt.gpu.kind, backend: rt.gpu.backend }, results };
 }

@@ -16,8 +16,7 @@ import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, paramSpecsFor, type TrainConfig } from '../src/train/trainer.js';
 import { generatorConfig, generatorParams, encoderParams, detectionHeadParams, parseGeneratorSize, type EncoderConfig, type ParamSpec } from '../src/model/config.js';
 import { allocParams, loadParams, readParams, recordZeroGrads } from '../src/model/params.js';
-import { buildElectra } from '../src/objectives/electra.js';
-import { buildObjective } from '../src/objectives/objective.js';
+import { electra } from '../src/objectives/electra.js';
 import { createStepBuffer, writeStep } from '../src/kernels/adamw.js';
 import { dropoutRng } from '../src/kernels/dropout.js';
 import { referenceElectra, type Params } from '../src/model/reference.js';
@@ -60,12 +59,17 @@ async function buildStep(rt: Runtime, o: { B: number; T: number; lengths: number
   const values = o.values ?? randomParams(specs, o.seed);
   loadParams(rt, params, values, 'test');
   const clean = cleanBatch(o.B, o.T, DISC.vocabSize, o.lengths, o.seed + 1);
-  const ids = rt.upload(clean, [o.B, o.T], 'u32', 'clean');
-  const types = rt.upload(Uint32Array.from({ length: o.B * o.T }, (_, i) => (i % o.T >= 5 && i % o.T < o.lengths[Math.floor(i / o.T)] ? 1 : 0)), [o.B, o.T], 'u32');
-  const lengths = rt.upload(Uint32Array.from(o.lengths), [o.B], 'u32');
   const step = createStepBuffer(rt);
-  const objective = await buildObjective(rt, 'electra', ids, step, { p: o.p, seed: o.seed, maskId: MASK, specialIds: SPECIAL, vocabSize: DISC.vocabSize });
-  const e = await buildElectra(rt, { disc: DISC, gen, params, objective, types, lengths, dropoutRng: dropoutRng(rt, o.seed), seed: o.seed, genWeight: 1, lambda: 50 });
+  // The objective's step graph as the trainer builds it (the valid lengths come from the ids' padding).
+  const g = await electra.build({
+    rt, cfg: DISC, params, batch: o.B, seqLen: o.T, step, dropoutRng: dropoutRng(rt, o.seed), seed: o.seed, maskProb: o.p,
+    special: { pad: 0, mask: MASK, ids: SPECIAL }, lossScale: 1, mode: 'train', attentionScratch: { generator: {}, discriminator: {} },
+    settings: { generatorSize: 0.5 }, statistics: {},
+  });
+  rt.write(g.ids, clean);
+  rt.write(g.types, Uint32Array.from({ length: o.B * o.T }, (_, i) => (i % o.T >= 5 && i % o.T < o.lengths[Math.floor(i / o.T)] ? 1 : 0)));
+  const { ids, types, lengths, objective } = g;
+  const e = { forward: g.forward, backward: g.backward, genHead: g.electra.genHead, gumbel: g.electra.gumbel, detection: g.detection! };
   return { gen, specs, params, values, clean, ids, types, lengths, step, objective, e };
 }
 

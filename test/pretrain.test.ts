@@ -8,7 +8,7 @@ import { getRuntime } from './harness.js';
 import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import { readParams } from '../src/model/params.js';
-import type { ObjectiveName } from '../src/objectives/objective.js';
+import type { ObjectiveName } from '../src/objectives/registry.js';
 
 let data = '';
 const root = tempDir('electrolite-pretrain-');
@@ -54,7 +54,7 @@ describe('pre-training', () => {
     const rt = await getRuntime();
     const tr = await Trainer.create(rt, { ...config('rts', 'shared-scratch', 2), attention: 'materialized' });
     const scratch = tr['attnScratch'].discriminator;
-    const [B, H, T] = [8, 2, tr.manifest.seqLen];
+    const [B, H, T] = [8, 2, tr.seqLen];
     expect(scratch.scores?.shape).toEqual([B * H, T, T]);
     expect(scratch.grads?.shape).toEqual([B * H, T, T]);
     const live = rt.pool.getStats().liveBuffers;
@@ -116,6 +116,6 @@ describe('pre-training', () => {
     await expect(Trainer.create(rt, { ...c, model: { ...c.model, vocabSize: 999 } })).rejects.toThrow(/model vocabulary 999 differs from the data's \(1000/);
     await expect(Trainer.create(rt, config('rts', 'empty', 4), { resume: true })).rejects.toThrow(/has no checkpoint/);
     // ELECTRA trains (test/electra.test.ts); a generator size is refused for the other objectives.
-    await expect(Trainer.create(rt, { ...config('rts', 'gen-size', 4), generatorSize: 0.5 })).rejects.toThrow(/generator size applies to the electra objective only \(this run trains rts\)/);
+    await expect(Trainer.create(rt, { ...config('rts', 'gen-size', 4), generatorSize: 0.5 })).rejects.toThrow(/--generator-size applies to --objective electra only \(this run trains rts\)/);
   });
 });

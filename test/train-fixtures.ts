@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { prepare } from '../src/data/prepare.js';
 import type { TrainConfig } from '../src/train/trainer.js';
-import type { ObjectiveName } from '../src/objectives/objective.js';
+import type { ObjectiveName } from '../src/objectives/registry.js';
 
 /** Prepare the test corpus under `root`; returns the data directory. */
 export async function prepareMoby(root: string): Promise<string> {

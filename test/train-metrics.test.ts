@@ -10,7 +10,7 @@ import { getRuntime } from './harness.js';
 import { tempDir } from './tmp.js';
 import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, type EvalBatch, type EvalMetrics, type TrainConfig } from '../src/train/trainer.js';
-import type { ObjectiveName } from '../src/objectives/objective.js';
+import type { ObjectiveName } from '../src/objectives/registry.js';
 
 const root = tempDir('electrolite-metrics-');
 let data = '';

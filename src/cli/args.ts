@@ -17,3 +17,36 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(command
 }
 
 export const ADAPTER_OPTION = { adapter: { type: 'string' } } as const;
+
+/** What a numeric option accepts: an integer or any finite number, within inclusive `min`/`max` and above an exclusive `above`. */
+export interface NumberSpec {
+  int?: boolean;
+  min?: number;
+  max?: number;
+  above?: number;
+}
+
+/**
+ * The value of a numeric option: `value` as a finite number (an integer with `int`) within the
+ * spec's bounds, else a UsageError in the CLI's one style, e.g.
+ * `pretrain: --batch must be an integer ≥ 1, got '0'` or `info: --probe-seconds must be a number > 0, got 'x'`.
+ * An absent value is an error too (`got 'undefined'`): give options a default, or test for undefined first.
+ */
+export function numberOption(command: string, name: string, value: string | undefined, spec: NumberSpec = {}): number {
+  const x = value === undefined || value.trim() === '' ? NaN : Number(value);
+  const ok =
+    Number.isFinite(x) &&
+    (!spec.int || Number.isInteger(x)) &&
+    (spec.min === undefined || x >= spec.min) &&
+    (spec.max === undefined || x <= spec.max) &&
+    (spec.above === undefined || x > spec.above);
+  if (!ok) {
+    const bounds = [
+      spec.min !== undefined ? `≥ ${spec.min}` : '',
+      spec.above !== undefined ? `> ${spec.above}` : '',
+      spec.max !== undefined ? `≤ ${spec.max}` : '',
+    ].filter(Boolean);
+    throw new UsageError(`${command}: --${name} must be ${spec.int ? 'an integer' : 'a number'}${bounds.length ? ' ' + bounds.join(' and ') : ''}, got '${value}'`);
+  }
+  return x;
+}

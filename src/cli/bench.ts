@@ -1,13 +1,97 @@
-// `electrolite bench <suite>`: benchmarks live in bench/ and are bundled into the CLI.
-import { UsageError } from './args.js';
+// `electrolite bench <suite>`: each suite's arguments are parsed here, and its runtime made,
+// then the suite runs from bench/ (bundled into the CLI), which prints nothing itself: its
+// notes go to stderr, its table (or, with --json, its report) to stdout.
+import { parse, ADAPTER_OPTION, UsageError, numberOption } from './args.js';
+import { cliRuntime } from './runtime.js';
+import { DEMO_DATA, demoDataDir } from '../data/bundled.js';
+import { prepare } from '../data/prepare.js';
+import { OBJECTIVES, type ObjectiveName } from '../objectives/registry.js';
+import { PRESETS, type PresetName } from '../model/config.js';
+import { ATTENTION_ALGORITHMS, type AttentionAlgorithm } from '../kernels/attention.js';
 import { benchKernels } from '../../bench/kernels.js';
-import { benchData } from '../../bench/data.js';
+import { benchData, formatDataBench } from '../../bench/data.js';
 import { benchSteps } from '../../bench/steps.js';
 
+const say = (line: string) => process.stderr.write(line + '\n');
+const stdout = (text: string) => process.stdout.write(text);
+const printJson = (x: unknown) => process.stdout.write(JSON.stringify(x, null, 2) + '\n');
+
+/** `bench kernels [--json] [--adapter A] [--filter S] [--no-tfjs] [--no-autotune]` */
+async function kernelsCommand(argv: string[]): Promise<number> {
+  const { values } = parse('bench kernels', argv, {
+    ...ADAPTER_OPTION,
+    json: { type: 'boolean' },
+    filter: { type: 'string' },
+    'no-tfjs': { type: 'boolean' },
+    'no-autotune': { type: 'boolean' },
+  });
+  const json = Boolean(values.json);
+  const rt = await cliRuntime(values.adapter, json);
+  const report = await benchKernels(rt, {
+    filter: values.filter,
+    tfjs: !values['no-tfjs'],
+    autotune: values['no-autotune'] ? false : undefined,
+    log: say, // stderr, also with --json
+    table: json ? undefined : stdout,
+  });
+  if (json) printJson(report);
+  rt.destroy();
+  return 0;
+}
+
+/** `bench data [--json] [--mb N]` */
+async function dataCommand(argv: string[]): Promise<number> {
+  const { values } = parse('bench data', argv, { json: { type: 'boolean' }, mb: { type: 'string' } });
+  const mb = values.mb !== undefined ? numberOption('bench data', 'mb', values.mb, { above: 0 }) : undefined;
+  const result = benchData({ mb });
+  if (values.json) printJson(result);
+  else stdout(formatDataBench(result));
+  return 0;
+}
+
+/** `bench steps [--adapter A] [--json] [--preset tiny] [--batch 8] [--objectives mlm,…] [--steps 6] [--attention auto|fused|materialized|both] [--data DIR] [--profile N]` */
+async function stepsCommand(argv: string[]): Promise<number> {
+  const { values } = parse('bench steps', argv, {
+    ...ADAPTER_OPTION,
+    json: { type: 'boolean' },
+    preset: { type: 'string', default: 'tiny' },
+    batch: { type: 'string', default: '8' },
+    objectives: { type: 'string', default: OBJECTIVES.join(',') },
+    steps: { type: 'string', default: '6' },
+    attention: { type: 'string', default: 'auto' },
+    data: { type: 'string' },
+    profile: { type: 'string' },
+  });
+  const preset = values.preset as PresetName;
+  if (!(preset in PRESETS)) throw new UsageError(`bench steps: unknown --preset '${preset}' (expected ${Object.keys(PRESETS).join(', ')})`);
+  const batch = numberOption('bench steps', 'batch', values.batch, { int: true, min: 1 });
+  const steps = numberOption('bench steps', 'steps', values.steps, { int: true, min: 1 });
+  const profile = values.profile === undefined ? 0 : numberOption('bench steps', 'profile', values.profile, { int: true, min: 0 });
+  const objectives = values.objectives!.split(',').map((o) => o.trim()) as ObjectiveName[];
+  for (const o of objectives) if (!OBJECTIVES.includes(o)) throw new UsageError(`bench steps: unknown objective '${o}' (expected ${OBJECTIVES.join(', ')})`);
+  const att = values.attention!;
+  if (att !== 'auto' && att !== 'both' && !(ATTENTION_ALGORITHMS as readonly string[]).includes(att))
+    throw new UsageError(`bench steps: unknown --attention '${att}' (expected auto, both, ${ATTENTION_ALGORITHMS.join(', ')})`);
+  const attentions: (AttentionAlgorithm | 'auto')[] = att === 'both' ? [...ATTENTION_ALGORITHMS] : [att as AttentionAlgorithm | 'auto'];
+  const json = Boolean(values.json);
+
+  let data = values.data;
+  if (!data) {
+    data = demoDataDir();
+    const s = await prepare({ corpus: [DEMO_DATA.corpus], out: data, vocabSize: DEMO_DATA.vocabSize, seqLen: DEMO_DATA.seqLen });
+    say(`data: ${s.reused ? 'reused' : 'prepared'} ${data}`);
+  }
+  const rt = await cliRuntime(values.adapter, json);
+  const report = await benchSteps(rt, { data, preset, batch, objectives, steps, attentions, profile, log: say, table: json ? undefined : stdout });
+  if (json) printJson(report);
+  rt.destroy();
+  return 0;
+}
+
 const SUITES: Record<string, (argv: string[]) => Promise<number>> = {
-  kernels: benchKernels,
-  data: benchData,
-  steps: benchSteps,
+  kernels: kernelsCommand,
+  data: dataCommand,
+  steps: stepsCommand,
 };
 
 export async function benchCommand(argv: string[]): Promise<number> {

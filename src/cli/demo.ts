@@ -1,25 +1,17 @@
 // `npm start`: the main job on embedded defaults. Prepares the bundled State of the Union
 // corpus (cached), checks the kernels on this adapter against their float64 references,
 // pre-trains the `tiny` model with RTS for a few minutes, and prints a summary.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { parse, ADAPTER_OPTION } from './args.js';
 import { cliRuntime } from './runtime.js';
 import { smokeRun } from '../kernels/smoke.js';
 import { prepare } from '../data/prepare.js';
+import { DEMO_DATA, demoDataDir } from '../data/bundled.js';
 import { parseBudget } from '../train/budget.js';
-import { parseObjective } from '../objectives/objective.js';
-import { runPretraining } from './pretrain.js';
+import { parseObjective } from '../objectives/registry.js';
+import { runPretraining } from '../train/loop.js';
+import { progressReporter } from './progress.js';
 import type { TrainConfig } from '../train/trainer.js';
-
-/** The bundled corpus prepared as the demo (and `bench steps`) use it, cached: SOTU, WordPiece 8192, sequences of 128. */
-export const DEMO_DATA = { corpus: 'bundled:sotu', vocabSize: 8192, seqLen: 128 } as const;
-
-export function demoDataDir(): string {
-  const cacheRoot = process.env.ELECTROLITE_CACHE_DIR || join(homedir(), '.cache', 'electrolite');
-  return join(cacheRoot, 'data', `sotu-v${DEMO_DATA.vocabSize}-t${DEMO_DATA.seqLen}`);
-}
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parse('demo', argv, {
@@ -65,7 +57,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
     checkpointEvery: 0,
   };
   say(`3. pre-training: ${objective.toUpperCase()} on the tiny model (2 layers, hidden 128) for ${values.budget} (the first steps compile shaders and tune kernels for this adapter, once)`);
-  const r = await runPretraining(rt, c);
+  const r = await runPretraining(rt, c, { report: progressReporter(`${objective} tiny`) });
   say('');
   say(`   ${r.steps} steps, ${r.tokensPerSecond.toFixed(0)} tokens/s; training loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`);
   if (r.eval) say(`   validation: ${Object.entries(r.eval).filter(([k]) => k !== 'step').map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);

@@ -1,6 +1,6 @@
 // `electrolite export --run RUN [--step N] --out DIR [--as auto|bert-mlm|electra-discriminator|electra-generator|bert]`:
 // a run's checkpoint as a Hugging Face model directory (see src/io/export.ts).
-import { parse, UsageError } from './args.js';
+import { parse, UsageError, numberOption } from './args.js';
 import { exportRun, EXPORT_AS, type ExportAs } from '../io/export.js';
 
 export async function exportCommand(argv: string[]): Promise<number> {
@@ -9,11 +9,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
   if (!values.out) throw new UsageError('export: --out DIR is required (the Hugging Face directory to write)');
   const as = (values.as ?? 'auto') as ExportAs;
   if (!EXPORT_AS.includes(as)) throw new UsageError(`export: --as ${values.as} is not one of ${EXPORT_AS.join(', ')}`);
-  let step: number | undefined;
-  if (values.step !== undefined) {
-    step = Number(values.step);
-    if (!Number.isInteger(step) || step < 0) throw new UsageError(`export: --step ${values.step} is not a step number`);
-  }
+  const step = values.step === undefined ? undefined : numberOption('export', 'step', values.step, { int: true, min: 0 });
   const s = exportRun({ run: values.run, out: values.out, step, as });
   process.stdout.write(`exported step ${s.step} of ${values.run} (${s.objective}) as ${s.className}: ${s.tensors} tensors, vocabulary ${s.vocabSize} → ${s.out}\n  ${s.files.join(', ')}\n`);
   return 0;

@@ -1,13 +1,13 @@
 // `electrolite info [--json]`: what adapter this is, what it can do, and how fast a matmul runs.
-import { parse, ADAPTER_OPTION } from './args.js';
+import { parse, ADAPTER_OPTION, numberOption } from './args.js';
 import { cliRuntime } from './runtime.js';
 import { probeMatmul } from '../kernels/probe.js';
 import { defaultTile } from '../kernels/matmul.js';
 
 export async function infoCommand(argv: string[]): Promise<number> {
   const { values } = parse('info', argv, { ...ADAPTER_OPTION, json: { type: 'boolean' }, 'probe-seconds': { type: 'string' } });
+  const seconds = values['probe-seconds'] !== undefined ? numberOption('info', 'probe-seconds', values['probe-seconds'], { above: 0 }) : 1;
   const rt = await cliRuntime(values.adapter, Boolean(values.json));
-  const seconds = values['probe-seconds'] ? Number(values['probe-seconds']) : 1;
   const tile = defaultTile(rt);
   const probe = await probeMatmul(rt, 512, seconds, tile);
   const g = rt.gpu;

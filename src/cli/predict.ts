@@ -5,7 +5,7 @@
 // sentence pair. --ids reads token ids instead of text (see parseIdsLine). --json prints
 // per line {"tokens", "ids", "logits"} (+ "positions" for MLM) with the head's raw logits.
 import { createInterface } from 'node:readline';
-import { parse, UsageError, ADAPTER_OPTION } from './args.js';
+import { parse, UsageError, ADAPTER_OPTION, numberOption } from './args.js';
 import { cliRuntime } from './runtime.js';
 import { loadPredictModel, Predictor, encodeText, parseIdsLine, predictionJson, predictionText, type PredictInput } from '../eval/predict.js';
 
@@ -20,13 +20,8 @@ export async function predictCommand(argv: string[]): Promise<number> {
     ...ADAPTER_OPTION,
   });
   if (!values.model) throw new UsageError('predict: --model DIR is required (a run directory or a Hugging Face model directory)');
-  const batch = values.batch === undefined ? 16 : Number(values.batch);
-  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`predict: --batch ${values.batch} must be a positive integer`);
-  let step: number | undefined;
-  if (values.step !== undefined) {
-    step = Number(values.step);
-    if (!Number.isInteger(step) || step < 0) throw new UsageError(`predict: --step ${values.step} is not a step number`);
-  }
+  const batch = values.batch === undefined ? 16 : numberOption('predict', 'batch', values.batch, { int: true, min: 1 });
+  const step = values.step === undefined ? undefined : numberOption('predict', 'step', values.step, { int: true, min: 0 });
   const model = loadPredictModel(values.model, step);
   const tok = model.tokenizer;
   let lines: string[] = values.text ?? [];

@@ -1,6 +1,6 @@
 // `electrolite prepare --corpus <path|bundled:NAME>… --vocab-size N --seq-len L --out DIR`:
 // tokenizer, packed shards, unigram counts and token clusters (src/data/prepare.ts).
-import { parse, UsageError } from './args.js';
+import { parse, UsageError, numberOption } from './args.js';
 import { prepare, type PrepareSummary } from '../data/prepare.js';
 import type { DocMode } from '../data/corpus.js';
 
@@ -21,9 +21,7 @@ function intOption(name: string, v: string | undefined, dflt?: number): number {
     if (dflt === undefined) throw new UsageError(`prepare: --${name} is required\n${HELP}`);
     return dflt;
   }
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new UsageError(`prepare: --${name} must be an integer, got '${v}'`);
-  return n;
+  return numberOption('prepare', name, v, { int: true });
 }
 
 function progressBar(): (phase: string, done: number, total: number) => void {
@@ -99,7 +97,7 @@ export async function prepareCommand(argv: string[]): Promise<number> {
     textField: values['text-field'],
     strict: values.strict,
     seed: intOption('seed', values.seed, 1337),
-    valFraction: values['val-fraction'] !== undefined ? Number(values['val-fraction']) : undefined,
+    valFraction: values['val-fraction'] !== undefined ? numberOption('prepare', 'val-fraction', values['val-fraction']) : undefined,
     clusters: values.clusters !== undefined ? { k: intOption('clusters', values.clusters) } : undefined,
     limitAlphabet: values['limit-alphabet'] !== undefined ? intOption('limit-alphabet', values['limit-alphabet']) : undefined,
     onProgress: values.json ? undefined : progressBar(),

@@ -1,5 +1,6 @@
 // A progress line on stderr: redrawn in place on a terminal, printed every few seconds
 // otherwise (logs and CI), so long jobs say where they are without flooding output.
+import type { LoopReporter } from '../train/loop.js';
 
 export interface ProgressOptions {
   total?: number;
@@ -61,4 +62,17 @@ export class Progress {
   done(): void {
     if (this.tty && this.lastLine) this.stream.write('\n');
   }
+}
+
+/** The training loop's reporter on stderr: a progress line (none when quiet) and messages. */
+export function progressReporter(label: string, opts: { quiet?: boolean } = {}): LoopReporter {
+  const progress = new Progress({ label });
+  return {
+    total: (steps) => progress.setTotal(steps),
+    step: (step, fields) => {
+      if (!opts.quiet) progress.update(step, fields);
+    },
+    done: () => progress.done(),
+    message: (text) => process.stderr.write(text + '\n'),
+  };
 }

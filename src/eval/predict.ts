@@ -11,21 +11,18 @@
 // ids (checked by test/predict.test.ts against fixtures made by transformers).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Runtime, Op } from '../gpu/runtime.js';
+import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { detectionHeadParams, encoderParams, mlmHeadParams, type EncoderConfig, type ParamSpec } from '../model/config.js';
 import type { ModelParams } from '../model/params.js';
-import { Encoder, linearForward } from '../model/encoder.js';
-import { gatherRows } from '../kernels/gather.js';
-import { gelu } from '../kernels/gelu.js';
-import { layerNorm } from '../kernels/layernorm.js';
-import { matmul } from '../kernels/matmul.js';
+import { buildEncoderWithHead } from '../model/assembly.js';
 import { dropoutRng } from '../kernels/dropout.js';
 import { ATTENTION_MAX_T } from '../kernels/attention.js';
 import { readHfCheckpoint } from '../io/hf.js';
 import { isRunDir, loadRunModel, runTokenizer } from '../io/export.js';
 import { WordPieceTokenizer } from '../data/tokenizer.js';
 import { UNCASED } from '../data/normalize.js';
+import { objectiveModule } from '../objectives/registry.js';
 
 export type HeadKind = 'mlm' | 'detection';
 
@@ -62,7 +59,7 @@ export function loadPredictModel(path: string, step?: number): PredictModel {
   if (!existsSync(path)) throw new Error(`predict: ${path} does not exist`);
   if (isRunDir(path)) {
     const m = loadRunModel(path, step);
-    const kind: HeadKind = m.run.objective === 'mlm' || m.run.objective === 'slm' ? 'mlm' : 'detection';
+    const kind: HeadKind = objectiveModule(m.run.objective).head;
     const head = kind === 'mlm' ? mlmHeadParams(m.config) : detectionHeadParams(m.config);
     const missing = [...encoderParams(m.config, ''), ...head].filter((s) => !m.params.has(s.name)).map((s) => s.name);
     if (missing.length) throw new Error(`${m.checkpoint}: the checkpoint lacks (${missing.length}): ${missing.join(', ')}`);
@@ -159,10 +156,6 @@ export class Predictor {
     return new Predictor(rt, model, cfg, { specs, values, grads: new Map() });
   }
 
-  private p(name: string): Tensor {
-    return this.params.values.get(name)!;
-  }
-
   /** Run a batch. `positions`: for MLM, logits at [MASK] positions (default) or at all real positions. */
   async run(inputs: PredictInput[], opts: { positions?: 'mask' | 'all' } = {}): Promise<PredictOutput[]> {
     const { rt, cfg } = this;
@@ -192,32 +185,24 @@ export class Predictor {
       own.push(t);
       return t;
     };
-    const empty = (shape: number[], label: string) => {
-      const t = rt.empty(shape, 'f32', label);
-      own.push(t);
-      return t;
-    };
     const inp = { ids: up(ids, [B, T], 'predict.ids'), types: up(types, [B, T], 'predict.types'), lengths: up(lengths, [B], 'predict.lengths') };
-    own.push(dropoutRng(rt, 0));
-    const enc = await Encoder.build(rt, cfg, this.params, '', inp, { dropoutRng: own[own.length - 1], seed: 0, forwardOnly: true });
+    const rng = dropoutRng(rt, 0);
+    own.push(rng);
+    const outs: PredictOutput[] = inputs.map((x) => ({ ids: x.ids, types: x.types ?? x.ids.map(() => 0), positions: [] }));
+    const encoderOptions = { dropoutRng: rng, seed: 0, forwardOnly: true };
     try {
-      const ops: Op[] = [...enc.forwardOps];
-      const h = cfg.hiddenSize, N = B * T;
-      const form = cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh';
-      const outs: PredictOutput[] = inputs.map((x) => ({ ids: x.ids, types: x.types ?? x.ids.map(() => 0), positions: [] }));
       if (this.model.kind === 'detection') {
-        const pre = empty([N, h], 'predict.detect.pre'), act = empty([N, h], 'predict.detect.act'), logits = empty([N, 1], 'predict.detect.logits');
-        ops.push(
-          await linearForward(rt, enc.hidden, this.p('discriminator_predictions.dense.weight'), this.p('discriminator_predictions.dense.bias'), pre, 'predict.detect.dense'),
-          await gelu(rt, pre, act, { form }),
-          await linearForward(rt, act, this.p('discriminator_predictions.dense_prediction.weight'), this.p('discriminator_predictions.dense_prediction.bias'), logits, 'predict.detect.prediction'),
-        );
-        await rt.run(...ops);
-        const all = (await rt.read(logits)) as Float32Array;
-        outs.forEach((o, b) => {
-          o.positions = o.ids.map((_, i) => i);
-          o.detectionLogits = all.slice(b * T, b * T + o.ids.length);
-        });
+        const model = await buildEncoderWithHead(rt, cfg, this.params, '', inp, { kind: 'detection-logits' }, encoderOptions);
+        try {
+          await rt.run(...model.forward);
+          const all = (await rt.read(model.head.logits)) as Float32Array;
+          outs.forEach((o, b) => {
+            o.positions = o.ids.map((_, i) => i);
+            o.detectionLogits = all.slice(b * T, b * T + o.ids.length);
+          });
+        } finally {
+          model.release();
+        }
         return outs;
       }
       // MLM: the rows to predict.
@@ -232,27 +217,20 @@ export class Predictor {
         });
         o.vocabLogits = [];
       });
-      if (!flat.length) {
-        return outs; // nothing masked: no head to run
+      if (!flat.length) return outs; // nothing masked: no head to run
+      const rows = up(Uint32Array.from(flat), [flat.length], 'predict.mlm.rows');
+      const model = await buildEncoderWithHead(rt, cfg, this.params, '', inp, { kind: 'mlm-logits', rows, label: 'predict.mlm' }, encoderOptions);
+      try {
+        await rt.run(...model.forward);
+        const V = cfg.vocabSize;
+        const all = (await rt.read(model.head.logits)) as Float32Array;
+        let k = 0;
+        for (const o of outs) for (let j = 0; j < o.positions.length; j++, k++) o.vocabLogits!.push(all.slice(k * V, (k + 1) * V));
+      } finally {
+        model.release();
       }
-      const cap = flat.length, V = cfg.vocabSize;
-      const list = up(Uint32Array.from(flat), [cap], 'predict.mlm.list');
-      const sel = empty([cap, h], 'predict.mlm.sel'), pre = empty([cap, h], 'predict.mlm.pre'), act = empty([cap, h], 'predict.mlm.act');
-      const ln = empty([cap, h], 'predict.mlm.ln'), stats = empty([cap, 2], 'predict.mlm.stats'), logits = empty([cap, V], 'predict.mlm.logits');
-      ops.push(
-        await gatherRows(rt, enc.hidden, list, sel),
-        await linearForward(rt, sel, this.p('cls.predictions.transform.dense.weight'), this.p('cls.predictions.transform.dense.bias'), pre, 'predict.mlm.transform.dense'),
-        await gelu(rt, pre, act, { form }),
-        await layerNorm(rt, act, this.p('cls.predictions.transform.LayerNorm.weight'), this.p('cls.predictions.transform.LayerNorm.bias'), ln, stats, { eps: cfg.layerNormEps }),
-        await matmul(rt, ln, this.p('embeddings.word_embeddings.weight'), logits, { transB: true, bias: this.p('cls.predictions.bias'), label: 'predict.mlm.decoder' }),
-      );
-      await rt.run(...ops);
-      const all = (await rt.read(logits)) as Float32Array;
-      let k = 0;
-      for (const o of outs) for (let j = 0; j < o.positions.length; j++, k++) o.vocabLogits!.push(all.slice(k * V, (k + 1) * V));
       return outs;
     } finally {
-      enc.release();
       rt.release(...own);
     }
   }

@@ -56,3 +56,9 @@ export async function bce(rt: Runtime, t: BceTensors, opts: { lambda?: number; a
   const backward = t.dlogits ? [await rt.op(SIG, spec('grad', opts.accumulate ?? false), b, [gx, gy], `${name}.grad`)] : [];
   return { forward, backward, out, release: () => rt.release(partial, out, ...(t.dlogits ? [] : [dl])) };
 }
+
+/** bce's out as named totals: the loss (λ · weighted mean), #correct and #counted positions. */
+export function bceTotals(out: ArrayLike<number>): { loss: number; correct: number; count: number } {
+  if (out.length < 8) throw new Error(`bce out: ${out.length} values, expected 8`);
+  return { loss: out[0], correct: out[3], count: out[4] };
+}

@@ -61,3 +61,9 @@ export async function clipGradNorm(rt: Runtime, grads: readonly Tensor[], maxNor
   ops.push(await rt.op(SIG, { file: 'clip.wgsl', entry: 'finalize' }, [grads[0], partial, st, fin], [1], `${name}.finalize`));
   return { ops, state: st, partial, release: () => rt.release(partial) };
 }
+
+/** The clip state as named values. */
+export function clipStateOf(state: ArrayLike<number>): { scale: number; norm: number; sumsq: number; nonfinite: boolean } {
+  if (state.length < 4) throw new Error(`clip state: ${state.length} values, expected [scale, norm, sumsq, nonfinite]`);
+  return { scale: state[0], norm: state[1], sumsq: state[2], nonfinite: state[3] !== 0 };
+}

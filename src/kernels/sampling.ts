@@ -300,3 +300,9 @@ export function crtsUpdate(rt: Runtime, ids: Tensor, sel: Selection, s: CrtsStat
   const pb = crtsParams(rt, s, sel, vt.vocab, {}, gx, `${name}.params`);
   return rt.op(SIG_CRTS_UPDATE, CRTS_UPDATE_SPEC, [ids, sel.list, sel.meta, s.cluster, sel.outIds, logits, s.counts, step, pb], [gx, gy], name);
 }
+
+/** A selection's meta as named counts: listed positions, all selected, and those past the capacity. */
+export function selectionCounts(meta: ArrayLike<number>): { count: number; total: number; overflow: number } {
+  if (meta.length < 3) throw new Error(`selection meta: ${meta.length} values, expected [count, total, overflow, 0]`);
+  return { count: meta[0], total: meta[1], overflow: meta[2] };
+}

@@ -157,3 +157,19 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
     release: () => rt.release(logitsTile, partial, stats),
   };
 }
+
+/** The totals of xent's stats (layout above) for a selection of `capacity` rows. */
+export interface XentTotals {
+  /** The loss as trained: lossWeight · mean over valid rows. */
+  loss: number;
+  /** Rows with a label in the vocabulary, of the selection's count. */
+  valid: number;
+  /** Valid rows whose argmax is the label. */
+  correct: number;
+}
+
+export function xentTotals(stats: ArrayLike<number>, capacity: number): XentTotals {
+  if (stats.length < 4 * capacity + 8) throw new Error(`xent stats: ${stats.length} values, a selection of ${capacity} rows has ${4 * capacity + 8}`);
+  const o = 4 * capacity;
+  return { loss: stats[o], valid: stats[o + 2], correct: stats[o + 3] };
+}

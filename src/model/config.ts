@@ -4,6 +4,9 @@
 // Linear weights are stored as Hugging Face (PyTorch) stores them, [out, in] row-major,
 // so y = x·Wᵀ + b, and export to `transformers` is a renaming, not a rewrite.
 
+/** BERT's hidden_act: 'gelu' (erf) or 'gelu_tanh' (the tanh approximation, gelu_new). */
+export type HiddenAct = 'gelu' | 'gelu_tanh';
+
 export interface EncoderConfig {
   vocabSize: number;
   hiddenSize: number;
@@ -16,7 +19,7 @@ export interface EncoderConfig {
   hiddenDropout: number;
   attentionDropout: number;
   /** 'gelu' (erf, BERT) or 'gelu_tanh'. */
-  hiddenAct: 'gelu' | 'gelu_tanh';
+  hiddenAct: HiddenAct;
   /**
    * Post-LN as BERT (false) or pre-LN (true; Xiong et al. 2020): per layer
    * x += Dropout(Attn(LN₁(x))), x += Dropout(FFN(LN₂(x))), then a final LayerNorm. LN₁ is
@@ -113,26 +116,58 @@ export function encoderParams(c: EncoderConfig, prefix: string): ParamSpec[] {
   return p;
 }
 
-/** BERT's MLM head (BertForMaskedLM); the decoder weight is tied to the word embeddings. */
-export function mlmHeadParams(c: EncoderConfig): ParamSpec[] {
-  const h = c.hiddenSize;
+/** Parameter names of an MLM-style head: dense (+ .weight/.bias), LayerNorm (+ .weight/.bias), decoder bias. */
+export interface MlmHeadNames {
+  dense: string;
+  layerNorm: string;
+  bias: string;
+}
+
+/** Parameter names of the detection head: dense (h×h) and the h×1 prediction. */
+export interface DetectionHeadNames {
+  dense: string;
+  prediction: string;
+}
+
+/**
+ * The heads' parameter names, as Hugging Face's classes name them: BertForMaskedLM's
+ * cls.predictions.*, ElectraForMaskedLM's generator head, ElectraForPreTraining's
+ * discriminator_predictions.*. One table for the parameter lists below, the GPU heads, the
+ * float64 reference and export.
+ */
+export const HEAD_NAMES = {
+  mlm: { dense: 'cls.predictions.transform.dense', layerNorm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias' },
+  generator: { dense: 'generator_predictions.dense', layerNorm: 'generator_predictions.LayerNorm', bias: 'generator_lm_head.bias' },
+  detection: { dense: 'discriminator_predictions.dense', prediction: 'discriminator_predictions.dense_prediction' },
+} as const satisfies { mlm: MlmHeadNames; generator: MlmHeadNames; detection: DetectionHeadNames };
+
+/** The GELU form a kernel takes for a config's activation name. */
+export function geluForm(act: HiddenAct): 'erf' | 'tanh' {
+  return act === 'gelu' ? 'erf' : 'tanh';
+}
+
+/**
+ * An MLM-style head from the encoder's width `h` to the embedding width `E`, then the decoder
+ * tied to the word embeddings plus a vocabulary bias: BertForMaskedLM's by default.
+ */
+export function mlmHeadParams(c: EncoderConfig, names: MlmHeadNames = HEAD_NAMES.mlm, h = c.hiddenSize, E = c.hiddenSize, std = c.initializerRange): ParamSpec[] {
   return [
-    { name: 'cls.predictions.transform.dense.weight', shape: [h, h], init: { kind: 'normal', std: c.initializerRange }, decay: true },
-    { name: 'cls.predictions.transform.dense.bias', shape: [h], init: { kind: 'zeros' }, decay: false },
-    { name: 'cls.predictions.transform.LayerNorm.weight', shape: [h], init: { kind: 'ones' }, decay: false },
-    { name: 'cls.predictions.transform.LayerNorm.bias', shape: [h], init: { kind: 'zeros' }, decay: false },
-    { name: 'cls.predictions.bias', shape: [c.vocabSize], init: { kind: 'zeros' }, decay: false },
+    { name: `${names.dense}.weight`, shape: [E, h], init: { kind: 'normal', std }, decay: true },
+    { name: `${names.dense}.bias`, shape: [E], init: { kind: 'zeros' }, decay: false },
+    { name: `${names.layerNorm}.weight`, shape: [E], init: { kind: 'ones' }, decay: false },
+    { name: `${names.layerNorm}.bias`, shape: [E], init: { kind: 'zeros' }, decay: false },
+    { name: names.bias, shape: [c.vocabSize], init: { kind: 'zeros' }, decay: false },
   ];
 }
 
 /** ELECTRA's replaced-token-detection head (ElectraForPreTraining). */
 export function detectionHeadParams(c: EncoderConfig): ParamSpec[] {
-  const h = c.hiddenSize;
+  const h = c.hiddenSize, n = HEAD_NAMES.detection;
   return [
-    { name: 'discriminator_predictions.dense.weight', shape: [h, h], init: { kind: 'normal', std: c.initializerRange }, decay: true },
-    { name: 'discriminator_predictions.dense.bias', shape: [h], init: { kind: 'zeros' }, decay: false },
-    { name: 'discriminator_predictions.dense_prediction.weight', shape: [1, h], init: { kind: 'normal', std: c.initializerRange }, decay: true },
-    { name: 'discriminator_predictions.dense_prediction.bias', shape: [1], init: { kind: 'zeros' }, decay: false },
+    { name: `${n.dense}.weight`, shape: [h, h], init: { kind: 'normal', std: c.initializerRange }, decay: true },
+    { name: `${n.dense}.bias`, shape: [h], init: { kind: 'zeros' }, decay: false },
+    { name: `${n.prediction}.weight`, shape: [1, h], init: { kind: 'normal', std: c.initializerRange }, decay: true },
+    { name: `${n.prediction}.bias`, shape: [1], init: { kind: 'zeros' }, decay: false },
   ];
 }
 
@@ -165,13 +200,7 @@ export function generatorParams(disc: EncoderConfig, gen: EncoderConfig): ParamS
     p.push({ name: 'generator.embeddings_project.bias', shape: [H], init: { kind: 'zeros' }, decay: false });
   }
   p.push(...encoderParams(gen, 'generator.').filter((s) => !s.name.startsWith('generator.embeddings.')));
-  p.push(
-    { name: 'generator_predictions.dense.weight', shape: [E, H], init: normal, decay: true },
-    { name: 'generator_predictions.dense.bias', shape: [E], init: { kind: 'zeros' }, decay: false },
-    { name: 'generator_predictions.LayerNorm.weight', shape: [E], init: { kind: 'ones' }, decay: false },
-    { name: 'generator_predictions.LayerNorm.bias', shape: [E], init: { kind: 'zeros' }, decay: false },
-    { name: 'generator_lm_head.bias', shape: [disc.vocabSize], init: { kind: 'zeros' }, decay: false },
-  );
+  p.push(...mlmHeadParams(disc, HEAD_NAMES.generator, H, E, gen.initializerRange));
   return p;
 }
 

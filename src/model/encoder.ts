@@ -154,8 +154,8 @@ export class Encoder {
   readonly backwardOps: Op[] = [];
   /** Final hidden states [N, h]. */
   hidden!: Tensor;
-  /** Gradient of the loss w.r.t. `hidden`: the head writes it before backward runs. */
-  dHidden!: Tensor;
+  /** Gradient of the loss w.r.t. `hidden`: the head writes it before backward runs (null when forward-only). */
+  dHidden: Tensor | null = null;
   private layers: LayerActs[] = [];
   private preLayers: PreLayerActs[] = [];
   /** Pre-LN: the last layer's output stream (the final LayerNorm's input) and its stats. */

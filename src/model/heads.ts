@@ -2,21 +2,31 @@
 //  - MLM (BertForMaskedLM's cls.predictions): evaluated only at the selected positions —
 //    gather → dense + GELU + LayerNorm → decoder tied to the word embeddings + bias →
 //    sparse softmax cross-entropy, chunked over the vocabulary; the same head under
-//    ElectraForMaskedLM's names (GENERATOR_HEAD: generator_predictions.* + generator_lm_head.bias,
-//    dense from the generator's hidden size to the embedding size) for the ELECTRA generator;
+//    ElectraForMaskedLM's names (HEAD_NAMES.generator, dense from the generator's hidden size
+//    to the embedding size) for the ELECTRA generator;
 //  - detection (ElectraForPreTraining's discriminator_predictions): every position —
 //    dense + GELU → h×1 → weighted BCE with logits, ×λ.
-// Parameter gradients accumulate (see encoder.ts).
+// Each also has a logits-only form (no loss, no backward) for prediction: the MLM head's full
+// vocabulary rows at chosen positions, the detection head's logit per position. The forward
+// of the two forms is one piece of code.
+// A head given no dHidden (a forward-only encoder's) builds no backward. Parameter gradients
+// accumulate (see encoder.ts).
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { gelu, geluBackward } from '../kernels/gelu.js';
 import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
+import { matmul } from '../kernels/matmul.js';
 import { xent, type XentOps } from '../kernels/xent.js';
 import { bce, type BceOps } from '../kernels/bce.js';
 import { gatherRows, scatterRows } from '../kernels/gather.js';
-import type { EncoderConfig } from './config.js';
+import { HEAD_NAMES, geluForm, type EncoderConfig, type HiddenAct, type MlmHeadNames } from './config.js';
 import { grad, param, type ModelParams } from './params.js';
 import { linearBackward, linearForward, view2d } from './encoder.js';
+
+export type { MlmHeadNames } from './config.js';
+export const BERT_MLM_HEAD: MlmHeadNames = HEAD_NAMES.mlm;
+/** ElectraForMaskedLM's generator head (ElectraGeneratorPredictions + generator_lm_head). */
+export const GENERATOR_HEAD: MlmHeadNames = HEAD_NAMES.generator;
 
 export interface HeadOps {
   forward: Op[];
@@ -31,17 +41,6 @@ export interface MlmHead extends HeadOps {
   prologue: Op[];
 }
 
-/** Parameter names of an MLM-style head: dense (+ .weight/.bias), LayerNorm (+ .weight/.bias), decoder bias. */
-export interface MlmHeadNames {
-  dense: string;
-  layerNorm: string;
-  bias: string;
-}
-
-export const BERT_MLM_HEAD: MlmHeadNames = { dense: 'cls.predictions.transform.dense', layerNorm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias' };
-/** ElectraForMaskedLM's generator head (ElectraGeneratorPredictions + generator_lm_head). */
-export const GENERATOR_HEAD: MlmHeadNames = { dense: 'generator_predictions.dense', layerNorm: 'generator_predictions.LayerNorm', bias: 'generator_lm_head.bias' };
-
 export interface MlmTargets {
   /** u32 [cap]: selected flattened positions, 0xffffffff past the count. */
   list: Tensor;
@@ -51,44 +50,67 @@ export interface MlmTargets {
   meta: Tensor;
 }
 
+export interface MlmHeadOptions {
+  names?: MlmHeadNames;
+  /** The head's GELU (default the config's; ElectraGeneratorPredictions uses erf whatever hidden_act says). */
+  activation?: HiddenAct;
+  label?: string;
+}
+
+/** Tensors made by a head, released with it. */
+function arena(rt: Runtime, label: string) {
+  const own: Tensor[] = [];
+  const make = (shape: number[], name: string, dtype: 'f32' | 'u32' = 'f32') => {
+    const x = rt.empty(shape, dtype, `${label}.${name}`);
+    own.push(x);
+    return x;
+  };
+  return { make, release: () => rt.release(...own) };
+}
+
+/** gather → dense + GELU + LayerNorm at the listed rows: the MLM head's transform, shared by both forms. */
+async function mlmTransform(rt: Runtime, cfg: EncoderConfig, p: ModelParams, hidden: Tensor, list: Tensor, o: MlmHeadOptions, make: ReturnType<typeof arena>['make']) {
+  const n = o.names ?? BERT_MLM_HEAD, lb = o.label ?? 'mlm';
+  const P = (k: string) => param(p, k);
+  // h: the encoder's width (input of dense); E: the dense output = the embedding width.
+  const h = hidden.shape[1], E = P(`${n.dense}.weight`).shape[0], cap = list.size;
+  const sel = make([cap, h], 'sel'), pre = make([cap, E], 'pre'), act = make([cap, E], 'act'), ln = make([cap, E], 'ln'), stats = make([cap, 2], 'stats');
+  const form = geluForm(o.activation ?? cfg.hiddenAct);
+  const ops: Op[] = [
+    await gatherRows(rt, hidden, list, sel),
+    await linearForward(rt, sel, P(`${n.dense}.weight`), P(`${n.dense}.bias`), pre, `${lb}.transform.dense`),
+    await gelu(rt, pre, act, { form }),
+    await layerNorm(rt, act, P(`${n.layerNorm}.weight`), P(`${n.layerNorm}.bias`), ln, stats, { eps: cfg.layerNormEps }),
+  ];
+  return { ops, n, lb, h, E, cap, sel, pre, act, ln, stats, form };
+}
+
 export async function buildMlmHead(
   rt: Runtime,
   cfg: EncoderConfig,
   p: ModelParams,
   wordEmbeddings: string,
   hidden: Tensor,
-  dHidden: Tensor,
+  dHidden: Tensor | null,
   t: MlmTargets,
-  opts: { lossWeight?: number; forwardOnly?: boolean; names?: MlmHeadNames; activation?: EncoderConfig['hiddenAct']; label?: string } = {},
+  opts: MlmHeadOptions & { lossWeight?: number } = {},
 ): Promise<MlmHead> {
-  const n = opts.names ?? BERT_MLM_HEAD, lb = opts.label ?? 'mlm';
   const P = (k: string) => param(p, k), G = (k: string) => grad(p, k);
-  // h: the encoder's width (input of dense); E: the dense output = the embedding width.
-  const h = hidden.shape[1], E = P(`${n.dense}.weight`).shape[0], cap = t.list.size, N = hidden.shape[0];
-  const own: Tensor[] = [];
-  const T = (shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32') => {
-    const x = rt.empty(shape, dtype, `${lb}.${label}`);
-    own.push(x);
-    return x;
-  };
-  const sel = T([cap, h], 'sel'), pre = T([cap, E], 'pre'), act = T([cap, E], 'act'), ln = T([cap, E], 'ln'), stats = T([cap, 2], 'stats');
-  const form = (opts.activation ?? cfg.hiddenAct) === 'gelu' ? 'erf' : 'tanh';
-  const prologue: Op[] = [
-    await gatherRows(rt, hidden, t.list, sel),
-    await linearForward(rt, sel, P(`${n.dense}.weight`), P(`${n.dense}.bias`), pre, `${lb}.transform.dense`),
-    await gelu(rt, pre, act, { form }),
-    await layerNorm(rt, act, P(`${n.layerNorm}.weight`), P(`${n.layerNorm}.bias`), ln, stats, { eps: cfg.layerNormEps }),
-  ];
-  const dLn = opts.forwardOnly ? undefined : T([cap, E], 'dln');
+  const a = arena(rt, opts.label ?? 'mlm');
+  const tf = await mlmTransform(rt, cfg, p, hidden, t.list, opts, a.make);
+  const { n, lb, h, E, cap, sel, pre, act, ln, stats, form } = tf;
+  const N = hidden.shape[0];
+  // No dHidden (a forward-only encoder): no backward.
+  const dLn = dHidden ? a.make([cap, E], 'dln') : undefined;
   const x = await xent(
     rt,
     { hidden: ln, weight: P(wordEmbeddings), bias: P(n.bias), labels: t.labels, meta: t.meta, ...(dLn ? { dHidden: dLn, dWeight: G(wordEmbeddings), dBias: G(n.bias) } : {}) },
     { lossWeight: opts.lossWeight ?? 1, accumulate: true },
   );
-  const forward: Op[] = [...prologue, ...x.forward];
+  const forward: Op[] = [...tf.ops, ...x.forward];
   const backward: Op[] = [];
-  if (dLn) {
-    const dAct = T([cap, E], 'dact'), dPre = T([cap, E], 'dpre'), dSel = T([cap, h], 'dsel'), inv = T([N], 'inv', 'u32');
+  if (dLn && dHidden) {
+    const dAct = a.make([cap, E], 'dact'), dPre = a.make([cap, E], 'dpre'), dSel = a.make([cap, h], 'dsel'), inv = a.make([N], 'inv', 'u32');
     backward.push(
       ...x.backward,
       ...(await layerNormBackward(rt, { dy: dLn, x: act, gamma: P(`${n.layerNorm}.weight`), stats, dx: dAct, dgamma: G(`${n.layerNorm}.weight`), dbeta: G(`${n.layerNorm}.bias`), accumulate: true })),
@@ -97,7 +119,21 @@ export async function buildMlmHead(
       ...(await scatterRows(rt, dSel, t.list, inv, dHidden)),
     );
   }
-  return { forward, prologue, backward, xent: x, release: () => (x.release(), rt.release(...own)) };
+  return { forward, prologue: tf.ops, backward, xent: x, release: () => (x.release(), a.release()) };
+}
+
+export interface MlmLogitsHead extends HeadOps {
+  /** f32 [rows, V]: the vocabulary logits at the listed positions. */
+  logits: Tensor;
+}
+
+/** The MLM head's full vocabulary logits at the positions in `rows` (u32 [R], all valid): prediction. */
+export async function buildMlmLogits(rt: Runtime, cfg: EncoderConfig, p: ModelParams, wordEmbeddings: string, hidden: Tensor, rows: Tensor, opts: MlmHeadOptions = {}): Promise<MlmLogitsHead> {
+  const a = arena(rt, opts.label ?? 'mlm');
+  const tf = await mlmTransform(rt, cfg, p, hidden, rows, opts, a.make);
+  const logits = a.make([tf.cap, cfg.vocabSize], 'logits');
+  const decoder = await matmul(rt, tf.ln, param(p, wordEmbeddings), logits, { transB: true, bias: param(p, tf.n.bias), label: `${tf.lb}.decoder` });
+  return { forward: [...tf.ops, decoder], backward: [], logits, release: a.release };
 }
 
 export interface DetectionHead extends HeadOps {
@@ -114,43 +150,53 @@ export interface DetectionTargets {
   weight: Tensor;
 }
 
+/** dense + GELU → h×1 at every position: the detection head's forward, shared by both forms. */
+async function detectionLogits(rt: Runtime, cfg: EncoderConfig, p: ModelParams, hidden: Tensor, make: ReturnType<typeof arena>['make']) {
+  const h = cfg.hiddenSize, N = hidden.shape[0], n = HEAD_NAMES.detection;
+  const P = (k: string) => param(p, k);
+  const pre = make([N, h], 'pre'), act = make([N, h], 'act'), logits = make([N, 1], 'logits');
+  const form = geluForm(cfg.hiddenAct);
+  const ops: Op[] = [
+    await linearForward(rt, hidden, P(`${n.dense}.weight`), P(`${n.dense}.bias`), pre, 'detect.dense'),
+    await gelu(rt, pre, act, { form }),
+    await linearForward(rt, act, P(`${n.prediction}.weight`), P(`${n.prediction}.bias`), logits, 'detect.prediction'),
+  ];
+  return { ops, h, N, n, pre, act, logits, form };
+}
+
 export async function buildDetectionHead(
   rt: Runtime,
   cfg: EncoderConfig,
   p: ModelParams,
   hidden: Tensor,
-  dHidden: Tensor,
+  dHidden: Tensor | null,
   t: DetectionTargets,
-  opts: { lambda?: number; forwardOnly?: boolean } = {},
+  opts: { lambda?: number } = {},
 ): Promise<DetectionHead> {
-  const h = cfg.hiddenSize, N = hidden.shape[0];
-  const own: Tensor[] = [];
-  const T = (shape: number[], label: string) => {
-    const x = rt.empty(shape, 'f32', `detect.${label}`);
-    own.push(x);
-    return x;
-  };
-  const pre = T([N, h], 'pre'), act = T([N, h], 'act'), logits = T([N, 1], 'logits');
-  const form = cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh';
-  const P = (n: string) => param(p, n), G = (n: string) => grad(p, n);
-  const forward: Op[] = [
-    await linearForward(rt, hidden, P('discriminator_predictions.dense.weight'), P('discriminator_predictions.dense.bias'), pre, 'detect.dense'),
-    await gelu(rt, pre, act, { form }),
-    await linearForward(rt, act, P('discriminator_predictions.dense_prediction.weight'), P('discriminator_predictions.dense_prediction.bias'), logits, 'detect.prediction'),
-  ];
-  const dLogits = opts.forwardOnly ? undefined : T([N, 1], 'dlogits');
+  const a = arena(rt, 'detect');
+  const d = await detectionLogits(rt, cfg, p, hidden, a.make);
+  const { h, N, n, pre, act, logits, form } = d;
+  const P = (k: string) => param(p, k), G = (k: string) => grad(p, k);
+  const dLogits = dHidden ? a.make([N, 1], 'dlogits') : undefined;
   const flat = (x: Tensor): Tensor => ({ ...x, shape: [N] });
   const b = await bce(rt, { logits: flat(logits), target: t.target, weight: t.weight, ...(dLogits ? { dlogits: flat(dLogits) } : {}) }, { lambda: opts.lambda ?? 50 });
-  forward.push(...b.forward);
+  const forward: Op[] = [...d.ops, ...b.forward];
   const backward: Op[] = [];
-  if (dLogits) {
-    const dAct = T([N, h], 'dact'), dPre = T([N, h], 'dpre');
+  if (dLogits && dHidden) {
+    const dAct = a.make([N, h], 'dact'), dPre = a.make([N, h], 'dpre');
     backward.push(
       ...b.backward,
-      ...(await linearBackward(rt, { dy: dLogits, x: act, W: P('discriminator_predictions.dense_prediction.weight'), dW: G('discriminator_predictions.dense_prediction.weight'), db: G('discriminator_predictions.dense_prediction.bias'), dx: dAct, label: 'detect.prediction.backward' })),
+      ...(await linearBackward(rt, { dy: dLogits, x: act, W: P(`${n.prediction}.weight`), dW: G(`${n.prediction}.weight`), db: G(`${n.prediction}.bias`), dx: dAct, label: 'detect.prediction.backward' })),
       await geluBackward(rt, pre, dAct, dPre, { form }),
-      ...(await linearBackward(rt, { dy: dPre, x: hidden, W: P('discriminator_predictions.dense.weight'), dW: G('discriminator_predictions.dense.weight'), db: G('discriminator_predictions.dense.bias'), dx: view2d(dHidden, N, h), label: 'detect.dense.backward' })),
+      ...(await linearBackward(rt, { dy: dPre, x: hidden, W: P(`${n.dense}.weight`), dW: G(`${n.dense}.weight`), db: G(`${n.dense}.bias`), dx: view2d(dHidden, N, h), label: 'detect.dense.backward' })),
     );
   }
-  return { forward, backward, logits, bce: b, release: () => (b.release(), rt.release(...own)) };
+  return { forward, backward, logits, bce: b, release: () => (b.release(), a.release()) };
+}
+
+/** The detection head's logit at every position, no loss: prediction. */
+export async function buildDetectionLogits(rt: Runtime, cfg: EncoderConfig, p: ModelParams, hidden: Tensor): Promise<HeadOps & { logits: Tensor }> {
+  const a = arena(rt, 'detect');
+  const d = await detectionLogits(rt, cfg, p, hidden, a.make);
+  return { forward: d.ops, backward: [], logits: d.logits, release: a.release };
 }

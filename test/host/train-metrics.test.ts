@@ -3,7 +3,8 @@
 // precision, recall and F1 from them with their degenerate-case conventions, and the totals
 // read from xent's stats.
 import { describe, expect, it } from 'vitest';
-import { addConfusion, binaryMetrics, emptyConfusion, xentTotals, type BinaryMetrics, type Confusion } from '../../src/train/metrics.js';
+import { addConfusion, binaryMetrics, emptyConfusion, type BinaryMetrics, type Confusion } from '../../src/model/metrics.js';
+import { xentTotals } from '../../src/kernels/xent.js';
 
 /** Counts of logits/targets with every weight 1. */
 const count = (logits: number[], target: number[]): Confusion => addConfusion(emptyConfusion(), logits, target, logits.map(() => 1));

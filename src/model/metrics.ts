@@ -1,9 +1,7 @@
-// Validation metrics computed on the host from what the heads' kernels leave on the GPU:
-//  - detection objectives (RTS, C-RTS, ELECTRA's discriminator): a confusion matrix of the
-//    positive class "replaced" over the real positions, and accuracy, precision, recall
-//    and F1 from it;
-//  - MLM-style heads (MLM, SLM, ELECTRA's generator): the totals of xent's stats.
-// Pure functions: unit-tested in test/host/train-metrics.test.ts.
+// Binary-classification metrics computed on the host from a head's logits: for the
+// detection objectives (RTS, C-RTS, ELECTRA's discriminator) a confusion matrix of the
+// positive class "replaced" over the real positions, and accuracy, precision, recall and F1
+// from it. Pure functions: unit-tested in test/host/train-metrics.test.ts.
 
 /** Confusion counts of the "replaced" (positive) class. */
 export interface Confusion {
@@ -60,20 +58,4 @@ export function binaryMetrics(c: Confusion): BinaryMetrics {
     // = 2PR / (P + R) whenever P + R > 0, without the intermediate roundings.
     f1: ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn),
   };
-}
-
-/** The totals of xent's stats for a selection of `capacity` rows (layout: src/kernels/xent.ts). */
-export interface XentTotals {
-  /** The loss as trained: lossWeight · mean over valid rows. */
-  loss: number;
-  /** Rows with a label in the vocabulary, of the selection's count. */
-  valid: number;
-  /** Valid rows whose argmax is the label. */
-  correct: number;
-}
-
-export function xentTotals(stats: ArrayLike<number>, capacity: number): XentTotals {
-  if (stats.length < 4 * capacity + 8) throw new Error(`xent stats: ${stats.length} values, a selection of ${capacity} rows has ${4 * capacity + 8}`);
-  const o = 4 * capacity;
-  return { loss: stats[o], valid: stats[o + 2], correct: stats[o + 3] };
 }

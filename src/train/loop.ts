@@ -1,0 +1,120 @@
+// The pre-training loop over a Trainer: budgets (a time budget's schedule fitted once the
+// first steps are timed), metrics read without stalling the GPU, the NaN/Inf stop,
+// evaluation and checkpoint cadence, and a final evaluation and checkpoint. Progress goes
+// to a LoopReporter (the CLI's progress line), so this layer knows nothing of terminals.
+import type { Runtime } from '../gpu/runtime.js';
+import { Trainer, TrainingError, type TrainConfig, type StepReadout } from './trainer.js';
+import { learningRate } from './schedule.js';
+
+/** Where the loop reports: the steps the schedule spans (again when refitted), each logged step, the end, and one-off messages. */
+export interface LoopReporter {
+  total(steps: number): void;
+  step(step: number, fields: Record<string, number>): void;
+  done(): void;
+  message(text: string): void;
+}
+
+export interface PretrainSummary {
+  steps: number;
+  firstLoss: number;
+  lastLoss: number;
+  /** ELECTRA: the generator's and the discriminator's (×λ) losses at the first and last log. */
+  electra?: { first: { genLoss: number; discLoss: number }; last: { genLoss: number; discLoss: number } };
+  eval: Record<string, number> | null;
+  seconds: number;
+  tokensPerSecond: number;
+  checkpoint: string;
+}
+
+/** The training loop with logging, evaluation, checkpoints and the NaN stop. */
+export async function runPretraining(rt: Runtime, c: TrainConfig, opts: { resume?: boolean; warmup?: number; report?: LoopReporter } = {}): Promise<PretrainSummary> {
+  const report = opts.report;
+  const tr = await Trainer.create(rt, { ...c, warmupSteps: opts.warmup ?? c.warmupSteps }, { resume: opts.resume });
+  if (tr.initReport) report?.message(tr.initReport);
+  const tokensPerStep = tr.tokensPerStep;
+  report?.total(tr.totalSteps);
+  // A time budget counts from the first step (after compilation and autotuning); the
+  // schedule is fitted to it once the first steps are timed.
+  let deadline = Infinity;
+  let fitted = c.budget.kind !== 'time';
+  let timedFrom = 0;
+  let firstLoss = NaN, lastLoss = NaN, lastEval: Record<string, number> | null = null;
+  let electra: PretrainSummary['electra'];
+  const t0 = performance.now();
+  const startStep = tr.step;
+  let lastCheckpoint = '';
+  // Metrics are read without stalling the pipeline: a log step's scalars are copied into a
+  // mappable buffer inside its own submit and handled when they arrive; the loop waits for a
+  // log interval's readout only when issuing the next one, so at most one interval of steps
+  // is queued ahead of the GPU.
+  let pending: Promise<void> | null = null;
+  let diverged: TrainingError | null = null;
+  const onMetrics = (step: number, m: StepReadout) => {
+    if (diverged) return;
+    if (!Number.isFinite(m.loss) || m.nonfinite) {
+      diverged = new TrainingError(
+        `non-finite ${m.nonfinite ? 'gradient' : 'loss'} at step ${step} (loss ${m.loss}, grad norm ${m.gradNorm}): stopping. ` +
+          `${lastCheckpoint ? `The last good checkpoint is kept (${lastCheckpoint})` : 'No checkpoint was written before this'}; try a lower --lr or more warm-up.`,
+      );
+      return;
+    }
+    if (Number.isNaN(firstLoss)) firstLoss = m.loss;
+    lastLoss = m.loss;
+    if (m.electra) electra = { first: electra?.first ?? m.electra, last: m.electra };
+    const secs = (performance.now() - t0) / 1000;
+    const tps = ((step - startStep) * tokensPerStep) / secs;
+    tr.log.write({ kind: 'train', step, loss: m.loss, accuracy: m.accuracy, ...(m.electra ?? {}), lr: learningRate(tr.schedule(), step - 1), gradNorm: m.gradNorm, tokensPerSecond: tps, overflow: m.overflow });
+    report?.step(step, m.electra ? { loss: m.loss, gen: m.electra.genLoss, disc: m.electra.discLoss, acc: m.accuracy, 'tok/s': tps } : { loss: m.loss, acc: m.accuracy, 'tok/s': tps });
+  };
+  /** Wait for the outstanding readout; stop if it showed divergence. */
+  const drain = async () => {
+    if (pending) await pending;
+    pending = null;
+    if (diverged) throw diverged;
+  };
+  while (tr.step < tr.totalSteps && performance.now() < deadline) {
+    const step = tr.step + 1;
+    const logNow = step % c.logEvery === 0 || step === tr.totalSteps;
+    if (logNow) {
+      const readout = tr.runStep({ metrics: true });
+      await drain();
+      pending = readout.then((m) => onMetrics(step, m));
+    } else tr.runStep();
+    if (!fitted && c.budget.kind === 'time') {
+      if (tr.step === startStep + 1) {
+        await rt.sync(); // the first step compiles pipelines: not representative
+        timedFrom = performance.now();
+        deadline = timedFrom + c.budget.seconds * 1000;
+      } else if (tr.step === startStep + 4) {
+        await rt.sync();
+        const perStep = (performance.now() - timedFrom) / 3000;
+        tr.fitToTime((deadline - performance.now()) / 1000, perStep);
+        report?.total(tr.totalSteps);
+        fitted = true;
+      }
+    }
+    if (c.evalEvery > 0 && tr.step % c.evalEvery === 0) {
+      await drain();
+      const e = await tr.evaluate();
+      if (e) {
+        lastEval = { ...e } as unknown as Record<string, number>;
+        tr.log.write({ kind: 'eval', ...e });
+      }
+    }
+    if (c.checkpointEvery > 0 && tr.step % c.checkpointEvery === 0) {
+      await drain(); // never checkpoint a diverged model
+      lastCheckpoint = await tr.checkpoint();
+    }
+  }
+  await drain();
+  report?.done();
+  const e = await tr.evaluate();
+  if (e) {
+    lastEval = { ...e } as unknown as Record<string, number>;
+    tr.log.write({ kind: 'eval', ...e });
+  }
+  lastCheckpoint = await tr.checkpoint();
+  const seconds = (performance.now() - t0) / 1000;
+  return { steps: tr.step, firstLoss, lastLoss, ...(electra ? { electra } : {}), eval: lastEval, seconds, tokensPerSecond: ((tr.step - startStep) * tokensPerStep) / seconds, checkpoint: lastCheckpoint };
+}
+

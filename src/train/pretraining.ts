@@ -1,0 +1,131 @@
+// Pre-training as a TrainingTask: an objective (src/objectives/registry.ts) on a corpus made
+// by `prepare` (shards + manifest, and the statistics the objective needs: unigram.json,
+// clusters.json). The batches are the loader's token ids, a pure function of (seed, epoch,
+// step); the graph is the objective's; checkpoints record the objective, the model config and
+// the objective's own settings, and a resume refuses any difference.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { AttentionAlgorithm } from '../kernels/attention.js';
+import { encoderParams, makeConfig, type EncoderConfig, type ParamSpec, type PresetName } from '../model/config.js';
+import { checkObjectiveSettings, objectiveModule, ObjectiveOptionError, type ObjectiveName, type ObjectiveSettings, type PretrainGraph } from '../objectives/registry.js';
+import type { ObjectiveStatistics } from '../objectives/common.js';
+import { BatchLoader } from '../data/loader.js';
+import { readManifest, type Manifest } from '../data/shards.js';
+import { loadClusters } from '../data/clusters.js';
+import { loadUnigram } from '../data/stats.js';
+import { initFromHf, describeInitFrom } from '../io/init-from.js';
+import { TrainingError, type BatchSource, type OptimizerConfig, type TrainingTask } from './task.js';
+
+export interface TrainConfig extends OptimizerConfig, ObjectiveSettings {
+  objective: ObjectiveName;
+  preset: PresetName;
+  /** Overrides of the preset's model fields. */
+  model?: Partial<EncoderConfig>;
+  /** A directory made by `prepare`. */
+  data: string;
+  /** Start from a Hugging Face BERT/ELECTRA checkpoint directory (encoder, and the head when of the same kind). */
+  initFrom?: string;
+  maskProb: number;
+  logEvery: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  /** Attention algorithm (default 'auto': measured per adapter). */
+  attention?: AttentionAlgorithm | 'auto';
+}
+
+/** The parameters an objective trains: the encoder and the objective's own (its head; ELECTRA's generator). */
+export function paramSpecsFor(objective: ObjectiveName, cfg: EncoderConfig, generatorSize?: number): ParamSpec[] {
+  return [...encoderParams(cfg, ''), ...objectiveModule(objective).params(cfg, { generatorSize })];
+}
+
+/** The objective's settings out of a TrainConfig. */
+function settingsOf(c: TrainConfig): ObjectiveSettings {
+  return { generatorSize: c.generatorSize, rtsGenerator: c.rtsGenerator, unigramAlpha: c.unigramAlpha };
+}
+
+/** The statistics an objective needs, loaded from the prepared directory. */
+function loadStatistics(c: TrainConfig, manifest: Manifest, settings: ObjectiveSettings): ObjectiveStatistics {
+  const stats: ObjectiveStatistics = {};
+  for (const need of objectiveModule(c.objective).statistics(settings)) {
+    if (need === 'clusters') {
+      const f = manifest.files.clusters;
+      if (!f) throw new TrainingError(`${c.data}: no clusters file in the manifest (run \`prepare\` again)`);
+      const cl = loadClusters(join(c.data, f));
+      stats.clusters = { assignment: cl.assignment, k: cl.k };
+    } else {
+      const f = join(c.data, manifest.files.unigram ?? 'unigram.json');
+      if (!existsSync(f)) throw new TrainingError(`${f}: missing; the unigram generator needs the token counts (run \`prepare\` again)`);
+      stats.unigram = loadUnigram(f).counts;
+    }
+  }
+  return stats;
+}
+
+/** A loader's batches as the graph's inputs. */
+function tokenBatches(loader: BatchLoader): BatchSource {
+  return { stepsPerEpoch: loader.stepsPerEpoch, batch: (epoch, step) => ({ ids: loader.batch(epoch, step) }) };
+}
+
+export function pretrainingTask(c: TrainConfig): TrainingTask<PretrainGraph> {
+  const settings = settingsOf(c);
+  try {
+    checkObjectiveSettings(c.objective, settings);
+  } catch (e) {
+    if (e instanceof ObjectiveOptionError) throw new TrainingError(e.message);
+    throw e;
+  }
+  const module = objectiveModule(c.objective);
+  const manifest = readManifest(c.data);
+  const T = manifest.seqLen;
+  const cfg = makeConfig(c.preset, { vocabSize: manifest.vocabSize, maxPositions: Math.max(512, T), ...c.model });
+  if (cfg.vocabSize !== manifest.vocabSize) throw new TrainingError(`model vocabulary ${cfg.vocabSize} differs from the data's (${manifest.vocabSize}, ${c.data}/manifest.json)`);
+  const loader = new BatchLoader(c.data, { batchSize: c.batch, seed: c.seed, split: 'train' });
+  if (loader.stepsPerEpoch < 1) throw new TrainingError(`${c.data}: ${loader.sequences} training sequences cannot fill one batch of ${c.batch}`);
+  const validation = manifest.splits.validation.sequences >= c.batch ? tokenBatches(new BatchLoader(c.data, { batchSize: c.batch, seed: c.seed, split: 'validation' })) : null;
+  const statistics = loadStatistics(c, manifest, settings);
+  const s = manifest.special;
+  const special = { pad: s.pad, mask: s.mask, ids: [s.pad, s.unk, s.cls, s.sep, s.mask] };
+  const own = module.checkpointState(cfg, settings);
+  return {
+    model: cfg,
+    seqLen: T,
+    params: paramSpecsFor(c.objective, cfg, c.generatorSize),
+    train: tokenBatches(loader),
+    validation,
+    build: (b) =>
+      module.build({
+        rt: b.rt,
+        // The evaluation graph runs without dropout.
+        cfg: b.mode === 'train' ? cfg : { ...cfg, hiddenDropout: 0, attentionDropout: 0 },
+        params: b.params,
+        batch: c.batch,
+        seqLen: T,
+        step: b.step,
+        dropoutRng: b.dropoutRng,
+        seed: c.seed,
+        maskProb: c.maskProb,
+        special,
+        lossScale: b.lossScale,
+        mode: b.mode,
+        attention: c.attention,
+        attentionScratch: b.attentionScratch,
+        settings,
+        statistics,
+        training: b.training,
+      }),
+    initialize(rt, params) {
+      if (!c.initFrom) return undefined;
+      const report = initFromHf(c.initFrom, cfg, params, rt);
+      return { message: describeInitFrom(report), record: { kind: 'init-from', source: c.initFrom, loaded: report.loaded.length, fresh: report.fresh, unused: report.unused } };
+    },
+    checkpointState: () => ({ objective: c.objective, config: cfg, ...own }),
+    checkResume(saved, dir) {
+      if (saved.objective !== c.objective) throw new TrainingError(`${dir}: checkpoint of objective '${saved.objective}', this run trains '${c.objective}'`);
+      module.checkResume?.(saved, cfg, settings, dir);
+      const theirs = saved.config as Record<string, unknown> | undefined, mine = cfg as unknown as Record<string, unknown>;
+      const diff = Object.keys(cfg).filter((k) => JSON.stringify(theirs?.[k]) !== JSON.stringify(mine[k]));
+      if (diff.length) throw new TrainingError(`${dir}: the checkpoint's model differs from this run's in ${diff.join(', ')}`);
+    },
+    describe: () => ({ ...c, data: resolve(c.data), model: cfg, ...own, ...(settings.rtsGenerator === 'unigram' ? { unigramAlpha: (own.rts as { alpha: number }).alpha } : {}) }),
+  };
+}
