@@ -14,9 +14,9 @@ import { fromFloat32, saveSafetensors, toFloat32, writeFileAtomic, type SafeTens
 import { hfConfig, HfFormatError, writeHfCheckpoint, type HfArchitecture } from './hf.js';
 import { detectionHeadParams, encoderParams, mlmHeadParams, validateConfig, type EncoderConfig } from '../model/config.js';
 import { WordPieceTokenizer, SPECIAL_TOKENS } from '../data/tokenizer.js';
+import { OBJECTIVES, objectiveModule, type ObjectiveName } from '../objectives/registry.js';
 
-export const OBJECTIVES = ['mlm', 'slm', 'rts', 'crts', 'electra'] as const;
-export type Objective = (typeof OBJECTIVES)[number];
+export type Objective = ObjectiveName;
 export type ExportAs = 'auto' | HfArchitecture | 'electra-generator';
 export const EXPORT_AS: readonly ExportAs[] = ['auto', 'bert-mlm', 'electra-discriminator', 'electra-generator', 'bert'];
 
@@ -115,7 +115,7 @@ export function loadRunModel(runDir: string, step?: number): RunModel {
 
 /** The Hugging Face architecture `auto` picks for an objective. */
 export function autoArchitecture(objective: Objective): HfArchitecture {
-  return objective === 'mlm' || objective === 'slm' ? 'bert-mlm' : 'electra-discriminator';
+  return objectiveModule(objective).head === 'mlm' ? 'bert-mlm' : 'electra-discriminator';
 }
 
 export interface ExportOptions {

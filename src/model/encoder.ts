@@ -36,7 +36,7 @@ import { gelu, geluBackward } from '../kernels/gelu.js';
 import { dropout, dropoutBackward } from '../kernels/dropout.js';
 import { embedding, embeddingBackward } from '../kernels/embedding.js';
 import { binary } from '../kernels/elementwise.js';
-import type { EncoderConfig } from './config.js';
+import { geluForm, type EncoderConfig } from './config.js';
 import { grad, param, type ModelParams } from './params.js';
 import { DROPOUT_SITES } from './dropout-sites.js';
 
@@ -111,42 +111,38 @@ interface BackwardBuffers {
   dQkv: Tensor;
 }
 
-interface LayerActs {
-  x: Tensor; // layer input [N, h]
+/** What a layer's backward reads of its attention branch (see attentionBranchForward). */
+interface AttentionActs {
   qkv: Tensor; // [B, T, 3h]
   ctx: Tensor; // [N, h]
   lse: Tensor; // [B, H, T]
   attn: AttentionForward;
-  tmp1: Tensor; // dropout(output dense) [N, h] (the dense output itself when rate 0)
-  dense1: Tensor; // output dense before dropout [N, h]
-  sum1: Tensor;
+  out: Tensor; // dropout(output dense) [N, h]
+}
+
+/** A post-LN layer's activations (see the header). */
+interface LayerActs extends AttentionActs {
+  x: Tensor; // layer input [N, h]
+  sum1: Tensor; // x + attention branch: LN₁'s input
   stats1: Tensor;
-  y1: Tensor;
+  y1: Tensor; // LN₁'s output, the FFN's input
   pre: Tensor; // [N, F]
   act: Tensor; // [N, F]
-  dense2: Tensor;
-  tmp2: Tensor;
-  sum2: Tensor;
+  sum2: Tensor; // y1 + FFN branch: LN₂'s input
   stats2: Tensor;
   y2: Tensor;
 }
 
 /** A pre-LN layer's activations (see the header). */
-interface PreLayerActs {
+interface PreLayerActs extends AttentionActs {
   x: Tensor; // residual stream in [N, h]: LN₁'s input (layer 0: the embeddings' output; then the previous layer's sum)
   u: Tensor; // LN₁(x), the attention's input [N, h]
   statsU: Tensor;
-  qkv: Tensor;
-  ctx: Tensor;
-  lse: Tensor;
-  attn: AttentionForward;
-  tmp1: Tensor; // dropout(attention output dense)
-  r: Tensor; // x + tmp1: LN₂'s input [N, h]
+  r: Tensor; // x + attention branch: LN₂'s input [N, h]
   statsV: Tensor;
   v: Tensor; // LN₂(r), the FFN's input
   pre: Tensor;
   act: Tensor;
-  tmp2: Tensor; // dropout(output dense); r + tmp2 is the next stream
 }
 
 export class Encoder {
@@ -221,8 +217,7 @@ export class Encoder {
 
   private async buildForward(inp: EncoderInputs, o: EncoderOptions): Promise<void> {
     const { rt, cfg, N } = this;
-    const h = cfg.hiddenSize, F = cfg.intermediateSize;
-    const hd = cfg.hiddenDropout;
+    const h = cfg.hiddenSize;
     const base = o.streamBase ?? 0;
     const f = this.forwardOps;
 
@@ -234,12 +229,7 @@ export class Encoder {
     this.embLn = this.t([N, E], 'emb.ln');
     f.push(await embedding(rt, inp.ids, inp.types, { word: this.PE('embeddings.word_embeddings.weight'), position: this.PE('embeddings.position_embeddings.weight'), type: this.PE('embeddings.token_type_embeddings.weight') }, this.embSum));
     f.push(await layerNorm(rt, this.embSum, this.PE('embeddings.LayerNorm.weight'), this.PE('embeddings.LayerNorm.bias'), this.embLn, this.embStats, { eps: cfg.layerNormEps }));
-    let x = this.embLn;
-    if (hd > 0) {
-      const xd = this.t([N, E], 'emb.dropout');
-      f.push(await dropout(rt, this.embLn, xd, { rate: hd, rng: o.dropoutRng, stream: DROPOUT_SITES.embeddings(base) }));
-      x = xd;
-    }
+    let x = await this.dropoutForward(this.embLn, 'emb.dropout', DROPOUT_SITES.embeddings(base), o);
     if (E !== h) {
       this.embOut = x;
       const xp = this.t([N, h], 'emb.project');
@@ -248,38 +238,16 @@ export class Encoder {
     }
     if (cfg.preLayerNorm) return this.buildPreLnLayers(x, inp, o);
 
+    // Post-LN (BERT): x + Attn(x) → LN₁ → y₁;  y₁ + FFN(y₁) → LN₂ → the next layer's x.
+    const eps = cfg.layerNormEps;
     for (let l = 0; l < cfg.numLayers; l++) {
       const L = `encoder.layer.${l}.`;
-      const a: Partial<LayerActs> = { x };
-      Object.assign(a, await this.selfAttentionForward(l, x, inp, o));
-      a.dense1 = this.t([N, h], `${L}attn.dense`);
-      f.push(await linearForward(rt, view2d(a.ctx!, N, h), this.P(`${L}attention.output.dense.weight`), this.P(`${L}attention.output.dense.bias`), a.dense1, `${L}attention.output.dense`));
-      a.tmp1 = a.dense1;
-      if (hd > 0) {
-        a.tmp1 = this.t([N, h], `${L}attn.dropout`);
-        f.push(await dropout(rt, a.dense1, a.tmp1, { rate: hd, rng: o.dropoutRng, stream: DROPOUT_SITES.attentionOutput(base, l) }));
-      }
-      a.sum1 = this.t([N, h], `${L}sum1`);
-      a.stats1 = this.t([N, 2], `${L}stats1`);
-      a.y1 = this.t([N, h], `${L}y1`);
-      f.push(await layerNorm(rt, a.tmp1, this.P(`${L}attention.output.LayerNorm.weight`), this.P(`${L}attention.output.LayerNorm.bias`), a.y1, a.stats1, { eps: cfg.layerNormEps, residual: x, sum: a.sum1 }));
-      a.pre = this.t([N, F], `${L}ffn.pre`);
-      a.act = this.t([N, F], `${L}ffn.act`);
-      f.push(await linearForward(rt, a.y1, this.P(`${L}intermediate.dense.weight`), this.P(`${L}intermediate.dense.bias`), a.pre, `${L}intermediate.dense`));
-      f.push(await gelu(rt, a.pre, a.act, { form: cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh' }));
-      a.dense2 = this.t([N, h], `${L}ffn.dense`);
-      f.push(await linearForward(rt, a.act, this.P(`${L}output.dense.weight`), this.P(`${L}output.dense.bias`), a.dense2, `${L}output.dense`));
-      a.tmp2 = a.dense2;
-      if (hd > 0) {
-        a.tmp2 = this.t([N, h], `${L}ffn.dropout`);
-        f.push(await dropout(rt, a.dense2, a.tmp2, { rate: hd, rng: o.dropoutRng, stream: DROPOUT_SITES.ffnOutput(base, l) }));
-      }
-      a.sum2 = this.t([N, h], `${L}sum2`);
-      a.stats2 = this.t([N, 2], `${L}stats2`);
-      a.y2 = this.t([N, h], `${L}y2`);
-      f.push(await layerNorm(rt, a.tmp2, this.P(`${L}output.LayerNorm.weight`), this.P(`${L}output.LayerNorm.bias`), a.y2, a.stats2, { eps: cfg.layerNormEps, residual: a.y1, sum: a.sum2 }));
-      this.layers.push(a as LayerActs);
-      x = a.y2;
+      const attn = await this.attentionBranchForward(l, x, inp, o);
+      const ln1 = await this.residualLayerNorm(`${L}attention.output.LayerNorm`, attn.out, x, `${L}sum1`, `${L}stats1`, `${L}y1`, eps);
+      const ffn = await this.ffnBranchForward(l, ln1.y, o);
+      const ln2 = await this.residualLayerNorm(`${L}output.LayerNorm`, ffn.out, ln1.y, `${L}sum2`, `${L}stats2`, `${L}y2`, eps);
+      this.layers.push({ x, ...attn, sum1: ln1.sum, stats1: ln1.stats, y1: ln1.y, pre: ffn.pre, act: ffn.act, sum2: ln2.sum, stats2: ln2.stats, y2: ln2.y });
+      x = ln2.y;
     }
     this.hidden = x;
   }
@@ -287,9 +255,7 @@ export class Encoder {
   /** Pre-LN layers and the final LayerNorm over the embeddings' output x (see the header). */
   private async buildPreLnLayers(x: Tensor, inp: EncoderInputs, o: EncoderOptions): Promise<void> {
     const { rt, cfg, N } = this;
-    const h = cfg.hiddenSize, F = cfg.intermediateSize;
-    const hd = cfg.hiddenDropout, eps = cfg.layerNormEps;
-    const base = o.streamBase ?? 0;
+    const h = cfg.hiddenSize, eps = cfg.layerNormEps;
     const f = this.forwardOps;
     const lnName = (l: number) => (l < cfg.numLayers ? `encoder.layer.${l}.attention.output.LayerNorm` : 'encoder.final_layer_norm');
     // Layer 0's LN₁ reads the embeddings' output; every later LN₁ (and the final LN) is fused
@@ -299,38 +265,15 @@ export class Encoder {
     f.push(await layerNorm(rt, x, this.P(`${lnName(0)}.weight`), this.P(`${lnName(0)}.bias`), u, statsU, { eps }));
     for (let l = 0; l < cfg.numLayers; l++) {
       const L = `encoder.layer.${l}.`;
-      const a: Partial<PreLayerActs> = { x, u, statsU };
-      Object.assign(a, await this.selfAttentionForward(l, u, inp, o));
-      const dense1 = this.t([N, h], `${L}attn.dense`);
-      f.push(await linearForward(rt, view2d(a.ctx!, N, h), this.P(`${L}attention.output.dense.weight`), this.P(`${L}attention.output.dense.bias`), dense1, `${L}attention.output.dense`));
-      a.tmp1 = dense1;
-      if (hd > 0) {
-        a.tmp1 = this.t([N, h], `${L}attn.dropout`);
-        f.push(await dropout(rt, dense1, a.tmp1, { rate: hd, rng: o.dropoutRng, stream: DROPOUT_SITES.attentionOutput(base, l) }));
-      }
-      // r = x + tmp1 and v = LN₂(r), one op.
-      a.r = this.t([N, h], `${L}stream.mid`);
-      a.statsV = this.t([N, 2], `${L}stats2`);
-      a.v = this.t([N, h], `${L}ln2`);
-      f.push(await layerNorm(rt, a.tmp1, this.P(`${L}output.LayerNorm.weight`), this.P(`${L}output.LayerNorm.bias`), a.v, a.statsV, { eps, residual: x, sum: a.r }));
-      a.pre = this.t([N, F], `${L}ffn.pre`);
-      a.act = this.t([N, F], `${L}ffn.act`);
-      f.push(await linearForward(rt, a.v, this.P(`${L}intermediate.dense.weight`), this.P(`${L}intermediate.dense.bias`), a.pre, `${L}intermediate.dense`));
-      f.push(await gelu(rt, a.pre, a.act, { form: cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh' }));
-      const dense2 = this.t([N, h], `${L}ffn.dense`);
-      f.push(await linearForward(rt, a.act, this.P(`${L}output.dense.weight`), this.P(`${L}output.dense.bias`), dense2, `${L}output.dense`));
-      a.tmp2 = dense2;
-      if (hd > 0) {
-        a.tmp2 = this.t([N, h], `${L}ffn.dropout`);
-        f.push(await dropout(rt, dense2, a.tmp2, { rate: hd, rng: o.dropoutRng, stream: DROPOUT_SITES.ffnOutput(base, l) }));
-      }
-      // Next stream = r + tmp2, normalised by the next layer's LN₁ (or the final LN), one op.
-      const next = this.t([N, h], `${L}stream.out`);
-      u = this.t([N, h], l + 1 < cfg.numLayers ? `encoder.layer.${l + 1}.ln1` : 'encoder.final_layer_norm');
-      statsU = this.t([N, 2], l + 1 < cfg.numLayers ? `encoder.layer.${l + 1}.stats1` : 'encoder.final_layer_norm.stats');
-      f.push(await layerNorm(rt, a.tmp2, this.P(`${lnName(l + 1)}.weight`), this.P(`${lnName(l + 1)}.bias`), u, statsU, { eps, residual: a.r, sum: next }));
-      this.preLayers.push(a as PreLayerActs);
-      x = next;
+      const attn = await this.attentionBranchForward(l, u, inp, o);
+      // r = x + Attn(u) and v = LN₂(r), one op.
+      const ln2 = await this.residualLayerNorm(`${L}output.LayerNorm`, attn.out, x, `${L}stream.mid`, `${L}stats2`, `${L}ln2`, eps);
+      const ffn = await this.ffnBranchForward(l, ln2.y, o);
+      // The next stream = r + FFN(v), normalised by the next layer's LN₁ (or the final LN), one op.
+      const last = l + 1 === cfg.numLayers;
+      const next = await this.residualLayerNorm(lnName(l + 1), ffn.out, ln2.sum, `${L}stream.out`, last ? 'encoder.final_layer_norm.stats' : `encoder.layer.${l + 1}.stats1`, last ? 'encoder.final_layer_norm' : `encoder.layer.${l + 1}.ln1`, eps);
+      this.preLayers.push({ x, u, statsU, ...attn, r: ln2.sum, statsV: ln2.stats, v: ln2.y, pre: ffn.pre, act: ffn.act });
+      [x, u, statsU] = [next.sum, next.y, next.stats];
     }
     this.finalX = x;
     this.finalStats = statsU;
@@ -403,6 +346,47 @@ export class Encoder {
     await this.buildEmbeddingsBackward(inp, o, gIn, dTmp, gX);
   }
 
+  /**
+   * Layer l's attention branch over `input`: q, k, v projections, attention, the output
+   * projection and its dropout (`out`; the projection itself when the rate is 0).
+   */
+  private async attentionBranchForward(l: number, input: Tensor, inp: EncoderInputs, o: EncoderOptions) {
+    const { rt, cfg, N } = this;
+    const h = cfg.hiddenSize, L = `encoder.layer.${l}.`;
+    const sa = await this.selfAttentionForward(l, input, inp, o);
+    const dense = this.t([N, h], `${L}attn.dense`);
+    this.forwardOps.push(await linearForward(rt, view2d(sa.ctx, N, h), this.P(`${L}attention.output.dense.weight`), this.P(`${L}attention.output.dense.bias`), dense, `${L}attention.output.dense`));
+    return { ...sa, out: await this.dropoutForward(dense, `${L}attn.dropout`, DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l), o) };
+  }
+
+  /** Layer l's FFN branch over `input`: intermediate dense, GELU, output dense and its dropout (`out`). */
+  private async ffnBranchForward(l: number, input: Tensor, o: EncoderOptions) {
+    const { rt, cfg, N } = this;
+    const h = cfg.hiddenSize, F = cfg.intermediateSize, L = `encoder.layer.${l}.`, f = this.forwardOps;
+    const pre = this.t([N, F], `${L}ffn.pre`), act = this.t([N, F], `${L}ffn.act`), dense = this.t([N, h], `${L}ffn.dense`);
+    f.push(await linearForward(rt, input, this.P(`${L}intermediate.dense.weight`), this.P(`${L}intermediate.dense.bias`), pre, `${L}intermediate.dense`));
+    f.push(await gelu(rt, pre, act, { form: geluForm(cfg.hiddenAct) }));
+    f.push(await linearForward(rt, act, this.P(`${L}output.dense.weight`), this.P(`${L}output.dense.bias`), dense, `${L}output.dense`));
+    return { pre, act, out: await this.dropoutForward(dense, `${L}ffn.dropout`, DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), o) };
+  }
+
+  /** Hidden dropout of `x` at a site (x itself when the rate is 0). */
+  private async dropoutForward(x: Tensor, label: string, stream: number, o: EncoderOptions): Promise<Tensor> {
+    const rate = this.cfg.hiddenDropout;
+    if (rate === 0) return x;
+    const y = this.t([...x.shape], label);
+    this.forwardOps.push(await dropout(this.rt, x, y, { rate, rng: o.dropoutRng, stream }));
+    return y;
+  }
+
+  /** sum = branch + residual and y = LayerNorm `name`(sum), one op (stats saved for backward). */
+  private async residualLayerNorm(name: string, branch: Tensor, residual: Tensor, sumLabel: string, statsLabel: string, yLabel: string, eps: number) {
+    const N = this.N, h = this.cfg.hiddenSize;
+    const sum = this.t([N, h], sumLabel), stats = this.t([N, 2], statsLabel), y = this.t([N, h], yLabel);
+    this.forwardOps.push(await layerNorm(this.rt, branch, this.P(`${name}.weight`), this.P(`${name}.bias`), y, stats, { eps, residual, sum }));
+    return { sum, stats, y };
+  }
+
   /** Layer l's q, k, v projections of `input` and the attention over them (ops appended to the forward). */
   private async selfAttentionForward(l: number, input: Tensor, inp: EncoderInputs, o: EncoderOptions): Promise<{ qkv: Tensor; ctx: Tensor; lse: Tensor; attn: AttentionForward }> {
     const { rt, cfg, B, T, N } = this;
@@ -446,7 +430,7 @@ export class Encoder {
       dDense = bufs.dTmp;
     }
     b.push(...(await linearBackward(rt, { dy: dDense, x: a.act, W: this.P(`${L}output.dense.weight`), dW: this.G(`${L}output.dense.weight`), db: this.G(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward` })));
-    b.push(await geluBackward(rt, a.pre, bufs.dAct, bufs.dPre, { form: cfg.hiddenAct === 'gelu' ? 'erf' : 'tanh' }));
+    b.push(await geluBackward(rt, a.pre, bufs.dAct, bufs.dPre, { form: geluForm(cfg.hiddenAct) }));
     b.push(...(await linearBackward(rt, { dy: bufs.dPre, x: input, W: this.P(`${L}intermediate.dense.weight`), dW: this.G(`${L}intermediate.dense.weight`), db: this.G(`${L}intermediate.dense.bias`), dx, accumulateDx: accumulate, label: `${L}intermediate.dense.backward` })));
   }
 

@@ -13,7 +13,7 @@
 // embeddings_project when the embedding width differs from hidden, and the MLM head under
 // the generator's names; referenceElectra sums the generator's and discriminator's losses
 // and gradients for given (already sampled) inputs.
-import type { EncoderConfig } from './config.js';
+import { HEAD_NAMES, geluForm, type EncoderConfig, type MlmHeadNames } from './config.js';
 import { DROPOUT_SITES } from './dropout-sites.js';
 import { refLayerNorm, refLayerNormBackward } from '../kernels/ref/layernorm.js';
 import { refGelu, refGeluBackward } from '../kernels/ref/gelu.js';
@@ -41,7 +41,7 @@ export type Head =
       positions: Int32Array;
       labels: Int32Array;
       /** Parameter names (default BERT's cls.predictions.*), head activation (default the config's), loss weight (1). */
-      names?: { dense: string; layerNorm: string; bias: string };
+      names?: MlmHeadNames;
       act?: EncoderConfig['hiddenAct'];
       weight?: number;
     }
@@ -229,7 +229,7 @@ class ReferenceEncoder {
   // FFN branch of layer l: dropout(output.dense(GELU(intermediate.dense(v)))).
   ffnBranch(l: number, v: Float64Array) {
     const { N, h, c } = this;
-    const L = `encoder.layer.${l}.`, F = c.intermediateSize, form = c.hiddenAct === 'gelu' ? 'erf' : 'tanh';
+    const L = `encoder.layer.${l}.`, F = c.intermediateSize, form = geluForm(c.hiddenAct);
     const pre = this.linear(`${L}intermediate.dense`, v, h, F);
     const act = refGelu(pre, form);
     const mask = this.hiddenMask(N * h, DROPOUT_SITES.ffnOutput(this.base(), l));
@@ -307,8 +307,8 @@ function accumulate(into: Float64Array, x: ArrayLike<number>): void {
 function mlmHead(enc: ReferenceEncoder, hidden: Float64Array, head: Extract<Head, { kind: 'mlm' }>) {
   const { p, grads, c, h, E } = enc;
   const V = c.vocabSize, S = head.positions.length;
-  const nm = head.names ?? { dense: 'cls.predictions.transform.dense', layerNorm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias' };
-  const form = (head.act ?? c.hiddenAct) === 'gelu' ? 'erf' : 'tanh', lw = head.weight ?? 1;
+  const nm = head.names ?? HEAD_NAMES.mlm;
+  const form = geluForm(head.act ?? c.hiddenAct), lw = head.weight ?? 1;
   const P = (n: string) => get(p, n), G = (n: string) => get(grads, n);
   const word = enc.PE('embeddings.word_embeddings.weight');
   const sel = gather(hidden, head.positions, h);
@@ -340,14 +340,15 @@ function mlmHead(enc: ReferenceEncoder, hidden: Float64Array, head: Extract<Head
 function detectionHead(enc: ReferenceEncoder, hidden: Float64Array, head: Extract<Head, { kind: 'detection' }>) {
   const { p, grads, c, h, N } = enc;
   const P = (n: string) => get(p, n), G = (n: string) => get(grads, n);
-  const form = c.hiddenAct === 'gelu' ? 'erf' : 'tanh';
-  const pre = linear(hidden, P('discriminator_predictions.dense.weight'), P('discriminator_predictions.dense.bias'), N, h, h);
+  const form = geluForm(c.hiddenAct);
+  const n = HEAD_NAMES.detection;
+  const pre = linear(hidden, P(`${n.dense}.weight`), P(`${n.dense}.bias`), N, h, h);
   const act = refGelu(pre, form);
-  const logits = linear(act, P('discriminator_predictions.dense_prediction.weight'), P('discriminator_predictions.dense_prediction.bias'), N, h, 1);
+  const logits = linear(act, P(`${n.prediction}.weight`), P(`${n.prediction}.bias`), N, h, 1);
   const bce = refBce(logits, head.labels, head.weights, head.lambda);
   const backward = () => {
-    const dact = linearBackward(Float64Array.from(bce.dz), act, P('discriminator_predictions.dense_prediction.weight'), G('discriminator_predictions.dense_prediction.weight'), G('discriminator_predictions.dense_prediction.bias'), N, h, 1);
-    return linearBackward(refGeluBackward(pre, dact, form), hidden, P('discriminator_predictions.dense.weight'), G('discriminator_predictions.dense.weight'), G('discriminator_predictions.dense.bias'), N, h, h);
+    const dact = linearBackward(Float64Array.from(bce.dz), act, P(`${n.prediction}.weight`), G(`${n.prediction}.weight`), G(`${n.prediction}.bias`), N, h, 1);
+    return linearBackward(refGeluBackward(pre, dact, form), hidden, P(`${n.dense}.weight`), G(`${n.dense}.weight`), G(`${n.dense}.bias`), N, h, h);
   };
   return { loss: bce.loss, logits, backward };
 }
@@ -396,7 +397,7 @@ export function referenceElectra(
     kind: 'mlm',
     positions: x.positions,
     labels: x.labels,
-    names: { dense: 'generator_predictions.dense', layerNorm: 'generator_predictions.LayerNorm', bias: 'generator_lm_head.bias' },
+    names: HEAD_NAMES.generator,
     act: 'gelu',
   };
   const g = referenceForwardBackward(gen, p, 'generator.', x.genBatch, genHead, true, { embeddingsPrefix: '', dropout: d0 && { seed: d0.seed, step: d0.step, streamBase: d0.generatorStreamBase } });
