@@ -30,7 +30,11 @@ export function randomValues(specs: ParamSpec[], seed: number): Map<string, Floa
   }));
 }
 
-/** As test/model.test.ts: f32 through two layers; a floor at 1 % of the largest gradient (some are zero in exact arithmetic). */
+/**
+ * GPU gradients vs the float64 reference: f32 accumulation through two layers. The scale
+ * has a floor at 1 % of the largest gradient: some gradients are zero in exact arithmetic
+ * (the key bias: softmax ignores a per-row shift) and only f32 rounding remains there.
+ */
 export function compareGrads(gpu: Map<string, Float32Array>, ref: Params) {
   let globalMax = 0;
   for (const g of ref.values()) for (const v of g) globalMax = Math.max(globalMax, Math.abs(v));

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { getRuntime, expectClose } from './harness.js';
+import { compareGrads } from './model-helpers.js';
 import { readHfCheckpoint } from '../src/io/hf.js';
 import { loadSafetensors, toFloat32 } from '../src/io/safetensors.js';
 import { encoderParams, mlmHeadParams, detectionHeadParams } from '../src/model/config.js';
@@ -27,21 +28,6 @@ function fixture(dir: string) {
   const types = Uint32Array.from(inputs.token_type_ids.flat());
   const lengths = Uint32Array.from(inputs.attention_mask.map((m: number[]) => m.reduce((a, b) => a + b, 0)));
   return { ck, expected, B, T, ids, types, lengths };
-}
-
-/**
- * GPU gradients vs float64 reference: f32 accumulation through two layers. The scale
- * has a floor at 1 % of the largest gradient: some gradients are zero in exact arithmetic
- * (the key bias: softmax ignores a per-row shift) and only f32 rounding remains there.
- */
-function compareGrads(gpu: Map<string, Float32Array>, ref: Params) {
-  let globalMax = 0;
-  for (const g of ref.values()) for (const v of g) globalMax = Math.max(globalMax, Math.abs(v));
-  for (const [name, g] of ref) {
-    let scale = 0.01 * globalMax;
-    for (const v of g) scale = Math.max(scale, Math.abs(v));
-    expectClose(gpu.get(name)!, g, { atol: 1e-6 + 2e-4 * scale, rtol: 2e-3 }, `grad ${name}`);
-  }
 }
 
 describe('GPU model vs transformers and the float64 reference', () => {

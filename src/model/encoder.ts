@@ -28,8 +28,6 @@
 // sums the two (two stream buffers, alternated: no buffer is read and written by one op).
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { matmul, type MatrixView, type MatrixOperand } from '../kernels/matmul.js';
-import { columnSum } from '../kernels/colsum.js';
 import { attention, attentionBackward, releaseAttentionScratch, type AttentionAlgorithm, type AttentionForward, type AttentionScratch } from '../kernels/attention.js';
 import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
 import { gelu, geluBackward } from '../kernels/gelu.js';
@@ -39,32 +37,7 @@ import { binary } from '../kernels/elementwise.js';
 import { geluForm, type EncoderConfig } from './config.js';
 import { grad, param, type ModelParams } from './params.js';
 import { DROPOUT_SITES } from './dropout-sites.js';
-
-/** A 2-D window of a row-major buffer: `rows`×`cols` starting at `offset`, rows `ld` apart. */
-export function view2d(t: Tensor, rows: number, cols: number, ld = cols, offset = 0): MatrixView {
-  return { tensor: t, batch: [1, 1], rows, cols, ld, batchStrides: [0, 0], offset };
-}
-
-/** y = x·Wᵀ + b (PyTorch's Linear; W is [out, in]). */
-export function linearForward(rt: Runtime, x: MatrixOperand, W: Tensor, b: Tensor, y: MatrixOperand, label: string, activation: 'none' | 'gelu' | 'gelu_tanh' = 'none'): Promise<Op> {
-  return matmul(rt, x, W, y, { transB: true, bias: b, activation, label });
-}
-
-/**
- * Backward of y = x·Wᵀ + b: dW += dyᵀ·x, db += Σ_rows dy, and dx (= dy·W) written or, with
- * `accumulateDx`, added. The bias gradient is a fixed-order column sum (deterministic, no
- * atomics).
- */
-export async function linearBackward(
-  rt: Runtime,
-  a: { dy: MatrixOperand; x: MatrixOperand; W: Tensor; dW: Tensor; db: Tensor; dx: MatrixOperand | null; accumulateDx?: boolean; label: string },
-): Promise<Op[]> {
-  const ops: Op[] = [];
-  if (a.dx) ops.push(await matmul(rt, a.dy, a.W, a.dx, { accumulate: Boolean(a.accumulateDx), label: `${a.label}.dx` }));
-  ops.push(await matmul(rt, a.dy, a.x, a.dW, { transA: true, accumulate: true, label: `${a.label}.dW` }));
-  ops.push(...(await columnSum(rt, a.dy, a.db, { accumulate: true, label: `${a.label}.db` })));
-  return ops;
-}
+import { linearBackward, linearForward, view2d } from './linear.js';
 
 export interface EncoderInputs {
   /** [B, T] u32 token ids (already corrupted by the objective). */
@@ -100,6 +73,12 @@ export interface EncoderOptions {
    * its owner releases it. Default: the encoder's own (released with it).
    */
   attentionScratch?: AttentionScratch;
+}
+
+/** Where a branch's backward puts its input gradient: written, or added to dx's contents. */
+interface InputGradient {
+  dx: Tensor;
+  accumulate: boolean;
 }
 
 /** Gradient scratch shared by the layers' backward passes. */
@@ -183,17 +162,17 @@ export class Encoder {
     return e;
   }
 
-  private t(shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor {
+  private tensor(shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor {
     const x = this.rt.empty(shape, dtype, `${this.prefix}${label}`);
     this.arena.push(x);
     return x;
   }
 
-  private P(name: string): Tensor {
+  private param(name: string): Tensor {
     return param(this.params, this.prefix + name);
   }
 
-  private G(name: string): Tensor {
+  private grad(name: string): Tensor {
     return grad(this.params, this.prefix + name);
   }
 
@@ -207,11 +186,11 @@ export class Encoder {
   private embOut: Tensor | null = null;
 
   /** A parameter of the (possibly shared) embeddings module. */
-  private PE(name: string): Tensor {
+  private embeddingParam(name: string): Tensor {
     return param(this.params, this.embPrefix + name);
   }
 
-  private GE(name: string): Tensor {
+  private embeddingGrad(name: string): Tensor {
     return grad(this.params, this.embPrefix + name);
   }
 
@@ -223,17 +202,17 @@ export class Encoder {
 
     // Embeddings (width E; projected to h when they differ).
     this.embPrefix = o.embeddingsPrefix ?? this.prefix;
-    const E = (this.E = this.PE('embeddings.word_embeddings.weight').shape[1]);
-    this.embSum = this.t([N, E], 'emb.sum');
-    this.embStats = this.t([N, 2], 'emb.stats');
-    this.embLn = this.t([N, E], 'emb.ln');
-    f.push(await embedding(rt, inp.ids, inp.types, { word: this.PE('embeddings.word_embeddings.weight'), position: this.PE('embeddings.position_embeddings.weight'), type: this.PE('embeddings.token_type_embeddings.weight') }, this.embSum));
-    f.push(await layerNorm(rt, this.embSum, this.PE('embeddings.LayerNorm.weight'), this.PE('embeddings.LayerNorm.bias'), this.embLn, this.embStats, { eps: cfg.layerNormEps }));
+    const E = (this.E = this.embeddingParam('embeddings.word_embeddings.weight').shape[1]);
+    this.embSum = this.tensor([N, E], 'emb.sum');
+    this.embStats = this.tensor([N, 2], 'emb.stats');
+    this.embLn = this.tensor([N, E], 'emb.ln');
+    f.push(await embedding(rt, inp.ids, inp.types, { word: this.embeddingParam('embeddings.word_embeddings.weight'), position: this.embeddingParam('embeddings.position_embeddings.weight'), type: this.embeddingParam('embeddings.token_type_embeddings.weight') }, this.embSum));
+    f.push(await layerNorm(rt, this.embSum, this.embeddingParam('embeddings.LayerNorm.weight'), this.embeddingParam('embeddings.LayerNorm.bias'), this.embLn, this.embStats, { eps: cfg.layerNormEps }));
     let x = await this.dropoutForward(this.embLn, 'emb.dropout', DROPOUT_SITES.embeddings(base), o);
     if (E !== h) {
       this.embOut = x;
-      const xp = this.t([N, h], 'emb.project');
-      f.push(await linearForward(rt, x, this.P('embeddings_project.weight'), this.P('embeddings_project.bias'), xp, 'embeddings_project'));
+      const xp = this.tensor([N, h], 'emb.project');
+      f.push(await linearForward(rt, x, this.param('embeddings_project.weight'), this.param('embeddings_project.bias'), xp, 'embeddings_project'));
       x = xp;
     }
     if (cfg.preLayerNorm) return this.buildPreLnLayers(x, inp, o);
@@ -260,9 +239,9 @@ export class Encoder {
     const lnName = (l: number) => (l < cfg.numLayers ? `encoder.layer.${l}.attention.output.LayerNorm` : 'encoder.final_layer_norm');
     // Layer 0's LN₁ reads the embeddings' output; every later LN₁ (and the final LN) is fused
     // with the residual add that ends the layer before.
-    let u = this.t([N, h], 'encoder.layer.0.ln1');
-    let statsU = this.t([N, 2], 'encoder.layer.0.stats1');
-    f.push(await layerNorm(rt, x, this.P(`${lnName(0)}.weight`), this.P(`${lnName(0)}.bias`), u, statsU, { eps }));
+    let u = this.tensor([N, h], 'encoder.layer.0.ln1');
+    let statsU = this.tensor([N, 2], 'encoder.layer.0.stats1');
+    f.push(await layerNorm(rt, x, this.param(`${lnName(0)}.weight`), this.param(`${lnName(0)}.bias`), u, statsU, { eps }));
     for (let l = 0; l < cfg.numLayers; l++) {
       const L = `encoder.layer.${l}.`;
       const attn = await this.attentionBranchForward(l, u, inp, o);
@@ -288,15 +267,15 @@ export class Encoder {
     // dNorm: dHidden (written by the head), then the gradient of each LayerNorm's output.
     // dLn: a LayerNorm backward's dx (a branch's part of the stream gradient). gA/gB: the
     // stream gradient, alternated (the add reads one and writes the other).
-    const dNorm = this.t([N, h], 'grad.norm');
-    const dLn = this.t([N, h], 'grad.ln');
-    let g = this.t([N, h], 'grad.stream.a');
-    let gOther = this.t([N, h], 'grad.stream.b');
+    const dNorm = this.tensor([N, h], 'grad.norm');
+    const dLn = this.tensor([N, h], 'grad.ln');
+    let g = this.tensor([N, h], 'grad.stream.a');
+    let gOther = this.tensor([N, h], 'grad.stream.b');
     const bufs = this.backwardBuffers();
     const dTmp = bufs.dTmp;
     this.dHidden = dNorm;
     const ln = (name: string, dy: Tensor, x: Tensor, stats: Tensor, dx: Tensor) =>
-      layerNormBackward(rt, { dy, x, gamma: this.P(`${name}.weight`), stats, dx, dgamma: this.G(`${name}.weight`), dbeta: this.G(`${name}.bias`), accumulate: true });
+      layerNormBackward(rt, { dy, x, gamma: this.param(`${name}.weight`), stats, dx, dgamma: this.grad(`${name}.weight`), dbeta: this.grad(`${name}.bias`), accumulate: true });
     // The residual add: g ← g + dLn (into the other buffer).
     const addBranch = async () => {
       b.push(await binary(rt, 'add', g, dLn, gOther));
@@ -307,11 +286,11 @@ export class Encoder {
       const L = `encoder.layer.${l}.`;
       const a = this.preLayers[l];
       // FFN branch: g → … → dNorm (= d v) → LN₂ → dLn.
-      await this.ffnBackward(l, a, a.v, g, dNorm, false, bufs, o);
+      await this.ffnBackward(l, a, a.v, g, { dx: dNorm, accumulate: false }, bufs, o);
       b.push(...(await ln(`${L}output.LayerNorm`, dNorm, a.r, a.statsV, dLn)));
       await addBranch(); // g = d r
       // Attention branch: g → … → dNorm (= d u) → LN₁ → dLn.
-      await this.attentionBranchBackward(l, a, a.u, g, dNorm, false, bufs, o);
+      await this.attentionBranchBackward(l, a, a.u, g, { dx: dNorm, accumulate: false }, bufs, o);
       b.push(...(await ln(`${L}attention.output.LayerNorm`, dNorm, a.x, a.statsU, dLn)));
       await addBranch(); // g = d x (the layer's input stream)
     }
@@ -325,8 +304,8 @@ export class Encoder {
     const b = this.backwardOps;
     // Two [N, h] gradient buffers suffice: gIn carries the gradient of a layer's output in
     // and of its input out; gX holds the inner residual stream's gradient.
-    const gIn = this.t([N, h], 'grad.in');
-    const gX = this.t([N, h], 'grad.x');
+    const gIn = this.tensor([N, h], 'grad.in');
+    const gX = this.tensor([N, h], 'grad.x');
     const bufs = this.backwardBuffers();
     const dTmp = bufs.dTmp;
     this.dHidden = gIn;
@@ -335,13 +314,13 @@ export class Encoder {
       const L = `encoder.layer.${l}.`;
       const a = this.layers[l];
       // Output LayerNorm: gX = dsum2.
-      b.push(...(await layerNormBackward(rt, { dy: gIn, x: a.sum2, gamma: this.P(`${L}output.LayerNorm.weight`), stats: a.stats2, dx: gX, dgamma: this.G(`${L}output.LayerNorm.weight`), dbeta: this.G(`${L}output.LayerNorm.bias`), accumulate: true })));
+      b.push(...(await layerNormBackward(rt, { dy: gIn, x: a.sum2, gamma: this.param(`${L}output.LayerNorm.weight`), stats: a.stats2, dx: gX, dgamma: this.grad(`${L}output.LayerNorm.weight`), dbeta: this.grad(`${L}output.LayerNorm.bias`), accumulate: true })));
       // FFN branch; gX (dsum2, the residual path) += its input gradient: the whole gradient of y1.
-      await this.ffnBackward(l, a, a.y1, gX, gX, true, bufs, o);
+      await this.ffnBackward(l, a, a.y1, gX, { dx: gX, accumulate: true }, bufs, o);
       // Attention-output LayerNorm: gIn = dsum1.
-      b.push(...(await layerNormBackward(rt, { dy: gX, x: a.sum1, gamma: this.P(`${L}attention.output.LayerNorm.weight`), stats: a.stats1, dx: gIn, dgamma: this.G(`${L}attention.output.LayerNorm.weight`), dbeta: this.G(`${L}attention.output.LayerNorm.bias`), accumulate: true })));
+      b.push(...(await layerNormBackward(rt, { dy: gX, x: a.sum1, gamma: this.param(`${L}attention.output.LayerNorm.weight`), stats: a.stats1, dx: gIn, dgamma: this.grad(`${L}attention.output.LayerNorm.weight`), dbeta: this.grad(`${L}attention.output.LayerNorm.bias`), accumulate: true })));
       // Attention branch; gIn (dsum1, the residual path) += dq·Wq + dk·Wk + dv·Wv: the gradient of the layer input.
-      await this.attentionBranchBackward(l, a, a.x, gIn, gIn, true, bufs, o);
+      await this.attentionBranchBackward(l, a, a.x, gIn, { dx: gIn, accumulate: true }, bufs, o);
     }
     await this.buildEmbeddingsBackward(inp, o, gIn, dTmp, gX);
   }
@@ -354,8 +333,8 @@ export class Encoder {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, L = `encoder.layer.${l}.`;
     const sa = await this.selfAttentionForward(l, input, inp, o);
-    const dense = this.t([N, h], `${L}attn.dense`);
-    this.forwardOps.push(await linearForward(rt, view2d(sa.ctx, N, h), this.P(`${L}attention.output.dense.weight`), this.P(`${L}attention.output.dense.bias`), dense, `${L}attention.output.dense`));
+    const dense = this.tensor([N, h], `${L}attn.dense`);
+    this.forwardOps.push(await linearForward(rt, view2d(sa.ctx, N, h), this.param(`${L}attention.output.dense.weight`), this.param(`${L}attention.output.dense.bias`), dense, `${L}attention.output.dense`));
     return { ...sa, out: await this.dropoutForward(dense, `${L}attn.dropout`, DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l), o) };
   }
 
@@ -363,10 +342,10 @@ export class Encoder {
   private async ffnBranchForward(l: number, input: Tensor, o: EncoderOptions) {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, F = cfg.intermediateSize, L = `encoder.layer.${l}.`, f = this.forwardOps;
-    const pre = this.t([N, F], `${L}ffn.pre`), act = this.t([N, F], `${L}ffn.act`), dense = this.t([N, h], `${L}ffn.dense`);
-    f.push(await linearForward(rt, input, this.P(`${L}intermediate.dense.weight`), this.P(`${L}intermediate.dense.bias`), pre, `${L}intermediate.dense`));
+    const pre = this.tensor([N, F], `${L}ffn.pre`), act = this.tensor([N, F], `${L}ffn.act`), dense = this.tensor([N, h], `${L}ffn.dense`);
+    f.push(await linearForward(rt, input, this.param(`${L}intermediate.dense.weight`), this.param(`${L}intermediate.dense.bias`), pre, `${L}intermediate.dense`));
     f.push(await gelu(rt, pre, act, { form: geluForm(cfg.hiddenAct) }));
-    f.push(await linearForward(rt, act, this.P(`${L}output.dense.weight`), this.P(`${L}output.dense.bias`), dense, `${L}output.dense`));
+    f.push(await linearForward(rt, act, this.param(`${L}output.dense.weight`), this.param(`${L}output.dense.bias`), dense, `${L}output.dense`));
     return { pre, act, out: await this.dropoutForward(dense, `${L}ffn.dropout`, DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), o) };
   }
 
@@ -374,7 +353,7 @@ export class Encoder {
   private async dropoutForward(x: Tensor, label: string, stream: number, o: EncoderOptions): Promise<Tensor> {
     const rate = this.cfg.hiddenDropout;
     if (rate === 0) return x;
-    const y = this.t([...x.shape], label);
+    const y = this.tensor([...x.shape], label);
     this.forwardOps.push(await dropout(this.rt, x, y, { rate, rng: o.dropoutRng, stream }));
     return y;
   }
@@ -382,8 +361,8 @@ export class Encoder {
   /** sum = branch + residual and y = LayerNorm `name`(sum), one op (stats saved for backward). */
   private async residualLayerNorm(name: string, branch: Tensor, residual: Tensor, sumLabel: string, statsLabel: string, yLabel: string, eps: number) {
     const N = this.N, h = this.cfg.hiddenSize;
-    const sum = this.t([N, h], sumLabel), stats = this.t([N, 2], statsLabel), y = this.t([N, h], yLabel);
-    this.forwardOps.push(await layerNorm(this.rt, branch, this.P(`${name}.weight`), this.P(`${name}.bias`), y, stats, { eps, residual, sum }));
+    const sum = this.tensor([N, h], sumLabel), stats = this.tensor([N, 2], statsLabel), y = this.tensor([N, h], yLabel);
+    this.forwardOps.push(await layerNorm(this.rt, branch, this.param(`${name}.weight`), this.param(`${name}.bias`), y, stats, { eps, residual, sum }));
     return { sum, stats, y };
   }
 
@@ -391,10 +370,10 @@ export class Encoder {
   private async selfAttentionForward(l: number, input: Tensor, inp: EncoderInputs, o: EncoderOptions): Promise<{ qkv: Tensor; ctx: Tensor; lse: Tensor; attn: AttentionForward }> {
     const { rt, cfg, B, T, N } = this;
     const h = cfg.hiddenSize, H = cfg.numHeads, L = `encoder.layer.${l}.`, f = this.forwardOps;
-    const qkv = this.t([B, T, 3 * h], `${L}qkv`);
+    const qkv = this.tensor([B, T, 3 * h], `${L}qkv`);
     for (const [p, part] of (['query', 'key', 'value'] as const).entries())
-      f.push(await linearForward(rt, input, this.P(`${L}attention.self.${part}.weight`), this.P(`${L}attention.self.${part}.bias`), view2d(qkv, N, h, 3 * h, p * h), `${L}${part}`));
-    const ctx = this.t([B, T, h], `${L}ctx`), lse = this.t([B, H, T], `${L}lse`);
+      f.push(await linearForward(rt, input, this.param(`${L}attention.self.${part}.weight`), this.param(`${L}attention.self.${part}.bias`), view2d(qkv, N, h, 3 * h, p * h), `${L}${part}`));
+    const ctx = this.tensor([B, T, h], `${L}ctx`), lse = this.tensor([B, H, T], `${L}lse`);
     const attn = await attention(rt, qkv, inp.lengths, ctx, lse, {
       heads: H,
       dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: DROPOUT_SITES.attentionProbs(o.streamBase ?? 0, l) } : undefined,
@@ -408,11 +387,11 @@ export class Encoder {
   private backwardBuffers(): BackwardBuffers {
     const { N, cfg } = this, h = cfg.hiddenSize, F = cfg.intermediateSize;
     return {
-      dTmp: this.t([N, h], 'grad.tmp'),
-      dAct: this.t([N, F], 'grad.act'),
-      dPre: this.t([N, F], 'grad.pre'),
-      dCtx: this.t([N, h], 'grad.ctx'),
-      dQkv: this.t([this.B, this.T, 3 * h], 'grad.qkv'),
+      dTmp: this.tensor([N, h], 'grad.tmp'),
+      dAct: this.tensor([N, F], 'grad.act'),
+      dPre: this.tensor([N, F], 'grad.pre'),
+      dCtx: this.tensor([N, h], 'grad.ctx'),
+      dQkv: this.tensor([this.B, this.T, 3 * h], 'grad.qkv'),
     };
   }
 
@@ -421,7 +400,7 @@ export class Encoder {
    * from its output gradient dOut to dx (written, or added to with `accumulate`). dOut is
    * read before dx is written, so they may be the same buffer.
    */
-  private async ffnBackward(l: number, a: { act: Tensor; pre: Tensor }, input: Tensor, dOut: Tensor, dx: Tensor, accumulate: boolean, bufs: BackwardBuffers, o: EncoderOptions): Promise<void> {
+  private async ffnBackward(l: number, a: { act: Tensor; pre: Tensor }, input: Tensor, dOut: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers, o: EncoderOptions): Promise<void> {
     const { rt, cfg } = this;
     const L = `encoder.layer.${l}.`, b = this.backwardOps;
     let dDense = dOut;
@@ -429,9 +408,9 @@ export class Encoder {
       b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l) }));
       dDense = bufs.dTmp;
     }
-    b.push(...(await linearBackward(rt, { dy: dDense, x: a.act, W: this.P(`${L}output.dense.weight`), dW: this.G(`${L}output.dense.weight`), db: this.G(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward` })));
+    b.push(...(await linearBackward(rt, { dy: dDense, x: a.act, W: this.param(`${L}output.dense.weight`), dW: this.grad(`${L}output.dense.weight`), db: this.grad(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward` })));
     b.push(await geluBackward(rt, a.pre, bufs.dAct, bufs.dPre, { form: geluForm(cfg.hiddenAct) }));
-    b.push(...(await linearBackward(rt, { dy: bufs.dPre, x: input, W: this.P(`${L}intermediate.dense.weight`), dW: this.G(`${L}intermediate.dense.weight`), db: this.G(`${L}intermediate.dense.bias`), dx, accumulateDx: accumulate, label: `${L}intermediate.dense.backward` })));
+    b.push(...(await linearBackward(rt, { dy: bufs.dPre, x: input, W: this.param(`${L}intermediate.dense.weight`), dW: this.grad(`${L}intermediate.dense.weight`), db: this.grad(`${L}intermediate.dense.bias`), dx, accumulateDx: accumulate, label: `${L}intermediate.dense.backward` })));
   }
 
   /**
@@ -439,7 +418,7 @@ export class Encoder {
    * of input))), from its output gradient dOut to dx: the three projections' input gradients
    * are added (with `accumulate` all three onto dx's contents, else the first overwrites).
    */
-  private async attentionBranchBackward(l: number, a: { ctx: Tensor; attn: AttentionForward }, input: Tensor, dOut: Tensor, dx: Tensor, accumulate: boolean, bufs: BackwardBuffers, o: EncoderOptions): Promise<void> {
+  private async attentionBranchBackward(l: number, a: { ctx: Tensor; attn: AttentionForward }, input: Tensor, dOut: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers, o: EncoderOptions): Promise<void> {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, L = `encoder.layer.${l}.`, b = this.backwardOps;
     let dDense = dOut;
@@ -447,11 +426,11 @@ export class Encoder {
       b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l) }));
       dDense = bufs.dTmp;
     }
-    b.push(...(await linearBackward(rt, { dy: dDense, x: view2d(a.ctx, N, h), W: this.P(`${L}attention.output.dense.weight`), dW: this.G(`${L}attention.output.dense.weight`), db: this.G(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward` })));
+    b.push(...(await linearBackward(rt, { dy: dDense, x: view2d(a.ctx, N, h), W: this.param(`${L}attention.output.dense.weight`), dW: this.grad(`${L}attention.output.dense.weight`), db: this.grad(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward` })));
     b.push(...(await attentionBackward(rt, a.attn, reshape(bufs.dCtx, a.ctx), bufs.dQkv)).ops);
     for (const [p, part] of (['query', 'key', 'value'] as const).entries()) {
       const dy = view2d(bufs.dQkv, N, h, 3 * h, p * h);
-      b.push(...(await linearBackward(rt, { dy, x: input, W: this.P(`${L}attention.self.${part}.weight`), dW: this.G(`${L}attention.self.${part}.weight`), db: this.G(`${L}attention.self.${part}.bias`), dx, accumulateDx: accumulate || p > 0, label: `${L}${part}.backward` })));
+      b.push(...(await linearBackward(rt, { dy, x: input, W: this.param(`${L}attention.self.${part}.weight`), dW: this.grad(`${L}attention.self.${part}.weight`), db: this.grad(`${L}attention.self.${part}.bias`), dx, accumulateDx: accumulate || p > 0, label: `${L}${part}.backward` })));
     }
   }
 
@@ -468,18 +447,18 @@ export class Encoder {
     let dEmb = dOut, dLnBuf = dTmp, dSum = spare;
     if (this.embOut) {
       const E = this.E;
-      dEmb = this.t([N, E], 'grad.emb');
-      dLnBuf = this.t([N, E], 'grad.emb.tmp');
-      dSum = this.t([N, E], 'grad.emb.sum');
-      b.push(...(await linearBackward(rt, { dy: dOut, x: this.embOut, W: this.P('embeddings_project.weight'), dW: this.G('embeddings_project.weight'), db: this.G('embeddings_project.bias'), dx: dEmb, label: 'embeddings_project.backward' })));
+      dEmb = this.tensor([N, E], 'grad.emb');
+      dLnBuf = this.tensor([N, E], 'grad.emb.tmp');
+      dSum = this.tensor([N, E], 'grad.emb.sum');
+      b.push(...(await linearBackward(rt, { dy: dOut, x: this.embOut, W: this.param('embeddings_project.weight'), dW: this.grad('embeddings_project.weight'), db: this.grad('embeddings_project.bias'), dx: dEmb, label: 'embeddings_project.backward' })));
     }
     let dLn = dEmb;
     if (hd > 0) {
       b.push(await dropoutBackward(rt, dEmb, dLnBuf, { rate: hd, rng: o.dropoutRng, stream: DROPOUT_SITES.embeddings(base) }));
       dLn = dLnBuf;
     }
-    b.push(...(await layerNormBackward(rt, { dy: dLn, x: this.embSum, gamma: this.PE('embeddings.LayerNorm.weight'), stats: this.embStats, dx: dSum, dgamma: this.GE('embeddings.LayerNorm.weight'), dbeta: this.GE('embeddings.LayerNorm.bias'), accumulate: true })));
-    b.push(...(await embeddingBackward(rt, { ids: inp.ids, types: inp.types, dOut: dSum, grads: { word: this.GE('embeddings.word_embeddings.weight'), position: this.GE('embeddings.position_embeddings.weight'), type: this.GE('embeddings.token_type_embeddings.weight') }, accumulate: true })));
+    b.push(...(await layerNormBackward(rt, { dy: dLn, x: this.embSum, gamma: this.embeddingParam('embeddings.LayerNorm.weight'), stats: this.embStats, dx: dSum, dgamma: this.embeddingGrad('embeddings.LayerNorm.weight'), dbeta: this.embeddingGrad('embeddings.LayerNorm.bias'), accumulate: true })));
+    b.push(...(await embeddingBackward(rt, { ids: inp.ids, types: inp.types, dOut: dSum, grads: { word: this.embeddingGrad('embeddings.word_embeddings.weight'), position: this.embeddingGrad('embeddings.position_embeddings.weight'), type: this.embeddingGrad('embeddings.token_type_embeddings.weight') }, accumulate: true })));
   }
 
   /** Set the attention-dropout step for the next submits. */

@@ -21,7 +21,7 @@ import { bce, type BceOps } from '../kernels/bce.js';
 import { gatherRows, scatterRows } from '../kernels/gather.js';
 import { HEAD_NAMES, geluForm, type EncoderConfig, type HiddenAct, type MlmHeadNames } from './config.js';
 import { grad, param, type ModelParams } from './params.js';
-import { linearBackward, linearForward, view2d } from './encoder.js';
+import { linearBackward, linearForward, view2d } from './linear.js';
 
 export type { MlmHeadNames } from './config.js';
 export const BERT_MLM_HEAD: MlmHeadNames = HEAD_NAMES.mlm;

@@ -128,19 +128,19 @@ class ReferenceEncoder {
     this.N = batch.B * batch.T;
     this.h = c.hiddenSize;
     this.ep = embeddingsPrefix ?? prefix;
-    this.E = this.PE('embeddings.word_embeddings.weight').length / c.vocabSize;
+    this.E = this.embeddingParam('embeddings.word_embeddings.weight').length / c.vocabSize;
   }
 
-  P(n: string): Float64Array {
+  param(n: string): Float64Array {
     return get(this.p, this.prefix + n);
   }
-  G(n: string): Float64Array {
+  grad(n: string): Float64Array {
     return get(this.grads, this.prefix + n);
   }
-  PE(n: string): Float64Array {
+  embeddingParam(n: string): Float64Array {
     return get(this.p, this.ep + n);
   }
-  GE(n: string): Float64Array {
+  embeddingGrad(n: string): Float64Array {
     return get(this.grads, this.ep + n);
   }
 
@@ -163,38 +163,38 @@ class ReferenceEncoder {
   }
 
   // LayerNorm `name` over rows of width w; the backward accumulates its γ and β gradients.
-  layerNorm(name: string, x: Float64Array, w = this.h, P = (n: string) => this.P(n)): Float64Array {
-    return refLayerNorm(x, P(`${name}.weight`), P(`${name}.bias`), x.length / w, w, this.c.layerNormEps).y;
+  layerNorm(name: string, x: Float64Array, w = this.h, value = (n: string) => this.param(n)): Float64Array {
+    return refLayerNorm(x, value(`${name}.weight`), value(`${name}.bias`), x.length / w, w, this.c.layerNormEps).y;
   }
-  layerNormBackward(name: string, dy: Float64Array, x: Float64Array, w = this.h, P = (n: string) => this.P(n), G = (n: string) => this.G(n)): Float64Array {
-    const r = refLayerNormBackward(dy, x, P(`${name}.weight`), x.length / w, w, this.c.layerNormEps);
-    accumulate(G(`${name}.weight`), r.dgamma);
-    accumulate(G(`${name}.bias`), r.dbeta);
+  layerNormBackward(name: string, dy: Float64Array, x: Float64Array, w = this.h, value = (n: string) => this.param(n), gradient = (n: string) => this.grad(n)): Float64Array {
+    const r = refLayerNormBackward(dy, x, value(`${name}.weight`), x.length / w, w, this.c.layerNormEps);
+    accumulate(gradient(`${name}.weight`), r.dgamma);
+    accumulate(gradient(`${name}.bias`), r.dbeta);
     return r.dx;
   }
 
   linear(name: string, x: Float64Array, inp: number, out: number): Float64Array {
-    return linear(x, this.P(`${name}.weight`), this.P(`${name}.bias`), x.length / inp, inp, out);
+    return linear(x, this.param(`${name}.weight`), this.param(`${name}.bias`), x.length / inp, inp, out);
   }
   linearBackward(name: string, dy: Float64Array, x: Float64Array, inp: number, out: number): Float64Array {
-    return linearBackward(dy, x, this.P(`${name}.weight`), this.G(`${name}.weight`), this.G(`${name}.bias`), x.length / inp, inp, out);
+    return linearBackward(dy, x, this.param(`${name}.weight`), this.grad(`${name}.weight`), this.grad(`${name}.bias`), x.length / inp, inp, out);
   }
 
   // Embeddings: word + position + type → LayerNorm → dropout (→ embeddings_project when E ≠ h).
   embeddings() {
     const { batch, N, E, c } = this;
     const shape = { N, T: batch.T, h: E, V: c.vocabSize, P: c.maxPositions, NT: c.typeVocabSize };
-    const sum = refEmbedding(batch.ids, batch.types, this.PE('embeddings.word_embeddings.weight'), this.PE('embeddings.position_embeddings.weight'), this.PE('embeddings.token_type_embeddings.weight'), shape);
+    const sum = refEmbedding(batch.ids, batch.types, this.embeddingParam('embeddings.word_embeddings.weight'), this.embeddingParam('embeddings.position_embeddings.weight'), this.embeddingParam('embeddings.token_type_embeddings.weight'), shape);
     const mask = this.hiddenMask(N * E, DROPOUT_SITES.embeddings(this.base()));
-    const dropped = mul(this.layerNorm('embeddings.LayerNorm', sum, E, (n) => this.PE(n)), mask);
+    const dropped = mul(this.layerNorm('embeddings.LayerNorm', sum, E, (n) => this.embeddingParam(n)), mask);
     const out = E === this.h ? dropped : this.linear('embeddings_project', dropped, E, this.h);
     const backward = (dOut: Float64Array) => {
       const dDropped = E === this.h ? dOut : this.linearBackward('embeddings_project', dOut, dropped, E, this.h);
-      const dSum = this.layerNormBackward('embeddings.LayerNorm', mul(dDropped, mask), sum, E, (n) => this.PE(n), (n) => this.GE(n));
+      const dSum = this.layerNormBackward('embeddings.LayerNorm', mul(dDropped, mask), sum, E, (n) => this.embeddingParam(n), (n) => this.embeddingGrad(n));
       const g = refEmbeddingBackward(batch.ids, batch.types, dSum, shape);
-      accumulate(this.GE('embeddings.word_embeddings.weight'), g.word);
-      accumulate(this.GE('embeddings.position_embeddings.weight'), g.position);
-      accumulate(this.GE('embeddings.token_type_embeddings.weight'), g.type);
+      accumulate(this.embeddingGrad('embeddings.word_embeddings.weight'), g.word);
+      accumulate(this.embeddingGrad('embeddings.position_embeddings.weight'), g.position);
+      accumulate(this.embeddingGrad('embeddings.token_type_embeddings.weight'), g.type);
     };
     return { out, backward };
   }
@@ -309,13 +309,13 @@ function mlmHead(enc: ReferenceEncoder, hidden: Float64Array, head: Extract<Head
   const V = c.vocabSize, S = head.positions.length;
   const nm = head.names ?? HEAD_NAMES.mlm;
   const form = geluForm(head.act ?? c.hiddenAct), lw = head.weight ?? 1;
-  const P = (n: string) => get(p, n), G = (n: string) => get(grads, n);
-  const word = enc.PE('embeddings.word_embeddings.weight');
+  const value = (n: string) => get(p, n), gradient = (n: string) => get(grads, n);
+  const word = enc.embeddingParam('embeddings.word_embeddings.weight');
   const sel = gather(hidden, head.positions, h);
-  const pre = linear(sel, P(`${nm.dense}.weight`), P(`${nm.dense}.bias`), S, h, E);
+  const pre = linear(sel, value(`${nm.dense}.weight`), value(`${nm.dense}.bias`), S, h, E);
   const act = refGelu(pre, form);
-  const ln = enc.layerNorm(nm.layerNorm, act, E, P);
-  const logits = linear(ln, word, P(nm.bias), S, E, V);
+  const ln = enc.layerNorm(nm.layerNorm, act, E, value);
+  const logits = linear(ln, word, value(nm.bias), S, E, V);
   let loss = 0;
   const dlogits = new Float64Array(S * V);
   for (let s = 0; s < S; s++) {
@@ -326,9 +326,9 @@ function mlmHead(enc: ReferenceEncoder, hidden: Float64Array, head: Extract<Head
     for (let v = 0; v < V; v++) dlogits[s * V + v] = (lw * (Math.exp(row[v] - lse) - (v === head.labels[s] ? 1 : 0))) / S;
   }
   const backward = () => {
-    const dln = linearBackward(dlogits, ln, word, enc.GE('embeddings.word_embeddings.weight'), G(nm.bias), S, E, V);
-    const dact = enc.layerNormBackward(nm.layerNorm, dln, act, E, P, G);
-    const dsel = linearBackward(refGeluBackward(pre, dact, form), sel, P(`${nm.dense}.weight`), G(`${nm.dense}.weight`), G(`${nm.dense}.bias`), S, h, E);
+    const dln = linearBackward(dlogits, ln, word, enc.embeddingGrad('embeddings.word_embeddings.weight'), gradient(nm.bias), S, E, V);
+    const dact = enc.layerNormBackward(nm.layerNorm, dln, act, E, value, gradient);
+    const dsel = linearBackward(refGeluBackward(pre, dact, form), sel, value(`${nm.dense}.weight`), gradient(`${nm.dense}.weight`), gradient(`${nm.dense}.bias`), S, h, E);
     const dHidden = new Float64Array(hidden.length);
     for (let s = 0; s < S; s++) for (let i = 0; i < h; i++) dHidden[head.positions[s] * h + i] += dsel[s * h + i];
     return dHidden;
@@ -339,16 +339,16 @@ function mlmHead(enc: ReferenceEncoder, hidden: Float64Array, head: Extract<Head
 /** Detection head at every position: dense + GELU → h×1 → λ·weighted-mean BCE with logits. */
 function detectionHead(enc: ReferenceEncoder, hidden: Float64Array, head: Extract<Head, { kind: 'detection' }>) {
   const { p, grads, c, h, N } = enc;
-  const P = (n: string) => get(p, n), G = (n: string) => get(grads, n);
+  const value = (n: string) => get(p, n), gradient = (n: string) => get(grads, n);
   const form = geluForm(c.hiddenAct);
   const n = HEAD_NAMES.detection;
-  const pre = linear(hidden, P(`${n.dense}.weight`), P(`${n.dense}.bias`), N, h, h);
+  const pre = linear(hidden, value(`${n.dense}.weight`), value(`${n.dense}.bias`), N, h, h);
   const act = refGelu(pre, form);
-  const logits = linear(act, P(`${n.prediction}.weight`), P(`${n.prediction}.bias`), N, h, 1);
+  const logits = linear(act, value(`${n.prediction}.weight`), value(`${n.prediction}.bias`), N, h, 1);
   const bce = refBce(logits, head.labels, head.weights, head.lambda);
   const backward = () => {
-    const dact = linearBackward(Float64Array.from(bce.dz), act, P(`${n.prediction}.weight`), G(`${n.prediction}.weight`), G(`${n.prediction}.bias`), N, h, 1);
-    return linearBackward(refGeluBackward(pre, dact, form), hidden, P(`${n.dense}.weight`), G(`${n.dense}.weight`), G(`${n.dense}.bias`), N, h, h);
+    const dact = linearBackward(Float64Array.from(bce.dz), act, value(`${n.prediction}.weight`), gradient(`${n.prediction}.weight`), gradient(`${n.prediction}.bias`), N, h, 1);
+    return linearBackward(refGeluBackward(pre, dact, form), hidden, value(`${n.dense}.weight`), gradient(`${n.dense}.weight`), gradient(`${n.dense}.bias`), N, h, h);
   };
   return { loss: bce.loss, logits, backward };
 }

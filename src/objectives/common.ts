@@ -13,7 +13,7 @@ import { bceTotals } from '../kernels/bce.js';
 import { sequenceLengths } from '../kernels/lengths.js';
 import { detectLabels, selectionCapacity, selectionCounts, selectPositions, vocabTables, type CrtsState, type Selection, type VocabTables } from '../kernels/sampling.js';
 import { xentTotals } from '../kernels/xent.js';
-import type { EncoderConfig, ParamSpec } from '../model/config.js';
+import { mlmHeadParams, type EncoderConfig, type ParamSpec } from '../model/config.js';
 import type { Encoder } from '../model/encoder.js';
 import type { Evaluation, GraphMetrics, GraphStateTensor, HostArray, TrainGraph } from '../model/graph.js';
 import type { DetectionHead, MlmHead } from '../model/heads.js';
@@ -331,4 +331,20 @@ export function detectionEvaluation(
 /** Encoder options of the context for one encoder kind. */
 export function encoderOptions(ctx: ObjectiveContext, kind: 'generator' | 'discriminator') {
   return { dropoutRng: ctx.dropoutRng, seed: ctx.seed, forwardOnly: !trainMode(ctx), attention: ctx.attention, attentionScratch: ctx.attentionScratch[kind] };
+}
+
+/** An objective with a vocabulary head and no settings of its own (MLM, SLM): what differs is the corruption. */
+export function vocabularyObjective(summary: string, corruption: (ctx: ObjectiveContext, base: SelectionBase) => Promise<Op>): ObjectiveModule {
+  return {
+    summary,
+    head: 'mlm',
+    settings: [],
+    statistics: () => [],
+    params: (cfg) => mlmHeadParams(cfg),
+    checkpointState: () => ({}),
+    async build(ctx) {
+      const base = await selectionBase(ctx);
+      return vocabularyGraph(ctx, base, [await corruption(ctx, base)]);
+    },
+  };
 }

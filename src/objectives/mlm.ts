@@ -1,19 +1,8 @@
 // MLM (BERT): 80 % of the selected positions → [MASK], 10 % → a uniform random token, 10 %
 // kept; the vocabulary head predicts the original token at the selected positions only.
 import { corrupt } from '../kernels/sampling.js';
-import { mlmHeadParams } from '../model/config.js';
-import { STREAM, selectionBase, vocabularyGraph, type ObjectiveModule } from './common.js';
+import { STREAM, vocabularyObjective } from './common.js';
 
-export const mlm: ObjectiveModule = {
-  summary: '80 % [MASK], 10 % uniform random token, 10 % kept; vocabulary softmax at the selected positions',
-  head: 'mlm',
-  settings: [],
-  statistics: () => [],
-  params: (cfg) => mlmHeadParams(cfg),
-  checkpointState: () => ({}),
-  async build(ctx) {
-    const base = await selectionBase(ctx);
-    const op = await corrupt(ctx.rt, 'mlm', base.ids, base.vt, base.sel, ctx.step, { seed: ctx.seed, stream: STREAM.corrupt, maskId: ctx.special.mask });
-    return vocabularyGraph(ctx, base, [op]);
-  },
-};
+export const mlm = vocabularyObjective('80 % [MASK], 10 % uniform random token, 10 % kept; vocabulary softmax at the selected positions', (ctx, base) =>
+  corrupt(ctx.rt, 'mlm', base.ids, base.vt, base.sel, ctx.step, { seed: ctx.seed, stream: STREAM.corrupt, maskId: ctx.special.mask }),
+);
