@@ -25,3 +25,15 @@ export * as data from './data/index.js';
 export { exportRun, loadRunModel, readRun, type ExportOptions, type ExportSummary } from './io/export.js';
 export { initFromHf, describeInitFrom, type InitFromReport } from './io/init-from.js';
 export { loadPredictModel, Predictor, type PredictModel, type PredictInput, type PredictOutput } from './eval/predict.js';
+// The model, the objectives and the trainer.
+export { makeConfig, PRESETS, HEAD_NAMES, encoderParams, mlmHeadParams, detectionHeadParams, generatorConfig, generatorParams, type EncoderConfig, type ParamSpec, type PresetName } from './model/config.js';
+export { allocParams, initParams, loadParams, readParams, type ModelParams } from './model/params.js';
+export { Encoder, type EncoderInputs, type EncoderOptions } from './model/encoder.js';
+export { buildEncoderWithHead, type HeadSpec, type EncoderWithHead } from './model/assembly.js';
+export type { TrainGraph, MetricReader, Evaluation, GraphMetrics } from './model/graph.js';
+export { referenceForwardBackward, referenceElectra } from './model/reference.js';
+export { OBJECTIVES, OBJECTIVE_MODULES, objectiveModule, parseObjective, checkObjectiveSettings, type ObjectiveName, type ObjectiveModule, type PretrainGraph } from './objectives/registry.js';
+export { Trainer, TrainingError, type StepReadout, type EvalMetrics } from './train/trainer.js';
+export { pretrainingTask, paramSpecsFor, type TrainConfig } from './train/pretraining.js';
+export type { TrainingTask, BatchSource, OptimizerConfig, GraphBuild } from './train/task.js';
+export { runPretraining, type LoopReporter, type PretrainSummary } from './train/loop.js';
