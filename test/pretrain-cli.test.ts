@@ -3,7 +3,7 @@
 // run that diverges stops with a message instead of training on NaN.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './tmp.js';
@@ -35,9 +35,34 @@ describe('pretrain (CLI)', () => {
     const metrics = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(metrics.filter((m) => m.kind === 'train').map((m) => m.step)).toEqual([1, 2, 3]);
     expect(readdirSync(join(run, 'checkpoints'))).toContain('step-00000003');
-    const again = cli(['pretrain', '--objective', 'slm', '--data', data, '--out', run, '--budget', '5', '--resume', ...small]);
+    // A resume repeats the run's settings: another budget (another schedule) is refused, naming it.
+    const other = cli(['pretrain', '--objective', 'slm', '--data', data, '--out', run, '--budget', '5', '--resume', ...small]);
+    expect(other.status, other.stderr).toBe(2);
+    expect(other.stderr).toMatch(/--resume with other settings than the run's .*budget \{"kind":"steps","steps":3\} in the checkpoint, \{"kind":"steps","steps":5\} now/);
+    // A fresh run into the same directory is refused: it would mix the two runs' files.
+    const fresh = cli(['pretrain', '--objective', 'slm', '--data', data, '--out', run, '--budget', '3', ...small]);
+    expect(fresh.status, fresh.stderr).toBe(2);
+    expect(fresh.stderr).toMatch(/holds another run \(config\.json, metrics\.jsonl, checkpoints\): use --resume to continue it, another --out for a new run, or --overwrite to replace it/);
+  });
+
+  it('a run interrupted after a checkpoint resumes from it and ends as the uninterrupted run', () => {
+    const args = (out: string) => ['pretrain', '--objective', 'rts', '--data', data, '--out', out, '--budget', '5', '--checkpoint-every', '3', ...small];
+    const straight = join(root, 'straight');
+    expect(cli(args(straight)).status).toBe(0);
+    const run = join(root, 'interrupted');
+    expect(cli(args(run)).status).toBe(0);
+    // As if killed after step 3's checkpoint: step 5's checkpoint and its log lines are gone,
+    // and latest.json still names it.
+    rmSync(join(run, 'checkpoints', 'step-00000005'), { recursive: true });
+    const again = cli([...args(run), '--resume']);
     expect(again.status, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/slm on tiny: 5 steps/);
+    expect(again.stderr).toMatch(/points to a missing checkpoint \(step-00000005\); using the newest complete checkpoint/);
+    expect(again.stdout).toMatch(/rts on tiny: 5 steps/);
+    const log = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const trainSteps = (dir: string) => log(dir).filter((m) => m.kind === 'train').map((m) => [m.step, m.loss]);
+    // Every step once (the resume dropped the re-run steps' old lines and marked itself), with the uninterrupted run's losses.
+    expect(trainSteps(run)).toEqual(trainSteps(straight));
+    expect(log(run).filter((m) => m.kind === 'resumed').map((m) => m.step)).toEqual([3]);
   });
 
   it('--init-from starts from a Hugging Face export (encoder loaded, other head fresh) and refuses a mismatched one', () => {
@@ -85,12 +110,14 @@ describe('pretrain (CLI)', () => {
     }
   });
 
-  it('bad data, a batch beyond the adapter limit and a corrupt checkpoint are clear errors (exit 1)', () => {
+  it('bad data and settings before the GPU (exit 2), a batch beyond the adapter limit and a corrupt checkpoint (exit 1) are clear errors', () => {
+    // Refused before any adapter is taken: usage errors (exit 2).
     const nodata = cli(['pretrain', '--objective', 'rts', '--data', join(root, 'nowhere'), '--out', join(root, 'y'), ...small]);
-    expect(nodata.status).toBe(1);
+    expect(nodata.status).toBe(2);
     expect(nodata.stderr).toMatch(/nowhere/);
+    expect(nodata.stderr).not.toMatch(/adapter:/);
     const few = cli(['pretrain', '--objective', 'rts', '--data', data, '--out', join(root, 'z'), '--model', 'tiny', '--batch', '200000', '--quiet']);
-    expect(few.status).toBe(1);
+    expect(few.status).toBe(2);
     expect(few.stderr).toMatch(/train split of .* has \d+ sequences, fewer than one batch of 200000/);
     const huge = cli(['pretrain', '--objective', 'rts', '--data', data, '--out', join(root, 'z'), '--model', 'tiny', '--batch', '4000', '--quiet']);
     expect(huge.status).toBe(1);
@@ -101,7 +128,7 @@ describe('pretrain (CLI)', () => {
     const bytes = readFileSync(ck);
     bytes[bytes.length - 3] ^= 0xff;
     writeFileSync(ck, bytes);
-    const resumed = cli(['pretrain', '--objective', 'rts', '--data', data, '--out', run, '--budget', '4', '--resume', ...small]);
+    const resumed = cli(['pretrain', '--objective', 'rts', '--data', data, '--out', run, '--budget', '2', '--checkpoint-every', '2', '--resume', ...small]);
     expect(resumed.status).toBe(1);
     expect(resumed.stderr).toMatch(/model\.safetensors: checksum mismatch/);
   });

@@ -8,6 +8,9 @@ import { getRuntime } from './harness.js';
 import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import { readParams } from '../src/model/params.js';
+import { MetricsLog } from '../src/train/metrics-log.js';
+import { latestCheckpoint } from '../src/io/checkpoint.js';
+import { prepare } from '../src/data/prepare.js';
 import type { ObjectiveName } from '../src/objectives/registry.js';
 
 let data = '';
@@ -108,6 +111,25 @@ describe('pre-training', () => {
     expect([...before, ...after]).toEqual(all);
     const a = await straight.parameters(), b = await second.parameters();
     for (const [k, v] of a) expect(b.get(k), k).toEqual(v);
+    // metrics.jsonl holds every step once: none were logged here, and the resume is marked.
+    expect(MetricsLog.read(join(root, 'resumed', 'metrics.jsonl')).filter((r) => r.kind === 'resumed').map((r) => r.step)).toEqual([4]);
+  });
+
+  it('a resume refuses other settings (listing each) and other data; a fresh run refuses a directory holding a run unless overwrite', async () => {
+    const rt = await getRuntime();
+    const c = config('crts', 'guarded', 4);
+    const first = await Trainer.create(rt, c);
+    first.runStep();
+    await first.checkpoint();
+    await expect(Trainer.create(rt, { ...c, seed: 8, batch: 4 }, { resume: true })).rejects.toThrow(/--resume with other settings than the run's would not repeat its batches and updates: seed 7 in the checkpoint, 8 now; batch 8 in the checkpoint, 4 now/);
+    await expect(Trainer.create(rt, { ...c, maskProb: 0.2 }, { resume: true })).rejects.toThrow(/selects with --mask-prob 0\.15, this run with 0\.2/);
+    const other = join(root, 'other-data');
+    await prepare({ corpus: ['bundled:moby-dick'], out: other, vocabSize: 1000, seqLen: 32, clusters: { k: 20 }, seed: 99 });
+    await expect(Trainer.create(rt, { ...c, data: other }, { resume: true })).rejects.toThrow(/trained on other data .* than --data .*other-data: their manifest\.json differ/);
+    await expect(Trainer.create(rt, c)).rejects.toThrow(/guarded holds another run \(config\.json, checkpoints\)/);
+    const replaced = await Trainer.create(rt, c, { overwrite: true });
+    expect(replaced.step).toBe(0);
+    expect(latestCheckpoint(join(root, 'guarded'))).toBeNull();
   });
 
   it('refuses data whose vocabulary differs from the model, a resume without checkpoint, and a generator size without ELECTRA', async () => {

@@ -24,6 +24,7 @@ export interface NumberSpec {
   min?: number;
   max?: number;
   above?: number;
+  below?: number;
 }
 
 /**
@@ -39,12 +40,14 @@ export function numberOption(command: string, name: string, value: string | unde
     (!spec.int || Number.isInteger(x)) &&
     (spec.min === undefined || x >= spec.min) &&
     (spec.max === undefined || x <= spec.max) &&
-    (spec.above === undefined || x > spec.above);
+    (spec.above === undefined || x > spec.above) &&
+    (spec.below === undefined || x < spec.below);
   if (!ok) {
     const bounds = [
       spec.min !== undefined ? `≥ ${spec.min}` : '',
       spec.above !== undefined ? `> ${spec.above}` : '',
       spec.max !== undefined ? `≤ ${spec.max}` : '',
+      spec.below !== undefined ? `< ${spec.below}` : '',
     ].filter(Boolean);
     throw new UsageError(`${command}: --${name} must be ${spec.int ? 'an integer' : 'a number'}${bounds.length ? ' ' + bounds.join(' and ') : ''}, got '${value}'`);
   }

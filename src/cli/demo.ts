@@ -1,7 +1,6 @@
 // `npm start`: the main job on embedded defaults. Prepares the bundled State of the Union
 // corpus (cached), checks the kernels on this adapter against their float64 references,
 // pre-trains the `tiny` model with RTS for a few minutes, and prints a summary.
-import { rmSync } from 'node:fs';
 import { parse, ADAPTER_OPTION } from './args.js';
 import { cliRuntime } from './runtime.js';
 import { smokeRun } from '../kernels/smoke.js';
@@ -36,7 +35,6 @@ export async function demoCommand(argv: string[]): Promise<number> {
   if (failed.length) return 1;
 
   const objective = parseObjective(values.objective!);
-  rmSync(values.out!, { recursive: true, force: true });
   const c: TrainConfig = {
     objective,
     preset: 'tiny',
@@ -57,7 +55,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
     checkpointEvery: 0,
   };
   say(`3. pre-training: ${objective.toUpperCase()} on the tiny model (2 layers, hidden 128) for ${values.budget} (the first steps compile shaders and tune kernels for this adapter, once)`);
-  const r = await runPretraining(rt, c, { report: progressReporter(`${objective} tiny`) });
+  // The demo's own directory: each `npm start` replaces the last one's run.
+  const r = await runPretraining(rt, c, { overwrite: true, report: progressReporter(`${objective} tiny`) });
   say('');
   say(`   ${r.steps} steps, ${r.tokensPerSecond.toFixed(0)} tokens/s; training loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}`);
   if (r.eval) say(`   validation: ${Object.entries(r.eval).filter(([k]) => k !== 'step').map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);

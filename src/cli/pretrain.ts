@@ -2,7 +2,8 @@
 import { parse, ADAPTER_OPTION, UsageError, numberOption, type NumberSpec } from './args.js';
 import { cliRuntime } from './runtime.js';
 import { progressReporter } from './progress.js';
-import type { TrainConfig } from '../train/trainer.js';
+import { Trainer, type TrainConfig } from '../train/trainer.js';
+import { pretrainingTask } from '../train/pretraining.js';
 import { runPretraining } from '../train/loop.js';
 import { checkObjectiveSettings, ObjectiveOptionError, parseObjective, type RtsGenerator } from '../objectives/registry.js';
 import { DEFAULT_UNIGRAM_ALPHA } from '../kernels/unigram.js';
@@ -42,6 +43,7 @@ export const PRETRAIN_OPTIONS = {
   generator: { type: 'string' },
   alpha: { type: 'string' },
   resume: { type: 'boolean' },
+  overwrite: { type: 'boolean' },
   'init-from': { type: 'string' },
   attention: { type: 'string' },
   quiet: { type: 'boolean' },
@@ -69,7 +71,7 @@ export function trainConfigFromArgs(values: Record<string, string | boolean | un
   } catch (e) {
     throw new UsageError(`pretrain: ${(e as Error).message}`);
   }
-  let model: TrainConfig['model'] = values.dropout !== undefined ? { hiddenDropout: num('dropout', values.dropout as string), attentionDropout: num('dropout', values.dropout as string) } : undefined;
+  let model: TrainConfig['model'] = values.dropout !== undefined ? { hiddenDropout: num('dropout', values.dropout as string, { min: 0, below: 1 }), attentionDropout: num('dropout', values.dropout as string, { min: 0, below: 1 }) } : undefined;
   if (values['pre-ln']) model = { ...model, preLayerNorm: true }; // pre-LN encoder (src/model/encoder.ts); recorded in the run's config.json
   const sizes = { layers: 'numLayers', hidden: 'hiddenSize', heads: 'numHeads', ffn: 'intermediateSize', 'max-positions': 'maxPositions' } as const;
   for (const [flag, field] of Object.entries(sizes))
@@ -87,9 +89,10 @@ export function trainConfigFromArgs(values: Record<string, string | boolean | un
     schedule: schedule as TrainConfig['schedule'],
     budget,
     seed: num('seed', values.seed as string, { int: true, min: 0 }),
-    maskProb: num('mask-prob', values['mask-prob'] as string),
+    maskProb: num('mask-prob', values['mask-prob'] as string, { above: 0, below: 1 }),
     weightDecay: num('weight-decay', values['weight-decay'] as string, { min: 0 }),
-    clip: num('clip', values.clip as string),
+    // 0 turns clipping off; a negative threshold is a mistake, not a way to say so.
+    clip: num('clip', values.clip as string, { min: 0 }),
     logEvery: num('log-every', values['log-every'] as string, { int: true, min: 1 }),
     evalEvery: num('eval-every', values['eval-every'] as string, { int: true, min: 0 }),
     evalBatches: num('eval-batches', values['eval-batches'] as string, { int: true, min: 1 }),
@@ -125,9 +128,21 @@ export function trainConfigFromArgs(values: Record<string, string | boolean | un
 export async function pretrainCommand(argv: string[]): Promise<number> {
   const { values } = parse('pretrain', argv, PRETRAIN_OPTIONS);
   const c = trainConfigFromArgs(values);
+  if (values.warmup !== undefined) c.warmupSteps = num('warmup', values.warmup, { int: true, min: 0 });
+  const opts = { resume: Boolean(values.resume), overwrite: Boolean(values.overwrite), warn: (m: string) => process.stderr.write(`warning: ${m}\n`) };
+  // Everything that can be refused is refused before an adapter is taken: the data, the
+  // objective's statistics, the run directory, a resume's settings.
+  let task;
+  try {
+    task = pretrainingTask(c);
+    Trainer.preflight(task, c, opts);
+  } catch (e) {
+    // The data, run directory or checkpoint named by the options cannot be used: the options' fault.
+    if (e instanceof Error && !(e instanceof TypeError || e instanceof ReferenceError)) throw new UsageError(`pretrain: ${e.message}`);
+    throw e;
+  }
   const rt = await cliRuntime(values.adapter);
-  const warmup = values.warmup !== undefined ? num('warmup', values.warmup, { int: true, min: 0 }) : undefined;
-  const s = await runPretraining(rt, c, { resume: Boolean(values.resume), warmup, report: progressReporter(`${c.objective} ${c.preset}`, { quiet: Boolean(values.quiet) }) });
+  const s = await runPretraining(rt, c, { ...opts, task, report: progressReporter(`${c.objective} ${c.preset}`, { quiet: Boolean(values.quiet) }) });
   process.stdout.write(
     `\n${c.objective}${c.rtsGenerator === 'unigram' ? ` (unigram generator, alpha ${c.unigramAlpha})` : ''} on ${c.preset}: ${s.steps} steps in ${s.seconds.toFixed(1)} s (${s.tokensPerSecond.toFixed(0)} tokens/s)\n` +
       `  training loss ${s.firstLoss.toFixed(4)} → ${s.lastLoss.toFixed(4)}\n` +

@@ -9,7 +9,7 @@
 // every parameter as F32 under its internal name (src/io/hf.ts).
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { checkpointDir, latestCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { checkpointDir, loadCheckpoint, loadLatestCheckpoint, type CheckpointContents } from './checkpoint.js';
 import { fromFloat32, saveSafetensors, toFloat32, writeFileAtomic, type SafeTensor } from './safetensors.js';
 import { hfConfig, HfFormatError, writeHfCheckpoint, type HfArchitecture } from './hf.js';
 import { detectionHeadParams, encoderParams, mlmHeadParams, validateConfig, type EncoderConfig } from '../model/config.js';
@@ -89,18 +89,21 @@ function listSteps(run: string): number[] {
 /** The model tensors of a run's checkpoint (the newest, or `step`). */
 export function loadRunModel(runDir: string, step?: number): RunModel {
   const run = readRun(runDir);
-  let dir: string | null;
+  let dir: string;
+  let ck: CheckpointContents;
   if (step !== undefined) {
     dir = checkpointDir(runDir, step);
     if (!existsSync(dir)) {
       const have = listSteps(runDir);
       throw new ExportError(`${runDir}: no checkpoint at step ${step} (${have.length ? `checkpoints: steps ${have.join(', ')}` : 'the run has no checkpoints'})`);
     }
+    ck = loadCheckpoint(dir);
   } else {
-    dir = latestCheckpoint(runDir);
-    if (!dir) throw new ExportError(`${runDir}: the run has no checkpoint yet (checkpoints/latest.json is missing)`);
+    // The newest checkpoint that verifies; a broken latest.json or newest checkpoint falls back with a warning.
+    const latest = loadLatestCheckpoint(runDir, (m) => process.stderr.write(`warning: ${m}\n`));
+    if (!latest) throw new ExportError(`${runDir}: the run has no checkpoint yet (no complete checkpoint under checkpoints/)`);
+    ({ dir, contents: ck } = latest);
   }
-  const ck = loadCheckpoint(dir);
   const model = ck.tensors.model;
   if (!model) throw new ExportError(`${dir}: no model.safetensors in this checkpoint`);
   const config = (ck.state.config as EncoderConfig | undefined) ?? run.model;

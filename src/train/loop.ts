@@ -3,7 +3,10 @@
 // evaluation and checkpoint cadence, and a final evaluation and checkpoint. Progress goes
 // to a LoopReporter (the CLI's progress line), so this layer knows nothing of terminals.
 import type { Runtime } from '../gpu/runtime.js';
-import { Trainer, TrainingError, type TrainConfig, type StepReadout } from './trainer.js';
+import { Trainer, TrainingError, type TrainConfig, type StepReadout, type TrainerOptions } from './trainer.js';
+import { pretrainingTask } from './pretraining.js';
+import type { TrainingTask } from './task.js';
+import type { PretrainGraph } from '../objectives/registry.js';
 import { learningRate } from './schedule.js';
 
 /** Where the loop reports: the steps the schedule spans (again when refitted), each logged step, the end, and one-off messages. */
@@ -27,9 +30,9 @@ export interface PretrainSummary {
 }
 
 /** The training loop with logging, evaluation, checkpoints and the NaN stop. */
-export async function runPretraining(rt: Runtime, c: TrainConfig, opts: { resume?: boolean; warmup?: number; report?: LoopReporter } = {}): Promise<PretrainSummary> {
+export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerOptions & { report?: LoopReporter; task?: TrainingTask<PretrainGraph> } = {}): Promise<PretrainSummary> {
   const report = opts.report;
-  const tr = await Trainer.create(rt, { ...c, warmupSteps: opts.warmup ?? c.warmupSteps }, { resume: opts.resume });
+  const tr = await Trainer.forTask(rt, opts.task ?? pretrainingTask(c), c, opts);
   if (tr.initReport) report?.message(tr.initReport);
   const tokensPerStep = tr.tokensPerStep;
   report?.total(tr.totalSteps);

@@ -1,6 +1,7 @@
 // The run's metrics log: one JSON object per line (JSONL), appended and flushed per write,
 // so a crash loses at most the line being written.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../data/atomic.js';
 
 export class MetricsLog {
   constructor(readonly path: string) {}
@@ -23,5 +24,15 @@ export class MetricsLog {
       }
     });
     return out;
+  }
+
+  /**
+   * A resume from `step`: drop the records of steps after it (the steps about to be run
+   * again), rewriting the file atomically, and mark the resume, so every step appears once.
+   */
+  truncateAfter(step: number, record: Record<string, unknown>): void {
+    const kept = MetricsLog.read(this.path).filter((r) => !(typeof r.step === 'number' && r.step > step));
+    writeFileAtomic(this.path, kept.map((r) => JSON.stringify(r) + '\n').join(''));
+    this.write(record);
   }
 }

@@ -3,7 +3,8 @@
 // clusters.json). The batches are the loader's token ids, a pure function of (seed, epoch,
 // step); the graph is the objective's; checkpoints record the objective, the model config and
 // the objective's own settings, and a resume refuses any difference.
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AttentionAlgorithm } from '../kernels/attention.js';
 import { encoderParams, makeConfig, type EncoderConfig, type ParamSpec, type PresetName } from '../model/config.js';
@@ -86,6 +87,7 @@ export function pretrainingTask(c: TrainConfig): TrainingTask<PretrainGraph> {
   const s = manifest.special;
   const special = { pad: s.pad, mask: s.mask, ids: [s.pad, s.unk, s.cls, s.sep, s.mask] };
   const own = module.checkpointState(cfg, settings);
+  const dataIdentity = { path: resolve(c.data), manifest: createHash('sha256').update(readFileSync(join(c.data, 'manifest.json'))).digest('hex') };
   return {
     model: cfg,
     seqLen: T,
@@ -118,13 +120,18 @@ export function pretrainingTask(c: TrainConfig): TrainingTask<PretrainGraph> {
       const report = initFromHf(c.initFrom, cfg, params, rt);
       return { message: describeInitFrom(report), record: { kind: 'init-from', source: c.initFrom, loaded: report.loaded.length, fresh: report.fresh, unused: report.unused } };
     },
-    checkpointState: () => ({ objective: c.objective, config: cfg, ...own }),
+    checkpointState: () => ({ objective: c.objective, config: cfg, ...own, data: dataIdentity, maskProb: c.maskProb }),
     checkResume(saved, dir) {
       if (saved.objective !== c.objective) throw new TrainingError(`${dir}: checkpoint of objective '${saved.objective}', this run trains '${c.objective}'`);
       module.checkResume?.(saved, cfg, settings, dir);
       const theirs = saved.config as Record<string, unknown> | undefined, mine = cfg as unknown as Record<string, unknown>;
       const diff = Object.keys(cfg).filter((k) => JSON.stringify(theirs?.[k]) !== JSON.stringify(mine[k]));
       if (diff.length) throw new TrainingError(`${dir}: the checkpoint's model differs from this run's in ${diff.join(', ')}`);
+      // The same prepared data (by its manifest's content, wherever it now lies) and selection rate.
+      const data = saved.data as { manifest?: string; path?: string } | undefined;
+      if (data?.manifest !== undefined && data.manifest !== dataIdentity.manifest)
+        throw new TrainingError(`${dir}: the checkpoint was trained on other data (${data.path}) than --data ${c.data}: their manifest.json differ`);
+      if (saved.maskProb !== undefined && saved.maskProb !== c.maskProb) throw new TrainingError(`${dir}: the checkpoint selects with --mask-prob ${saved.maskProb}, this run with ${c.maskProb}`);
     },
     describe: () => ({ ...c, data: resolve(c.data), model: cfg, ...own, ...(settings.rtsGenerator === 'unigram' ? { unigramAlpha: (own.rts as { alpha: number }).alpha } : {}) }),
   };

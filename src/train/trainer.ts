@@ -21,11 +21,12 @@ import type { Evaluation, GraphMetrics, TrainGraph } from '../model/graph.js';
 import { allocParams, initParams, loadParams, readParams, recordZeroGrads, param, grad, type ModelParams } from '../model/params.js';
 import type { PretrainEval, PretrainGraph } from '../objectives/registry.js';
 import { fromFloat32, toFloat32, type SafeTensor } from '../io/safetensors.js';
-import { saveCheckpoint, loadCheckpoint, latestCheckpoint } from '../io/checkpoint.js';
+import { saveCheckpoint, latestCheckpoint, loadLatestCheckpoint, checkpointState } from '../io/checkpoint.js';
 import { defaultWarmupSteps, learningRate, type Schedule } from './schedule.js';
 import { stepsForBudget } from './budget.js';
 import { MetricsLog } from './metrics-log.js';
 import { TrainingError, type OptimizerConfig, type TrainingTask } from './task.js';
+import { claimRunDirectory } from './run-dir.js';
 import { pretrainingTask, type TrainConfig } from './pretraining.js';
 
 export { TrainingError } from './task.js';
@@ -91,17 +92,31 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
   }
 
   /** Pre-train an objective on prepared data (src/train/pretraining.ts); `secondsPerStep` fits a time budget's schedule. */
-  static async create(rt: Runtime, c: TrainConfig, opts: { secondsPerStep?: number; resume?: boolean } = {}): Promise<Trainer<PretrainGraph>> {
+  static async create(rt: Runtime, c: TrainConfig, opts: TrainerOptions = {}): Promise<Trainer<PretrainGraph>> {
     return Trainer.forTask(rt, pretrainingTask(c), c, opts);
   }
 
+  /**
+   * What can be checked before any GPU work: the run directory is this run's (a fresh run
+   * refuses one that holds another unless `overwrite`; a live process's lock refuses any),
+   * and a resume's checkpoint was written with the same settings. Throws TrainingError.
+   */
+  static preflight<G extends TrainGraph<any, any>>(task: TrainingTask<G>, c: OptimizerConfig, opts: TrainerOptions = {}): void {
+    if (preflighted.get(task) === c.run) return;
+    claimRunDirectory(c.run, opts);
+    preflighted.set(task, c.run);
+    if (!opts.resume) return;
+    const dir = latestCheckpoint(c.run, opts.warn);
+    if (!dir) throw new TrainingError(`--resume: ${c.run} has no checkpoint`);
+    checkResumable(task, c, checkpointState(dir).state, dir);
+  }
+
   /** Train what `task` says, as `c` says. */
-  static async forTask<G extends TrainGraph<any, any>>(rt: Runtime, task: TrainingTask<G>, c: OptimizerConfig, opts: { secondsPerStep?: number; resume?: boolean } = {}): Promise<Trainer<G>> {
+  static async forTask<G extends TrainGraph<any, any>>(rt: Runtime, task: TrainingTask<G>, c: OptimizerConfig, opts: TrainerOptions = {}): Promise<Trainer<G>> {
+    Trainer.preflight(task, c, opts);
     const t = new Trainer<G>(rt, task, c, opts.secondsPerStep);
     await t.build();
-    const ck = opts.resume ? latestCheckpoint(c.run) : null;
-    if (opts.resume && !ck) throw new TrainingError(`--resume: ${c.run} has no checkpoint`);
-    if (ck) await t.restore(ck);
+    if (opts.resume) await t.restore(opts.warn ?? (() => {}));
     else {
       await initParams(rt, t.params, c.seed);
       const init = task.initialize?.(rt, t.params);
@@ -306,17 +321,16 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
       const values = (await this.rt.read(st.tensor)).slice();
       optimizer[name] = { dtype: st.dtype === 'i32' ? 'I32' : 'F32', shape: st.shape, data: new Uint8Array(values.buffer) };
     }
-    const state = { ...this.task.checkpointState(), seed: this.c.seed, totalSteps: this.totalSteps };
+    const state = { ...this.task.checkpointState(), seed: this.c.seed, totalSteps: this.totalSteps, training: optimizerSettings(this.c) };
     return saveCheckpoint(this.c.run, { step: this.step, tensors: { model, optimizer }, state });
   }
 
-  private async restore(dir: string): Promise<void> {
-    const ck = loadCheckpoint(dir);
-    try {
-      this.task.checkResume(ck.state, dir);
-    } catch (e) {
-      throw new TrainingError((e as Error).message);
-    }
+  /** Continue from the newest checkpoint that verifies (older ones, with a warning, when it does not). */
+  private async restore(warn: (message: string) => void): Promise<void> {
+    const latest = loadLatestCheckpoint(this.c.run, warn);
+    if (!latest) throw new TrainingError(`--resume: ${this.c.run} has no checkpoint`);
+    const { dir, contents: ck } = latest;
+    checkResumable(this.task, this.c, ck.state, dir);
     const values = new Map(Object.entries(ck.tensors.model).map(([k, t]) => [k, toFloat32(t, k)]));
     loadParams(this.rt, this.params, values, dir);
     for (const s of this.params.specs) {
@@ -334,9 +348,46 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
       this.rt.write(st.tensor, st.dtype === 'i32' ? new Int32Array(copy) : new Float32Array(copy));
     }
     this.step = ck.step;
+    // The steps after the checkpoint run again: their records go, and the resume is marked.
+    this.log.truncateAfter(ck.step, { kind: 'resumed', step: ck.step, checkpoint: dir });
   }
 
   async parameters(): Promise<Map<string, Float32Array>> {
     return readParams(this.rt, this.params);
   }
+}
+
+export interface TrainerOptions {
+  /** Measured seconds per step, to fit a time budget's schedule. */
+  secondsPerStep?: number;
+  /** Continue from the run's newest checkpoint. */
+  resume?: boolean;
+  /** Replace a run directory that holds another run (clears it first). */
+  overwrite?: boolean;
+  /** Where warnings go (a fallback to an older checkpoint…). */
+  warn?: (message: string) => void;
+}
+
+/** Tasks whose run directory preflight has claimed (the CLI checks before the GPU, forTask again). */
+const preflighted = new WeakMap<object, string>();
+
+/** The settings that shape the sequence of batches and updates: a resume must repeat them. */
+function optimizerSettings(c: OptimizerConfig): Record<string, unknown> {
+  return { seed: c.seed, batch: c.batch, accumulate: c.accumulate, lr: c.lr, warmupSteps: c.warmupSteps ?? null, schedule: c.schedule, budget: c.budget, weightDecay: c.weightDecay, clip: c.clip };
+}
+
+/** Refuse a checkpoint whose task or optimizer settings differ from this run's, listing every difference. */
+function checkResumable<G extends TrainGraph<any, any>>(task: TrainingTask<G>, c: OptimizerConfig, saved: Record<string, unknown>, dir: string): void {
+  try {
+    task.checkResume(saved, dir);
+  } catch (e) {
+    throw new TrainingError((e as Error).message);
+  }
+  const theirs = saved.training as Record<string, unknown> | undefined;
+  if (!theirs) return; // checkpoints before these were recorded
+  const mine = optimizerSettings(c);
+  const show = (v: unknown) => (v === null ? 'default' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const diffs = Object.keys(mine).filter((k) => k in theirs && JSON.stringify(theirs[k]) !== JSON.stringify(mine[k])).map((k) => `${k} ${show(theirs[k])} in the checkpoint, ${show(mine[k])} now`);
+  if (diffs.length)
+    throw new TrainingError(`${dir}: --resume with other settings than the run's would not repeat its batches and updates: ${diffs.join('; ')}. Resume with the run's settings (config.json), or start a new run with another --out`);
 }
