@@ -1,6 +1,8 @@
 // Elementwise ops over flat f32 arrays, one shader for the whole family.
 // OP (specialised): 0 add, 1 sub, 2 mul, 3 div, 4 max  — out = a OP b
 //                  10 affine: out = alpha * a + beta   (b unused)
+//                  11 tanh:   out = tanh(a)            (b unused; BERT's pooler)
+//                  12 tanh backward: out = b · (1 − a²), a = tanh's output y, b = dy
 // A 2-D grid covers arrays longer than 65535 workgroups; each invocation handles one element.
 
 const OP: u32 = 0u;
@@ -21,6 +23,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var y: f32;
   if (OP == 10u) {
     y = p.alpha * x + p.beta;
+  } else if (OP == 11u) {
+    y = tanh(x);
+  } else if (OP == 12u) {
+    y = b[i] * (1.0 - x * x);
   } else {
     let z = b[i];
     switch OP {

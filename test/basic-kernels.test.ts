@@ -2,10 +2,10 @@
 // on seeded random inputs of odd sizes, against float64 references.
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomArray, expectClose } from './harness.js';
-import { affine, binary, BINARY_OPS, type BinaryOp } from '../src/kernels/elementwise.js';
+import { affine, binary, tanhBackward, tanhForward, BINARY_OPS, type BinaryOp } from '../src/kernels/elementwise.js';
 import { reduceRows } from '../src/kernels/reduce.js';
 import { matmul } from '../src/kernels/matmul.js';
-import { refAffine, refBinary, refMatmul, refReduceRows } from '../src/kernels/ref/basic.js';
+import { refAffine, refBinary, refMatmul, refReduceRows, refTanh, refTanhBackward } from '../src/kernels/ref/basic.js';
 import { smokeRun } from '../src/kernels/smoke.js';
 
 describe('elementwise', () => {
@@ -23,6 +23,24 @@ describe('elementwise', () => {
       }
     });
   }
+
+  it('tanh and its backward match the float64 reference (and the backward finite differences)', async () => {
+    const rt = await getRuntime();
+    for (const n of [1, 7, 257, 1000]) {
+      const x = randomArray(n, n + 11, -4, 4), dy = randomArray(n, n + 12);
+      const tx = rt.upload(x, [n]), tdy = rt.upload(dy, [n]), y = rt.empty([n]), dx = rt.empty([n]);
+      await rt.run(await tanhForward(rt, tx, y), await tanhBackward(rt, y, tdy, dx));
+      // f32 tanh: a few ulps; the backward reuses the f32 y.
+      expectClose(await rt.read(y), refTanh(x), { atol: 1e-6, rtol: 1e-5 }, `tanh n=${n}`);
+      expectClose(await rt.read(dx), refTanhBackward(refTanh(x), dy), { atol: 1e-6, rtol: 1e-5 }, `tanh backward n=${n}`);
+      rt.release(tx, tdy, y, dx);
+    }
+    // The reference backward is the derivative: central differences in float64.
+    for (const x of [-2.5, -0.3, 0, 0.7, 3]) {
+      const h = 1e-6, fd = (Math.tanh(x + h) - Math.tanh(x - h)) / (2 * h);
+      expect(refTanhBackward([Math.tanh(x)], [1])[0]).toBeCloseTo(fd, 8);
+    }
+  });
 
   it('affine covers arrays longer than one grid row (2-D dispatch)', async () => {
     const rt = await getRuntime();

@@ -1,4 +1,5 @@
-// Elementwise binary ops and the affine map, one shader specialised by op.
+// Elementwise binary ops, the affine map and tanh (forward and backward), one shader
+// specialised by op.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
@@ -9,12 +10,14 @@ import { registerVariants } from './registry.js';
 export const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3, max: 4 } as const;
 export type BinaryOp = keyof typeof BINARY_OPS;
 const AFFINE = 10;
+const TANH = 11;
+const TANH_BACKWARD = 12;
 const WG = 256;
 
 const SIG: KernelSignature = { name: 'elementwise', bindings: ['read', 'read', 'rw', 'uniform'] };
 
 registerVariants(
-  ...[...Object.values(BINARY_OPS), AFFINE].map((OP) => ({ sig: SIG, spec: { file: 'elementwise.wgsl', consts: { OP } } })),
+  ...[...Object.values(BINARY_OPS), AFFINE, TANH, TANH_BACKWARD].map((OP) => ({ sig: SIG, spec: { file: 'elementwise.wgsl', consts: { OP } } })),
 );
 
 function build(rt: Runtime, op: number, a: Tensor, b: Tensor, out: Tensor, alpha: number, beta: number, label: string): Promise<Op> {
@@ -40,4 +43,21 @@ export function affine(rt: Runtime, a: Tensor, out: Tensor, alpha: number, beta 
   expectDType(name, 'out', out, 'f32');
   if (a.size !== out.size) throw new Error(`${name}: sizes differ: a ${shapeStr(a.shape)}, out ${shapeStr(out.shape)}`);
   return build(rt, AFFINE, a, a, out, alpha, beta, name);
+}
+
+/** out = tanh(a). */
+export function tanhForward(rt: Runtime, a: Tensor, out: Tensor): Promise<Op> {
+  const name = 'elementwise.tanh';
+  expectDType(name, 'a', a, 'f32');
+  expectDType(name, 'out', out, 'f32');
+  if (a.size !== out.size) throw new Error(`${name}: sizes differ: a ${shapeStr(a.shape)}, out ${shapeStr(out.shape)}`);
+  return build(rt, TANH, a, a, out, 0, 0, name);
+}
+
+/** dx = dy · (1 − y²) from tanh's output y: its backward without the input. */
+export function tanhBackward(rt: Runtime, y: Tensor, dy: Tensor, dx: Tensor): Promise<Op> {
+  const name = 'elementwise.tanh.backward';
+  for (const [n, t] of [['y', y], ['dy', dy], ['dx', dx]] as const) expectDType(name, n, t, 'f32');
+  if (y.size !== dy.size || y.size !== dx.size) throw new Error(`${name}: sizes differ: y ${shapeStr(y.shape)}, dy ${shapeStr(dy.shape)}, dx ${shapeStr(dx.shape)}`);
+  return build(rt, TANH_BACKWARD, y, dy, dx, 0, 0, name);
 }

@@ -39,3 +39,12 @@ export function refMatmul(A: ArrayLike<number>, B: ArrayLike<number>, M: number,
     }
   return C;
 }
+
+export function refTanh(a: ArrayLike<number>): Float64Array {
+  return Float64Array.from(a, (x) => Math.tanh(x));
+}
+
+/** dx = dy · (1 − y²) with y = tanh(x). */
+export function refTanhBackward(y: ArrayLike<number>, dy: ArrayLike<number>): Float64Array {
+  return Float64Array.from(y, (v, i) => dy[i] * (1 - v * v));
+}
