@@ -9,7 +9,7 @@
 //   grads  — s holds scale·Q·Kᵀ again (recomputed), g holds dP̃ = dO·Vᵀ; with
 //            P = exp(s − lse), z = mask·dropScale, Δ = Σ_j P z dP̃ (= dO·O), writes
 //            s ← P z (for dV = P̃ᵀ·dO) and g ← dS = P (z dP̃ − Δ) (for dQ and dK).
-// Row layouts of reduce_common.wgsl (WG, TPR; SUBGROUPS); sums in a fixed order.
+// Row layouts of row_common.wgsl (WG, TPR; SUBGROUPS); sums in a fixed order.
 //#if SUBGROUPS
 enable subgroups;
 //#endif
@@ -33,7 +33,7 @@ struct Params { T: u32, H: u32, scale: f32, dropP: f32, dropScale: f32, seed: u3
 @group(0) @binding(3) var<uniform> p: Params;
 //#endif
 
-//#include reduce_common.wgsl
+//#include row_common.wgsl
 
 // The dropout factors of keys 4q .. 4q+3 in row i of head bh (all 1 without dropout).
 fn keep4(q: u32, i: u32, bh: u32) -> vec4f {
@@ -44,9 +44,9 @@ fn keep4(q: u32, i: u32, bh: u32) -> vec4f {
 
 struct Row { row: u32, base: u32, i: u32, bh: u32, len: u32, cols: u32, valid: bool }
 
-fn row_of(wid: vec3u, nwg: vec3u, lid: u32) -> Row {
+fn row_of(invocation: RowInvocation, nwg: vec3u) -> Row {
   let T = p.T;
-  let row = (wid.y * nwg.x + wid.x) * (WG / TPR) + lid / TPR;
+  let row = row_index(invocation, nwg.x);
   let bh = row / T;
   var r: Row;
   r.row = row;
@@ -64,24 +64,17 @@ fn row_of(wid: vec3u, nwg: vec3u, lid: u32) -> Row {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32,
-//#if SUBGROUPS
-        @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_id) sgid: u32, @builtin(num_subgroups) nsg: u32,
-//#endif
-) {
-//#ifnot SUBGROUPS
-  let sgi = 0u; let sgid = 0u; let nsg = 1u;
-//#endif
-  let r = row_of(wid, nwg, lid);
-  let lane = lid % TPR;
+fn main(invocation: RowInvocation, @builtin(num_workgroups) nwg: vec3u) {
+  let r = row_of(invocation, nwg);
+  let lane = row_lane(invocation);
 //#ifnot GRADS
   // probs
   var m = -1.0e30;
   for (var j = lane; j < r.len; j += TPR) { m = max(m, s[r.base + j]); }
-  m = row_reduce(m, 1u, lid, sgi, sgid, nsg);
+  m = row_reduce(m, 1u, invocation);
   var l = 0.0;
   for (var j = lane; j < r.len; j += TPR) { l += exp(s[r.base + j] - m); }
-  l = row_reduce(l, 0u, lid, sgi, sgid, nsg);
+  l = row_reduce(l, 0u, invocation);
   let inv = select(0.0, 1.0 / l, l > 0.0);
   if (r.valid && lane == 0u) { lse[r.row] = select(0.0, m + log(l), l > 0.0); }
   for (var q = lane; 4u * q < r.cols; q += TPR) {
@@ -104,7 +97,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       if (j < r.len) { d += exp(s[r.base + j] - lse_i) * z[c] * g[r.base + j]; }
     }
   }
-  d = row_reduce(d, 0u, lid, sgi, sgid, nsg);
+  d = row_reduce(d, 0u, invocation);
   for (var q = lane; 4u * q < r.cols; q += TPR) {
     let z = keep4(q, r.i, r.bh);
     for (var c = 0u; c < 4u; c++) {

@@ -20,7 +20,9 @@ struct Params { n: u32, perGroup: u32, groups: u32, gridX: u32, lambda: f32, _p0
 @group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
-var<workgroup> red: array<vec4f, WG>;
+// Per-invocation partial sums (Σ w·loss, Σ w, #correct, #(w>0)), added by workgroup_sum.
+alias WorkgroupSum = vec4f;
+//#include workgroup_sum.wgsl
 
 fn softplus_neg_abs(z: f32) -> f32 {
   let e = exp(-abs(z));
@@ -32,14 +34,6 @@ fn sigmoid(z: f32) -> f32 {
   if (z >= 0.0) { return 1.0 / (1.0 + exp(-z)); }
   let e = exp(z);
   return e / (1.0 + e);
-}
-
-fn tree(lid: u32) {
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
 }
 
 @compute @workgroup_size(WG)
@@ -57,19 +51,16 @@ fn partial_sums(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_ind
       acc = acc + vec4f(w * l, w, select(0.0, 1.0, correct), 1.0);
     }
   }
-  red[lid] = acc;
-  tree(lid);
-  if (lid == 0u) { partial[wid.x] = red[0]; }
+  let total = workgroup_sum(acc, lid);
+  if (lid == 0u) { partial[wid.x] = total; }
 }
 
 @compute @workgroup_size(WG)
 fn finalize(@builtin(local_invocation_index) lid: u32) {
   var acc = vec4f(0.0);
   for (var i = lid; i < p.groups; i += WG) { acc = acc + partial[i]; }
-  red[lid] = acc;
-  tree(lid);
+  let t = workgroup_sum(acc, lid);
   if (lid == 0u) {
-    let t = red[0];
     let scale = select(0.0, p.lambda / t.y, t.y != 0.0);
     out[0] = t.x * scale;
     out[1] = t.x;

@@ -17,18 +17,13 @@ struct Params { n: u32, slot: u32, perGroup: u32, slots: u32, maxNorm: f32, _p0:
 @group(0) @binding(2) var<storage, read_write> state: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-var<workgroup> red: array<vec2f, WG>;
+// Per-invocation partial sums (sum of squares, count of non-finite elements), added by
+// workgroup_sum.
+alias WorkgroupSum = vec2f;
+//#include workgroup_sum.wgsl
 
 fn nonfinite(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
-}
-
-fn tree(lid: u32) {
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
 }
 
 @compute @workgroup_size(WG)
@@ -41,21 +36,19 @@ fn sumsq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid
     let g = grad[i];
     if (nonfinite(g)) { bad += 1.0; } else { acc = fma(g, g, acc); }
   }
-  red[lid] = vec2f(acc, bad);
-  tree(lid);
-  if (lid == 0u) { partial[p.slot + wid.x] = red[0]; }
+  let total = workgroup_sum(vec2f(acc, bad), lid);
+  if (lid == 0u) { partial[p.slot + wid.x] = total; }
 }
 
 @compute @workgroup_size(WG)
 fn finalize(@builtin(local_invocation_index) lid: u32) {
   var acc = vec2f(0.0);
   for (var i = lid; i < p.slots; i += WG) { acc = acc + partial[i]; }
-  red[lid] = acc;
-  tree(lid);
+  let total = workgroup_sum(acc, lid);
   if (lid == 0u) {
-    let ss = red[0].x;
+    let ss = total.x;
     let norm = sqrt(ss);
-    let bad = red[0].y > 0.0 || nonfinite(ss);
+    let bad = total.y > 0.0 || nonfinite(ss);
     var scale = 1.0;
     if (p.maxNorm > 0.0 && !bad) { scale = min(1.0, p.maxNorm / (norm + 1e-6)); }
     state[0] = scale;

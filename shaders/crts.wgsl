@@ -1,4 +1,4 @@
-// C-RTS, the cluster-based statistical generator (see /spec objectives and
+// C-RTS, the cluster-based statistical generator (docs/objectives.md and
 // src/kernels/sampling.ts). State: token → cluster map [V], cluster members in CSR form
 // (offsets [K+1], members: special tokens excluded by the host builder) and the K×K count
 // matrix C (i32, initialised to ones, kept on the GPU).
@@ -14,12 +14,11 @@
 //   it was fooled), −= 1 when it called it replaced (logit > 0). Integer atomics: the result
 //   does not depend on the order.
 // Cluster ids ≥ K are clamped to K − 1 (bad data stays in range).
-//#include rng.wgsl
+//#include token_draw.wgsl
 
 const WG: u32 = 64u;
 const TRIES: u32 = 8u;
 
-struct Step { step: u32, lr: f32, _p0: u32, _p1: u32 }
 struct Params { K: u32, capacity: u32, seed: u32, stream: u32, beta: f32, gridX: u32, vocab: u32, _p: u32 }
 
 //#ifnot UPDATE
@@ -64,7 +63,7 @@ fn crts_draw(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index)
   }
   var y = x;
   for (var a = 0u; a < TRIES; a++) {
-    let r = philox4x32_10(vec4u(pos, st.step, p.stream, 1u + a), vec2u(p.seed, 0u));
+    let r = draw(pos, 1u + a);
     let target_mass = rng_unit(r.x) * total;
     var acc = 0.0;
     var pick = 0xffffffffu;

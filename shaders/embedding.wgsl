@@ -28,6 +28,9 @@ const TPR: u32 = 64u;
 const ACCUMULATE: bool = false;
 const POS: bool = false;
 
+// FWD and GRAD_WORD lay out rows (tokens, vocabulary rows) as the row kernels do.
+//#include row_common.wgsl
+
 //#if FWD
 struct Params { N: u32, T: u32, h: u32, V: u32, NT: u32, gridX: u32, _p0: u32, _p1: u32 }
 @group(0) @binding(0) var<storage, read> ids: array<u32>;
@@ -40,13 +43,13 @@ struct Params { N: u32, T: u32, h: u32, V: u32, NT: u32, gridX: u32, _p0: u32, _
 
 // TPR invocations per token (1 on CPU adapters, WG on GPUs: coalesced columns).
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let n = (wid.y * p.gridX + wid.x) * (WG / TPR) + lid / TPR;
-  if (n >= p.N) { return; }
+fn main(invocation: RowInvocation) {
+  let n = row_index(invocation, p.gridX);
+  if (n >= p.N) { return; } // no row_reduce here: an early return is safe
   let id = min(ids[n], p.V - 1u);
   let tt = min(types[n], p.NT - 1u);
   let t = n % p.T;
-  for (var c = lid % TPR; c < p.h; c += TPR) {
+  for (var c = row_lane(invocation); c < p.h; c += TPR) {
     out[n * p.h + c] = ST((word[id * p.h + c] + ttab[tt * p.h + c]) + pos[t * p.h + c]);
   }
 }
@@ -136,14 +139,14 @@ fn lower_bound(bound: u32) -> u32 {
 
 // TPR invocations per vocabulary row (1 on CPU adapters, WG on GPUs).
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let v = (wid.y * p.gridX + wid.x) * (WG / TPR) + lid / TPR;
-  if (v >= p.V) { return; }
+fn main(invocation: RowInvocation) {
+  let v = row_index(invocation, p.gridX);
+  if (v >= p.V) { return; } // no row_reduce here: an early return is safe
   let first = lower_bound(v << p.shift);
   var last = p.N;
   if (v + 1u < p.V) { last = lower_bound((v + 1u) << p.shift); }
   let mask = (1u << p.shift) - 1u;
-  for (var c = lid % TPR; c < p.h; c += TPR) {
+  for (var c = row_lane(invocation); c < p.h; c += TPR) {
     var acc = 0.0;
     for (var i = first; i < last; i++) {
       acc += f32(dout[(keys[i] & mask) * p.h + c]);

@@ -6,7 +6,7 @@
 //  BWD_PARTIAL  per block of rows: Σ dy·x̂ and Σ dy per column → part[block, 2, h].
 //  BWD_FINAL    dγ[c] = Σ_blocks part[b, 0, c], dβ[c] = Σ_blocks part[b, 1, c], in block
 //               order (ACCUMULATE: added to the existing gradients). No float atomics.
-// Row kernels use the layouts of reduce_common.wgsl (WG, TPR; SUBGROUPS).
+// Row kernels use the layouts of row_common.wgsl (WG, TPR; SUBGROUPS).
 // F16: the activations (x, res, s, y, dy, dx) are stored as f16 (ST); γ, β, stats and
 // the parameter gradients stay f32; all arithmetic is f32.
 //#if SUBGROUPS
@@ -71,84 +71,62 @@ fn load_in(i: u32) -> f32 {
 @group(0) @binding(3) var<uniform> p: Params;
 //#endif
 
-//#include reduce_common.wgsl
+//#include row_common.wgsl
 
 //#if FWD
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
-//#if SUBGROUPS
-        @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_id) sgid: u32, @builtin(num_subgroups) nsg: u32,
-//#endif
-) {
-//#ifnot SUBGROUPS
-  let sgi = 0u; let sgid = 0u; let nsg = 1u;
-//#endif
-  let row = (wid.y * p.gridX + wid.x) * (WG / TPR) + lid / TPR;
-  let lane = lid % TPR;
-  var len = 0u;
-  if (row < p.rows) { len = p.h; }
-  let base = row * p.h;
+fn main(invocation: RowInvocation) {
+  let r = row_slot(invocation, p.gridX, p.rows, p.h);
   var s1 = 0.0;
-  for (var c = lane; c < len; c += TPR) {
-    let v = load_in(base + c);
+  for (var c = r.lane; c < r.len; c += TPR) {
+    let v = load_in(r.base + c);
 //#if RESIDUAL
-    s[base + c] = ST(v);
+    s[r.base + c] = ST(v);
 //#endif
     s1 += v;
   }
-  let mean = row_reduce(s1, 0u, lid, sgi, sgid, nsg) / f32(p.h);
+  let mean = row_reduce(s1, 0u, invocation) / f32(p.h);
   // Two passes (mean, then squared deviations): no cancellation for large means.
   var s2 = 0.0;
-  for (var c = lane; c < len; c += TPR) {
-    let d = load_in(base + c) - mean;
+  for (var c = r.lane; c < r.len; c += TPR) {
+    let d = load_in(r.base + c) - mean;
     s2 += d * d;
   }
-  let variance = row_reduce(s2, 0u, lid, sgi, sgid, nsg) / f32(p.h);
+  let variance = row_reduce(s2, 0u, invocation) / f32(p.h);
   let rstd = 1.0 / sqrt(variance + p.eps);
-  for (var c = lane; c < len; c += TPR) {
-    y[base + c] = ST((load_in(base + c) - mean) * rstd * gamma[c] + beta[c]);
+  for (var c = r.lane; c < r.len; c += TPR) {
+    y[r.base + c] = ST((load_in(r.base + c) - mean) * rstd * gamma[c] + beta[c]);
   }
-  if (len > 0u && lane == 0u) {
-    stats[2u * row] = mean;
-    stats[2u * row + 1u] = rstd;
+  if (r.len > 0u && r.lane == 0u) {
+    stats[2u * r.row] = mean;
+    stats[2u * r.row + 1u] = rstd;
   }
 }
 //#endif
 
 //#if BWD_DX
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
-//#if SUBGROUPS
-        @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_id) sgid: u32, @builtin(num_subgroups) nsg: u32,
-//#endif
-) {
-//#ifnot SUBGROUPS
-  let sgi = 0u; let sgid = 0u; let nsg = 1u;
-//#endif
-  let row = (wid.y * p.gridX + wid.x) * (WG / TPR) + lid / TPR;
-  let lane = lid % TPR;
-  var len = 0u;
+fn main(invocation: RowInvocation) {
+  let r = row_slot(invocation, p.gridX, p.rows, p.h);
   var mean = 0.0;
   var rstd = 0.0;
-  if (row < p.rows) {
-    len = p.h;
-    mean = stats[2u * row];
-    rstd = stats[2u * row + 1u];
+  if (r.row < p.rows) {
+    mean = stats[2u * r.row];
+    rstd = stats[2u * r.row + 1u];
   }
-  let base = row * p.h;
   var sa = 0.0;
   var sb = 0.0;
-  for (var c = lane; c < len; c += TPR) {
-    let g = f32(dy[base + c]) * gamma[c];
+  for (var c = r.lane; c < r.len; c += TPR) {
+    let g = f32(dy[r.base + c]) * gamma[c];
     sa += g;
-    sb += g * (f32(x[base + c]) - mean) * rstd;
+    sb += g * (f32(x[r.base + c]) - mean) * rstd;
   }
-  let ma = row_reduce(sa, 0u, lid, sgi, sgid, nsg) / f32(p.h);
-  let mb = row_reduce(sb, 0u, lid, sgi, sgid, nsg) / f32(p.h);
-  for (var c = lane; c < len; c += TPR) {
-    let g = f32(dy[base + c]) * gamma[c];
-    let xh = (f32(x[base + c]) - mean) * rstd;
-    dx[base + c] = ST(rstd * (g - ma - xh * mb));
+  let ma = row_reduce(sa, 0u, invocation) / f32(p.h);
+  let mb = row_reduce(sb, 0u, invocation) / f32(p.h);
+  for (var c = r.lane; c < r.len; c += TPR) {
+    let g = f32(dy[r.base + c]) * gamma[c];
+    let xh = (f32(x[r.base + c]) - mean) * rstd;
+    dx[r.base + c] = ST(rstd * (g - ma - xh * mb));
   }
 }
 //#endif

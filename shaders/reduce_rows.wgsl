@@ -2,7 +2,7 @@
 // reductions: a flat array of n elements viewed as [blocks, chunk], last block short).
 // OP (specialised): 0 sum, 1 max, 2 mean, 3 sum of squares. ARGMAX (define): index of the
 // row maximum (u32), ties resolved to the lowest index.
-// Layout: WG invocations per workgroup, TPR per row (see reduce_common.wgsl); element i of
+// Layout: WG invocations per workgroup, TPR per row (see row_common.wgsl); element i of
 // row r is x[r * cols + i] when r * cols + i < n. Deterministic: fixed combination order.
 //#if SUBGROUPS
 enable subgroups;
@@ -23,48 +23,38 @@ struct Params { rows: u32, cols: u32, gridX: u32, n: u32, outOffset: u32, negInf
 //#endif
 @group(0) @binding(2) var<uniform> p: Params;
 
-//#include reduce_common.wgsl
+//#include row_common.wgsl
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
-//#if SUBGROUPS
-        @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_id) sgid: u32, @builtin(num_subgroups) nsg: u32,
-//#endif
-) {
-//#ifnot SUBGROUPS
-  let sgi = 0u; let sgid = 0u; let nsg = 1u;
-//#endif
+fn main(invocation: RowInvocation) {
   // No early return: every invocation reaches the barriers in row_reduce.
-  let row = (wid.y * p.gridX + wid.x) * (WG / TPR) + lid / TPR;
-  let lane = lid % TPR;
-  let live = row < p.rows;
-  let base = row * p.cols;
+  let r = row_slot(invocation, p.gridX, p.rows, p.cols);
+  let live = r.row < p.rows;
   // Elements of this row that exist (the last block of a flat reduction is short).
-  var len = 0u;
-  if (live) { len = min(p.cols, p.n - min(p.n, base)); }
+  let len = min(r.len, p.n - min(p.n, r.base));
 //#if ARGMAX
   var m = bitcast<f32>(p.negInf);
-  for (var c = lane; c < len; c += TPR) { m = max(m, x[base + c]); }
-  let rowMax = row_reduce(m, 1u, lid, sgi, sgid, nsg);
+  for (var c = r.lane; c < len; c += TPR) { m = max(m, x[r.base + c]); }
+  let rowMax = row_reduce(m, 1u, invocation);
   // The lowest index holding the maximum: this lane's first, then the row's minimum.
   var first = 4294967295.0;
-  for (var c = lane; c < len; c += TPR) {
-    if (x[base + c] == rowMax) { first = min(first, f32(c)); }
+  for (var c = r.lane; c < len; c += TPR) {
+    if (x[r.base + c] == rowMax) { first = min(first, f32(c)); }
   }
-  let idx = row_reduce(first, 2u, lid, sgi, sgid, nsg);
+  let idx = row_reduce(first, 2u, invocation);
   // No element equal to the maximum (a row of NaNs): index 0.
-  if (live && lane == 0u) { out[p.outOffset + row] = select(0u, u32(idx), idx < f32(len)); }
+  if (live && r.lane == 0u) { out[p.outOffset + r.row] = select(0u, u32(idx), idx < f32(len)); }
 //#else
   var acc: f32;
   if (OP == 1u) { acc = bitcast<f32>(p.negInf); } else { acc = 0.0; }
-  for (var c = lane; c < len; c += TPR) {
-    let v = x[base + c];
+  for (var c = r.lane; c < len; c += TPR) {
+    let v = x[r.base + c];
     if (OP == 1u) { acc = max(acc, v); } else if (OP == 3u) { acc += v * v; } else { acc += v; }
   }
   var opr = 0u;
   if (OP == 1u) { opr = 1u; }
-  var r = row_reduce(acc, opr, lid, sgi, sgid, nsg);
-  if (OP == 2u) { r = r / f32(p.cols); }
-  if (live && lane == 0u) { out[p.outOffset + row] = r; }
+  var total = row_reduce(acc, opr, invocation);
+  if (OP == 2u) { total = total / f32(p.cols); }
+  if (live && r.lane == 0u) { out[p.outOffset + r.row] = total; }
 //#endif
 }

@@ -24,14 +24,13 @@
 // id v with cdf[v] > u (binary search; cdf = the u32 inclusive cumulative table of count^α,
 // total exactly 2^31, flat over special ids, built by src/kernels/unigram.ts); the first pick
 // ≠ x replaces x, and if all TRIES picks equal x, x stays (it then counts as original).
-//#include rng.wgsl
+//#include token_draw.wgsl
 
 const WG: u32 = 256u;
 const PER: u32 = 4u;
 const MODE: u32 = 0u;
 const TRIES: u32 = 8u;
 
-struct Step { step: u32, lr: f32, _p0: u32, _p1: u32 }
 struct Params {
   n: u32, nBlocks: u32, capacity: u32, vocab: u32,
   seed: u32, stream: u32, pThresh24: u32, nAllowed: u32,
@@ -91,10 +90,6 @@ struct Params {
 
 var<workgroup> sh: array<u32, WG>;
 var<workgroup> shv: array<f32, WG>;
-
-fn draw(pos: u32, sub: u32) -> vec4u {
-  return philox4x32_10(vec4u(pos, st.step, p.stream, sub), vec2u(p.seed, 0u));
-}
 
 // Inclusive prefix sum of sh[] over the workgroup (Hillis–Steele).
 fn scan_inclusive(lid: u32) {

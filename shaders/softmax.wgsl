@@ -1,5 +1,5 @@
 // Row-wise softmax over the last dimension: y = softmax(scale · x), and its backward
-// dx = scale · y ⊙ (dy − Σ dy ⊙ y). Define FWD or BWD. Row layouts of reduce_common.wgsl.
+// dx = scale · y ⊙ (dy − Σ dy ⊙ y). Define FWD or BWD. Row layouts of row_common.wgsl.
 // A row whose entries are all −∞ gives zeros (not NaN).
 // F16: x, y, dy, dx stored as f16 (ST); computed in f32.
 //#if SUBGROUPS
@@ -29,37 +29,26 @@ struct Params { rows: u32, cols: u32, gridX: u32, scale: f32 }
 @group(0) @binding(3) var<uniform> p: Params;
 //#endif
 
-//#include reduce_common.wgsl
+//#include row_common.wgsl
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32,
-//#if SUBGROUPS
-        @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_id) sgid: u32, @builtin(num_subgroups) nsg: u32,
-//#endif
-) {
-//#ifnot SUBGROUPS
-  let sgi = 0u; let sgid = 0u; let nsg = 1u;
-//#endif
-  let row = (wid.y * p.gridX + wid.x) * (WG / TPR) + lid / TPR;
-  let lane = lid % TPR;
-  var len = 0u;
-  if (row < p.rows) { len = p.cols; }
-  let base = row * p.cols;
+fn main(invocation: RowInvocation) {
+  let r = row_slot(invocation, p.gridX, p.rows, p.cols);
 //#if FWD
   var m = -3.4028234e38;
-  for (var c = lane; c < len; c += TPR) { m = max(m, p.scale * f32(x[base + c])); }
-  m = row_reduce(m, 1u, lid, sgi, sgid, nsg);
+  for (var c = r.lane; c < r.len; c += TPR) { m = max(m, p.scale * f32(x[r.base + c])); }
+  m = row_reduce(m, 1u, invocation);
   var s = 0.0;
-  for (var c = lane; c < len; c += TPR) { s += exp(p.scale * f32(x[base + c]) - m); }
-  s = row_reduce(s, 0u, lid, sgi, sgid, nsg);
+  for (var c = r.lane; c < r.len; c += TPR) { s += exp(p.scale * f32(x[r.base + c]) - m); }
+  s = row_reduce(s, 0u, invocation);
   var inv = 0.0;
   if (s > 0.0) { inv = 1.0 / s; }
-  for (var c = lane; c < len; c += TPR) { y[base + c] = ST(exp(p.scale * f32(x[base + c]) - m) * inv); }
+  for (var c = r.lane; c < r.len; c += TPR) { y[r.base + c] = ST(exp(p.scale * f32(x[r.base + c]) - m) * inv); }
 //#endif
 //#if BWD
   var d = 0.0;
-  for (var c = lane; c < len; c += TPR) { d += f32(dy[base + c]) * f32(y[base + c]); }
-  d = row_reduce(d, 0u, lid, sgi, sgid, nsg);
-  for (var c = lane; c < len; c += TPR) { dx[base + c] = ST(p.scale * f32(y[base + c]) * (f32(dy[base + c]) - d)); }
+  for (var c = r.lane; c < r.len; c += TPR) { d += f32(dy[r.base + c]) * f32(y[r.base + c]); }
+  d = row_reduce(d, 0u, invocation);
+  for (var c = r.lane; c < r.len; c += TPR) { dx[r.base + c] = ST(p.scale * f32(y[r.base + c]) * (f32(dy[r.base + c]) - d)); }
 //#endif
 }

@@ -4,6 +4,7 @@
 // loads check every offset, size and dtype, so a truncated or lying file is an error that
 // names the file and the tensor, never silent damage.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, unlinkSync } from 'node:fs';
+import { fromF16, numel } from '../gpu/tensor.js';
 
 export type SafeDType = 'F32' | 'F16' | 'BF16' | 'I32' | 'U32' | 'I64' | 'U16' | 'U8' | 'F64';
 
@@ -22,8 +23,6 @@ export class SafetensorsError extends Error {
     this.name = 'SafetensorsError';
   }
 }
-
-const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Serialise tensors (in the given order) with optional string metadata. */
 export function encodeSafetensors(tensors: Record<string, SafeTensor>, metadata?: Record<string, string>): Uint8Array {
@@ -140,15 +139,6 @@ function bf16ToF32(bits: number): number {
   return new Float32Array(b.buffer)[0];
 }
 
-function f16ToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
 /** A float tensor's values as Float32Array (F32, F16, BF16, F64 stored). */
 export function toFloat32(t: SafeTensor, name = 'tensor'): Float32Array {
   const n = numel(t.shape);
@@ -158,10 +148,8 @@ export function toFloat32(t: SafeTensor, name = 'tensor'): Float32Array {
       return new Float32Array(copy.buffer, 0, n);
     case 'F64':
       return Float32Array.from(new Float64Array(copy.buffer, 0, n));
-    case 'F16': {
-      const h = new Uint16Array(copy.buffer, 0, n);
-      return Float32Array.from(h, f16ToF32);
-    }
+    case 'F16':
+      return fromF16(new Uint16Array(copy.buffer, 0, n));
     case 'BF16': {
       const h = new Uint16Array(copy.buffer, 0, n);
       return Float32Array.from(h, bf16ToF32);

@@ -31,7 +31,7 @@ import { ceilDiv } from './grid.js';
 import { registerVariants } from './registry.js';
 import { headsView, matmul } from './matmul.js';
 import { layoutSpec, rowGrid, rowLayout, ROW_LAYOUTS } from './reduce.js';
-import { autotune, timeOps, type AutotuneOptions } from './autotune.js';
+import { autotune, timeOps, tuningInput, type AutotuneOptions } from './autotune.js';
 
 export const ATTENTION_MAX_T = 512;
 export const ATTENTION_HEAD_DIMS = [32, 64, 128] as const;
@@ -309,7 +309,7 @@ export async function chooseAttentionAlgorithm(
       fallback: isCpuAdapter(rt.gpu.kind) ? 'materialized' : 'fused',
       async measure(algorithm, best) {
         const n = Bp * T * 3 * H * D;
-        const qkv = rt.upload(Float32Array.from({ length: n }, (_, i) => (((i * 7919) % 211) / 211 - 0.5) * 2), [Bp, T, 3 * H * D], dtype, 'autotune.qkv');
+        const qkv = rt.upload(tuningInput(n, 0, 2), [Bp, T, 3 * H * D], dtype, 'autotune.qkv');
         const lengths = rt.upload(new Uint32Array(Bp).fill(T), [Bp], 'u32', 'autotune.lengths');
         const out = rt.empty([Bp, T, H * D], dtype, 'autotune.out'), dout = rt.empty([Bp, T, H * D], dtype, 'autotune.dout');
         const lse = rt.empty([Bp, H, T], 'f32', 'autotune.lse'), dqkv = rt.empty([Bp, T, 3 * H * D], dtype, 'autotune.dqkv');

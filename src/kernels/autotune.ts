@@ -219,3 +219,12 @@ export async function timeOps(rt: Runtime, ops: readonly Op[], opts: { targetMs?
   }
   return Math.min(...times);
 }
+
+/**
+ * Inputs for measuring (and cross-checking) candidates: n deterministic values on 211 levels
+ * spread over [−0.5, 0.5)·scale, the same every run; `salt` shifts the sequence so that two
+ * operands differ.
+ */
+export function tuningInput(n: number, salt = 0, scale = 1): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => (((i * 7919 + salt) % 211) / 211 - 0.5) * scale);
+}

@@ -16,7 +16,7 @@ import { shapeStr, type DType, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { ceilDiv } from './grid.js';
 import { registerVariants } from './registry.js';
-import { autotune, timeOp, type AutotuneOptions } from './autotune.js';
+import { autotune, timeOp, tuningInput, type AutotuneOptions } from './autotune.js';
 
 /** Tile configuration (specialisation constants of shaders/matmul.wgsl). */
 export interface MatmulTile {
@@ -109,8 +109,8 @@ export function defaultTile(rt: Runtime): MatmulTile {
 export type Activation = 'none' | 'gelu' | 'gelu_tanh';
 const ACT_CODE: Record<Activation, number> = { none: 0, gelu: 1, gelu_tanh: 2 };
 
-export interface MatrixView {
-  tensor: Tensor;
+/** Where a batch of row-major matrices lies in a flat array (Views, above); the float64 reference's HostView shares it. */
+export interface MatrixLayout {
   /** Batch counts [outer, inner]; total batch = outer·inner. */
   batch: readonly [number, number];
   rows: number;
@@ -121,6 +121,10 @@ export interface MatrixView {
   batchStrides: readonly [number, number];
   /** Elements before the first element. */
   offset: number;
+}
+
+export interface MatrixView extends MatrixLayout {
+  tensor: Tensor;
 }
 
 export type MatrixOperand = Tensor | MatrixView;
@@ -288,8 +292,7 @@ export function subgroupTilesAgree(rt: Runtime): Promise<boolean> {
       const sg = fixedSubgroupSize(rt);
       if (!sg) return false;
       const [M, K, N] = [3 * sg + 5, 21, 9 * sg + 3];
-      const fill = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => (((i * 7919 + s) % 211) / 211 - 0.5));
-      const A = rt.upload(fill(M * K, 1), [M, K], 'f32', 'subgroup-check.A'), B = rt.upload(fill(K * N, 2), [K, N], 'f32', 'subgroup-check.B');
+      const A = rt.upload(tuningInput(M * K, 1), [M, K], 'f32', 'subgroup-check.A'), B = rt.upload(tuningInput(K * N, 2), [K, N], 'f32', 'subgroup-check.B');
       const C1 = rt.empty([M, N], 'f32', 'subgroup-check.C1'), C2 = rt.empty([M, N], 'f32', 'subgroup-check.C2');
       try {
         await rt.run(await matmul(rt, A, B, C1, { tile: DEFAULT_TILE }), await matmul(rt, A, B, C2, { tile: subgroupTiles(sg)[0] }));
@@ -327,9 +330,8 @@ export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptio
       candidates,
       fallback: defaultTile(rt).SUBGROUP && !sgOk ? CPU_REGISTER_TILE : defaultTile(rt),
       async measure(tile, best) {
-        const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 211) / 211 - 0.5);
-        const A = rt.upload(fill(M * K), s.transA ? [K, M] : [M, K], s.dtypeA, 'autotune.A');
-        const B = rt.upload(fill(K * N), s.transB ? [N, K] : [K, N], s.dtypeB, 'autotune.B');
+        const A = rt.upload(tuningInput(M * K), s.transA ? [K, M] : [M, K], s.dtypeA, 'autotune.A');
+        const B = rt.upload(tuningInput(K * N), s.transB ? [N, K] : [K, N], s.dtypeB, 'autotune.B');
         const C = rt.empty([M, N], 'f32', 'autotune.C');
         try {
           const op = await matmul(rt, A, B, C, { transA: s.transA, transB: s.transB, tile });

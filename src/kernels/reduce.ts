@@ -3,7 +3,7 @@
 // and integer counts (equal elements, a value, masked). All deterministic: float results
 // are combined in a fixed order (no float atomics); counts are integers.
 //
-// Row kernels share one layout scheme (shaders/reduce_common.wgsl): `tpr` invocations
+// Row kernels share one layout scheme (shaders/row_common.wgsl): `tpr` invocations
 // per row in workgroups of `wg`. Three variants, chosen by `rowLayout`:
 //  - 'per-invocation' (tpr 1): one invocation owns a row, no barriers (CPU adapters);
 //  - 'plain' (tpr = wg): a tree in workgroup memory;

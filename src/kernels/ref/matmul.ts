@@ -1,16 +1,11 @@
 // Float64 reference of the matmul family (src/kernels/matmul.ts), written for clarity.
 // C = act(alpha·op(A)·op(B) + bias + (accumulate ? C : 0)) over batched strided views.
 import { geluErf, geluTanh } from './activations.js';
+import type { MatrixLayout } from '../matmul.js';
 
-/** A host-side view with the same layout rules as MatrixView (see src/kernels/matmul.ts). */
-export interface HostView {
+/** A host-side view with the layout of a MatrixView (src/kernels/matmul.ts). */
+export interface HostView extends MatrixLayout {
   data: ArrayLike<number>;
-  batch: readonly [number, number];
-  rows: number;
-  cols: number;
-  ld: number;
-  batchStrides: readonly [number, number];
-  offset: number;
 }
 
 /** A packed [rows, cols] matrix, or a packed batch [n, rows, cols] when n is given. */
