@@ -132,14 +132,16 @@ export interface DetectionHeadNames {
 /**
  * The heads' parameter names, as Hugging Face's classes name them: BertForMaskedLM's
  * cls.predictions.*, ElectraForMaskedLM's generator head, ElectraForPreTraining's
- * discriminator_predictions.*. One table for the parameter lists below, the GPU heads, the
+ * discriminator_predictions.*, BertForSequenceClassification's pooler and classifier. One table for the parameter lists below, the GPU heads, the
  * float64 reference and export.
  */
 export const HEAD_NAMES = {
   mlm: { dense: 'cls.predictions.transform.dense', layerNorm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias' },
   generator: { dense: 'generator_predictions.dense', layerNorm: 'generator_predictions.LayerNorm', bias: 'generator_lm_head.bias' },
   detection: { dense: 'discriminator_predictions.dense', prediction: 'discriminator_predictions.dense_prediction' },
-} as const satisfies { mlm: MlmHeadNames; generator: MlmHeadNames; detection: DetectionHeadNames };
+  /** BertForSequenceClassification's pooler (bert.pooler.dense, stored without the 'bert.') and classifier. */
+  classification: { pooler: 'pooler.dense', classifier: 'classifier' },
+} as const satisfies { mlm: MlmHeadNames; generator: MlmHeadNames; detection: DetectionHeadNames; classification: { pooler: string; classifier: string } };
 
 /** The GELU form a kernel takes for a config's activation name. */
 export function geluForm(act: HiddenAct): 'erf' | 'tanh' {

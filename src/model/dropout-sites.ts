@@ -16,4 +16,6 @@ export const DROPOUT_SITES = {
   ffnOutput: (base: number, l: number) => base + 2 + 2 * l,
   /** On layer l's attention probabilities (a separate counter space: no clash with the above). */
   attentionProbs: (base: number, l: number) => base + 16 + l,
+  /** On the classification head's pooled output (above any layer's hidden-dropout streams). */
+  classifier: (base: number) => base + 0x800,
 } as const;

@@ -7,7 +7,8 @@
 //
 // Dropout: given `dropout` (seed and step), every site draws the GPU's exact Philox mask
 // (stream numbers from src/model/dropout-sites.ts) at the config's rates; without it the
-// model runs as in evaluation (no dropout).
+// model runs as in evaluation (no dropout). The heads: MLM (selected positions), detection
+// (every position) and sequence classification (the [CLS] rows; src/model/classifier.ts).
 //
 // The ELECTRA generator is the same code with shared embeddings (embeddingsPrefix), an
 // embeddings_project when the embedding width differs from hidden, and the MLM head under
@@ -21,6 +22,7 @@ import { refEmbedding, refEmbeddingBackward } from '../kernels/ref/embedding.js'
 import { refAttentionForward, refAttentionBackward, type DropoutSpec } from '../kernels/ref/attention.js';
 import { refDropoutKeep } from '../kernels/ref/dropout.js';
 import { refBce } from '../kernels/ref/bce.js';
+import { refTanh, refTanhBackward } from '../kernels/ref/basic.js';
 
 export type Params = Map<string, Float64Array>;
 
@@ -45,7 +47,17 @@ export type Head =
       act?: EncoderConfig['hiddenAct'];
       weight?: number;
     }
-  | { kind: 'detection'; labels: Float64Array; weights: Float64Array; lambda: number };
+  | { kind: 'detection'; labels: Float64Array; weights: Float64Array; lambda: number }
+  | {
+      /** BertForSequenceClassification: pooler over the rows (each sequence's [CLS]), dropout, classifier. */
+      kind: 'classification';
+      rows: Int32Array;
+      /** Class indices (≥ numLabels: a padding row, left out of the mean), or values for regression. */
+      labels: Float64Array;
+      numLabels: number;
+      regression?: boolean;
+      lossWeight?: number;
+    };
 
 /** Training-mode dropout: the counters of one step (rates come from the config). */
 export interface ReferenceDropout {
@@ -145,7 +157,7 @@ class ReferenceEncoder {
   }
 
   /** Hidden dropout's factor per element (1/(1−rate) kept, 0 dropped), or null when off. */
-  private hiddenMask(n: number, stream: number): Float64Array | null {
+  dropoutMask(n: number, stream: number): Float64Array | null {
     const rate = this.c.hiddenDropout;
     if (!this.drop || rate === 0) return null;
     const keep = refDropoutKeep(n, rate, this.drop.seed, this.drop.step, stream);
@@ -158,7 +170,7 @@ class ReferenceEncoder {
     return { p, seed: this.drop.seed, step: this.drop.step, stream: DROPOUT_SITES.attentionProbs(this.drop.streamBase ?? 0, l) };
   }
 
-  private base(): number {
+  streamBase(): number {
     return this.drop?.streamBase ?? 0;
   }
 
@@ -185,7 +197,7 @@ class ReferenceEncoder {
     const { batch, N, E, c } = this;
     const shape = { N, T: batch.T, h: E, V: c.vocabSize, P: c.maxPositions, NT: c.typeVocabSize };
     const sum = refEmbedding(batch.ids, batch.types, this.embeddingParam('embeddings.word_embeddings.weight'), this.embeddingParam('embeddings.position_embeddings.weight'), this.embeddingParam('embeddings.token_type_embeddings.weight'), shape);
-    const mask = this.hiddenMask(N * E, DROPOUT_SITES.embeddings(this.base()));
+    const mask = this.dropoutMask(N * E, DROPOUT_SITES.embeddings(this.streamBase()));
     const dropped = mul(this.layerNorm('embeddings.LayerNorm', sum, E, (n) => this.embeddingParam(n)), mask);
     const out = E === this.h ? dropped : this.linear('embeddings_project', dropped, E, this.h);
     const backward = (dOut: Float64Array) => {
@@ -210,7 +222,7 @@ class ReferenceEncoder {
     const dims = { B: batch.B, T: batch.T, H: c.numHeads, D: h / c.numHeads };
     const drop = this.attentionDropout(l);
     const ctx = refAttentionForward(qkv, batch.lengths, dims, undefined, drop).out;
-    const mask = this.hiddenMask(N * h, DROPOUT_SITES.attentionOutput(this.base(), l));
+    const mask = this.dropoutMask(N * h, DROPOUT_SITES.attentionOutput(this.streamBase(), l));
     const out = mul(this.linear(`${L}attention.output.dense`, ctx, h, h), mask);
     const backward = (dOut: Float64Array) => {
       const dCtx = this.linearBackward(`${L}attention.output.dense`, mul(dOut, mask), ctx, h, h);
@@ -232,7 +244,7 @@ class ReferenceEncoder {
     const L = `encoder.layer.${l}.`, F = c.intermediateSize, form = geluForm(c.hiddenAct);
     const pre = this.linear(`${L}intermediate.dense`, v, h, F);
     const act = refGelu(pre, form);
-    const mask = this.hiddenMask(N * h, DROPOUT_SITES.ffnOutput(this.base(), l));
+    const mask = this.dropoutMask(N * h, DROPOUT_SITES.ffnOutput(this.streamBase(), l));
     const out = mul(this.linear(`${L}output.dense`, act, F, h), mask);
     const backward = (dOut: Float64Array) => {
       const dAct = this.linearBackward(`${L}output.dense`, mul(dOut, mask), act, F, h);
@@ -353,12 +365,54 @@ function detectionHead(enc: ReferenceEncoder, hidden: Float64Array, head: Extrac
   return { loss: bce.loss, logits, backward };
 }
 
+/** The classification head at the [CLS] rows: pooler (dense + tanh) → dropout → classifier → CE over the labels (or MSE). */
+function classificationHead(enc: ReferenceEncoder, hidden: Float64Array, head: Extract<Head, { kind: 'classification' }>) {
+  const { p, grads, h } = enc;
+  const value = (n: string) => get(p, n), gradient = (n: string) => get(grads, n);
+  const n = HEAD_NAMES.classification, B = head.rows.length, L = head.numLabels, lw = head.lossWeight ?? 1;
+  const cls = gather(hidden, head.rows, h);
+  const pre = linear(cls, value(`${n.pooler}.weight`), value(`${n.pooler}.bias`), B, h, h);
+  const pooled = refTanh(pre);
+  const mask = enc.dropoutMask(B * h, DROPOUT_SITES.classifier(enc.streamBase()));
+  const dropped = mul(pooled, mask);
+  const logits = linear(dropped, value(`${n.classifier}.weight`), value(`${n.classifier}.bias`), B, h, L);
+  const dlogits = new Float64Array(B * L);
+  let loss = 0;
+  if (head.regression) {
+    for (let b = 0; b < B; b++) {
+      const d = logits[b] - head.labels[b];
+      loss += (lw * d * d) / B;
+      dlogits[b] = (2 * lw * d) / B;
+    }
+  } else {
+    const valid = [...head.labels].filter((y) => y < L).length;
+    for (let b = 0; b < B; b++) {
+      const y = head.labels[b];
+      if (!(y < L)) continue;
+      const row = logits.subarray(b * L, b * L + L);
+      const max = row.reduce((a, v) => Math.max(a, v), -Infinity);
+      const lse = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+      loss += (lw * (lse - row[y])) / valid;
+      for (let k = 0; k < L; k++) dlogits[b * L + k] = (lw * (Math.exp(row[k] - lse) - (k === y ? 1 : 0))) / valid;
+    }
+  }
+  const backward = () => {
+    const dDropped = linearBackward(dlogits, dropped, value(`${n.classifier}.weight`), gradient(`${n.classifier}.weight`), gradient(`${n.classifier}.bias`), B, h, L);
+    const dPre = refTanhBackward(pooled, mul(dDropped, mask));
+    const dCls = linearBackward(dPre, cls, value(`${n.pooler}.weight`), gradient(`${n.pooler}.weight`), gradient(`${n.pooler}.bias`), B, h, h);
+    const dHidden = new Float64Array(hidden.length);
+    for (let b = 0; b < B; b++) for (let i = 0; i < h; i++) dHidden[head.rows[b] * h + i] += dCls[b * h + i];
+    return dHidden;
+  };
+  return { loss, logits, backward };
+}
+
 /** Loss and gradients of every parameter (grads has the same names as params). */
 export function referenceForwardBackward(c: EncoderConfig, p: Params, prefix: string, batch: Batch, head: Head, wantGrads = true, opts: ReferenceOptions = {}): RefResult & { grads: Params } {
   const grads: Params = new Map([...p].map(([k, v]) => [k, new Float64Array(v.length)]));
   const enc = new ReferenceEncoder(c, p, grads, prefix, batch, opts.dropout, opts.embeddingsPrefix);
   const { hidden, backward } = enc.forward();
-  const out = head.kind === 'mlm' ? mlmHead(enc, hidden, head) : detectionHead(enc, hidden, head);
+  const out = head.kind === 'mlm' ? mlmHead(enc, hidden, head) : head.kind === 'detection' ? detectionHead(enc, hidden, head) : classificationHead(enc, hidden, head);
   if (wantGrads) backward(out.backward());
   return { loss: out.loss, logits: out.logits, hidden, grads };
 }

@@ -3,6 +3,7 @@
 // with padding. This is the ground truth the GPU model is later compared with.
 import { describe, expect, it } from 'vitest';
 import { makeConfig, encoderParams, mlmHeadParams, detectionHeadParams, type ParamSpec } from '../../src/model/config.js';
+import { classificationHeadParams } from '../../src/model/classifier.js';
 import { referenceForwardBackward, type Batch, type Head, type Params } from '../../src/model/reference.js';
 import { rng } from '../harness.js';
 
@@ -89,6 +90,14 @@ describe('float64 reference model', () => {
     // The same parameters through the post-LN path (which ignores the final LayerNorm) give another loss.
     const params = randomParams(specs, 14);
     expect(referenceForwardBackward(preCfg, params, '', batch, head, false).loss).not.toBeCloseTo(referenceForwardBackward(cfg, params, '', batch, head, false).loss, 3);
+  });
+
+  it('classification head (pooler + classifier, a padding row) and regression: every gradient matches finite differences', () => {
+    const specs = (L: number) => [...encoderParams(cfg, ''), ...classificationHeadParams(cfg, L)];
+    const cls: Head = { kind: 'classification', rows: Int32Array.from([0, 5]), labels: Float64Array.from([2, 3]), numLabels: 3 };
+    expect(checkAllGradients(cls, specs(3), 15).checked).toBeGreaterThan(1000);
+    const reg: Head = { kind: 'classification', rows: Int32Array.from([0, 5]), labels: Float64Array.from([0.5, -1.5]), numLabels: 1, regression: true };
+    expect(checkAllGradients(reg, specs(1), 16).checked).toBeGreaterThan(1000);
   });
 
   it('padding does not leak: changing a padded token changes no valid output', () => {
