@@ -1,4 +1,5 @@
-// A tree sum over one workgroup, included by the chunked reductions (bce.wgsl, clip.wgsl)
+// A tree sum over one workgroup, included by the chunked reductions (bce.wgsl, clip.wgsl,
+// xent.wgsl's finalize)
 // with `//#include workgroup_sum.wgsl`: each invocation holds a vector of partial sums, and
 // the workgroup's total goes on to a per-chunk slot or to the final result.
 //

@@ -15,6 +15,9 @@
 //     G[i, n] = scale·(exp(Z[i, n] − lse_i) − [v0+n = label_i]), 0 on invalid rows.
 
 const WG: u32 = 256u;
+// The finalize pass's fixed-order totals: (Σ loss, #valid, #correct, #bad).
+alias WorkgroupSum = vec4f;
+//#include workgroup_sum.wgsl
 
 struct Params {
   S: u32, V: u32, h: u32, nChunks: u32,
@@ -60,8 +63,6 @@ fn row_stats(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index)
 @group(0) @binding(6) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(7) var<uniform> p: Params;
 
-var<workgroup> red: array<vec4f, WG>;
-
 @compute @workgroup_size(WG)
 fn finalize(@builtin(local_invocation_index) lid: u32) {
   let count = min(sel_meta[0], p.S);
@@ -95,14 +96,8 @@ fn finalize(@builtin(local_invocation_index) lid: u32) {
     stats[i * 4u + 2u] = row.z;
     stats[i * 4u + 3u] = row.w;
   }
-  red[lid] = acc;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
+  let t = workgroup_sum(acc, lid);
   if (lid == 0u) {
-    let t = red[0];
     let scale = p.weight / max(t.y, 1.0);
     let o = p.S * 4u;
     stats[o] = t.x * scale;

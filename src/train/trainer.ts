@@ -25,7 +25,7 @@ import { saveCheckpoint, latestCheckpoint, loadLatestCheckpoint, checkpointState
 import { defaultWarmupSteps, learningRate, type Schedule } from './schedule.js';
 import { stepsForBudget } from './budget.js';
 import { MetricsLog } from './metrics-log.js';
-import { TrainingError, type OptimizerConfig, type TrainingTask } from './task.js';
+import { TrainingError, type BatchSource, type OptimizerConfig, type TrainingTask } from './task.js';
 import { claimRunDirectory } from './run-dir.js';
 import { pretrainingTask, type TrainConfig } from './pretraining.js';
 
@@ -293,11 +293,15 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
   async evaluate(opts?: EvalOptions<G>): Promise<(EvalOf<G> & { step: number }) | null> {
     const source = this.task.validation;
     if (!source) return null;
+    return this.evaluateOn(source, Math.min(this.c.evalBatches, source.stepsPerEpoch), opts);
+  }
+
+  /** The evaluation graph over the first `batches` batches of any source (e.g. a held-out test split). */
+  async evaluateOn(source: BatchSource, batches = source.stepsPerEpoch, opts?: EvalOptions<G>): Promise<EvalOf<G> & { step: number }> {
     const { rt } = this;
     const g = this.evalGraph;
     const e = g.evaluation(opts);
-    const n = Math.min(this.c.evalBatches, source.stepsPerEpoch);
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < batches; i++) {
       this.writeInputs(g, source.batch(0, i));
       // Fixed counters per validation batch: from a step outside training's range.
       writeStep(rt, this.stepBuf, 0x40000000 + i, 0);
@@ -306,6 +310,11 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
       e.add(await Promise.all(e.tensors.map((t) => rt.read(t))));
     }
     return { step: this.step, ...e.result() };
+  }
+
+  /** Replace the parameters' values (e.g. by the best epoch's, to evaluate them); names and sizes checked. */
+  loadParameters(values: Map<string, Float32Array>, source: string): void {
+    loadParams(this.rt, this.params, values, source);
   }
 
   async checkpoint(): Promise<string> {
