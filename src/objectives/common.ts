@@ -14,6 +14,11 @@ import { sequenceLengths } from '../kernels/lengths.js';
 import { detectLabels, selectionCapacity, selectionCounts, selectPositions, vocabTables, type CrtsState, type Selection, type VocabTables } from '../kernels/sampling.js';
 import { xentTotals } from '../kernels/xent.js';
 import { mlmHeadParams, type EncoderConfig, type ParamSpec } from '../model/config.js';
+import { detectionHeadForwardFlops, encoderForwardFlops, mlmHeadForwardFlops } from '../model/flops.js';
+
+/** Forward FLOPs per token of an encoder with the detection head at every position (RTS, C-RTS). */
+export const detectionFlopsPerToken = (cfg: EncoderConfig, T: number) => encoderForwardFlops(cfg, T) + detectionHeadForwardFlops(cfg);
+export { encoderForwardFlops, mlmHeadForwardFlops, detectionHeadForwardFlops };
 import type { Encoder } from '../model/encoder.js';
 import type { Evaluation, GraphMetrics, GraphStateTensor, HostArray, TrainGraph } from '../model/graph.js';
 import type { DetectionHead, MlmHead } from '../model/heads.js';
@@ -146,6 +151,8 @@ export interface ObjectiveModule {
   /** What checkpoints record of the settings; `checkResume` compares a checkpoint's with this run's. */
   checkpointState(cfg: EncoderConfig, s: ObjectiveSettings): Record<string, unknown>;
   checkResume?(saved: Record<string, unknown>, cfg: EncoderConfig, s: ObjectiveSettings, where: string): void;
+  /** Forward model FLOPs per token of a sequence of T with selection probability p (src/model/flops.ts). */
+  forwardFlopsPerToken(cfg: EncoderConfig, s: ObjectiveSettings, T: number, p: number): number;
   build(ctx: ObjectiveContext): Promise<PretrainGraph>;
 }
 
@@ -342,6 +349,8 @@ export function vocabularyObjective(summary: string, corruption: (ctx: Objective
     statistics: () => [],
     params: (cfg) => mlmHeadParams(cfg),
     checkpointState: () => ({}),
+    // The vocabulary head runs at the selected positions only (a fraction p of the tokens).
+    forwardFlopsPerToken: (cfg, _s, T, p) => encoderForwardFlops(cfg, T) + p * mlmHeadForwardFlops(cfg),
     async build(ctx) {
       const base = await selectionBase(ctx);
       return vocabularyGraph(ctx, base, [await corruption(ctx, base)]);

@@ -7,7 +7,7 @@
 // evaluation graph draws from the training graph's C without updating it.
 import { crtsDraw, crtsState, crtsUpdate } from '../kernels/sampling.js';
 import { detectionHeadParams } from '../model/config.js';
-import { STREAM, detectionGraph, selectionBase, type ObjectiveModule } from './common.js';
+import { STREAM, detectionFlopsPerToken, detectionGraph, selectionBase, type ObjectiveModule } from './common.js';
 
 /** β: the softmax's scale on the normalised counts. */
 const CRTS_BETA = 2;
@@ -18,6 +18,7 @@ export const crts: ObjectiveModule = {
   settings: [],
   statistics: () => ['clusters'],
   params: (cfg) => detectionHeadParams(cfg),
+  forwardFlopsPerToken: (cfg, _s, T) => detectionFlopsPerToken(cfg, T),
   checkpointState: () => ({}),
   async build(ctx) {
     const { rt } = ctx;

@@ -26,7 +26,7 @@ import type { HostArray } from '../model/graph.js';
 import { GENERATOR_HEAD, type MlmHead } from '../model/heads.js';
 import { buildEncoderWithHead } from '../model/assembly.js';
 import { ratio } from '../model/metrics.js';
-import { DETECTION_LAMBDA, STREAM, detectionEvaluation, detectionTargets, encoderOptions, readSelection, selectionBase, type ObjectiveContext, type ObjectiveModule, type ObjectiveSettings, type PretrainGraph, type PretrainMetrics } from './common.js';
+import { DETECTION_LAMBDA, STREAM, detectionEvaluation, detectionFlopsPerToken, encoderForwardFlops, mlmHeadForwardFlops, detectionTargets, encoderOptions, readSelection, selectionBase, type ObjectiveContext, type ObjectiveModule, type ObjectiveSettings, type PretrainGraph, type PretrainMetrics } from './common.js';
 
 /** Dropout stream offset of the generator (the discriminator's streams are 0 … 16 + layers). */
 export const GENERATOR_STREAM_BASE = 0x1000;
@@ -56,6 +56,11 @@ export const electra: Omit<ObjectiveModule, 'build'> & { build(ctx: ObjectiveCon
   statistics: () => [],
   params: (cfg, s) => [...detectionHeadParams(cfg), ...generatorParams(cfg, electraGeneratorConfig(cfg, s))],
   checkpointState: (cfg, s) => ({ generator: electraGeneratorConfig(cfg, s) }),
+  // The generator (encoder, and its head at the selected positions) and the discriminator with the detection head.
+  forwardFlopsPerToken(cfg, s, T, p) {
+    const gen = electraGeneratorConfig(cfg, s);
+    return encoderForwardFlops(gen, T) + p * mlmHeadForwardFlops(cfg, gen.hiddenSize, cfg.hiddenSize) + detectionFlopsPerToken(cfg, T);
+  },
   checkResume(saved, cfg, s, where) {
     const theirs = saved.generator as EncoderConfig | undefined, mine = electraGeneratorConfig(cfg, s);
     if (theirs && (theirs.hiddenSize !== mine.hiddenSize || theirs.numHeads !== mine.numHeads || theirs.intermediateSize !== mine.intermediateSize))

@@ -6,7 +6,7 @@
 import { corrupt } from '../kernels/sampling.js';
 import { DEFAULT_UNIGRAM_ALPHA, unigramDraw, unigramTable } from '../kernels/unigram.js';
 import { detectionHeadParams } from '../model/config.js';
-import { STREAM, detectionGraph, selectionBase, type ObjectiveModule, type ObjectiveSettings, type RtsGenerator } from './common.js';
+import { STREAM, detectionFlopsPerToken, detectionGraph, selectionBase, type ObjectiveModule, type ObjectiveSettings, type RtsGenerator } from './common.js';
 
 interface RtsState {
   generator: RtsGenerator;
@@ -27,6 +27,7 @@ export const rts: ObjectiveModule = {
   settings: ['rtsGenerator', 'unigramAlpha'],
   statistics: (s) => (s.rtsGenerator === 'unigram' ? ['unigram'] : []),
   params: (cfg) => detectionHeadParams(cfg),
+  forwardFlopsPerToken: (cfg, _s, T) => detectionFlopsPerToken(cfg, T),
   checkpointState: (_cfg, s) => ({ rts: rtsState(s) }),
   checkResume(saved, _cfg, s, where) {
     const theirs = (saved.rts as RtsState | undefined) ?? { generator: 'uniform' }, mine = rtsState(s);

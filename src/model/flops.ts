@@ -1,0 +1,24 @@
+// Model FLOPs from the model's own shapes (multiply-adds count 2), per token of a sequence of
+// T: what a study's compute axis counts. Training is forward + backward ≈ 3 × forward (the
+// backward computes two products per forward one); embeddings, LayerNorm, softmax and the
+// optimizer are left out, as in the usual 6·N·D accounting.
+import type { EncoderConfig } from './config.js';
+
+/** The encoder's forward FLOPs per token: per layer the q, k, v, output and FFN products, and attention's two T-long products. */
+export function encoderForwardFlops(c: EncoderConfig, T: number): number {
+  const h = c.hiddenSize, F = c.intermediateSize;
+  return c.numLayers * (2 * 4 * h * h + 2 * 2 * h * F + 2 * 2 * T * h);
+}
+
+/** An MLM-style head's forward FLOPs per predicted token: dense h → E and the tied decoder E → V. */
+export function mlmHeadForwardFlops(c: EncoderConfig, h = c.hiddenSize, E = c.hiddenSize): number {
+  return 2 * h * E + 2 * E * c.vocabSize;
+}
+
+/** The detection head's forward FLOPs per token: dense h → h and h → 1. */
+export function detectionHeadForwardFlops(c: EncoderConfig): number {
+  return 2 * c.hiddenSize * c.hiddenSize + 2 * c.hiddenSize;
+}
+
+/** Training FLOPs from forward FLOPs. */
+export const TRAINING_FLOPS_PER_FORWARD = 3;
