@@ -59,8 +59,16 @@ export interface FinetuneConfig {
   clip: number;
   /** Dropout override (default: the model's). */
   dropout?: number;
-  /** N examples of a split only, a seeded sample (quick experiments, tests); default all. */
+  /** N examples of a split only, a fixed seeded sample (quick experiments, tests); default all. */
   limit?: Partial<Record<'train' | 'validation' | 'test', number>>;
+  /** An already resolved starting point (the study's snapshots); else `model` is resolved. */
+  start?: StartingPoint;
+}
+
+/** A split's examples, or a fixed sample of `n` of them in their order (the same for every seed and run). */
+export function sampleSplit<T>(xs: T[], n: number | undefined): T[] {
+  if (n === undefined || n >= xs.length) return xs;
+  return [...shuffledOrder(xs.length, 0x11a1, 0)].slice(0, n).sort((a, b) => a - b).map((i) => xs[i]);
 }
 
 /** Where fine-tuning starts: a config, the encoder's values (none for scratch) and the tokenizer. */
@@ -306,14 +314,10 @@ export interface FinetuneReporter {
 /** Fine-tune on a task with every learning rate of the grid; pick by validation; score the test split once. */
 export async function finetune(rt: Runtime, c: FinetuneConfig, report?: FinetuneReporter): Promise<FinetuneResult> {
   const task = loadTask(c.task, c.taskOptions);
-  const start = startingPoint(c.model, { step: c.step, tokenizer: c.tokenizer });
+  const start = c.start ?? startingPoint(c.model, { step: c.step, tokenizer: c.tokenizer });
   const limit = Math.min(c.maxLen, start.config.maxPositions, ATTENTION_MAX_T);
-  // A limit takes a seeded sample (in the split's order), not the first rows: files are often sorted by label.
-  const take = (name: 'train' | 'validation' | 'test', xs: TaskExample[]) => {
-    const n = c.limit?.[name];
-    const kept = n === undefined || n >= xs.length ? xs : [...shuffledOrder(xs.length, c.seed, 0x11a1)].slice(0, n).sort((a, b) => a - b).map((i) => xs[i]);
-    return encodeSplit(start.tokenizer, kept, limit);
-  };
+  // A limit takes a fixed sample, not the first rows: files are often sorted by label.
+  const take = (name: 'train' | 'validation' | 'test', xs: TaskExample[]) => encodeSplit(start.tokenizer, sampleSplit(xs, c.limit?.[name]), limit);
   const splits: Record<string, EncodedSplit> = { train: take('train', task.splits.train), validation: take('validation', task.splits.validation) };
   if (task.splits.test?.length) splits.test = take('test', task.splits.test);
   for (const [name, s] of Object.entries(splits)) if (!s.examples.length) throw new Error(`${task.name}: the ${name} split is empty`);

@@ -30,7 +30,7 @@ export interface PretrainSummary {
 }
 
 /** The training loop with logging, evaluation, checkpoints and the NaN stop. */
-export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerOptions & { report?: LoopReporter; task?: TrainingTask<PretrainGraph> } = {}): Promise<PretrainSummary> {
+export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerOptions & { report?: LoopReporter; task?: TrainingTask<PretrainGraph>; afterStep?: (tr: Trainer<PretrainGraph>) => Promise<void> } = {}): Promise<PretrainSummary> {
   const report = opts.report;
   const tr = await Trainer.forTask(rt, opts.task ?? pretrainingTask(c), c, opts);
   if (tr.initReport) report?.message(tr.initReport);
@@ -104,6 +104,8 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerO
         tr.log.write({ kind: 'eval', ...e });
       }
     }
+    // A caller's hook (the study's snapshots); it reads back only when it acts.
+    if (opts.afterStep) await opts.afterStep(tr);
     if (c.checkpointEvery > 0 && tr.step % c.checkpointEvery === 0) {
       await drain(); // never checkpoint a diverged model
       lastCheckpoint = await tr.checkpoint();

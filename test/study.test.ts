@@ -1,0 +1,57 @@
+// The study end to end with a very small budget: two objectives pre-trained a few steps on
+// bundled text, a snapshot each besides the final one, fine-tuned (and probed) on a bundled
+// task with the floor beside them; report.md, report.json and every plot are written, with
+// every objective and the floor in them; a second run with the same --out reuses everything.
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { getRuntime } from './harness.js';
+import { tempDir } from './tmp.js';
+import { runStudy, type StudyConfig } from '../src/eval/study.js';
+
+describe('study', () => {
+  it('pre-trains, fine-tunes and probes every snapshot and the floor; writes the report and the plots; resumes', async () => {
+    const rt = await getRuntime();
+    const out = tempDir('electrolite-study-');
+    const c: StudyConfig = {
+      objectives: ['mlm', 'rts'], preset: 'tiny', budget: { kind: 'steps', steps: 6 }, budgetText: '6 steps', tasks: ['bundled:spam'], seeds: [1, 2], checkpoints: 1,
+      out, batch: 8, lr: 1e-3, seqLen: 32, vocabSize: 1000, corpus: 'moby-dick',
+      finetune: { epochs: 1, lrs: [3e-3, 1e-3], batch: 32, maxLen: 32, limit: { train: 64, validation: 32, test: 32 } }, probe: true, command: 'electrolite study (test)',
+    };
+    const stages: string[] = [];
+    const reporter = { total() {}, step() {}, done() {}, message() {}, stage: (s: string) => void stages.push(s) };
+    const study = await runStudy(rt, c, reporter);
+    expect(study.objectives.map((o) => o.objective)).toEqual(['mlm', 'rts', 'none']);
+    for (const o of study.objectives.slice(0, 2)) {
+      expect(o.steps).toBe(6);
+      expect(o.checkpoints.map((k) => k.step)).toEqual([3, 6]);
+      expect(o.flops).toBeGreaterThan(0);
+      for (const k of o.checkpoints) {
+        const t = k.tasks['bundled:spam'];
+        expect(t.finetune.scores).toHaveLength(2);
+        expect(t.probe!.scores).toHaveLength(1);
+        expect(t.split).toBe('test');
+      }
+    }
+    // RTS drops the vocabulary projection: fewer FLOPs per token than MLM at the same steps.
+    expect(study.objectives[1].flops).toBeLessThan(study.objectives[0].flops);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    if (process.env.STUDY_DEBUG) console.log(md);
+    for (const name of ['MLM', 'RTS', 'no pre-training']) expect(md).toContain(name);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.study.objectives).toHaveLength(3);
+    const svgs = readdirSync(out).filter((f) => f.endsWith('.svg'));
+    expect(svgs.length).toBeGreaterThanOrEqual(3);
+    for (const f of svgs) {
+      expect(readFileSync(join(out, f), 'utf8').startsWith('<svg')).toBe(true);
+      expect(existsSync(join(out, f.replace(/\.svg$/, '.vl.json')))).toBe(true);
+    }
+    // The learning rate is searched once per objective and task (final snapshot, first seed), then reused.
+    const finals = readdirSync(join(out, 'finetune', 'mlm', 'step-6', 'bundled_spam', 'seed-1')).filter((d) => d.startsWith('lr-'));
+    expect(finals.sort()).toEqual(['lr-0.001', 'lr-0.003']);
+    expect(readdirSync(join(out, 'finetune', 'mlm', 'step-3', 'bundled_spam', 'seed-1')).filter((d) => d.startsWith('lr-'))).toHaveLength(1);
+    // Started again: everything is reused (no pre-training or fine-tuning stage does work).
+    const again = await runStudy(rt, c, reporter);
+    expect(again.objectives.map((o) => o.checkpoints.map((k) => k.tasks['bundled:spam'].finetune.scores))).toEqual(study.objectives.map((o) => o.checkpoints.map((k) => k.tasks['bundled:spam'].finetune.scores)));
+  });
+});
