@@ -40,7 +40,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
 
   const objectives = String(values.objectives).split(',').map((o) => parseObjective(o.trim()));
   const out = values.out!;
-  say(`3. a short study: ${objectives.map((o) => o.toUpperCase()).join(', ')} each pre-trained ${values.budget} on the tiny model (2 layers, hidden 128), then fine-tuned and linearly probed on ${values.task} beside the same fine-tuning from random weights (the first steps compile shaders and tune kernels for this adapter, once)`);
+  say(`3. a short study: ${objectives.map(objectiveLabel).join(', ')} each pre-trained ${values.budget} on the tiny model (2 layers, hidden 128), then fine-tuned and linearly probed on ${values.task} beside the same fine-tuning from random weights (the first steps compile shaders and tune kernels for this adapter, once)`);
   const c: StudyConfig = {
     objectives, preset: 'tiny', budget: parseBudget(values.budget!), budgetText: values.budget!, tasks: [values.task!], seeds: [1], checkpoints: 0,
     out, batch: 8, lr: 1e-3, seqLen: DEMO_DATA.seqLen, vocabSize: DEMO_DATA.vocabSize, data,

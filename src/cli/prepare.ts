@@ -1,27 +1,31 @@
 // `electrolite prepare --corpus <path|bundled:NAME>… --vocab-size N --seq-len L --out DIR`:
 // tokenizer, packed shards, unigram counts and token clusters (src/data/prepare.ts).
 import { parse, UsageError, numberOption } from './args.js';
-import { prepare, type PrepareSummary } from '../data/prepare.js';
+import { prepare, validatePrepareOptions, PrepareOptionError, MIN_VOCAB_SIZE, type PrepareOptions, type PrepareSummary } from '../data/prepare.js';
 import type { DocMode } from '../data/corpus.js';
+import { ATTENTION_MAX_T } from '../kernels/attention.js';
 
 const HELP = `usage: electrolite prepare --corpus <path|bundled:sotu|bundled:moby-dick>… --vocab-size N --seq-len L --out DIR
+  --vocab-size N             WordPiece vocabulary size, ≥ ${MIN_VOCAB_SIZE} (a warning says when the corpus supports fewer)
+  --seq-len L                tokens per packed sequence, 8..${ATTENTION_MAX_T} (the attention kernel's limit)
+  --out DIR                  a new or empty directory, or one an earlier prepare made (replaced only once the new output is complete)
   [--tokenizer DIR|tokenizer.json|vocab.txt]  use an existing tokenizer instead of training one
   [--docs blank|line|file]   plain-text documents: separated by blank lines (default), one per line, one per file
   [--text-field NAME]        field of .jsonl objects holding the text (default "text")
   [--val-fraction F]         share of documents in the validation split (default 0.02)
-  [--seed S]                 split, clusters (default 1337)
-  [--clusters K]             token clusters for C-RTS (default 100)
+  [--seed S]                 split, clusters: 0..4294967295 (default 1337)
+  [--clusters K]             token clusters for C-RTS, ≥ 1 (default 100)
   [--limit-alphabet N]       characters kept in the vocabulary (default 1000)
   [--strict]                 stop at the first bad input instead of skipping it
   [--json]                   print the summary as JSON
 `;
 
-function intOption(name: string, v: string | undefined, dflt?: number): number {
+function intOption(name: string, v: string | undefined, dflt?: number, spec: { min?: number; max?: number } = {}): number {
   if (v === undefined) {
     if (dflt === undefined) throw new UsageError(`prepare: --${name} is required\n${HELP}`);
     return dflt;
   }
-  return numberOption('prepare', name, v, { int: true });
+  return numberOption('prepare', name, v, { int: true, ...spec });
 }
 
 function progressBar(): (phase: string, done: number, total: number) => void {
@@ -83,25 +87,30 @@ export async function prepareCommand(argv: string[]): Promise<number> {
   }
   if (!values.corpus?.length) throw new UsageError(`prepare: --corpus is required\n${HELP}`);
   if (!values.out) throw new UsageError(`prepare: --out is required\n${HELP}`);
-  const docs = (values.docs ?? 'blank') as DocMode;
-  if (!['blank', 'line', 'file'].includes(docs)) throw new UsageError(`prepare: --docs must be blank, line or file, got '${values.docs}'`);
-  const seqLen = intOption('seq-len', values['seq-len']);
-  if (seqLen < 8) throw new UsageError(`prepare: --seq-len ${seqLen} is below the minimum of 8`);
-  const summary = await prepare({
+  // Every option is checked here, before any work: a bad one is a usage error (exit 2).
+  const opts: PrepareOptions = {
     corpus: values.corpus,
     out: values.out,
-    vocabSize: values.tokenizer ? intOption('vocab-size', values['vocab-size'], 0) : intOption('vocab-size', values['vocab-size']),
-    seqLen,
+    vocabSize: values.tokenizer ? intOption('vocab-size', values['vocab-size'], 0) : intOption('vocab-size', values['vocab-size'], undefined, { min: MIN_VOCAB_SIZE }),
+    seqLen: intOption('seq-len', values['seq-len']),
     tokenizer: values.tokenizer,
-    docs,
+    docs: (values.docs ?? 'blank') as DocMode,
     textField: values['text-field'],
     strict: values.strict,
-    seed: intOption('seed', values.seed, 1337),
+    seed: intOption('seed', values.seed, 1337, { min: 0, max: 2 ** 32 - 1 }),
     valFraction: values['val-fraction'] !== undefined ? numberOption('prepare', 'val-fraction', values['val-fraction']) : undefined,
-    clusters: values.clusters !== undefined ? { k: intOption('clusters', values.clusters) } : undefined,
-    limitAlphabet: values['limit-alphabet'] !== undefined ? intOption('limit-alphabet', values['limit-alphabet']) : undefined,
+    clusters: values.clusters !== undefined ? { k: intOption('clusters', values.clusters, undefined, { min: 1 }) } : undefined,
+    limitAlphabet: values['limit-alphabet'] !== undefined ? intOption('limit-alphabet', values['limit-alphabet'], undefined, { min: 1 }) : undefined,
     onProgress: values.json ? undefined : progressBar(),
-  });
+    onWarning: (m) => void process.stderr.write(`${process.stderr.isTTY && !values.json ? '\n' : ''}electrolite: warning: ${m}\n`),
+  };
+  try {
+    validatePrepareOptions(opts);
+  } catch (e) {
+    if (e instanceof PrepareOptionError) throw new UsageError(e.message);
+    throw e;
+  }
+  const summary = await prepare(opts);
   if (!values.json && process.stderr.isTTY) process.stderr.write('\n');
   process.stdout.write(values.json ? JSON.stringify(summary, null, 2) + '\n' : formatSummary(summary));
   return 0;

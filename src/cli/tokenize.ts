@@ -2,12 +2,14 @@
 // standard input (with --json, the tokens too), for debugging and for comparison with
 // other tokenizers.
 import { createInterface } from 'node:readline';
+import { existsSync } from 'node:fs';
 import { parse, UsageError } from './args.js';
 import { WordPieceTokenizer } from '../data/tokenizer.js';
 
 export async function tokenizeCommand(argv: string[]): Promise<number> {
   const { values } = parse('tokenize', argv, { tokenizer: { type: 'string' }, json: { type: 'boolean' }, 'add-special': { type: 'boolean' } });
   if (!values.tokenizer) throw new UsageError('tokenize: --tokenizer DIR is required (a folder with tokenizer.json or vocab.txt, or one of those files)');
+  if (!existsSync(values.tokenizer)) throw new UsageError(`tokenize: --tokenizer ${values.tokenizer} does not exist`);
   const tok = WordPieceTokenizer.load(values.tokenizer);
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
   let out = '';

@@ -2,11 +2,13 @@
 // permutation fixed by (seed, epoch) (Fisher–Yates driven by Philox), so batch (epoch,
 // step) is a pure function of the data and the seed: training resumes exactly by asking
 // for the batches from (epoch, step) on. Sequences are read from disk on demand (no
-// shard is held in memory); an incomplete last batch of an epoch is dropped.
+// shard is held in memory); an incomplete last batch of an epoch is dropped. Every
+// sequence read is checked against the vocabulary (an id the model's embedding does not
+// have would be read out of range on the GPU), also when opened without verification.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { philox4x32_10, below } from '../kernels/ref/rng.js';
-import { bytesOf, readManifest, type Manifest } from './shards.js';
+import { bytesOf, readManifest, ShardError, type Manifest } from './shards.js';
 
 export interface LoaderOptions {
   split?: 'train' | 'validation';
@@ -83,6 +85,12 @@ export class BatchLoader {
     const n = readSync(this.fds[s], this.buf, 0, this.seqBytes, pos);
     if (n !== this.seqBytes) throw new Error(`loader: short read in ${this.manifest.splits[this.split].shards[s].file} at byte ${pos}`);
     const src = this.manifest.dtype === 'uint16' ? new Uint16Array(this.buf.buffer, this.buf.byteOffset, this.seqLen) : new Uint32Array(this.buf.buffer, this.buf.byteOffset, this.seqLen);
+    const V = this.manifest.vocabSize;
+    for (let i = 0; i < src.length; i++)
+      if (src[i] >= V) {
+        const file = join(this.dir, this.manifest.splits[this.split].shards[s].file);
+        throw new ShardError(`loader: ${file}: sequence ${index - this.starts[s]} holds token id ${src[i]}, outside the vocabulary of ${V} tokens (ids 0..${V - 1}); re-run prepare`);
+      }
     out.set(src, offset);
   }
 

@@ -1,9 +1,17 @@
 // Token shards: flat binary files of fixed-length sequences (little-endian uint16 when the
 // vocabulary has at most 65,536 tokens, else uint32), plus `manifest.json` naming every
-// shard with its sequence count, byte size and SHA-256. Shards are written under a
-// temporary name and renamed when complete; the manifest is written last (atomically)
-// and removed before a new run starts, so an interrupted run leaves nothing a later load
-// accepts. Loading checks sizes (truncation) and, by default, checksums (corruption).
+// shard with its sequence count, byte size, SHA-256 and largest token id. Shards are
+// written under a temporary name and renamed when complete; the manifest is written last
+// (atomically). Loading checks sizes (truncation) and, by default, checksums (corruption),
+// every token id against the vocabulary (the recorded maximum, and the bytes themselves on
+// the checksum pass), and the SHA-256 of the tokenizer and statistics files beside the
+// shards. The manifest carries a checksum of its own content, so a damaged manifest that is
+// still valid JSON is refused too.
+//
+// Versions: 1 had no per-shard `maxId`, no `sha256` of the other files and no `checksum`.
+// Version-1 manifests still load: their shards' maxima are computed on the verifying pass
+// (and checked just the same), their vocab.txt is checked against `vocab.sha256` when that
+// was recorded, and the checks that need the missing fields are skipped.
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync, mkdirSync, readdirSync } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { join } from 'node:path';
@@ -11,13 +19,22 @@ import { tmpName, writeFileAtomic } from './atomic.js';
 
 export const MANIFEST = 'manifest.json';
 export const FORMAT = 'electrolite-shards';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** Manifest versions this build reads. */
+export const FORMAT_VERSIONS_READ = [1, 2] as const;
 
 export type TokenDType = 'uint16' | 'uint32';
 export const dtypeFor = (vocabSize: number): TokenDType => (vocabSize <= 65536 ? 'uint16' : 'uint32');
 export const bytesOf = (d: TokenDType) => (d === 'uint16' ? 2 : 4);
 
-export interface ShardInfo { file: string; sequences: number; bytes: number; sha256: string }
+export interface ShardInfo {
+  file: string;
+  sequences: number;
+  bytes: number;
+  sha256: string;
+  /** Largest token id in the shard (version ≥ 2; absent in version-1 manifests). */
+  maxId?: number;
+}
 export interface SplitInfo { sequences: number; tokens: number; documents: number; shards: ShardInfo[] }
 export interface Manifest {
   format: typeof FORMAT;
@@ -31,9 +48,13 @@ export interface Manifest {
   splits: { train: SplitInfo; validation: SplitInfo };
   /** Other files beside the shards (unigram counts, clusters), by role. */
   files: Record<string, string>;
+  /** SHA-256 of the files beside the shards (tokenizer.json, vocab.txt, statistics), by file name (version ≥ 2). */
+  sha256?: Record<string, string>;
   /** What produced this (inputs and options), for reuse on re-runs. */
   fingerprint: string;
   summary: Record<string, unknown>;
+  /** SHA-256 of the manifest's JSON without this field (version ≥ 2; set by writeManifest). */
+  checksum?: string;
 }
 
 export class ShardError extends Error {}
@@ -49,6 +70,7 @@ export class ShardWriter {
   private hash: Hash | null = null;
   private inShard = 0;
   private bytesInShard = 0;
+  private maxInShard = 0;
   private out: Buffer;
   private outLen = 0;
   private view: Uint16Array | Uint32Array;
@@ -71,6 +93,10 @@ export class ShardWriter {
       this.hash = createHash('sha256');
     }
     const at = this.outLen / bytesOf(this.dtype);
+    let max = this.maxInShard;
+    for (let i = 0; i < seq.length; i++) if (seq[i] > max) max = seq[i];
+    if (this.dtype === 'uint16' && max > 0xffff) throw new ShardError(`shards: token id ${max} does not fit a uint16 shard (${this.fileName(this.shards.length)})`);
+    this.maxInShard = max;
     this.view.set(seq, at); // Buffer is little-endian on every platform Node supports (checked below)
     this.outLen += seq.length * bytesOf(this.dtype);
     if (this.outLen === this.out.length) this.drain();
@@ -96,10 +122,11 @@ export class ShardWriter {
     closeSync(this.fd);
     const file = this.fileName(this.shards.length);
     renameSync(this.tmp, join(this.dir, file));
-    this.shards.push({ file, sequences: this.inShard, bytes: this.bytesInShard, sha256: this.hash!.digest('hex') });
+    this.shards.push({ file, sequences: this.inShard, bytes: this.bytesInShard, sha256: this.hash!.digest('hex'), maxId: this.maxInShard });
     this.fd = -1;
     this.inShard = 0;
     this.bytesInShard = 0;
+    this.maxInShard = 0;
   }
 
   finish(): SplitInfo {
@@ -125,29 +152,76 @@ export function clearShards(dir: string): void {
   for (const f of readdirSync(dir)) if (/^(train|validation)-\d{5}\.bin$/.test(f) || /^\..*\.tmp-\d+$/.test(f)) unlinkSync(join(dir, f));
 }
 
-export function writeManifest(dir: string, m: Manifest): void {
-  writeFileAtomic(join(dir, MANIFEST), JSON.stringify(m, null, 2) + '\n');
+/** The manifest's checksum: SHA-256 of its JSON without the `checksum` field. */
+function manifestChecksum(m: Manifest): string {
+  const { checksum: _, ...rest } = m;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
 }
 
-export function sha256File(path: string): string {
-  const h = createHash('sha256');
+/** Writes `DIR/manifest.json` atomically, with its checksum (version ≥ 2). */
+export function writeManifest(dir: string, m: Manifest): void {
+  const out: Manifest = { ...m };
+  delete out.checksum;
+  if (m.version >= 2) out.checksum = manifestChecksum(out);
+  writeFileAtomic(join(dir, MANIFEST), JSON.stringify(out, null, 2) + '\n');
+}
+
+/** Reads a whole file in large chunks, calling `fn` with each (every chunk but the last is full). */
+function scanFile(path: string, fn: (chunk: Buffer) => void): void {
   const fd = openSync(path, 'r');
   const buf = Buffer.alloc(1 << 22);
   try {
     for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
+      let n = 0;
+      while (n < buf.length) {
+        const r = readSync(fd, buf, n, buf.length - n, null);
+        if (r === 0) break;
+        n += r;
+      }
+      if (n > 0) fn(buf.subarray(0, n));
+      if (n < buf.length) break;
     }
   } finally {
     closeSync(fd);
   }
+}
+
+export function sha256File(path: string): string {
+  const h = createHash('sha256');
+  scanFile(path, (c) => h.update(c));
   return h.digest('hex');
 }
 
-/** Reads and checks `DIR/manifest.json` and its shards; throws ShardError saying what is wrong. */
+/** SHA-256 and largest token id of a shard, in one pass over its bytes. */
+export function scanShard(path: string, dtype: TokenDType): { sha256: string; maxId: number } {
+  const h = createHash('sha256');
+  const eb = bytesOf(dtype);
+  let max = 0;
+  scanFile(path, (c) => {
+    h.update(c);
+    const n = Math.floor(c.length / eb);
+    // Chunks are 4 MiB (a multiple of 4) except the last, so elements never straddle two.
+    const v = dtype === 'uint16' ? new Uint16Array(c.buffer, c.byteOffset, n) : new Uint32Array(c.buffer, c.byteOffset, n);
+    for (let i = 0; i < n; i++) if (v[i] > max) max = v[i];
+  });
+  return { sha256: h.digest('hex'), maxId: max };
+}
+
+const isCount = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0;
+/** A plain file name in the data directory (no folders, no way out of it). */
+const isPlainName = (f: unknown): f is string => typeof f === 'string' && f.length > 0 && !/[\\/]/.test(f) && f !== '.' && f !== '..';
+const vocabRange = (n: number) => `outside the vocabulary of ${n} tokens (ids 0..${n - 1})`;
+
+/**
+ * Reads and checks `DIR/manifest.json` and the files it names; throws ShardError saying
+ * what is wrong and naming the file. With `verify` (the default) every shard is read once to
+ * check its SHA-256 and that no token id reaches the vocabulary size, and the tokenizer and
+ * statistics files are checked against their recorded SHA-256; without it, only sizes, the
+ * manifest's own consistency and the recorded maxima are checked.
+ */
 export function readManifest(dir: string, opts: { verify?: boolean } = {}): Manifest {
   const path = join(dir, MANIFEST);
+  const verify = opts.verify !== false;
   if (!existsSync(path)) throw new ShardError(`shards: ${path} does not exist (no complete prepare run in ${dir}; run \`electrolite prepare\`)`);
   let m: Manifest;
   try {
@@ -155,22 +229,89 @@ export function readManifest(dir: string, opts: { verify?: boolean } = {}): Mani
   } catch (e) {
     throw new ShardError(`shards: ${path} is not valid JSON (${(e as Error).message})`);
   }
-  if (m.format !== FORMAT || m.version !== FORMAT_VERSION) throw new ShardError(`shards: ${path} is not an ${FORMAT} v${FORMAT_VERSION} manifest`);
+  if (!m || typeof m !== 'object' || Array.isArray(m)) throw new ShardError(`shards: ${path} is not a manifest (not a JSON object)`);
+  if (m.format !== FORMAT || !(FORMAT_VERSIONS_READ as readonly unknown[]).includes(m.version))
+    throw new ShardError(`shards: ${path} is not an ${FORMAT} manifest of version ${FORMAT_VERSIONS_READ.join(' or ')} (format ${JSON.stringify(m.format)}, version ${JSON.stringify(m.version)})`);
+  const v2 = m.version >= 2;
+  if (v2 && m.checksum !== manifestChecksum(m)) throw new ShardError(`shards: ${path} is corrupted: its checksum does not match its content; re-run prepare`);
+  const bad = (what: string) => new ShardError(`shards: ${path} is inconsistent: ${what}; re-run prepare`);
+  if (m.dtype !== 'uint16' && m.dtype !== 'uint32') throw bad(`dtype ${JSON.stringify(m.dtype)} is not uint16 or uint32`);
+  if (!Number.isInteger(m.seqLen) || m.seqLen < 1) throw bad(`seqLen ${JSON.stringify(m.seqLen)} is not a positive integer`);
+  if (!Number.isInteger(m.vocabSize) || m.vocabSize < 1) throw bad(`vocabSize ${JSON.stringify(m.vocabSize)} is not a positive integer`);
+  if (m.dtype === 'uint16' && m.vocabSize > 65536) throw bad(`a vocabulary of ${m.vocabSize} tokens does not fit uint16 shards`);
+  for (const k of ['pad', 'unk', 'cls', 'sep', 'mask'] as const) {
+    const id = m.special?.[k];
+    if (!isCount(id) || id >= m.vocabSize) throw bad(`special token ${k} has id ${JSON.stringify(id)}, ${vocabRange(m.vocabSize)}`);
+  }
   const seqBytes = m.seqLen * bytesOf(m.dtype);
   for (const split of ['train', 'validation'] as const) {
     const s = m.splits?.[split];
     if (!s || !Array.isArray(s.shards)) throw new ShardError(`shards: ${path} lacks the ${split} split`);
     let total = 0;
     for (const sh of s.shards) {
+      if (!sh || !isPlainName(sh.file)) throw bad(`a ${split} shard's file name ${JSON.stringify(sh?.file)} is not a plain file name`);
+      if (!isCount(sh.sequences) || !isCount(sh.bytes)) throw bad(`${sh.file} has sequences ${JSON.stringify(sh.sequences)} and bytes ${JSON.stringify(sh.bytes)}`);
       const f = join(dir, sh.file);
       if (!existsSync(f)) throw new ShardError(`shards: ${f} is missing (listed in ${path})`);
       const size = statSync(f).size;
       if (sh.bytes !== sh.sequences * seqBytes) throw new ShardError(`shards: ${path} is inconsistent for ${sh.file}: ${sh.sequences} sequences × ${seqBytes} bytes ≠ ${sh.bytes}`);
       if (size !== sh.bytes) throw new ShardError(`shards: ${f} is ${size < sh.bytes ? 'truncated' : 'too long'}: ${size} bytes, the manifest says ${sh.bytes}; re-run prepare`);
-      if (opts.verify !== false && sha256File(f) !== sh.sha256) throw new ShardError(`shards: ${f} is corrupted: its SHA-256 differs from the manifest's; re-run prepare`);
+      if (v2 && !isCount(sh.maxId)) throw bad(`${sh.file} has no maximum token id (maxId ${JSON.stringify(sh.maxId)})`);
+      if (sh.maxId !== undefined && sh.maxId >= m.vocabSize)
+        throw new ShardError(`shards: ${path}: ${sh.file} holds token ids up to ${sh.maxId}, ${vocabRange(m.vocabSize)}; the shards and the manifest's vocabSize disagree; re-run prepare`);
+      if (verify) {
+        const got = scanShard(f, m.dtype);
+        const over = got.maxId >= m.vocabSize ? ` and holds token id ${got.maxId}, ${vocabRange(m.vocabSize)}` : '';
+        if (got.sha256 !== sh.sha256) throw new ShardError(`shards: ${f} is corrupted: its SHA-256 differs from the manifest's${over}; re-run prepare`);
+        if (over) throw new ShardError(`shards: ${f} holds token id ${got.maxId}, ${vocabRange(m.vocabSize)} (${path}); re-run prepare`);
+        if (sh.maxId !== undefined && got.maxId !== sh.maxId) throw bad(`${sh.file}'s largest token id is ${got.maxId}, the manifest says ${sh.maxId}`);
+      }
       total += sh.sequences;
     }
     if (total !== s.sequences) throw new ShardError(`shards: ${path}: the ${split} shards hold ${total} sequences, the manifest says ${s.sequences}`);
   }
+  if (verify) checkSideFiles(dir, m);
   return m;
+}
+
+/** The tokenizer and statistics files against the SHA-256 the manifest recorded. */
+function checkSideFiles(dir: string, m: Manifest): void {
+  const path = join(dir, MANIFEST);
+  const hashes: Record<string, string> = {};
+  if (m.version >= 2) {
+    if (!m.sha256 || typeof m.sha256 !== 'object') throw new ShardError(`shards: ${path} is inconsistent: no SHA-256 of the tokenizer files; re-run prepare`);
+    for (const need of [m.tokenizer, m.vocab?.file])
+      if (!isPlainName(need) || typeof m.sha256[need] !== 'string') throw new ShardError(`shards: ${path} is inconsistent: no SHA-256 of ${JSON.stringify(need)}; re-run prepare`);
+    Object.assign(hashes, m.sha256);
+  } else if (m.vocab && isPlainName(m.vocab.file) && m.vocab.sha256 && existsSync(join(dir, m.vocab.file))) {
+    // Version 1 recorded only vocab.txt's hash (and tests wrote it empty): check it when there is one.
+    hashes[m.vocab.file] = m.vocab.sha256;
+  }
+  for (const [file, hash] of Object.entries(hashes)) {
+    if (!isPlainName(file)) throw new ShardError(`shards: ${path} is inconsistent: ${JSON.stringify(file)} is not a plain file name; re-run prepare`);
+    const f = join(dir, file);
+    if (!existsSync(f)) throw new ShardError(`shards: ${f} is missing (listed in ${path}); re-run prepare`);
+    if (sha256File(f) !== hash) throw new ShardError(`shards: ${f} has changed since prepare (its SHA-256 differs from ${path}'s); restore it or re-run prepare`);
+  }
+}
+
+/**
+ * Checks only the tokenizer files of a prepared directory against its manifest (cheap: no
+ * shard is read), for readers that use the tokenizer alone (export, predict). Nothing to
+ * check — and no error — when `dir` has no manifest, or a version-1 one without hashes.
+ */
+export function verifyTokenizerFiles(dir: string): void {
+  const path = join(dir, MANIFEST);
+  if (!existsSync(path)) return;
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ShardError(`shards: ${path} is not valid JSON (${(e as Error).message})`);
+  }
+  if (m?.format !== FORMAT) return;
+  if (m.version >= 2 && m.checksum !== manifestChecksum(m)) throw new ShardError(`shards: ${path} is corrupted: its checksum does not match its content; re-run prepare`);
+  const files = [m.tokenizer, m.vocab?.file].filter(isPlainName);
+  const only: Manifest = { ...m, sha256: m.sha256 ? Object.fromEntries(Object.entries(m.sha256).filter(([f]) => files.includes(f))) : undefined };
+  checkSideFiles(dir, only);
 }

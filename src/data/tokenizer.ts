@@ -211,12 +211,25 @@ export class WordPieceTokenizer {
     return new WordPieceTokenizer(vocab, { lowercase, stripAccents });
   }
 
-  /** Loads `DIR/tokenizer.json`, else `DIR/vocab.txt` (BERT uncased), or a file path given directly. */
+  /**
+   * Loads `DIR/tokenizer.json`, else `DIR/vocab.txt` (BERT uncased), or a file path given
+   * directly. Every error names the file. A standalone tokenizer file has no checksum: a
+   * damaged one that still parses loads as a different tokenizer; inside a prepared
+   * directory the manifest's SHA-256 of both files catches that (src/data/shards.ts).
+   */
   static load(path: string): WordPieceTokenizer {
     const json = path.endsWith('.json') ? path : join(path, 'tokenizer.json');
     const txt = path.endsWith('.txt') ? path : join(path, 'vocab.txt');
-    if (existsSync(json)) return WordPieceTokenizer.fromTokenizerJson(readFileSync(json, 'utf8'), json);
-    if (existsSync(txt)) return WordPieceTokenizer.fromVocabTxt(readFileSync(txt, 'utf8'));
+    const named = (file: string, make: () => WordPieceTokenizer): WordPieceTokenizer => {
+      try {
+        return make();
+      } catch (e) {
+        const msg = (e as Error)?.message ?? String(e);
+        throw new Error(msg.includes(file) ? msg : `${file}: ${msg}`);
+      }
+    };
+    if (existsSync(json)) return named(json, () => WordPieceTokenizer.fromTokenizerJson(readFileSync(json, 'utf8'), json));
+    if (existsSync(txt)) return named(txt, () => WordPieceTokenizer.fromVocabTxt(readFileSync(txt, 'utf8')));
     throw new Error(`tokenizer: neither ${json} nor ${txt} exists`);
   }
 }

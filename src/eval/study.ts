@@ -20,6 +20,7 @@ import { prepare } from '../data/prepare.js';
 import { readManifest } from '../data/shards.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { fromFloat32, loadSafetensors, saveSafetensors, toFloat32, type SafeTensor } from '../io/safetensors.js';
+import { loadCheckpoint } from '../io/checkpoint.js';
 import type { Budget } from '../train/budget.js';
 import { runPretraining, type LoopReporter } from '../train/loop.js';
 import { MetricsLog } from '../train/metrics-log.js';
@@ -122,13 +123,16 @@ async function pretrainObjective(rt: Runtime, c: StudyConfig, data: string, obje
     report,
     afterStep: async (tr) => {
       while (next <= c.checkpoints && tr.step >= Math.round((next * tr.totalSteps) / (c.checkpoints + 1))) {
-        if (tr.step < tr.totalSteps) await save(tr.step, await tr.parameters());
+        await save(tr.step, await tr.parameters());
         next++;
       }
-      if (tr.step === tr.totalSteps) await save(tr.step, await tr.parameters());
     },
   });
-  if (!snapshots.length || snapshots[snapshots.length - 1].step !== summary.steps) throw new Error(`${objective}: the final snapshot was not written (steps ${summary.steps})`);
+  // The end (a time budget may stop before the fitted schedule's last step): the final checkpoint's encoder.
+  if (snapshots.at(-1)?.step !== summary.steps) {
+    const final = loadCheckpoint(summary.checkpoint);
+    await save(summary.steps, new Map(Object.entries(final.tensors.model).map(([k, t]) => [k, toFloat32(t, k)])));
+  }
   const log = MetricsLog.read(join(run, 'metrics.jsonl'));
   const seconds = summary.seconds;
   const record: PretrainRecord = {

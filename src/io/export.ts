@@ -14,6 +14,7 @@ import { fromFloat32, saveSafetensors, toFloat32, writeFileAtomic, type SafeTens
 import { hfConfig, HfFormatError, writeHfCheckpoint, type HfArchitecture } from './hf.js';
 import { detectionHeadParams, encoderParams, mlmHeadParams, validateConfig, type EncoderConfig } from '../model/config.js';
 import { WordPieceTokenizer, SPECIAL_TOKENS } from '../data/tokenizer.js';
+import { verifyTokenizerFiles, ShardError } from '../data/shards.js';
 import { OBJECTIVES, objectiveModule, type ObjectiveName } from '../objectives/registry.js';
 
 export type Objective = ObjectiveName;
@@ -171,11 +172,24 @@ export function writeHfTokenizer(dir: string, tok: WordPieceTokenizer, maxLength
   return ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 }
 
-/** A run's tokenizer (from its prepared data directory). */
-export function runTokenizer(run: RunInfo): WordPieceTokenizer {
+/**
+ * A run's tokenizer (from its prepared data directory). When the directory has a manifest
+ * that hashes the tokenizer files, a tokenizer changed since prepare is refused (naming the
+ * file); with `vocabSize` (the model's vocabulary), a tokenizer of another size is refused.
+ */
+export function runTokenizer(run: RunInfo, vocabSize?: number): WordPieceTokenizer {
   if (!existsSync(join(run.data, 'tokenizer.json')) && !existsSync(join(run.data, 'vocab.txt')))
     throw new ExportError(`${run.dir}: the run's data directory ${run.data} holds no tokenizer.json or vocab.txt`);
-  return WordPieceTokenizer.load(run.data);
+  try {
+    verifyTokenizerFiles(run.data);
+  } catch (e) {
+    if (e instanceof ShardError) throw new ExportError(`${run.dir}: ${e.message}`);
+    throw e;
+  }
+  const tok = WordPieceTokenizer.load(run.data);
+  if (vocabSize !== undefined && tok.size !== vocabSize)
+    throw new ExportError(`${run.dir}: the tokenizer in ${run.data} has ${tok.size} tokens but the model's vocabulary has ${vocabSize} rows; they must be equal (was the data directory prepared again?)`);
+  return tok;
 }
 
 export function exportRun(o: ExportOptions): ExportSummary {
@@ -186,9 +200,7 @@ export function exportRun(o: ExportOptions): ExportSummary {
   const arch = as === 'auto' ? autoArchitecture(objective) : as;
   if (m.config.preLayerNorm)
     throw new ExportError(`export: ${o.run} has a pre-LayerNorm encoder, which transformers' BERT and ELECTRA (post-LayerNorm) cannot represent`);
-  const tok = runTokenizer(m.run);
-  if (tok.size > m.config.vocabSize)
-    throw new ExportError(`${o.run}: the tokenizer has ${tok.size} tokens but the model's vocabulary has ${m.config.vocabSize} rows`);
+  const tok = runTokenizer(m.run, m.config.vocabSize);
   mkdirSync(o.out, { recursive: true });
   const has = (prefix: string) => [...m.params.keys()].some((k) => k.startsWith(prefix));
   let tensors: number;

@@ -80,9 +80,10 @@ export function pretrainingTask(c: TrainConfig): TrainingTask<PretrainGraph> {
   const T = manifest.seqLen;
   const cfg = makeConfig(c.preset, { vocabSize: manifest.vocabSize, maxPositions: Math.max(512, T), ...c.model });
   if (cfg.vocabSize !== manifest.vocabSize) throw new TrainingError(`model vocabulary ${cfg.vocabSize} differs from the data's (${manifest.vocabSize}, ${c.data}/manifest.json)`);
-  const loader = new BatchLoader(c.data, { batchSize: c.batch, seed: c.seed, split: 'train' });
+  // readManifest above verified every shard (hashes, token ids): the loaders need not again.
+  const loader = new BatchLoader(c.data, { batchSize: c.batch, seed: c.seed, split: 'train', verify: false });
   if (loader.stepsPerEpoch < 1) throw new TrainingError(`${c.data}: ${loader.sequences} training sequences cannot fill one batch of ${c.batch}`);
-  const validation = manifest.splits.validation.sequences >= c.batch ? tokenBatches(new BatchLoader(c.data, { batchSize: c.batch, seed: c.seed, split: 'validation' })) : null;
+  const validation = manifest.splits.validation.sequences >= c.batch ? tokenBatches(new BatchLoader(c.data, { batchSize: c.batch, seed: c.seed, split: 'validation', verify: false })) : null;
   const statistics = loadStatistics(c, manifest, settings);
   const s = manifest.special;
   const special = { pad: s.pad, mask: s.mask, ids: [s.pad, s.unk, s.cls, s.sep, s.mask] };

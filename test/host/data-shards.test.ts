@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync, writeFileSync, readFileSync, truncateSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Packer, isValidation, splitSentences } from '../../src/data/pack.js';
-import { ShardWriter, writeManifest, readManifest, clearShards, FORMAT, FORMAT_VERSION, type Manifest } from '../../src/data/shards.js';
+import { ShardWriter, writeManifest, readManifest, clearShards, sha256File, FORMAT, FORMAT_VERSION, type Manifest } from '../../src/data/shards.js';
 import { BatchLoader, shuffledOrder } from '../../src/data/loader.js';
 import { tempDir } from '../tmp.js';
 
@@ -60,9 +60,13 @@ function writeShards(dir: string, n: number, seqLen: number, perShard: number): 
     seq[0] = 2;
     (i % 10 === 9 ? v : w).add(seq, seqLen);
   }
+  // Stand-ins for the tokenizer files (readManifest hashes them, it does not parse them).
+  writeFileSync(join(dir, 'vocab.txt'), 'vocab\n');
+  writeFileSync(join(dir, 'tokenizer.json'), '{}\n');
+  const sha256 = { 'vocab.txt': sha256File(join(dir, 'vocab.txt')), 'tokenizer.json': sha256File(join(dir, 'tokenizer.json')) };
   const m: Manifest = {
-    format: FORMAT, version: FORMAT_VERSION, seqLen, dtype: 'uint16', vocabSize: 60000, vocab: { file: 'vocab.txt', sha256: '' }, tokenizer: 'tokenizer.json',
-    special: SP, splits: { train: w.finish(), validation: v.finish() }, files: {}, fingerprint: 'x', summary: {},
+    format: FORMAT, version: FORMAT_VERSION, seqLen, dtype: 'uint16', vocabSize: 60000, vocab: { file: 'vocab.txt', sha256: sha256['vocab.txt'] }, tokenizer: 'tokenizer.json',
+    special: SP, splits: { train: w.finish(), validation: v.finish() }, files: {}, sha256, fingerprint: 'x', summary: {},
   };
   writeManifest(dir, m);
   return m;
@@ -95,7 +99,7 @@ describe('shards', () => {
     expect(() => readManifest(dir2)).toThrow(/validation-00000\.bin is corrupted: its SHA-256 differs/);
     expect(() => readManifest(dir2, { verify: false })).not.toThrow();
     clearShards(dir2);
-    expect(readdirSync(dir2)).toEqual([]);
+    expect(readdirSync(dir2).sort()).toEqual(['tokenizer.json', 'vocab.txt']); // clearShards removes shards and the manifest only
     expect(() => readManifest(dir2)).toThrow(/manifest\.json does not exist \(no complete prepare run/);
   });
 
