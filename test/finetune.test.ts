@@ -59,4 +59,21 @@ describe('fine-tuning', () => {
     expect(again.selected).toEqual(r.selected);
     expect(messages.filter((m) => /finished earlier, reused/.test(m))).toHaveLength(2);
   });
+
+  it('a run interrupted after an epoch resumes from its checkpoint and ends as the uninterrupted run', async () => {
+    const rt = await getRuntime();
+    const c = (out: string) => config(out, { epochs: 2, limit: { train: 128, validation: 64, test: 64 } });
+    const straight = await finetune(rt, c('straight'));
+    const interrupted = c('interrupted');
+    const stop = new Error('interrupted after epoch 2 was scored, before its checkpoint');
+    await expect(finetune(rt, interrupted, { message: () => {}, epoch: (_lr, e) => { if (e.epoch === 2) throw stop; } })).rejects.toThrow(stop);
+    const messages: string[] = [];
+    const resumed = await finetune(rt, interrupted, { message: (m) => messages.push(m), epoch: () => {} });
+    // Resumed from epoch 1's checkpoint: epoch 2 again, bit for bit.
+    expect(resumed.lrs[0].epochs).toEqual(straight.lrs[0].epochs);
+    expect(resumed.selected).toEqual(straight.selected);
+    const log = readFileSync(join(root, 'interrupted', 'lr-0.003', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log.filter((r) => r.kind === 'resumed').map((r) => r.step)).toEqual([4]);
+  });
 });
+
