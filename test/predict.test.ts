@@ -4,14 +4,15 @@
 // text input); input parsing and bad input.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRuntime, expectClose } from './harness.js';
-import { loadSafetensors, toFloat32 } from '../src/io/safetensors.js';
+import { encodeSafetensors, fromFloat32, loadSafetensors, toFloat32 } from '../src/io/safetensors.js';
 import { writeHfCheckpoint, readHfCheckpoint } from '../src/io/hf.js';
 import { WordPieceTokenizer } from '../src/data/tokenizer.js';
-import { loadPredictModel, Predictor, encodeText, parseIdsLine, topK, predictionJson, predictionText, type PredictInput } from '../src/eval/predict.js';
+import { loadPredictModel, Predictor, encodeText, parseIdsLine, topK, predictionJson, predictionText, truncateInput, type PredictInput } from '../src/eval/predict.js';
+import { splitInputLines } from '../src/cli/predict.js';
 import { tempDir } from './tmp.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -154,5 +155,146 @@ describe.runIf(existsSync(CLI))('predict command (dist/cli.js)', () => {
     const bad = cli(['--json'], '');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--model DIR is required/);
+  });
+});
+
+describe('predict input lines', () => {
+  it('lines end at \\n or \\r\\n; a lone \\r stays inside its line; a BOM and the final newline make no line', () => {
+    expect(splitInputLines('a\r\n\nb\rc\n  \nd')).toEqual(['a', '', 'b\rc', '  ', 'd']);
+    expect(splitInputLines('\uFEFFx\n')).toEqual(['x']);
+    expect(splitInputLines('')).toEqual([]);
+    expect(splitInputLines('\n')).toEqual(['']);
+  });
+
+  it("an over-long input is cut as transformers truncates: the end of a text, a pair's longer segment first, [SEP]s kept", () => {
+    const tok = tinyTokenizer();
+    const sep = tok.special.sep;
+    const one = truncateInput(encodeText(tok, 'a b c d e f'), 5, sep);
+    expect(tok.tokens(one.ids)).toEqual(['[CLS]', 'a', 'b', 'c', '[SEP]']);
+    expect(one.types).toEqual([0, 0, 0, 0, 0]);
+    const pair = truncateInput(encodeText(tok, 'a b\tc d e f g'), 8, sep);
+    expect(tok.tokens(pair.ids)).toEqual(['[CLS]', 'a', 'b', '[SEP]', 'c', 'd', 'e', '[SEP]']);
+    expect(pair.types).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
+    // --ids input is used as given, so it is simply cut.
+    expect(truncateInput({ ids: [2, 5, 6, 7, 3] }, 3)).toEqual({ ids: [2, 5, 6] });
+    const fits = encodeText(tok, 'a');
+    expect(truncateInput(fits, 16, sep)).toBe(fits);
+  });
+});
+
+describe('predict within the adapter\'s limits', () => {
+  it('a parameter above maxStorageBufferBindingSize is refused before any upload, naming the model and the tensors', async () => {
+    const rt = await getRuntime();
+    const dir = fixtureWithTokenizer('electra-disc-tiny');
+    const model = loadPredictModel(dir);
+    const saved = rt.limits.maxStorageBufferBindingSize;
+    rt.limits.maxStorageBufferBindingSize = 8192;
+    try {
+      let msg = '';
+      try {
+        Predictor.create(rt, model);
+      } catch (e) {
+        msg = (e as Error).message;
+      }
+      expect(msg).toMatch(new RegExp(`predict: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: this model cannot run on this adapter \\(${process.env.ELECTROLITE_ADAPTER}\\)`));
+      expect(msg).toMatch(/'embeddings\.word_embeddings\.weight' \[41, 64\] f32 is 0\.010 MiB/);
+      expect(msg).toMatch(/'encoder\.layer\.1\.intermediate\.dense\.weight' \[128, 64\] f32 is 0\.031 MiB/);
+      expect(msg).toMatch(/above its maxStorageBufferBindingSize of 0\.008 MiB/);
+    } finally {
+      rt.limits.maxStorageBufferBindingSize = saved;
+    }
+  });
+
+  it('a batch whose activations exceed the binding limit runs in parts, with the same outputs', async () => {
+    const rt = await getRuntime();
+    const model = loadPredictModel(fixtureWithTokenizer('electra-disc-tiny'));
+    const p = Predictor.create(rt, model);
+    const batch: PredictInput[] = Array.from({ length: 8 }, (_, b) => ({ ids: [2, 11 + b, 27, 5, 39 - b, 8, 3] }));
+    const want = await p.run(batch);
+    const saved = rt.limits.maxStorageBufferBindingSize;
+    // The largest parameter (the FFN weights, 32 KiB) fits; 8 × 7 tokens × 768 bytes of [B·T, 3h] do not.
+    rt.limits.maxStorageBufferBindingSize = 32768;
+    try {
+      const got = await p.run(batch);
+      expect(got.length).toBe(8);
+      for (const [b, o] of got.entries()) expectClose(o.detectionLogits!, want[b].detectionLogits!, TOL, `input ${b}`);
+      // One input too wide on its own is a clear error.
+      rt.limits.maxStorageBufferBindingSize = 4096;
+      await expect(p.run([{ ids: Array(16).fill(5) }])).rejects.toThrow(/input 1 \(16 tokens\) needs .* MiB for one activation, above this adapter's maxStorageBufferBindingSize/);
+    } finally {
+      rt.limits.maxStorageBufferBindingSize = saved;
+      p.release();
+    }
+  });
+});
+
+describe.runIf(existsSync(CLI))('predict command: lines, limits, bad models (dist/cli.js)', () => {
+  const cli = (args: string[], input: string, env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [CLI, 'predict', ...args], { input, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
+  const LONG = 'a b c d e f g h i j k l m n o p q r s t'; // 20 tokens + [CLS] [SEP] = 22 > 16
+  const INPUT = `m [MASK]\n\ng w\r\na\rb [MASK]\n${LONG}\n   \nz [MASK]`;
+
+  it('one output per input line, in order: blank lines, CRLF, a lone \\r, an over-long line truncated with a warning', () => {
+    const dir = fixtureWithTokenizer('electra-disc-tiny');
+    const r = cli(['--model', dir, '--json'], INPUT);
+    expect(r.status, r.stderr).toBe(0);
+    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(out.map((o) => o.line)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(out[0].tokens).toEqual(['[CLS]', 'm', '[MASK]', '[SEP]']);
+    expect(out[1]).toEqual({ line: 2, empty: true, tokens: [], ids: [], logits: [] });
+    expect(out[2].tokens).toEqual(['[CLS]', 'g', 'w', '[SEP]']);
+    expect(out[3].tokens).toEqual(['[CLS]', 'a', 'b', '[MASK]', '[SEP]']);
+    expect(out[4].tokens).toEqual(['[CLS]', ...'abcdefghijklmn'.split(''), '[SEP]']);
+    expect(out[4].truncated).toBe(22);
+    expect(out[5]).toMatchObject({ line: 6, empty: true });
+    expect(out[6].tokens).toEqual(['[CLS]', 'z', '[MASK]', '[SEP]']);
+    expect(r.stderr).toMatch(/predict: warning: line 5 has 22 tokens, above the model's maximum of 16 \(max_position_embeddings 16\): truncated to 16/);
+    // The truncated line is predicted as its first 16 tokens would be.
+    const cut = cli(['--model', dir, '--json', '--text', 'a b c d e f g h i j k l m n'], '');
+    expect(cut.status, cut.stderr).toBe(0);
+    expectClose(Float32Array.from(out[4].logits), Float32Array.from(JSON.parse(cut.stdout).logits), TOL, 'truncated line');
+    // Human output of a detection model: one line per input line, blank for blank.
+    const h = cli(['--model', dir], INPUT);
+    expect(h.status, h.stderr).toBe(0);
+    const lines = h.stdout.split('\n');
+    expect(lines.length).toBe(8); // 7 lines and the final newline
+    expect(lines[1]).toBe('');
+    expect(lines[5]).toBe('');
+    expect(lines[6]).toMatch(/^\[CLS\] 0\.\d{3}\*? {2}z /);
+  });
+
+  it('--strict refuses an over-long line with exit 2 before any GPU work', () => {
+    const dir = fixtureWithTokenizer('electra-disc-tiny');
+    const r = cli(['--model', dir, '--strict'], `m [MASK]\n${LONG}\n`);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/predict: line 2 has 22 tokens, above the model's maximum of 16 \(max_position_embeddings 16\); --strict refuses it/);
+    expect(r.stderr).not.toMatch(/^adapter:/m);
+    expect(r.stdout).toBe('');
+  });
+
+  it('an absurd config.json is refused naming the file and field, without growing the heap', () => {
+    const dir = fixtureWithTokenizer('bert-mlm-tiny');
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, num_hidden_layers: 1_000_000 }));
+    // A small heap: the old loader died here of heap exhaustion (exit 134) building 16M parameter entries.
+    const r = cli(['--model', dir, '--text', 'm [MASK]'], '', { NODE_OPTIONS: '--max-old-space-size=256' });
+    expect(r.stderr).toMatch(/config\.json: num_hidden_layers is 1000000, above the limit of 1024 that electrolite accepts/);
+    expect(r.stderr).not.toMatch(/heap|^adapter:/m);
+    expect(r.status).toBe(1);
+  });
+
+  it('NaN weights are refused, naming the tensor and the file, instead of printing NaN', () => {
+    const dir = fixtureWithTokenizer('bert-mlm-tiny');
+    const st = join(dir, 'model.safetensors');
+    const { tensors } = loadSafetensors(st);
+    const name = 'bert.encoder.layer.0.output.dense.weight';
+    const v = toFloat32(tensors[name]);
+    v[100] = NaN;
+    tensors[name] = fromFloat32(v, tensors[name].shape);
+    writeFileSync(st, encodeSafetensors(tensors));
+    const r = cli(['--model', dir, '--text', 'm [MASK]'], '');
+    expect(r.stdout).not.toMatch(/NaN/);
+    expect(r.stderr).toMatch(/model\.safetensors: tensor 'bert\.encoder\.layer\.0\.output\.dense\.weight' holds 1 non-finite value of 8192 \(the first, NaN, at \[0, 100\]\)/);
+    expect(r.status).toBe(1);
   });
 });

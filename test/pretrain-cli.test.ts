@@ -102,6 +102,10 @@ describe('pretrain (CLI)', () => {
       [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--batch', '0'], /--batch must be an integer ≥ 1/],
       [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--budget', 'forever'], /invalid budget 'forever'/],
       [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--hidden', '0'], /--hidden must be an integer ≥ 1/],
+      [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--dropout', '1.5'], /--dropout must be a number ≥ 0 and < 1, got '1\.5'/],
+      [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--mask-prob', '0'], /--mask-prob must be a number > 0 and < 1, got '0'/],
+      [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--clip=-1'], /--clip must be a number ≥ 0, got '-1'/],
+      [['--objective', 'rts', '--data', data, '--out', join(root, 'x'), '--generator-size', '1/2'], /--generator-size applies to --objective electra only \(this run trains rts\)/],
     ] as const;
     for (const [args, msg] of bad) {
       const r = cli(['pretrain', ...args]);

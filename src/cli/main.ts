@@ -11,6 +11,7 @@ import { pretrainCommand } from './pretrain.js';
 import { finetuneCommand } from './finetune.js';
 import { studyCommand } from './study.js';
 import { UsageError } from './args.js';
+import { relayNativeOutput } from './native-output.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   info: { run: infoCommand, help: 'adapter, backend, features, limits and a matmul throughput probe  [--json] [--adapter A]' },
@@ -53,7 +54,8 @@ function flushThenExit(code: number): void {
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
-main(process.argv.slice(2)).then(flushThenExit, (e: unknown) => {
+// Dawn's native log lines are filtered by a relaying parent process (see native-output.ts).
+if (!relayNativeOutput()) main(process.argv.slice(2)).then(flushThenExit, (e: unknown) => {
   const exitCode = (e as { exitCode?: unknown })?.exitCode;
   if (e instanceof NoAdapterError || typeof exitCode === 'number') {
     process.stderr.write(`electrolite: ${(e as Error).message}\n`);

@@ -22,9 +22,8 @@ import type { Evaluation, GraphMetrics, HostArray, TrainGraph } from '../model/g
 import { ratio } from '../model/metrics.js';
 import { shuffledOrder } from '../data/loader.js';
 import { WordPieceTokenizer } from '../data/tokenizer.js';
-import { UNCASED } from '../data/normalize.js';
 import { writeFileAtomic } from '../data/atomic.js';
-import { readHfCheckpoint } from '../io/hf.js';
+import { directoryTokenizer, readHfCheckpoint } from '../io/hf.js';
 import { isRunDir, loadRunModel, runTokenizer } from '../io/export.js';
 import { fromFloat32, saveSafetensors, loadSafetensors, toFloat32, type SafeTensor } from '../io/safetensors.js';
 import { Trainer, TrainingError } from '../train/trainer.js';
@@ -79,21 +78,6 @@ export interface StartingPoint {
   encoder?: Map<string, Float32Array>;
   tokenizer: WordPieceTokenizer;
   step?: number;
-}
-
-/** The tokenizer of a directory: tokenizer.json, else vocab.txt (cased as tokenizer_config.json says). */
-export function directoryTokenizer(dir: string): WordPieceTokenizer {
-  if (existsSync(join(dir, 'tokenizer.json'))) return WordPieceTokenizer.load(dir);
-  const vocab = join(dir, 'vocab.txt');
-  if (!existsSync(vocab)) throw new Error(`${dir}: no tokenizer (neither tokenizer.json nor vocab.txt)`);
-  let normalizer = UNCASED;
-  const tc = join(dir, 'tokenizer_config.json');
-  if (existsSync(tc)) {
-    const j = JSON.parse(readFileSync(tc, 'utf8'));
-    const lower = j.do_lower_case !== false;
-    normalizer = { lowercase: lower, stripAccents: typeof j.strip_accents === 'boolean' ? j.strip_accents : lower };
-  }
-  return WordPieceTokenizer.fromVocabTxt(readFileSync(vocab, 'utf8'), normalizer);
 }
 
 const encoderOnly = (params: Map<string, Float32Array>) => new Map([...params].filter(([k]) => k.startsWith('embeddings.') || k.startsWith('encoder.')));

@@ -9,7 +9,7 @@
 //    score of "this token was replaced".
 // Dropout is off. The numbers are what `transformers` computes for the same checkpoint and
 // ids (checked by test/predict.test.ts against fixtures made by transformers).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -18,10 +18,9 @@ import type { ModelParams } from '../model/params.js';
 import { buildEncoderWithHead } from '../model/assembly.js';
 import { dropoutRng } from '../kernels/dropout.js';
 import { ATTENTION_MAX_T } from '../kernels/attention.js';
-import { readHfCheckpoint } from '../io/hf.js';
+import { checkConfigLimits, directoryTokenizer, readHfCheckpoint } from '../io/hf.js';
 import { isRunDir, loadRunModel, runTokenizer } from '../io/export.js';
 import { WordPieceTokenizer } from '../data/tokenizer.js';
-import { UNCASED } from '../data/normalize.js';
 import { objectiveModule } from '../objectives/registry.js';
 
 export type HeadKind = 'mlm' | 'detection';
@@ -39,20 +38,6 @@ export interface PredictModel {
   step?: number;
 }
 
-/** The tokenizer of a Hugging Face directory: tokenizer.json, else vocab.txt cased as tokenizer_config.json says. */
-function hfTokenizer(dir: string): WordPieceTokenizer {
-  if (existsSync(join(dir, 'tokenizer.json'))) return WordPieceTokenizer.load(dir);
-  const vocab = join(dir, 'vocab.txt');
-  if (!existsSync(vocab)) throw new Error(`${dir}: no tokenizer (neither tokenizer.json nor vocab.txt); predict needs one to find [MASK] and to show tokens`);
-  let normalizer = UNCASED;
-  const tc = join(dir, 'tokenizer_config.json');
-  if (existsSync(tc)) {
-    const j = JSON.parse(readFileSync(tc, 'utf8'));
-    const lower = j.do_lower_case !== false;
-    normalizer = { lowercase: lower, stripAccents: typeof j.strip_accents === 'boolean' ? j.strip_accents : lower };
-  }
-  return WordPieceTokenizer.fromVocabTxt(readFileSync(vocab, 'utf8'), normalizer);
-}
 
 /** Load a model to predict with, from a run directory or a Hugging Face directory. */
 export function loadPredictModel(path: string, step?: number): PredictModel {
@@ -60,15 +45,26 @@ export function loadPredictModel(path: string, step?: number): PredictModel {
   if (isRunDir(path)) {
     const m = loadRunModel(path, step);
     const kind: HeadKind = objectiveModule(m.run.objective).head;
+    const file = join(m.checkpoint, 'model.safetensors');
+    // Sizes within sane limits before a per-layer list is built from them.
+    checkConfigLimits(m.config, `${m.checkpoint}: the model config`, (k) => k);
     const head = kind === 'mlm' ? mlmHeadParams(m.config) : detectionHeadParams(m.config);
-    const missing = [...encoderParams(m.config, ''), ...head].filter((s) => !m.params.has(s.name)).map((s) => s.name);
-    if (missing.length) throw new Error(`${m.checkpoint}: the checkpoint lacks (${missing.length}): ${missing.join(', ')}`);
+    const specs = [...encoderParams(m.config, ''), ...head];
+    const missing = specs.filter((s) => !m.params.has(s.name)).map((s) => s.name);
+    if (missing.length) throw new Error(`${m.checkpoint}: the checkpoint lacks (${missing.length}): ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? `, … and ${missing.length - 20} more` : ''}`);
+    const wrong = specs.filter((s) => {
+      const shape = m.shapes.get(s.name);
+      return shape !== undefined && (shape.length !== s.shape.length || shape.some((d, i) => d !== s.shape[i]));
+    });
+    if (wrong.length)
+      throw new Error(`${file}: sizes disagree with the model config:\n  ${wrong.slice(0, 20).map((s) => `${s.name}: file has [${m.shapes.get(s.name)!.join(', ')}], the config implies [${s.shape.join(', ')}]`).join('\n  ')}`);
+    // (Non-finite weights were refused by loadRunModel, naming the tensor.)
     return { source: path, origin: 'run', kind, config: m.config, params: m.params, tokenizer: runTokenizer(m.run), step: m.step };
   }
   if (step !== undefined) throw new Error(`predict: --step applies to a run directory; ${path} is a Hugging Face directory`);
   const ck = readHfCheckpoint(path);
   if (ck.arch === 'bert') throw new Error(`predict: ${path} holds a bare encoder (BertModel) without an MLM or detection head: nothing to predict`);
-  const tokenizer = hfTokenizer(path);
+  const tokenizer = directoryTokenizer(path);
   if (tokenizer.size > ck.config.vocabSize) throw new Error(`${path}: the tokenizer has ${tokenizer.size} tokens but the model's vocabulary only ${ck.config.vocabSize}`);
   return { source: path, origin: 'hf', kind: ck.arch === 'bert-mlm' ? 'mlm' : 'detection', config: ck.config, params: ck.params, tokenizer };
 }
@@ -145,6 +141,16 @@ export class Predictor {
     // Inference: no dropout anywhere.
     const cfg: EncoderConfig = { ...model.config, hiddenDropout: 0, attentionDropout: 0 };
     const specs: ParamSpec[] = [...encoderParams(cfg, ''), ...(model.kind === 'mlm' ? mlmHeadParams(cfg) : detectionHeadParams(cfg))];
+    // Every parameter must fit one storage binding on this adapter: say so for all of them
+    // before anything is uploaded.
+    const limit = Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize);
+    const tooBig = specs.filter((s) => s.shape.reduce((a, b) => a * b, 1) * 4 > limit);
+    if (tooBig.length)
+      throw new Error(
+        `predict: ${model.source}: this model cannot run on this adapter (${rt.gpu.kind}): ` +
+          tooBig.map((s) => `'${s.name}' [${s.shape.join(', ')}] f32 is ${mib(s.shape.reduce((a, b) => a * b, 1) * 4)}`).join('; ') +
+          `, above its maxStorageBufferBindingSize of ${mib(limit)}`,
+      );
     const values = new Map<string, Tensor>();
     for (const s of specs) {
       const v = model.params.get(s.name);
@@ -158,19 +164,32 @@ export class Predictor {
 
   /** Run a batch. `positions`: for MLM, logits at [MASK] positions (default) or at all real positions. */
   async run(inputs: PredictInput[], opts: { positions?: 'mask' | 'all' } = {}): Promise<PredictOutput[]> {
-    const { rt, cfg } = this;
+    const { cfg } = this;
     if (!inputs.length) return [];
+    inputs.forEach((x, i) => checkInput(cfg, x, `input ${i + 1}`));
+    // A batch whose activations would not fit one storage binding runs in parts.
+    const parts = splitToFit(inputs, this.rowBytes(), Math.min(this.rt.limits.maxStorageBufferBindingSize, this.rt.limits.maxBufferSize), this.model.kind === 'mlm' ? this.mlmRowBytes(opts) : 0);
+    const outs: PredictOutput[] = [];
+    for (const part of parts) outs.push(...(await this.runFitting(part, opts)));
+    return outs;
+  }
+
+  /** Bytes per token of the widest activation: [B·T, max(3h, intermediate)] f32 (as the trainer bounds it). */
+  private rowBytes(): number {
+    return Math.max(3 * this.cfg.hiddenSize, this.cfg.intermediateSize) * 4;
+  }
+
+  /** MLM: bytes of vocabulary logits each input needs (one row per predicted position). */
+  private mlmRowBytes(opts: { positions?: 'mask' | 'all' }): (x: PredictInput) => number {
+    const mask = this.model.tokenizer.special.mask;
+    const V = this.cfg.vocabSize * 4;
+    return (x) => (opts.positions === 'all' ? x.ids.length : x.ids.filter((id) => id === mask).length) * V;
+  }
+
+  private async runFitting(inputs: PredictInput[], opts: { positions?: 'mask' | 'all' }): Promise<PredictOutput[]> {
+    const { rt, cfg } = this;
     const B = inputs.length;
     const T = Math.max(...inputs.map((x) => x.ids.length));
-    const limit = Math.min(cfg.maxPositions, ATTENTION_MAX_T);
-    inputs.forEach((x, i) => {
-      if (!x.ids.length) throw new Error(`predict: input ${i + 1} has no tokens`);
-      if (x.ids.length > limit) throw new Error(`predict: input ${i + 1} has ${x.ids.length} tokens; the model takes at most ${limit} (max_position_embeddings ${cfg.maxPositions})`);
-      const badId = x.ids.find((id) => id >= cfg.vocabSize);
-      if (badId !== undefined) throw new Error(`predict: input ${i + 1}: token id ${badId} is outside the vocabulary (size ${cfg.vocabSize})`);
-      const badType = x.types?.find((t) => t >= cfg.typeVocabSize);
-      if (badType !== undefined) throw new Error(`predict: input ${i + 1}: token type ${badType} is outside type_vocab_size ${cfg.typeVocabSize}`);
-    });
     const ids = new Uint32Array(B * T).fill(cfg.padTokenId);
     const types = new Uint32Array(B * T);
     const lengths = new Uint32Array(B);
@@ -238,6 +257,90 @@ export class Predictor {
   release(): void {
     this.rt.release(...this.params.values.values());
   }
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 3 : 0)} MiB`;
+
+/** The most tokens a model takes in one input: max_position_embeddings, and the attention kernels' limit. */
+export function maxInputTokens(cfg: EncoderConfig): number {
+  return Math.min(cfg.maxPositions, ATTENTION_MAX_T);
+}
+
+/** Why the limit is what it is, for messages. */
+export function maxInputTokensReason(cfg: EncoderConfig): string {
+  return cfg.maxPositions <= ATTENTION_MAX_T ? `max_position_embeddings ${cfg.maxPositions}` : `the attention kernels' limit of ${ATTENTION_MAX_T} tokens (max_position_embeddings ${cfg.maxPositions})`;
+}
+
+/** An input the model can take: tokens, within the length limit, ids and types within their vocabularies. `where` names it. */
+export function checkInput(cfg: EncoderConfig, x: PredictInput, where: string): void {
+  const limit = maxInputTokens(cfg);
+  if (!x.ids.length) throw new Error(`predict: ${where} has no tokens`);
+  if (x.ids.length > limit) throw new Error(`predict: ${where} has ${x.ids.length} tokens; the model takes at most ${limit} (${maxInputTokensReason(cfg)})`);
+  const badId = x.ids.find((id) => id >= cfg.vocabSize);
+  if (badId !== undefined) throw new Error(`predict: ${where}: token id ${badId} is outside the vocabulary (size ${cfg.vocabSize})`);
+  const badType = x.types?.find((t) => t >= cfg.typeVocabSize);
+  if (badType !== undefined) throw new Error(`predict: ${where}: token type ${badType} is outside type_vocab_size ${cfg.typeVocabSize}`);
+}
+
+/**
+ * Split a batch, in order, into parts whose activations fit `limit` bytes: [B·T_max, row]
+ * for the encoder, and the sum of `extra` (MLM logit rows) per part. One input that cannot
+ * fit alone is an error naming the limit.
+ */
+export function splitToFit(inputs: PredictInput[], rowBytes: number, limit: number, extra: number | ((x: PredictInput) => number) = 0): PredictInput[][] {
+  const extraOf = typeof extra === 'number' ? () => extra : extra;
+  const parts: PredictInput[][] = [];
+  let cur: PredictInput[] = [];
+  let T = 0;
+  let ex = 0;
+  inputs.forEach((x, i) => {
+    const t = Math.max(T, x.ids.length);
+    const e = ex + extraOf(x);
+    if (cur.length && ((cur.length + 1) * t * rowBytes > limit || e > limit)) {
+      parts.push(cur);
+      cur = [];
+      T = 0;
+      ex = 0;
+    }
+    const alone = x.ids.length * rowBytes;
+    if (alone > limit || extraOf(x) > limit)
+      throw new Error(`predict: input ${i + 1} (${x.ids.length} tokens) needs ${mib(Math.max(alone, extraOf(x)))} for one activation, above this adapter's maxStorageBufferBindingSize of ${mib(limit)}`);
+    cur.push(x);
+    T = Math.max(T, x.ids.length);
+    ex += extraOf(x);
+  });
+  if (cur.length) parts.push(cur);
+  return parts;
+}
+
+/**
+ * Cut an input to `limit` tokens as transformers' truncation does, keeping the closing
+ * [SEP] of each segment: a single text loses tokens from its end; a pair (types 0 then 1)
+ * loses them from the longer segment first ('longest_first'). `sep` is the [SEP] id; ids
+ * given as such (--ids) are simply cut. Returns the input unchanged when it fits.
+ */
+export function truncateInput(x: PredictInput, limit: number, sep?: number): PredictInput {
+  if (x.ids.length <= limit) return x;
+  const types = x.types ?? x.ids.map(() => 0);
+  if (sep === undefined || x.ids[x.ids.length - 1] !== sep || limit < 2) return { ids: x.ids.slice(0, limit), ...(x.types ? { types: x.types.slice(0, limit) } : {}) };
+  // Segments: [CLS] A [SEP] (type 0) and B [SEP] (type 1), each ending in [SEP].
+  const firstB = types.indexOf(1);
+  if (firstB < 0) {
+    const ids = [...x.ids.slice(0, limit - 1), sep];
+    return { ids, types: ids.map(() => 0) };
+  }
+  const a = x.ids.slice(0, firstB - 1); // [CLS] + A, without its [SEP]
+  const b = x.ids.slice(firstB, x.ids.length - 1); // B, without its [SEP]
+  let over = x.ids.length - limit;
+  while (over > 0) {
+    // Keep [CLS] (a[0]) and at least nothing of A; never below zero tokens of B.
+    if (b.length >= a.length - 1 && b.length > 0) b.pop();
+    else if (a.length > 1) a.pop();
+    else break;
+    over--;
+  }
+  const ids = [...a, sep, ...b, sep].slice(0, limit);
+  return { ids, types: ids.map((_, i) => (i < a.length + 1 ? 0 : 1)) };
 }
 
 /** The k most probable tokens of a logit row (softmax over the tokenizer's vocabulary). */

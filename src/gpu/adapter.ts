@@ -3,8 +3,23 @@
 // `auto` prefers a real GPU, then lavapipe (Vulkan on the CPU), then llvmpipe through
 // OpenGL, then SwiftShader, and records why each candidate that was skipped failed, so
 // that a machine with nothing usable gets a message that says what to install.
-import { create, globals } from 'webgpu';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { dirname, join } from 'node:path';
+
+type WebGpuModule = typeof import('webgpu');
+let webgpu: WebGpuModule | null = null;
+
+/** Dawn's bindings, loaded on first use: commands that need no GPU never load dawn.node. */
+async function dawn(): Promise<WebGpuModule> {
+  webgpu ??= await import('webgpu');
+  return webgpu;
+}
+
+async function create(flags: string[]): Promise<GPU> {
+  return (await dawn()).create(flags);
+}
 
 export type AdapterChoice = 'auto' | 'gpu' | 'lavapipe' | 'opengl' | 'swiftshader';
 export const ADAPTER_CHOICES: readonly AdapterChoice[] = ['auto', 'gpu', 'lavapipe', 'opengl', 'swiftshader'];
@@ -53,7 +68,7 @@ export class NoAdapterError extends Error {
   constructor(readonly attempts: { kind: string; reason: string }[]) {
     super(
       'No usable WebGPU adapter.\nTried:\n' +
-        attempts.map((a) => `  - ${a.kind}: ${a.reason}`).join('\n') +
+        groupAttempts(attempts).map((a) => `  - ${a.kinds.join(', ')}: ${a.reason}`).join('\n') +
         '\n' +
         INSTALL_HINT,
     );
@@ -73,11 +88,61 @@ export const INSTALL_HINT = `To get one on a machine without a GPU, install eith
 const dawnInstances: GPU[] = [];
 let globalsInstalled = false;
 
-function installGlobals(): void {
+async function installGlobals(): Promise<void> {
   if (globalsInstalled) return;
   // GPUBufferUsage, GPUMapMode, GPUShaderStage... as globals, as in a browser.
-  Object.assign(globalThis, globals);
+  Object.assign(globalThis, (await dawn()).globals);
   globalsInstalled = true;
+}
+
+export const VULKAN_LOADER = 'libvulkan.so.1';
+let vulkanLoaderChecked: { problem: string | null } | null = null;
+
+/**
+ * Why Dawn could not load the Vulkan loader on this machine (null: it can, or this is not
+ * Linux). Dawn opens `libvulkan.so.1` from dawn.node's own directory, then by the dynamic
+ * loader's search (LD_LIBRARY_PATH, the ld.so cache, the system library directories); the
+ * probe asks the same dynamic loader through process.dlopen, whose error is dlerror()'s.
+ * Loadable, it fails only later with "did not self-register" (it is not a Node addon).
+ * Probing first means Dawn is never asked for a Vulkan instance it cannot make, so its
+ * native "Couldn't load Vulkan … BackendVk.cpp" lines are never printed.
+ */
+export function vulkanLoaderProblem(): string | null {
+  if (process.platform !== 'linux') return null;
+  if (vulkanLoaderChecked) return vulkanLoaderChecked.problem;
+  let problem: string | null = null;
+  let beside = false;
+  try {
+    const dawnDir = join(dirname(createRequire(import.meta.url).resolve('webgpu')), 'dist', `${process.platform}-${process.arch}`);
+    beside = existsSync(join(dawnDir, VULKAN_LOADER));
+  } catch {
+    // webgpu not resolvable from here: the dynamic loader's answer decides.
+  }
+  if (!beside) {
+    try {
+      process.dlopen({ exports: {} } as NodeJS.Module, VULKAN_LOADER, osConstants.dlopen.RTLD_LAZY);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (!/did not self-register/i.test(msg)) {
+        problem = /No such file or directory/.test(msg)
+          ? `the Vulkan loader (${VULKAN_LOADER}) is not installed: none in LD_LIBRARY_PATH, the ld.so cache or the system library directories (Debian/Ubuntu: apt-get install libvulkan1)`
+          : `the Vulkan loader cannot be loaded: ${msg} (Debian/Ubuntu: apt-get install libvulkan1; check LD_LIBRARY_PATH)`;
+      }
+    }
+  }
+  vulkanLoaderChecked = { problem };
+  return problem;
+}
+
+/** Attempts with the same reason on one line: "gpu, lavapipe: reason". */
+export function groupAttempts(attempts: { kind: string; reason: string }[]): { kinds: string[]; reason: string }[] {
+  const out: { kinds: string[]; reason: string }[] = [];
+  for (const a of attempts) {
+    const same = out.find((g) => g.reason === a.reason);
+    if (same) same.kinds.push(a.kind);
+    else out.push({ kinds: [a.kind], reason: a.reason });
+  }
+  return out;
 }
 
 const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
@@ -134,7 +199,9 @@ function candidate(kind: Exclude<AdapterChoice, 'auto'>): Candidate {
         backend: nativeBackend(),
         featureLevel: 'core',
         async find() {
-          const gpu = create([`backend=${nativeBackend()}`]);
+          const loader = nativeBackend() === 'vulkan' ? vulkanLoaderProblem() : null;
+          if (loader) return loader;
+          const gpu = await create([`backend=${nativeBackend()}`]);
           dawnInstances.push(gpu);
           const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
           if (!a) return `no ${nativeBackend()} adapter`;
@@ -149,7 +216,9 @@ function candidate(kind: Exclude<AdapterChoice, 'auto'>): Candidate {
         backend: 'vulkan',
         featureLevel: 'core',
         async find() {
-          const gpu = create(['backend=vulkan', 'adapter=llvmpipe']);
+          const loader = vulkanLoaderProblem();
+          if (loader) return loader;
+          const gpu = await create(['backend=vulkan', 'adapter=llvmpipe']);
           dawnInstances.push(gpu);
           const a = await gpu.requestAdapter();
           if (!a) return 'no Vulkan adapter named llvmpipe (is mesa-vulkan-drivers >= 24 installed?)';
@@ -167,7 +236,7 @@ function candidate(kind: Exclude<AdapterChoice, 'auto'>): Candidate {
         async find() {
           // Without this, eglInitialize fails on a machine with no display.
           process.env.EGL_PLATFORM ??= 'surfaceless';
-          const gpu = create(['backend=opengl']);
+          const gpu = await create(['backend=opengl']);
           dawnInstances.push(gpu);
           const a = await gpu.requestAdapter({ featureLevel: 'compatibility' });
           if (!a) return 'no OpenGL ES adapter (is Mesa (libegl-mesa0, libgl1-mesa-dri) installed?)';
@@ -184,8 +253,10 @@ function candidate(kind: Exclude<AdapterChoice, 'auto'>): Candidate {
         async find() {
           const icd = SWIFTSHADER_ICDS.find((p) => existsSync(p));
           if (!icd && !process.env.VK_ICD_FILENAMES) return 'no SwiftShader ICD found (Debian: apt-get install chromium)';
+          const loader = vulkanLoaderProblem();
+          if (loader) return loader;
           if (icd) process.env.VK_ICD_FILENAMES = icd;
-          const gpu = create(['backend=vulkan', 'adapter=SwiftShader']);
+          const gpu = await create(['backend=vulkan', 'adapter=SwiftShader']);
           dawnInstances.push(gpu);
           const a = await gpu.requestAdapter();
           if (!a) return 'no SwiftShader Vulkan adapter';
@@ -275,7 +346,7 @@ export interface AcquireOptions {
  * nothing works.
  */
 export async function acquireDevice(opts: AcquireOptions = {}): Promise<AcquiredDevice> {
-  installGlobals();
+  await installGlobals();
   const choice = resolveAdapterChoice(opts.adapter);
   const order: Exclude<AdapterChoice, 'auto'>[] =
     choice === 'auto' ? ['gpu', 'lavapipe', 'opengl', 'swiftshader'] : [choice];

@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkpointDir, loadCheckpoint, loadLatestCheckpoint, type CheckpointContents } from './checkpoint.js';
-import { fromFloat32, saveSafetensors, toFloat32, writeFileAtomic, type SafeTensor } from './safetensors.js';
+import { assertFinite, fromFloat32, saveSafetensors, toFloat32, writeFileAtomic, type SafeTensor } from './safetensors.js';
 import { hfConfig, HfFormatError, writeHfCheckpoint, type HfArchitecture } from './hf.js';
 import { detectionHeadParams, encoderParams, mlmHeadParams, validateConfig, type EncoderConfig } from '../model/config.js';
 import { WordPieceTokenizer, SPECIAL_TOKENS } from '../data/tokenizer.js';
@@ -110,8 +110,12 @@ export function loadRunModel(runDir: string, step?: number): RunModel {
   const config = (ck.state.config as EncoderConfig | undefined) ?? run.model;
   const params = new Map<string, Float32Array>();
   const shapes = new Map<string, number[]>();
+  // Non-finite weights are refused here, naming the tensor: export, predict and fine-tuning all load through this.
+  const file = join(dir, 'model.safetensors');
   for (const [name, t] of Object.entries(model)) {
-    params.set(name, toFloat32(t, name));
+    const values = toFloat32(t, name);
+    assertFinite(name, values, file, t.shape);
+    params.set(name, values);
     shapes.set(name, t.shape);
   }
   return { run, step: ck.step, checkpoint: dir, config, params, shapes };

@@ -7,8 +7,10 @@
 // tied to the word embeddings and never stored separately.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSafetensors, saveSafetensors, toFloat32, fromFloat32, writeFileAtomic, type SafeTensor } from './safetensors.js';
+import { assertFinite, loadSafetensors, readSafetensorsHeader, saveSafetensors, toFloat32, fromFloat32, writeFileAtomic, type SafeTensor } from './safetensors.js';
 import { detectionHeadParams, encoderParams, mlmHeadParams, validateConfig, type EncoderConfig, type ParamSpec } from '../model/config.js';
+import { WordPieceTokenizer } from '../data/tokenizer.js';
+import { UNCASED } from '../data/normalize.js';
 
 export type HfArchitecture = 'bert-mlm' | 'electra-discriminator' | 'bert';
 
@@ -23,6 +25,72 @@ export class HfFormatError extends Error {
     super(message);
     this.name = 'HfFormatError';
   }
+}
+
+/** The config fields that size a tensor, and what config.json calls them. */
+export type SizeField = 'vocabSize' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'intermediateSize' | 'maxPositions' | 'typeVocabSize';
+
+export const HF_FIELD: Record<SizeField, string> = {
+  vocabSize: 'vocab_size',
+  hiddenSize: 'hidden_size',
+  numLayers: 'num_hidden_layers',
+  numHeads: 'num_attention_heads',
+  intermediateSize: 'intermediate_size',
+  maxPositions: 'max_position_embeddings',
+  typeVocabSize: 'type_vocab_size',
+};
+
+/**
+ * Sizes above which a config is refused before anything is built from it. Far above any
+ * BERT or ELECTRA (the largest public ones: 24 layers, hidden 1024-2048, vocabularies of
+ * 250k, 512-4096 positions), they only stop a corrupt or hand-edited config.json from making
+ * the loader build millions of per-layer entries and die of heap exhaustion; the file's own
+ * tensors are then compared with what the config implies.
+ */
+export const CONFIG_LIMITS: Record<SizeField, number> = {
+  vocabSize: 2 ** 21,
+  hiddenSize: 2 ** 15,
+  numLayers: 1024,
+  numHeads: 2 ** 12,
+  intermediateSize: 2 ** 18,
+  maxPositions: 2 ** 20,
+  typeVocabSize: 2 ** 16,
+};
+
+/**
+ * Refuse a config whose sizes exceed CONFIG_LIMITS, naming `file` and the field as `field`
+ * spells it (config.json's names by default; pass `(k) => k` for electrolite's own).
+ */
+export function checkConfigLimits(c: EncoderConfig, file: string, field: (k: SizeField) => string = (k) => HF_FIELD[k]): void {
+  for (const k of Object.keys(CONFIG_LIMITS) as SizeField[]) {
+    const v = c[k];
+    if (typeof v === 'number' && v > CONFIG_LIMITS[k])
+      throw new HfFormatError(`${file}: ${field(k)} is ${v}, above the limit of ${CONFIG_LIMITS[k]} that electrolite accepts (a corrupt or mistyped config?)`);
+  }
+}
+
+/** The number of parameters a config implies for the encoder plus a head, without building a per-layer list. */
+export function impliedParamCount(c: EncoderConfig, head: (c: EncoderConfig) => ParamSpec[] = () => []): number {
+  const count = (specs: ParamSpec[]) => specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
+  const base = count(encoderParams({ ...c, numLayers: 0 }, ''));
+  const perLayer = count(encoderParams({ ...c, numLayers: 1 }, '')) - base;
+  return base + c.numLayers * perLayer + count(head(c));
+}
+
+/** The layer indices a set of tensor names holds under `${prefix}encoder.layer.N.`. */
+function layerIndices(names: Iterable<string>, prefix: string): number[] {
+  const re = new RegExp(`^${prefix.replace(/\./g, '\\.')}encoder\\.layer\\.(\\d+)\\.`);
+  const seen = new Set<number>();
+  for (const n of names) {
+    const m = re.exec(n);
+    if (m) seen.add(Number(m[1]));
+  }
+  return [...seen].sort((a, b) => a - b);
+}
+
+/** At most `n` names, then how many more. */
+function listSome(xs: string[], n = 20): string {
+  return xs.length <= n ? xs.join(', ') : `${xs.slice(0, n).join(', ')}, … and ${xs.length - n} more`;
 }
 
 /** config.json contents for an architecture. */
@@ -87,6 +155,7 @@ export function configFromHf(hf: Record<string, unknown>, file = 'config.json'):
   } catch (e) {
     throw new HfFormatError(`${file}: ${(e as Error).message}`);
   }
+  checkConfigLimits(c, file);
   return c;
 }
 
@@ -110,7 +179,12 @@ function detectArch(hf: Record<string, unknown>, names: string[], file: string):
   throw new HfFormatError(`${file}: model_type ${JSON.stringify(hf.model_type)} / architectures ${JSON.stringify(archs)}: not a BERT or ELECTRA checkpoint`);
 }
 
-/** Read a Hugging Face BERT or ELECTRA checkpoint directory; every tensor is checked. */
+/**
+ * Read a Hugging Face BERT or ELECTRA checkpoint directory; every tensor is checked. The
+ * config's sizes are checked against CONFIG_LIMITS and against the tensors named in
+ * model.safetensors' header (read alone first) before the data is read or any parameter
+ * array is built; every loaded tensor must be finite.
+ */
 export function readHfCheckpoint(dir: string): HfCheckpoint {
   const cfgPath = join(dir, 'config.json');
   const stPath = join(dir, 'model.safetensors');
@@ -123,47 +197,67 @@ export function readHfCheckpoint(dir: string): HfCheckpoint {
   } catch (e) {
     throw new HfFormatError(`${cfgPath}: not valid JSON (${(e as Error).message})`);
   }
+  if (!hf || typeof hf !== 'object' || Array.isArray(hf)) throw new HfFormatError(`${cfgPath}: not a JSON object`);
   const config = configFromHf(hf, cfgPath);
-  const { tensors: stored } = loadSafetensors(stPath);
   // Checkpoints converted from TensorFlow (bert-base-uncased among them) name LayerNorm's
   // parameters gamma / beta; transformers renames them on load, and so does this.
-  const tensors = Object.fromEntries(Object.entries(stored).map(([k, t]) => [k.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias'), t]));
-  const names = Object.keys(tensors);
+  const rename = (k: string) => k.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
+  const header = readSafetensorsHeader(stPath);
+  const shapes = new Map(Object.entries(header.tensors).map(([k, t]) => [rename(k), t.shape]));
+  const names = [...shapes.keys()];
   const arch = detectArch(hf, names, cfgPath);
   const a = ARCH[arch];
   // A bare BertModel may be saved with or without the prefix.
   const prefix = arch === 'bert' && names.some((n) => n.startsWith(`${hf.model_type}.`)) ? `${hf.model_type}.` : a.prefix;
+  const problems: string[] = [];
+  // What the file holds against what config.json implies, in totals first.
+  const layers = layerIndices(names, prefix);
+  if (layers.length !== config.numLayers)
+    problems.push(
+      `num_hidden_layers is ${config.numLayers} in config.json, but the file holds ${layers.length} layer${layers.length === 1 ? '' : 's'}` +
+        (layers.length ? ` (${prefix}encoder.layer.${layers[0]}${layers.length > 1 ? `–${layers[layers.length - 1]}` : ''})` : ''),
+    );
+  const isIgnorable = (n: string) => IGNORABLE.some((r) => r.test(n));
+  const held = names.filter((n) => !isIgnorable(n)).reduce((acc, n) => acc + shapes.get(n)!.reduce((x, y) => x * y, 1), 0);
+  const implied = impliedParamCount(config, a.head);
+  if (held !== implied) problems.push(`config.json implies ${implied} parameters (${a.className}); the file holds ${held}`);
+  // Then tensor by tensor (the spec list is bounded: CONFIG_LIMITS.numLayers layers at most).
   const specs = [...encoderParams(config, prefix), ...a.head(config)];
-  const params = new Map<string, Float32Array>();
   const missing: string[] = [];
   const wrongShape: string[] = [];
   for (const s of specs) {
-    const t = tensors[s.name];
-    if (!t) {
+    const shape = shapes.get(s.name);
+    if (!shape) {
       missing.push(s.name);
       continue;
     }
-    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
-      wrongShape.push(`${s.name}: file has [${t.shape.join(', ')}], config.json implies [${s.shape.join(', ')}]`);
-      continue;
-    }
-    params.set(s.name.startsWith(prefix) ? s.name.slice(prefix.length) : s.name, toFloat32(t, s.name));
+    if (shape.length !== s.shape.length || shape.some((d, i) => d !== s.shape[i])) wrongShape.push(`${s.name}: file has [${shape.join(', ')}], config.json implies [${s.shape.join(', ')}]`);
   }
   const known = new Set(specs.map((s) => s.name));
-  const ignored = names.filter((n) => !known.has(n) && IGNORABLE.some((r) => r.test(n)));
-  const unexpected = names.filter((n) => !known.has(n) && !IGNORABLE.some((r) => r.test(n)));
-  const problems: string[] = [];
-  if (wrongShape.length) problems.push(`sizes disagree with config.json:\n    ${wrongShape.join('\n    ')}`);
-  if (missing.length) problems.push(`missing tensors (${missing.length}): ${missing.join(', ')}`);
-  if (unexpected.length) problems.push(`unexpected tensors (${unexpected.length}): ${unexpected.join(', ')}`);
-  if (problems.length) throw new HfFormatError(`${stPath} (${a.className}):\n  ${problems.join('\n  ')}`);
+  const ignored = names.filter((n) => !known.has(n) && isIgnorable(n));
+  const unexpected = names.filter((n) => !known.has(n) && !isIgnorable(n));
+  if (wrongShape.length) problems.unshift(`sizes disagree with config.json:\n    ${wrongShape.slice(0, 20).join('\n    ')}${wrongShape.length > 20 ? `\n    … and ${wrongShape.length - 20} more` : ''}`);
+  if (missing.length) problems.push(`missing tensors (${missing.length}): ${listSome(missing)}`);
+  if (unexpected.length) problems.push(`unexpected tensors (${unexpected.length}): ${listSome(unexpected)}`);
+  if (missing.length || unexpected.length || wrongShape.length) throw new HfFormatError(`${stPath} (${a.className}):\n  ${problems.join('\n  ')}`);
+  // Names and shapes agree (so do the totals): now read the data.
+  const { tensors: stored } = loadSafetensors(stPath);
+  const byName = new Map(Object.entries(stored).map(([k, t]) => [rename(k), { t, stored: k }]));
+  const params = new Map<string, Float32Array>();
+  for (const s of specs) {
+    const { t, stored: storedName } = byName.get(s.name)!;
+    const v = toFloat32(t, s.name);
+    assertFinite(storedName, v, stPath, s.shape);
+    params.set(s.name.startsWith(prefix) ? s.name.slice(prefix.length) : s.name, v);
+  }
   return { arch, config, params, ignored };
 }
 
 /** Write model.safetensors + config.json in the layout `from_pretrained` loads. */
 export function writeHfCheckpoint(dir: string, arch: HfArchitecture, config: EncoderConfig, params: Map<string, Float32Array>): void {
-  mkdirSync(dir, { recursive: true });
   const a = ARCH[arch];
+  checkConfigLimits(config, `export ${a.className}: the model config`, (k) => k);
+  mkdirSync(dir, { recursive: true });
   const specs = [...encoderParams(config, ''), ...a.head(config)];
   const headNames = new Set(a.head(config).map((s) => s.name));
   const tensors: Record<string, SafeTensor> = {};
@@ -177,3 +271,19 @@ export function writeHfCheckpoint(dir: string, arch: HfArchitecture, config: Enc
   saveSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
   writeFileAtomic(join(dir, 'config.json'), JSON.stringify(hfConfig(arch, config), null, 2) + '\n');
 }
+
+/** The tokenizer of a directory: tokenizer.json, else vocab.txt (cased as tokenizer_config.json says). */
+export function directoryTokenizer(dir: string): WordPieceTokenizer {
+  if (existsSync(join(dir, 'tokenizer.json'))) return WordPieceTokenizer.load(dir);
+  const vocab = join(dir, 'vocab.txt');
+  if (!existsSync(vocab)) throw new Error(`${dir}: no tokenizer (neither tokenizer.json nor vocab.txt)`);
+  let normalizer = UNCASED;
+  const tc = join(dir, 'tokenizer_config.json');
+  if (existsSync(tc)) {
+    const j = JSON.parse(readFileSync(tc, 'utf8'));
+    const lower = j.do_lower_case !== false;
+    normalizer = { lowercase: lower, stripAccents: typeof j.strip_accents === 'boolean' ? j.strip_accents : lower };
+  }
+  return WordPieceTokenizer.fromVocabTxt(readFileSync(vocab, 'utf8'), normalizer);
+}
+

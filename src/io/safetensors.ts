@@ -3,7 +3,7 @@
 // then the raw little-endian tensor bytes. Writes are atomic (temporary file + rename);
 // loads check every offset, size and dtype, so a truncated or lying file is an error that
 // names the file and the tensor, never silent damage.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, writeSync, unlinkSync } from 'node:fs';
 import { fromF16, numel } from '../gpu/tensor.js';
 
 export type SafeDType = 'F32' | 'F16' | 'BF16' | 'I32' | 'U32' | 'I64' | 'U16' | 'U8' | 'F64';
@@ -56,23 +56,39 @@ export interface DecodedSafetensors {
   metadata: Record<string, string>;
 }
 
-/** Parse and validate a safetensors byte image; `file` names it in errors. */
-export function decodeSafetensors(bytes: Uint8Array, file = '<memory>'): DecodedSafetensors {
-  if (bytes.byteLength < 8) throw new SafetensorsError(file, `truncated: ${bytes.byteLength} bytes, not even a header length`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(dv.getBigUint64(0, true));
-  if (headerLen > 100 * 2 ** 20 || 8 + headerLen > bytes.byteLength)
-    throw new SafetensorsError(file, `truncated or corrupt: header length ${headerLen} but the file has ${bytes.byteLength} bytes`);
+/** A tensor as the header describes it: dtype, shape and its byte span within the data section. */
+export interface SafeTensorInfo {
+  dtype: SafeDType;
+  shape: number[];
+  /** [begin, end) within the data that follows the header. */
+  offsets: [number, number];
+}
+
+export interface SafetensorsHeader {
+  tensors: Record<string, SafeTensorInfo>;
+  metadata: Record<string, string>;
+  /** Where the data section starts in the file (8 + header length). */
+  dataStart: number;
+}
+
+/**
+ * Validate a header: every dtype, shape and offset, against `dataLen` bytes of data
+ * (truncation), and no two tensors overlapping. `headerText` returns the header's text
+ * once its length is known to fit in `fileBytes`.
+ */
+function parseHeader(file: string, fileBytes: number, headerLen: number, headerText: () => string): SafetensorsHeader {
+  if (headerLen > 100 * 2 ** 20 || 8 + headerLen > fileBytes)
+    throw new SafetensorsError(file, `truncated or corrupt: header length ${headerLen} but the file has ${fileBytes} bytes`);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString('utf8'));
+    header = JSON.parse(headerText());
   } catch (e) {
     throw new SafetensorsError(file, `corrupt header (not JSON): ${(e as Error).message}`);
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsError(file, 'corrupt header: not a JSON object');
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.byteLength - dataStart;
-  const tensors: Record<string, SafeTensor> = {};
+  const dataLen = fileBytes - dataStart;
+  const tensors: Record<string, SafeTensorInfo> = {};
   let metadata: Record<string, string> = {};
   const spans: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header)) {
@@ -92,12 +108,88 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<memory>'): Decoded
       throw new SafetensorsError(file, `tensor '${name}': header says ${offs[1] - offs[0]} bytes but ${dtype} [${e.shape.join(', ')}] needs ${want}`);
     if (offs[1] > dataLen) throw new SafetensorsError(file, `truncated: tensor '${name}' ends at byte ${offs[1]} of the data, which has only ${dataLen} bytes`);
     spans.push([offs[0], offs[1], name]);
-    tensors[name] = { dtype, shape: e.shape as number[], data: bytes.subarray(dataStart + offs[0], dataStart + offs[1]) };
+    tensors[name] = { dtype, shape: e.shape as number[], offsets: [offs[0], offs[1]] };
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++)
     if (spans[i][0] < spans[i - 1][1]) throw new SafetensorsError(file, `corrupt: tensors '${spans[i - 1][2]}' and '${spans[i][2]}' overlap`);
-  return { tensors, metadata };
+  return { tensors, metadata, dataStart };
+}
+
+/** Parse and validate a safetensors byte image; `file` names it in errors. */
+export function decodeSafetensors(bytes: Uint8Array, file = '<memory>'): DecodedSafetensors {
+  if (bytes.byteLength < 8) throw new SafetensorsError(file, `truncated: ${bytes.byteLength} bytes, not even a header length`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(dv.getBigUint64(0, true));
+  const h = parseHeader(file, bytes.byteLength, headerLen, () => Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLen).toString('utf8'));
+  const tensors: Record<string, SafeTensor> = {};
+  for (const [name, t] of Object.entries(h.tensors))
+    tensors[name] = { dtype: t.dtype, shape: t.shape, data: bytes.subarray(h.dataStart + t.offsets[0], h.dataStart + t.offsets[1]) };
+  return { tensors, metadata: h.metadata };
+}
+
+/**
+ * Only the header of a safetensors file (names, dtypes, shapes, offsets), checked against the
+ * file's size as decodeSafetensors checks it, without reading the tensor data: sizes can be
+ * compared with a config before gigabytes are read or any array is built.
+ */
+export function readSafetensorsHeader(path: string): SafetensorsHeader {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new SafetensorsError(path, `cannot read: ${(e as Error).message}`);
+  }
+  try {
+    const fileBytes = fstatSync(fd).size;
+    if (fileBytes < 8) throw new SafetensorsError(path, `truncated: ${fileBytes} bytes, not even a header length`);
+    const len = Buffer.alloc(8);
+    readSync(fd, len, 0, 8, 0);
+    const headerLen = Number(len.readBigUInt64LE(0));
+    return parseHeader(path, fileBytes, headerLen, () => {
+      const buf = Buffer.alloc(headerLen);
+      let off = 0;
+      while (off < headerLen) {
+        const n = readSync(fd, buf, off, headerLen - off, 8 + off);
+        if (n === 0) break;
+        off += n;
+      }
+      return buf.toString('utf8', 0, off);
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Refuse a tensor holding NaN or ±Infinity: such weights make every output NaN (or a loss
+ * that only looks like a bad learning rate), so they are an error on load, naming the
+ * tensor, the file, how many values are bad and where the first one is.
+ */
+export function assertFinite(name: string, values: ArrayLike<number>, file: string, shape?: readonly number[]): void {
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    // v - v is 0 for finite v and NaN for NaN and ±Infinity.
+    if (v - v !== 0) {
+      if (first < 0) first = i;
+      bad++;
+    }
+  }
+  if (!bad) return;
+  const v = values[first];
+  let at = `index ${first}`;
+  if (shape && shape.length > 1) {
+    const idx: number[] = [];
+    let r = first;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      idx.unshift(r % shape[d]);
+      r = Math.floor(r / shape[d]);
+    }
+    at = `[${idx.join(', ')}]`;
+  }
+  throw new SafetensorsError(file, `tensor '${name}' holds ${bad} non-finite value${bad > 1 ? 's' : ''} of ${values.length} (the first, ${v}, at ${at}); the weights are corrupt or the run diverged`);
 }
 
 /** Write a file atomically: a temporary file beside it, fsync, then rename over the target. */

@@ -5,7 +5,8 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readHfCheckpoint, writeHfCheckpoint } from '../../src/io/hf.js';
-import { encodeSafetensors, loadSafetensors } from '../../src/io/safetensors.js';
+import { initFromHf } from '../../src/io/init-from.js';
+import { assertFinite, encodeSafetensors, fromFloat32, loadSafetensors, readSafetensorsHeader, toFloat32, type SafeTensor } from '../../src/io/safetensors.js';
 import { tempDir } from '../tmp.js';
 
 const fixture = (d: string) => fileURLToPath(new URL(`../fixtures/hf/${d}`, import.meta.url));
@@ -73,5 +74,92 @@ describe('Hugging Face checkpoints', () => {
     writeFileSync(join(dir, 'config.json'), '{"model_type": "bert"}');
     writeFileSync(join(dir, 'pytorch_model.bin'), '');
     expect(() => readHfCheckpoint(dir)).toThrow(/no model\.safetensors \(pytorch_model\.bin is not supported/);
+  });
+});
+
+describe('Hugging Face checkpoints: sizes and values checked on load', () => {
+  const withConfig = (change: Record<string, unknown>) => {
+    const dir = tmp();
+    cpSync(fixture('bert-mlm-tiny'), dir, { recursive: true });
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, ...change }));
+    return dir;
+  };
+  const withTensors = (edit: (t: Record<string, SafeTensor>) => void) => {
+    const dir = tmp();
+    cpSync(fixture('bert-mlm-tiny'), dir, { recursive: true });
+    const { tensors } = loadSafetensors(join(dir, 'model.safetensors'));
+    edit(tensors);
+    writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors));
+    return dir;
+  };
+  const errorOf = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return '';
+  };
+
+  it('an absurd size in config.json is refused at once, naming the file and the field, before anything is built', () => {
+    // 1e6 layers used to build 16 million parameter entries and die of heap exhaustion.
+    const t0 = performance.now();
+    const dir = withConfig({ num_hidden_layers: 1_000_000 });
+    expect(() => readHfCheckpoint(dir)).toThrow(/config\.json: num_hidden_layers is 1000000, above the limit of 1024 that electrolite accepts/);
+    const cfg = readHfCheckpoint(fixture('bert-mlm-tiny')).config;
+    expect(() => initFromHf(dir, cfg, new Map())).toThrow(/--init-from .*config\.json: num_hidden_layers is 1000000, above the limit/);
+    expect(() => readHfCheckpoint(withConfig({ vocab_size: 1e9 }))).toThrow(/config\.json: vocab_size is 1000000000, above the limit of 2097152/);
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+
+  it('a layer count within the limits but not what the file holds is named, with the parameter totals', () => {
+    const msg = errorOf(() => readHfCheckpoint(withConfig({ num_hidden_layers: 40 })));
+    expect(msg).toMatch(/model\.safetensors \(BertForMaskedLM\):/);
+    expect(msg).toMatch(/num_hidden_layers is 40 in config\.json, but the file holds 2 layers \(bert\.encoder\.layer\.0–1\)/);
+    expect(msg).toMatch(/config\.json implies \d+ parameters \(BertForMaskedLM\); the file holds \d+/);
+    // The 608 missing tensors are counted, the list shortened.
+    expect(msg).toMatch(/missing tensors \(608\): bert\.encoder\.layer\.2\.[^\n]*, … and 588 more/);
+  });
+
+  it('the header is read alone first: its sizes match what decoding the whole file gives', () => {
+    const path = join(fixture('bert-mlm-tiny'), 'model.safetensors');
+    const h = readSafetensorsHeader(path);
+    const full = loadSafetensors(path).tensors;
+    expect(Object.keys(h.tensors).sort()).toEqual(Object.keys(full).sort());
+    for (const [k, t] of Object.entries(full)) expect(h.tensors[k].shape, k).toEqual(t.shape);
+    // A truncated file: the same error as decoding it.
+    const dir = tmp();
+    const bytes = readFileSync(path);
+    writeFileSync(join(dir, 'm.safetensors'), bytes.subarray(0, bytes.length - 100));
+    expect(() => readSafetensorsHeader(join(dir, 'm.safetensors'))).toThrow(/m\.safetensors: truncated: tensor '.*' ends at byte \d+ of the data, which has only \d+ bytes/);
+  });
+
+  it('NaN or infinite weights are refused on load, naming the tensor, the file and the first bad value', () => {
+    const nan = withTensors((t) => {
+      const name = 'bert.encoder.layer.1.attention.self.query.weight';
+      const v = toFloat32(t[name]);
+      v[3 * 64 + 5] = NaN;
+      t[name] = fromFloat32(v, t[name].shape);
+    });
+    expect(() => readHfCheckpoint(nan)).toThrow(
+      /model\.safetensors: tensor 'bert\.encoder\.layer\.1\.attention\.self\.query\.weight' holds 1 non-finite value of 4096 \(the first, NaN, at \[3, 5\]\)/,
+    );
+    const cfg = readHfCheckpoint(fixture('bert-mlm-tiny')).config;
+    // --init-from used to load these and blame the learning rate later.
+    expect(() => initFromHf(nan, cfg, new Map())).toThrow(/--init-from .*model\.safetensors: tensor 'bert\.encoder\.layer\.1\.attention\.self\.query\.weight' holds 1 non-finite value/);
+    // F16 storage: the bits of +Infinity (0x7c00) in the MLM bias.
+    const inf = withTensors((t) => {
+      const b = t['cls.predictions.bias'];
+      const h = new Uint16Array(b.shape[0]);
+      h[7] = 0x7c00;
+      t['cls.predictions.bias'] = { dtype: 'F16', shape: b.shape, data: new Uint8Array(h.buffer) };
+    });
+    expect(() => readHfCheckpoint(inf)).toThrow(/tensor 'cls\.predictions\.bias' holds 1 non-finite value of 41 \(the first, Infinity, at index 7\)/);
+  });
+
+  it('assertFinite passes finite values and counts every bad one', () => {
+    expect(() => assertFinite('w', Float32Array.of(1, -2, 3e38), 'f.safetensors')).not.toThrow();
+    expect(() => assertFinite('w', Float32Array.of(1, -Infinity, NaN, 2), 'f.safetensors', [2, 2])).toThrow(/f\.safetensors: tensor 'w' holds 2 non-finite values of 4 \(the first, -Infinity, at \[0, 1\]\)/);
   });
 });
