@@ -63,7 +63,8 @@ describe('RTS with the unigram generator', () => {
     const bare = join(root, 'bare');
     cpSync(data, bare, { recursive: true });
     rmSync(join(bare, 'unigram.json'));
-    await expect(Trainer.create(rt, config('bare-run', 2, { data: bare }))).rejects.toThrow(/unigram\.json: missing; the unigram generator needs the token counts/);
+    // The manifest lists (and hashes) unigram.json: its loss is caught on load, naming the file.
+    await expect(Trainer.create(rt, config('bare-run', 2, { data: bare }))).rejects.toThrow(/unigram\.json is missing \(listed in .*manifest\.json\); re-run prepare/);
     await expect(Trainer.create(rt, config('mlm-run', 2, { objective: 'mlm' }))).rejects.toThrow(/--generator applies to --objective rts only \(this run trains mlm\)/);
   });
 

@@ -24,3 +24,14 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   closeSync(fd);
   renameSync(tmp, path);
 }
+
+/** Whether process `pid` still runs (this one does): a leftover of a dead one can be cleared. */
+export function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -26,7 +26,7 @@ import { Packer, splitSentences, isValidation } from './pack.js';
 import { ShardWriter, dtypeFor, bytesOf, writeManifest, readManifest, sha256File, FORMAT, FORMAT_VERSION, type Manifest } from './shards.js';
 import { UnigramCounter } from './stats.js';
 import { Cooccurrence, clusterTokens, saveClusters, type ClusterOptions } from './clusters.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic, processAlive } from './atomic.js';
 import { ATTENTION_MAX_T } from '../kernels/attention.js';
 
 export interface PrepareOptions {
@@ -146,15 +146,6 @@ function sourcesFingerprint(files: SourceFile[], o: PrepareOptions): object {
   return { files: files.map((f) => [f.path, f.bytes, Math.round(f.mtimeMs)]), docs: o.docs ?? 'blank', textField: o.textField ?? 'text', strict: !!o.strict };
 }
 
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Leftovers of a prepare of `final` that was killed (its process is gone): an unfinished
@@ -170,7 +161,7 @@ function recoverStale(final: string): void {
       const prefix = `.${base}.${kind}-`;
       if (!e.startsWith(prefix)) continue;
       const pid = Number(/^(\d+)-/.exec(e.slice(prefix.length))?.[1]);
-      if (!Number.isInteger(pid) || pidAlive(pid)) continue;
+      if (!Number.isInteger(pid) || processAlive(pid)) continue;
       const p = join(parent, e);
       if (kind === 'old' && !existsSync(final)) renameSync(p, final);
       else rmSync(p, { recursive: true, force: true });

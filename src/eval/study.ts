@@ -80,18 +80,10 @@ async function studyData(c: StudyConfig, say: (s: string) => void): Promise<stri
   return out;
 }
 
-interface PretrainRecord {
-  objective: string;
-  steps: number;
-  tokens: number;
-  seconds: number;
-  flops: number;
-  tokensPerSecond: number;
-  stepMs: number;
-  finalValidation: Record<string, number>;
-  lossCurve: { step: number; loss: number; tokens: number; seconds: number }[];
+/** A finished pre-training run as the report shows it, and its encoder snapshots. */
+type PretrainRecord = Omit<ObjectiveResult, 'checkpoints' | 'stepCostVsMlm'> & {
   snapshots: { step: number; tokens: number; seconds: number; flops: number; dir: string }[];
-}
+};
 
 /** Pre-train one objective under the budget, saving encoder snapshots at evenly spaced steps (reused when done). */
 async function pretrainObjective(rt: Runtime, c: StudyConfig, data: string, objective: ObjectiveName, report?: StudyReporter): Promise<PretrainRecord> {

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSafetensors, saveSafetensors, writeFileAtomic, type SafeTensor } from './safetensors.js';
+import { processAlive } from '../data/atomic.js';
 
 export interface CheckpointContents {
   step: number;
@@ -54,15 +55,6 @@ export function checkpointDir(runDir: string, step: number): string {
   return join(runDir, 'checkpoints', `step-${String(step).padStart(8, '0')}`);
 }
 
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Remove temporaries and asides of processes that no longer run; returns their names. */
 export function removeStaleCheckpointFiles(runDir: string): string[] {

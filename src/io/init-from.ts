@@ -7,7 +7,7 @@
 import type { Runtime } from '../gpu/runtime.js';
 import type { EncoderConfig } from '../model/config.js';
 import { param, type ModelParams } from '../model/params.js';
-import { readHfCheckpoint, HfFormatError, type HfArchitecture } from './hf.js';
+import { readHfCheckpoint, HfFormatError, type HfArchitecture, HF_FIELD } from './hf.js';
 
 export class InitFromError extends Error {
   constructor(message: string) {
@@ -20,13 +20,7 @@ export class InitFromError extends Error {
 const MUST_AGREE = ['vocabSize', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'typeVocabSize', 'hiddenAct', 'layerNormEps', 'preLayerNorm'] as const;
 
 const HF_NAME: Record<(typeof MUST_AGREE)[number], string> = {
-  vocabSize: 'vocab_size',
-  hiddenSize: 'hidden_size',
-  numLayers: 'num_hidden_layers',
-  numHeads: 'num_attention_heads',
-  intermediateSize: 'intermediate_size',
-  maxPositions: 'max_position_embeddings',
-  typeVocabSize: 'type_vocab_size',
+  ...HF_FIELD,
   hiddenAct: 'hidden_act',
   layerNormEps: 'layer_norm_eps',
   preLayerNorm: '(post-LN in BERT/ELECTRA)',

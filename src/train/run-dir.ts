@@ -5,26 +5,18 @@
 import { existsSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrainingError } from './task.js';
+import { processAlive } from '../data/atomic.js';
 
 const RUN_FILES = ['config.json', 'metrics.jsonl', 'checkpoints'];
 const LOCK = 'run.lock';
 
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The pid of a live process (not this one) holding the run's lock, if any. */
 export function runLockHolder(run: string): number | null {
   const path = join(run, LOCK);
   if (!existsSync(path)) return null;
   const pid = Number(readFileSync(path, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) ? pid : null;
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid) ? pid : null;
 }
 
 /**
@@ -58,7 +50,7 @@ function takeLock(run: string): void {
     }
     const pid = Number(readFileSync(path, 'utf8').trim());
     if (pid === process.pid) return;
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) throw new TrainingError(`${run}: another electrolite process (pid ${pid}) is training into this directory; wait for it, or use another --out`);
+    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) throw new TrainingError(`${run}: another electrolite process (pid ${pid}) is training into this directory; wait for it, or use another --out`);
     rmSync(path, { force: true });
   }
   throw new TrainingError(`${path}: could not take the run's lock`);
