@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { getRuntime } from './harness.js';
 import { tempDir } from './tmp.js';
 import { prepareMoby } from './train-fixtures.js';
-import { finetune, type FinetuneConfig } from '../src/eval/finetune.js';
-import { loadTask } from '../src/eval/tasks.js';
+import { exportFinetuned, finetune, sampleSplit, type FinetuneConfig } from '../src/eval/finetune.js';
+import { loadPredictModel, predictionJson, Predictor } from '../src/eval/predict.js';
+import { readHfCheckpoint } from '../src/io/hf.js';
+import { encodeExample, loadTask } from '../src/eval/tasks.js';
 
 const root = tempDir('electrolite-finetune-');
 let data = '';
@@ -44,6 +46,24 @@ describe('fine-tuning', () => {
     const saved = JSON.parse(readFileSync(join(root, 'scratch', 'results.json'), 'utf8'));
     expect(saved.selected).toEqual(JSON.parse(JSON.stringify(r.selected)));
     expect(existsSync(join(root, 'scratch', 'lr-0.003', 'best', 'model.safetensors'))).toBe(true);
+
+    // Exported as BertForSequenceClassification, read back by the importer, it predicts the
+    // test split as the fine-tuning's evaluation did (same ids, same labels, same accuracy).
+    const hf = join(root, 'scratch-hf');
+    exportFinetuned(join(root, 'scratch'), hf);
+    const ck = readHfCheckpoint(hf);
+    expect(ck.arch).toBe('bert-classifier');
+    expect(ck.labels).toEqual({ labels: ['ham', 'spam'], regression: false });
+    const test = sampleSplit(all, 96);
+    const fromRun = loadPredictModel(join(root, 'scratch')), fromHf = loadPredictModel(hf);
+    expect(fromHf.kind).toBe('classification');
+    const inputs = test.map((ex) => encodeExample(fromHf.tokenizer, ex, 64));
+    const [a, b] = await Promise.all([Predictor.create(rt, fromRun).run(inputs), Predictor.create(rt, fromHf).run(inputs)]);
+    expect(b.map((o) => Array.from(o.classLogits!))).toEqual(a.map((o) => Array.from(o.classLogits!)));
+    const predicted = b.map((o) => (o.classLogits![1] > o.classLogits![0] ? 1 : 0));
+    expect(predicted.filter((y, i) => y === test[i].label).length / test.length).toBeCloseTo(r.selected.test!.accuracy, 10);
+    const line = predictionJson(fromHf.tokenizer, 'classification', b[0], fromHf.labels);
+    expect(Object.keys(line.probabilities as object)).toEqual(['ham', 'spam']);
   });
 
   it('a learning-rate grid picks by validation; the test split is scored for each run but chosen by none; a rerun reuses finished runs', async () => {

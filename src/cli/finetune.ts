@@ -28,6 +28,8 @@ export const FINETUNE_OPTIONS = {
   'weight-decay': { type: 'string', default: '0.01' },
   clip: { type: 'string', default: '1.0' },
   dropout: { type: 'string' },
+  'limit-train': { type: 'string' },
+  'limit-eval': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -62,6 +64,15 @@ export function finetuneConfigFromArgs(values: Record<string, string | boolean |
     weightDecay: num('weight-decay', values['weight-decay'] as string, { min: 0 }),
     clip: num('clip', values.clip as string, { min: 0 }),
     ...(values.dropout !== undefined ? { dropout: num('dropout', values.dropout as string, { min: 0, below: 1 }) } : {}),
+    // A fixed sample of N examples per split (quick experiments).
+    ...(values['limit-train'] !== undefined || values['limit-eval'] !== undefined
+      ? {
+          limit: {
+            ...(values['limit-train'] !== undefined ? { train: num('limit-train', values['limit-train'] as string, { int: true, min: 1 }) } : {}),
+            ...(values['limit-eval'] !== undefined ? { validation: num('limit-eval', values['limit-eval'] as string, { int: true, min: 1 }), test: num('limit-eval', values['limit-eval'] as string, { int: true, min: 1 }) } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -103,10 +103,10 @@ export async function predictCommand(argv: string[]): Promise<number> {
       const o = byEntry.get(e);
       if (values.json) {
         const j = o
-          ? { line: e.line, ...predictionJson(tok, model.kind, o), ...(e.truncatedFrom !== undefined ? { truncated: e.truncatedFrom } : {}) }
+          ? { line: e.line, ...predictionJson(tok, model.kind, o, model.labels), ...(e.truncatedFrom !== undefined ? { truncated: e.truncatedFrom } : {}) }
           : { line: e.line, empty: true, tokens: [], ids: [], ...(model.kind === 'mlm' ? { positions: [] } : {}), logits: [] };
         s += JSON.stringify(j) + '\n';
-      } else s += o ? predictionText(tok, model.kind, o) : '\n';
+      } else s += o ? predictionText(tok, model.kind, o, 5, model.labels) : '\n';
     }
     if (!process.stdout.write(s)) await new Promise((r) => process.stdout.once('drain', r));
   }

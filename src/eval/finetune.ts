@@ -23,8 +23,8 @@ import { ratio } from '../model/metrics.js';
 import { shuffledOrder } from '../data/loader.js';
 import { WordPieceTokenizer } from '../data/tokenizer.js';
 import { writeFileAtomic } from '../data/atomic.js';
-import { directoryTokenizer, readHfCheckpoint } from '../io/hf.js';
-import { isRunDir, loadRunModel, runTokenizer } from '../io/export.js';
+import { directoryTokenizer, readHfCheckpoint, writeHfCheckpoint } from '../io/hf.js';
+import { isRunDir, loadRunModel, runTokenizer, writeHfTokenizer } from '../io/export.js';
 import { fromFloat32, saveSafetensors, loadSafetensors, toFloat32, type SafeTensor } from '../io/safetensors.js';
 import { Trainer, TrainingError } from '../train/trainer.js';
 import type { BatchSource, OptimizerConfig, TrainingTask } from '../train/task.js';
@@ -308,6 +308,8 @@ export async function finetune(rt: Runtime, c: FinetuneConfig, report?: Finetune
   // The graph's sequence length: the longest encoded example, within the limit.
   const seqLen = Math.max(...Object.values(splits).flatMap((s) => s.ids.map((x) => x.length)));
   mkdirSync(c.out, { recursive: true });
+  // The tokenizer beside the results: export and predict of the fine-tuned model read it here.
+  writeHfTokenizer(c.out, start.tokenizer, start.config.maxPositions);
   const lrs: LrResult[] = [];
   for (const lr of c.lrs) {
     const run = join(c.out, `lr-${lr}`);
@@ -399,3 +401,31 @@ function loadModel(path: string): Map<string, Float32Array> {
   return new Map(Object.entries(loadSafetensors(path).tensors).map(([k, t]) => [k, toFloat32(t, k)]));
 }
 
+
+/** True when `dir` holds a finished fine-tuning (its results.json with a selection). */
+export function isFinetuneDir(dir: string): boolean {
+  const p = join(dir, 'results.json');
+  if (!existsSync(p)) return false;
+  try {
+    return typeof (JSON.parse(readFileSync(p, 'utf8')) as Partial<FinetuneResult>).selected?.lr === 'number';
+  } catch {
+    return false;
+  }
+}
+
+/** The selected run's best model of a fine-tuning directory: config, labels, values, tokenizer. */
+export function loadFinetuned(dir: string): { config: EncoderConfig; labels: string[]; regression: boolean; params: Map<string, Float32Array>; tokenizer: WordPieceTokenizer; result: FinetuneResult } {
+  const result = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as FinetuneResult;
+  const run = join(dir, `lr-${result.selected.lr}`);
+  const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { config: EncoderConfig; labels: string[]; kind: ClassificationKind };
+  const params = loadModel(join(run, 'best', 'model.safetensors'));
+  return { config: cfg.config, labels: cfg.kind === 'regression' ? ['value'] : cfg.labels, regression: cfg.kind === 'regression', params, tokenizer: directoryTokenizer(dir), result };
+}
+
+/** A fine-tuned model as a Hugging Face BertForSequenceClassification directory. */
+export function exportFinetuned(dir: string, out: string): { files: string[]; className: string } {
+  const m = loadFinetuned(dir);
+  if (m.config.preLayerNorm) throw new Error(`export: ${dir} fine-tuned a pre-LayerNorm encoder, which transformers' BERT (post-LayerNorm) cannot represent`);
+  writeHfCheckpoint(out, 'bert-classifier', m.config, m.params, { labels: m.labels, regression: m.regression });
+  return { files: ['model.safetensors', 'config.json', ...writeHfTokenizer(out, m.tokenizer, m.config.maxPositions)], className: 'BertForSequenceClassification' };
+}

@@ -22,8 +22,10 @@ import { checkConfigLimits, directoryTokenizer, readHfCheckpoint } from '../io/h
 import { isRunDir, loadRunModel, runTokenizer } from '../io/export.js';
 import { WordPieceTokenizer } from '../data/tokenizer.js';
 import { objectiveModule } from '../objectives/registry.js';
+import { classificationHeadParams } from '../model/classifier.js';
+import { isFinetuneDir, loadFinetuned } from './finetune.js';
 
-export type HeadKind = 'mlm' | 'detection';
+export type HeadKind = 'mlm' | 'detection' | 'classification';
 
 export interface PredictModel {
   source: string;
@@ -36,12 +38,25 @@ export interface PredictModel {
   tokenizer: WordPieceTokenizer;
   /** The checkpoint's step (runs only). */
   step?: number;
+  /** A sequence classifier's label names (regression: one, its value). */
+  labels?: string[];
+  regression?: boolean;
+}
+
+/** The head parameters a model of this kind carries. */
+function headParams(kind: HeadKind, cfg: EncoderConfig, labels?: string[]): ParamSpec[] {
+  return kind === 'mlm' ? mlmHeadParams(cfg) : kind === 'detection' ? detectionHeadParams(cfg) : classificationHeadParams(cfg, labels!.length);
 }
 
 
 /** Load a model to predict with, from a run directory or a Hugging Face directory. */
 export function loadPredictModel(path: string, step?: number): PredictModel {
   if (!existsSync(path)) throw new Error(`predict: ${path} does not exist`);
+  if (isFinetuneDir(path)) {
+    if (step !== undefined) throw new Error(`predict: --step applies to a pre-training run; ${path} is a fine-tuning directory (its selected run's best epoch is used)`);
+    const f = loadFinetuned(path);
+    return { source: path, origin: 'run', kind: 'classification', config: f.config, params: f.params, tokenizer: f.tokenizer, labels: f.labels, regression: f.regression };
+  }
   if (isRunDir(path)) {
     const m = loadRunModel(path, step);
     const kind: HeadKind = objectiveModule(m.run.objective).head;
@@ -66,6 +81,7 @@ export function loadPredictModel(path: string, step?: number): PredictModel {
   if (ck.arch === 'bert') throw new Error(`predict: ${path} holds a bare encoder (BertModel) without an MLM or detection head: nothing to predict`);
   const tokenizer = directoryTokenizer(path);
   if (tokenizer.size > ck.config.vocabSize) throw new Error(`${path}: the tokenizer has ${tokenizer.size} tokens but the model's vocabulary only ${ck.config.vocabSize}`);
+  if (ck.arch === 'bert-classifier') return { source: path, origin: 'hf', kind: 'classification', config: ck.config, params: ck.params, tokenizer, labels: ck.labels!.labels, regression: ck.labels!.regression };
   return { source: path, origin: 'hf', kind: ck.arch === 'bert-mlm' ? 'mlm' : 'detection', config: ck.config, params: ck.params, tokenizer };
 }
 
@@ -126,6 +142,8 @@ export interface PredictOutput {
   vocabLogits?: Float32Array[];
   /** Detection: one logit per position. */
   detectionLogits?: Float32Array;
+  /** Classification: one logit per label (regression: the value). */
+  classLogits?: Float32Array;
 }
 
 /** The model on the GPU (parameters uploaded once), run forward on batches of inputs. */
@@ -140,7 +158,7 @@ export class Predictor {
   static create(rt: Runtime, model: PredictModel): Predictor {
     // Inference: no dropout anywhere.
     const cfg: EncoderConfig = { ...model.config, hiddenDropout: 0, attentionDropout: 0 };
-    const specs: ParamSpec[] = [...encoderParams(cfg, ''), ...(model.kind === 'mlm' ? mlmHeadParams(cfg) : detectionHeadParams(cfg))];
+    const specs: ParamSpec[] = [...encoderParams(cfg, ''), ...headParams(model.kind, cfg, model.labels)];
     // Every parameter must fit one storage binding on this adapter: say so for all of them
     // before anything is uploaded.
     const limit = Math.min(rt.limits.maxStorageBufferBindingSize, rt.limits.maxBufferSize);
@@ -210,6 +228,19 @@ export class Predictor {
     const outs: PredictOutput[] = inputs.map((x) => ({ ids: x.ids, types: x.types ?? x.ids.map(() => 0), positions: [] }));
     const encoderOptions = { dropoutRng: rng, seed: 0, forwardOnly: true };
     try {
+      if (this.model.kind === 'classification') {
+        const L = this.model.labels!.length;
+        const rows = up(Uint32Array.from({ length: B }, (_, b) => b * T), [B], 'predict.cls_rows');
+        const model = await buildEncoderWithHead(rt, cfg, this.params, '', inp, { kind: 'classification-logits', rows, numLabels: L, regression: Boolean(this.model.regression) }, encoderOptions);
+        try {
+          await rt.run(...model.forward);
+          const all = (await rt.read(model.head.logits)) as Float32Array;
+          outs.forEach((o, b) => (o.classLogits = all.slice(b * L, (b + 1) * L)));
+        } finally {
+          model.release();
+        }
+        return outs;
+      }
       if (this.model.kind === 'detection') {
         const model = await buildEncoderWithHead(rt, cfg, this.params, '', inp, { kind: 'detection-logits' }, encoderOptions);
         try {
@@ -356,9 +387,22 @@ export function topK(logits: Float32Array, k: number, vocabSize = logits.length)
 
 export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
+function softmaxRow(z: number[]): number[] {
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
 /** The `--json` line of one output: tokens, ids and the head's raw logits. */
-export function predictionJson(tok: WordPieceTokenizer, kind: HeadKind, o: PredictOutput): Record<string, unknown> {
+export function predictionJson(tok: WordPieceTokenizer, kind: HeadKind, o: PredictOutput, labels?: string[]): Record<string, unknown> {
   const base: Record<string, unknown> = { tokens: tok.tokens(o.ids), ids: o.ids };
+  if (kind === 'classification') {
+    const z = Array.from(o.classLogits!);
+    if (labels!.length === 1 && labels![0] === 'value') return { ...base, value: z[0], logits: z };
+    const p = softmaxRow(z);
+    return { ...base, label: labels![p.indexOf(Math.max(...p))], probabilities: Object.fromEntries(labels!.map((l, i) => [l, p[i]])), logits: z };
+  }
   if (kind === 'mlm') {
     base.positions = o.positions;
     base.logits = o.vocabLogits!.map((r) => Array.from(r));
@@ -367,8 +411,14 @@ export function predictionJson(tok: WordPieceTokenizer, kind: HeadKind, o: Predi
 }
 
 /** Human-readable lines for one output. */
-export function predictionText(tok: WordPieceTokenizer, kind: HeadKind, o: PredictOutput, k = 5): string {
+export function predictionText(tok: WordPieceTokenizer, kind: HeadKind, o: PredictOutput, k = 5, labels?: string[]): string {
   const tokens = tok.tokens(o.ids);
+  if (kind === 'classification') {
+    const j = predictionJson(tok, kind, o, labels);
+    if ('value' in j) return `${(j.value as number).toFixed(4)}\n`;
+    const p = j.probabilities as Record<string, number>;
+    return `${j.label}  ${Object.entries(p).map(([l, v]) => `${l} ${v.toFixed(3)}`).join('  ')}\n`;
+  }
   if (kind === 'mlm') {
     let s = tokens.join(' ') + '\n';
     if (!o.positions.length) return s + '  (no [MASK] in this line)\n';

@@ -145,6 +145,7 @@ export interface ExportSummary {
 }
 
 const CLASS: Record<Exclude<ExportAs, 'auto'>, string> = {
+  'bert-classifier': 'BertForSequenceClassification',
   'bert-mlm': 'BertForMaskedLM',
   'electra-discriminator': 'ElectraForPreTraining',
   'electra-generator': 'ElectraForMaskedLM',
@@ -202,6 +203,7 @@ export function exportRun(o: ExportOptions): ExportSummary {
   const m = loadRunModel(o.run, o.step);
   const { objective } = m.run;
   const arch = as === 'auto' ? autoArchitecture(objective) : as;
+  if (arch === 'bert-classifier') throw new ExportError(`export --as bert-classifier: ${o.run} is a pre-training run; a fine-tuning run (electrolite finetune --out DIR) exports as one`);
   if (m.config.preLayerNorm)
     throw new ExportError(`export: ${o.run} has a pre-LayerNorm encoder, which transformers' BERT and ELECTRA (post-LayerNorm) cannot represent`);
   const tok = runTokenizer(m.run, m.config.vocabSize);

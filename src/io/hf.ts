@@ -8,17 +8,49 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertFinite, loadSafetensors, readSafetensorsHeader, saveSafetensors, toFloat32, fromFloat32, writeFileAtomic, type SafeTensor } from './safetensors.js';
-import { detectionHeadParams, encoderParams, mlmHeadParams, validateConfig, type EncoderConfig, type ParamSpec } from '../model/config.js';
+import { detectionHeadParams, encoderParams, HEAD_NAMES, mlmHeadParams, validateConfig, type EncoderConfig, type ParamSpec } from '../model/config.js';
+import { classificationHeadParams } from '../model/classifier.js';
 import { WordPieceTokenizer } from '../data/tokenizer.js';
 import { UNCASED } from '../data/normalize.js';
 
-export type HfArchitecture = 'bert-mlm' | 'electra-discriminator' | 'bert';
+export type HfArchitecture = 'bert-mlm' | 'electra-discriminator' | 'bert' | 'bert-classifier';
 
-const ARCH: Record<HfArchitecture, { modelType: 'bert' | 'electra'; className: string; prefix: string; head: (c: EncoderConfig) => ParamSpec[] }> = {
-  'bert-mlm': { modelType: 'bert', className: 'BertForMaskedLM', prefix: 'bert.', head: mlmHeadParams },
+/** A classifier's labels (names in index order; one unnamed output for regression). */
+export interface HfLabels {
+  labels: string[];
+  regression: boolean;
+}
+
+interface Arch {
+  modelType: 'bert' | 'electra';
+  className: string;
+  prefix: string;
+  head: (c: EncoderConfig, labels?: HfLabels) => ParamSpec[];
+  /** Head tensors stored under the model prefix (BERT's pooler: bert.pooler.dense.*). */
+  prefixed?: (name: string) => boolean;
+}
+
+const ARCH: Record<HfArchitecture, Arch> = {
+  'bert-mlm': { modelType: 'bert', className: 'BertForMaskedLM', prefix: 'bert.', head: (c) => mlmHeadParams(c) },
   'electra-discriminator': { modelType: 'electra', className: 'ElectraForPreTraining', prefix: 'electra.', head: detectionHeadParams },
   bert: { modelType: 'bert', className: 'BertModel', prefix: '', head: () => [] },
+  'bert-classifier': {
+    modelType: 'bert', className: 'BertForSequenceClassification', prefix: 'bert.',
+    head: (c, l) => classificationHeadParams(c, l ? (l.regression ? 1 : l.labels.length) : 2),
+    prefixed: (name) => name.startsWith(`${HEAD_NAMES.classification.pooler}.`),
+  },
 };
+
+/** A head spec under the name the file stores it by. */
+const storedName = (a: Arch, name: string) => (a.prefixed?.(name) ? a.prefix + name : name);
+
+/** BertForSequenceClassification's labels from config.json (id2label, num_labels, problem_type). */
+export function labelsFromHf(hf: Record<string, unknown>): HfLabels {
+  const regression = hf.problem_type === 'regression';
+  const id2label = hf.id2label as Record<string, string> | undefined;
+  const n = typeof hf.num_labels === 'number' ? hf.num_labels : id2label ? Object.keys(id2label).length : 2;
+  return { regression, labels: Array.from({ length: regression ? 1 : n }, (_, i) => id2label?.[String(i)] ?? `LABEL_${i}`) };
+}
 
 export class HfFormatError extends Error {
   constructor(message: string) {
@@ -94,7 +126,7 @@ function listSome(xs: string[], n = 20): string {
 }
 
 /** config.json contents for an architecture. */
-export function hfConfig(arch: HfArchitecture, c: EncoderConfig): Record<string, unknown> {
+export function hfConfig(arch: HfArchitecture, c: EncoderConfig, labels?: HfLabels): Record<string, unknown> {
   const a = ARCH[arch];
   const base: Record<string, unknown> = {
     architectures: [a.className],
@@ -117,6 +149,12 @@ export function hfConfig(arch: HfArchitecture, c: EncoderConfig): Record<string,
     torch_dtype: 'float32',
   };
   if (a.modelType === 'electra') base.embedding_size = c.hiddenSize;
+  if (arch === 'bert-classifier' && labels) {
+    base.id2label = Object.fromEntries(labels.labels.map((l, i) => [String(i), l]));
+    base.label2id = Object.fromEntries(labels.labels.map((l, i) => [l, i]));
+    base.problem_type = labels.regression ? 'regression' : 'single_label_classification';
+    base.classifier_dropout = null;
+  }
   return base;
 }
 
@@ -166,6 +204,8 @@ export interface HfCheckpoint {
   params: Map<string, Float32Array>;
   /** Tensors present in the file that electrolite does not use (pooler, NSP head). */
   ignored: string[];
+  /** A sequence classifier's labels. */
+  labels?: HfLabels;
 }
 
 /** Hugging Face tensors that a pre-training checkpoint may carry and this engine does not use. */
@@ -173,6 +213,7 @@ const IGNORABLE = [/^(bert\.|electra\.)?pooler\./, /^cls\.seq_relationship\./, /
 
 function detectArch(hf: Record<string, unknown>, names: string[], file: string): HfArchitecture {
   const archs = (hf.architectures as string[] | undefined) ?? [];
+  if (archs.some((a) => a === 'BertForSequenceClassification') || names.some((n) => n.startsWith(`${HEAD_NAMES.classification.classifier}.`))) return 'bert-classifier';
   if (archs.some((a) => a === 'ElectraForPreTraining') || names.some((n) => n.startsWith('discriminator_predictions.'))) return 'electra-discriminator';
   if (archs.some((a) => a === 'BertForMaskedLM' || a === 'BertForPreTraining') || names.some((n) => n.startsWith('cls.predictions.'))) return 'bert-mlm';
   if (hf.model_type === 'bert' || hf.model_type === 'electra') return 'bert';
@@ -217,12 +258,16 @@ export function readHfCheckpoint(dir: string): HfCheckpoint {
       `num_hidden_layers is ${config.numLayers} in config.json, but the file holds ${layers.length} layer${layers.length === 1 ? '' : 's'}` +
         (layers.length ? ` (${prefix}encoder.layer.${layers[0]}${layers.length > 1 ? `–${layers[layers.length - 1]}` : ''})` : ''),
     );
-  const isIgnorable = (n: string) => IGNORABLE.some((r) => r.test(n));
+  const labels = arch === 'bert-classifier' ? labelsFromHf(hf) : undefined;
+  const headSpecs = a.head(config, labels).map((s) => ({ ...s, name: storedName(a, s.name) }));
+  const headNames = new Set(headSpecs.map((s) => s.name));
+  // A tensor the head uses is never ignorable (the classifier's pooler is).
+  const isIgnorable = (n: string) => !headNames.has(n) && IGNORABLE.some((r) => r.test(n));
   const held = names.filter((n) => !isIgnorable(n)).reduce((acc, n) => acc + shapes.get(n)!.reduce((x, y) => x * y, 1), 0);
-  const implied = impliedParamCount(config, a.head);
+  const implied = impliedParamCount(config, () => headSpecs);
   if (held !== implied) problems.push(`config.json implies ${implied} parameters (${a.className}); the file holds ${held}`);
   // Then tensor by tensor (the spec list is bounded: CONFIG_LIMITS.numLayers layers at most).
-  const specs = [...encoderParams(config, prefix), ...a.head(config)];
+  const specs = [...encoderParams(config, prefix), ...headSpecs];
   const missing: string[] = [];
   const wrongShape: string[] = [];
   for (const s of specs) {
@@ -250,16 +295,17 @@ export function readHfCheckpoint(dir: string): HfCheckpoint {
     assertFinite(storedName, v, stPath, s.shape);
     params.set(s.name.startsWith(prefix) ? s.name.slice(prefix.length) : s.name, v);
   }
-  return { arch, config, params, ignored };
+  return { arch, config, params, ignored, ...(labels ? { labels } : {}) };
 }
 
 /** Write model.safetensors + config.json in the layout `from_pretrained` loads. */
-export function writeHfCheckpoint(dir: string, arch: HfArchitecture, config: EncoderConfig, params: Map<string, Float32Array>): void {
+export function writeHfCheckpoint(dir: string, arch: HfArchitecture, config: EncoderConfig, params: Map<string, Float32Array>, labels?: HfLabels): void {
   const a = ARCH[arch];
   checkConfigLimits(config, `export ${a.className}: the model config`, (k) => k);
   mkdirSync(dir, { recursive: true });
-  const specs = [...encoderParams(config, ''), ...a.head(config)];
-  const headNames = new Set(a.head(config).map((s) => s.name));
+  const head = a.head(config, labels);
+  const specs = [...encoderParams(config, ''), ...head];
+  const headNames = new Set(head.filter((s) => !a.prefixed?.(s.name)).map((s) => s.name));
   const tensors: Record<string, SafeTensor> = {};
   for (const s of specs) {
     const v = params.get(s.name);
@@ -269,7 +315,7 @@ export function writeHfCheckpoint(dir: string, arch: HfArchitecture, config: Enc
     tensors[headNames.has(s.name) ? s.name : a.prefix + s.name] = fromFloat32(v, s.shape);
   }
   saveSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(hfConfig(arch, config), null, 2) + '\n');
+  writeFileAtomic(join(dir, 'config.json'), JSON.stringify(hfConfig(arch, config, labels), null, 2) + '\n');
 }
 
 /** The tokenizer of a directory: tokenizer.json, else vocab.txt (cased as tokenizer_config.json says). */

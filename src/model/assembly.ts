@@ -11,15 +11,19 @@ import {
   buildDetectionHead, buildDetectionLogits, buildMlmHead, buildMlmLogits,
   type DetectionHead, type DetectionTargets, type HeadOps, type MlmHead, type MlmHeadOptions, type MlmLogitsHead, type MlmTargets,
 } from './heads.js';
+import { buildClassificationHead } from './classifier.js';
 
 /** Which head, and what it reads. */
 export type HeadSpec =
   | ({ kind: 'mlm'; targets: MlmTargets; lossWeight?: number } & MlmHeadOptions)
   | { kind: 'detection'; targets: DetectionTargets; lambda: number }
   | ({ kind: 'mlm-logits'; rows: Tensor } & MlmHeadOptions)
-  | { kind: 'detection-logits' };
+  | { kind: 'detection-logits' }
+  /** BertForSequenceClassification's head at the [CLS] rows (u32 [B]), logits [B, numLabels]. */
+  | { kind: 'classification-logits'; rows: Tensor; numLabels: number; regression: boolean };
 
 type HeadOf<S extends HeadSpec> = S extends { kind: 'mlm' } ? MlmHead : S extends { kind: 'detection' } ? DetectionHead : S extends { kind: 'mlm-logits' } ? MlmLogitsHead : HeadOps & { logits: Tensor };
+const LOGITS_ONLY = new Set(['mlm-logits', 'detection-logits', 'classification-logits']);
 
 export interface EncoderWithHead<H extends HeadOps> {
   encoder: Encoder;
@@ -40,7 +44,7 @@ export async function buildEncoderWithHead<S extends HeadSpec>(
   opts: EncoderOptions,
 ): Promise<EncoderWithHead<HeadOf<S>>> {
   const forwardOnly = Boolean(opts.forwardOnly);
-  if ((spec.kind === 'mlm-logits' || spec.kind === 'detection-logits') && !forwardOnly) throw new Error(`model: a '${spec.kind}' head has no loss to train; build it forward-only`);
+  if (LOGITS_ONLY.has(spec.kind) && !forwardOnly) throw new Error(`model: a '${spec.kind}' head has no loss to train; build it forward-only`);
   const encoder = await Encoder.build(rt, cfg, params, prefix, inputs, opts);
   const word = `${opts.embeddingsPrefix ?? prefix}embeddings.word_embeddings.weight`;
   // A forward-only encoder has no dHidden: the heads then build no backward either.
@@ -58,6 +62,10 @@ export async function buildEncoderWithHead<S extends HeadSpec>(
       break;
     case 'detection-logits':
       head = await buildDetectionLogits(rt, cfg, params, encoder.hidden);
+      break;
+    case 'classification-logits':
+      // Forward only: no labels are read (any u32 [B] tensor stands in).
+      head = await buildClassificationHead(rt, cfg, params, encoder.hidden, null, { rows: spec.rows, labels: spec.rows }, { kind: spec.regression ? 'regression' : 'classification', numLabels: spec.numLabels, dropoutRng: opts.dropoutRng });
       break;
   }
   return {
