@@ -8,26 +8,32 @@ import { PRESETS, type PresetName } from '../model/config.js';
 import { OBJECTIVES, parseObjective } from '../objectives/registry.js';
 import { parseBudget } from '../train/budget.js';
 import { loadTask } from '../eval/tasks.js';
-import { DEFAULT_LR_GRID } from '../eval/finetune.js';
 import { runStudy, type StudyConfig } from '../eval/study.js';
 
-/** The full study's defaults (README: its measured runtime); `npm start` runs a short one. */
+/**
+ * The full study's defaults, sized for about an hour on 2 CPU cores (lavapipe) from the short
+ * study's measured costs (README): 5 × 4 minutes of pre-training, then 6 starting points
+ * (5 objectives and the floor) × 3 tasks × 2 seeds of 3-epoch fine-tuning on fixed samples
+ * of 640 / 160 / 160 examples of at most 64 tokens, ~30 s each, with a 2-rate grid on the
+ * first seed. `npm start` runs a short one.
+ */
 export const STUDY_DEFAULTS = {
   objectives: OBJECTIVES.join(','),
   model: 'tiny',
-  budget: '6m',
+  budget: '4m',
   tasks: 'bundled:sotu-party,bundled:moby-order,bundled:spam',
-  seeds: '3',
-  checkpoints: '1',
-  batch: '16',
+  seeds: '2',
+  checkpoints: '0',
+  batch: '8',
   lr: '1e-3',
   'seq-len': '128',
   'vocab-size': '8192',
   'finetune-epochs': '3',
+  'finetune-lr': '1e-3,3e-3',
   'finetune-batch': '32',
-  'max-len': '128',
-  'limit-train': '1600',
-  'limit-eval': '400',
+  'max-len': '64',
+  'limit-train': '640',
+  'limit-eval': '160',
 } as const;
 
 export const STUDY_OPTIONS = {
@@ -44,7 +50,7 @@ export const STUDY_OPTIONS = {
   'seq-len': { type: 'string', default: STUDY_DEFAULTS['seq-len'] },
   'vocab-size': { type: 'string', default: STUDY_DEFAULTS['vocab-size'] },
   'finetune-epochs': { type: 'string', default: STUDY_DEFAULTS['finetune-epochs'] },
-  'finetune-lr': { type: 'string' },
+  'finetune-lr': { type: 'string', default: STUDY_DEFAULTS['finetune-lr'] },
   'finetune-batch': { type: 'string', default: STUDY_DEFAULTS['finetune-batch'] },
   'max-len': { type: 'string', default: STUDY_DEFAULTS['max-len'] },
   'limit-train': { type: 'string', default: STUDY_DEFAULTS['limit-train'] },
@@ -87,7 +93,7 @@ export function studyConfigFromArgs(values: Record<string, string | boolean | un
     vocabSize: num('vocab-size', values['vocab-size'] as string, { int: true, min: 100 }),
     finetune: {
       epochs: num('finetune-epochs', values['finetune-epochs'] as string, { int: true, min: 1 }),
-      lrs: values['finetune-lr'] !== undefined ? String(values['finetune-lr']).split(',').map((x) => num('finetune-lr', x.trim(), { above: 0 })) : DEFAULT_LR_GRID,
+      lrs: String(values['finetune-lr']).split(',').map((x) => num('finetune-lr', x.trim(), { above: 0 })),
       batch: num('finetune-batch', values['finetune-batch'] as string, { int: true, min: 1 }),
       maxLen: num('max-len', values['max-len'] as string, { int: true, min: 8 }),
       limit: { train: num('limit-train', values['limit-train'] as string, { int: true, min: 1 }), validation: limitEval, test: limitEval },
