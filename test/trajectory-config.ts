@@ -4,6 +4,7 @@
 // replayed), linear decay, weight decay and a clipping threshold that some steps exceed and
 // some do not, so a wrong decay flag, schedule step, clip or bias correction moves the curve.
 import type { TrainConfig } from '../src/train/trainer.js';
+import type { FinetuneConfig } from '../src/eval/finetune.js';
 
 export type TrajectoryObjective = 'mlm' | 'rts';
 export const TRAJECTORY_STEPS = 20;
@@ -32,3 +33,16 @@ export function trajectoryConfig(objective: TrajectoryObjective): Omit<TrainConf
     checkpointEvery: 0,
   };
 }
+
+/**
+ * The fine-tuning trajectory: bundled:spam (fixed samples), an imported checkpoint (the MLM
+ * fixture's initial encoder, written as a Hugging Face BertModel directory), dropout 0, two
+ * epochs of 8 steps with warm-up ending inside, weight decay 0.1 and clipping.
+ */
+export function finetuneTrajectoryConfig(): Omit<FinetuneConfig, 'model' | 'out' | 'start'> {
+  return {
+    task: 'bundled:spam', taskOptions: {}, epochs: 2, lrs: [1e-3], batch: 8, maxLen: 32, warmup: 0.25, seed: 7,
+    weightDecay: 0.1, clip: 1.0, dropout: 0, limit: { train: 64, validation: 16, test: 16 },
+  };
+}
+export const FINETUNE_TRAJECTORY_STEPS = 16;

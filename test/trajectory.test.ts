@@ -14,13 +14,14 @@ import { fileURLToPath } from 'node:url';
 import { getRuntime } from './harness.js';
 import { tempDir } from './tmp.js';
 import { prepareMoby } from './train-fixtures.js';
-import { TRAJECTORY_STEPS, trajectoryConfig, type TrajectoryObjective } from './trajectory-config.js';
+import { FINETUNE_TRAJECTORY_STEPS, TRAJECTORY_STEPS, trajectoryConfig, type TrajectoryObjective } from './trajectory-config.js';
+import { finetuneTrajectoryTrainer } from './trajectory-finetune.js';
 import { Trainer } from '../src/train/trainer.js';
 import { learningRate } from '../src/train/schedule.js';
 import { loadParams } from '../src/model/params.js';
 import { loadSafetensors, toFloat32 } from '../src/io/safetensors.js';
 
-interface StepInputs { ids: number[]; inputIds: number[]; lengths: number[]; positions?: number[]; labels?: number[]; target?: number[]; weight?: number[] }
+interface StepInputs { ids: number[]; inputIds: number[]; lengths: number[]; types?: number[]; positions?: number[]; labels?: number[]; target?: number[]; weight?: number[] }
 interface Expected { steps: { loss: number; gradNorm: number; clipScale: number; lr: number }[] }
 
 // Tolerances, from the measured gap between this engine (f32) and PyTorch (float64) at these
@@ -51,7 +52,7 @@ beforeAll(async () => {
   data = await prepareMoby(root);
 }, 300_000);
 
-function fixture(objective: TrajectoryObjective) {
+function fixture(objective: TrajectoryObjective | 'finetune') {
   const dir = join(here, objective);
   const inputs = JSON.parse(readFileSync(join(dir, 'inputs.json'), 'utf8')) as { steps: StepInputs[]; config: ReturnType<typeof trajectoryConfig> };
   const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
@@ -65,6 +66,38 @@ function sameInts(step: number, what: string, got: ArrayLike<number>, want: read
   const n = Math.max(got.length, want.length);
   for (let i = 0; i < n; i++)
     if (got[i] !== want[i]) throw new Error(`step ${step}: ${what}[${i}] is ${got[i]}, the fixture's ${want[i]} — the data or corruption changed; regenerate test/fixtures/trajectory (see make_trajectory.py)`);
+}
+
+/** One step's loss, gradient norm, clip factor and learning rate against PyTorch's. */
+function compareStep(k: number, lr: number, m: { loss: number; gradNorm: number }, clipScale: number, want: Expected['steps'][number]) {
+  const at = `step ${k} (lr ${lr.toExponential(3)})`;
+  if (relErr(lr, want.lr) > 1e-6) throw new Error(`${at}: learning rate ${lr}, PyTorch's schedule ${want.lr}`);
+  if (relErr(m.loss, want.loss) > LOSS_RTOL) throw new Error(`${at}: loss ${m.loss}, PyTorch ${want.loss} (relative error ${relErr(m.loss, want.loss).toExponential(2)} > ${LOSS_RTOL})`);
+  if (relErr(m.gradNorm, want.gradNorm) > NORM_RTOL) throw new Error(`${at}: gradient norm ${m.gradNorm}, PyTorch ${want.gradNorm} (relative error ${relErr(m.gradNorm, want.gradNorm).toExponential(2)} > ${NORM_RTOL})`);
+  if (relErr(clipScale, want.clipScale) > NORM_RTOL) throw new Error(`${at}: clip factor ${clipScale}, PyTorch ${want.clipScale}`);
+}
+
+/** Clipping exercised both ways, then each tensor's update against PyTorch's. */
+function compareFinal(fx: ReturnType<typeof fixture>, params: Map<string, Float32Array>) {
+  expect(fx.expected.steps.some((s) => s.clipScale < 1) && fx.expected.steps.some((s) => s.clipScale === 1)).toBe(true);
+  const lrSum = fx.expected.steps.reduce((a, s) => a + s.lr, 0);
+  expect([...params.keys()].sort()).toEqual([...fx.final.keys()].sort());
+  for (const [name, want] of fx.final) {
+    const got = params.get(name)!, init = fx.init.get(name)!;
+    let err = 0, update = 0, worst = 0;
+    for (let i = 0; i < want.length; i++) {
+      err += (got[i] - want[i]) ** 2;
+      update += (want[i] - init[i]) ** 2;
+      worst = Math.max(worst, Math.abs(got[i] - init[i]));
+    }
+    if (NOISE_ONLY.test(name)) {
+      if (worst > lrSum) throw new Error(`final ${name}: moved ${worst} from its start, more than the learning rates' sum ${lrSum}`);
+      continue;
+    }
+    // A tensor PyTorch left in place (no gradient, no decay: e.g. unused position rows) must stay exactly.
+    const rel = update === 0 ? (err === 0 ? 0 : Infinity) : Math.sqrt(err / update);
+    if (!(rel <= UPDATE_RTOL)) throw new Error(`final ${name}: its update differs from PyTorch's by ${rel.toExponential(2)} of its size (‖update‖ ${Math.sqrt(update).toExponential(2)}; tolerance ${UPDATE_RTOL})`);
+  }
 }
 
 describe('training trajectory equals PyTorch (transformers + torch.optim.AdamW, float64)', () => {
@@ -92,32 +125,27 @@ describe('training trajectory equals PyTorch (transformers + torch.optim.AdamW, 
           sameInts(k, 'targets', await rt.read(g.objective.target!), inp.target!);
           sameInts(k, 'weights', await rt.read(g.objective.weight!), inp.weight!);
         }
-        const clipScale = (await rt.read(tr['clipState']))[0];
-        const at = `step ${k} (lr ${lr.toExponential(3)})`;
-        if (relErr(lr, want.lr) > 1e-6) throw new Error(`${at}: learning rate ${lr}, PyTorch's schedule ${want.lr}`);
-        if (relErr(m.loss, want.loss) > LOSS_RTOL) throw new Error(`${at}: loss ${m.loss}, PyTorch ${want.loss} (relative error ${relErr(m.loss, want.loss).toExponential(2)} > ${LOSS_RTOL})`);
-        if (relErr(m.gradNorm, want.gradNorm) > NORM_RTOL) throw new Error(`${at}: gradient norm ${m.gradNorm}, PyTorch ${want.gradNorm} (relative error ${relErr(m.gradNorm, want.gradNorm).toExponential(2)} > ${NORM_RTOL})`);
-        if (relErr(clipScale, want.clipScale) > NORM_RTOL) throw new Error(`${at}: clip factor ${clipScale}, PyTorch ${want.clipScale}`);
+        compareStep(k, lr, m, (await rt.read(tr['clipState']))[0], want);
       }
-      // Both clipped and unclipped steps occur, so clipping is exercised both ways.
-      expect(fx.expected.steps.some((s) => s.clipScale < 1) && fx.expected.steps.some((s) => s.clipScale === 1)).toBe(true);
-      const lrSum = fx.expected.steps.reduce((a, s) => a + s.lr, 0);
-      const params = await tr.parameters();
-      expect([...params.keys()].sort()).toEqual([...fx.final.keys()].sort());
-      for (const [name, want] of fx.final) {
-        const got = params.get(name)!, init = fx.init.get(name)!;
-        let err = 0, update = 0, worst = 0;
-        for (let i = 0; i < want.length; i++) {
-          err += (got[i] - want[i]) ** 2;
-          update += (want[i] - init[i]) ** 2;
-          worst = Math.max(worst, Math.abs(got[i] - init[i]));
-        }
-        if (NOISE_ONLY.test(name)) {
-          if (worst > lrSum) throw new Error(`final ${name}: moved ${worst} from its start, more than the learning rates' sum ${lrSum}`);
-          continue;
-        }
-        const rel = Math.sqrt(err / update);
-        if (!(rel <= UPDATE_RTOL)) throw new Error(`final ${name}: its update differs from PyTorch's by ${rel.toExponential(2)} of its size (‖update‖ ${Math.sqrt(update).toExponential(2)}; tolerance ${UPDATE_RTOL})`);
-      }
+      compareFinal(fx, await tr.parameters());
     });
+
+  it(`fine-tuning an imported checkpoint (BertForSequenceClassification): ${FINETUNE_TRAJECTORY_STEPS} steps' inputs, losses, gradient norms, clip factors, learning rates, final parameters`, async () => {
+    const rt = await getRuntime();
+    const fx = fixture('finetune');
+    const tr = await finetuneTrajectoryTrainer(rt, data, root, join(here, 'mlm', 'init.safetensors'));
+    // The fresh head is the engine's own seeded initialisation; the fixture records it.
+    loadParams(rt, tr.params, fx.init, 'trajectory finetune/init.safetensors');
+    const g = tr['train'];
+    for (let k = 0; k < FINETUNE_TRAJECTORY_STEPS; k++) {
+      const want = fx.expected.steps[k], inp = fx.inputs.steps[k];
+      const lr = learningRate(tr.schedule(), k);
+      const m = await tr.runStep({ metrics: true });
+      sameInts(k, 'ids', await rt.read(g.inputs.ids), inp.ids);
+      sameInts(k, 'token types', await rt.read(g.inputs.types), inp.types!);
+      sameInts(k, 'labels', await rt.read(g.inputs.labels), inp.labels!);
+      compareStep(k, lr, m, (await rt.read(tr['clipState']))[0], want);
+    }
+    compareFinal(fx, await tr.parameters());
+  });
 });

@@ -108,7 +108,7 @@ export function startingPoint(model: string, opts: { step?: number; tokenizer?: 
 }
 
 /** A split encoded for the graph: [CLS] a [SEP] (b [SEP]) per example, and the labels. */
-interface EncodedSplit {
+export interface EncodedSplit {
   examples: TaskExample[];
   ids: number[][];
   types: number[][];
@@ -296,7 +296,8 @@ export interface FinetuneReporter {
 }
 
 /** Fine-tune on a task with every learning rate of the grid; pick by validation; score the test split once. */
-export async function finetune(rt: Runtime, c: FinetuneConfig, report?: FinetuneReporter): Promise<FinetuneResult> {
+/** The task, the starting point and the encoded splits a fine-tuning runs on (no GPU work). */
+export function prepareFinetune(c: FinetuneConfig): { task: Task; start: StartingPoint; splits: Record<string, EncodedSplit>; seqLen: number } {
   const task = loadTask(c.task, c.taskOptions);
   const start = c.start ?? startingPoint(c.model, { step: c.step, tokenizer: c.tokenizer });
   const limit = Math.min(c.maxLen, start.config.maxPositions, ATTENTION_MAX_T);
@@ -307,6 +308,11 @@ export async function finetune(rt: Runtime, c: FinetuneConfig, report?: Finetune
   for (const [name, s] of Object.entries(splits)) if (!s.examples.length) throw new Error(`${task.name}: the ${name} split is empty`);
   // The graph's sequence length: the longest encoded example, within the limit.
   const seqLen = Math.max(...Object.values(splits).flatMap((s) => s.ids.map((x) => x.length)));
+  return { task, start, splits, seqLen };
+}
+
+export async function finetune(rt: Runtime, c: FinetuneConfig, report?: FinetuneReporter): Promise<FinetuneResult> {
+  const { task, start, splits, seqLen } = prepareFinetune(c);
   mkdirSync(c.out, { recursive: true });
   // The tokenizer beside the results: export and predict of the fine-tuned model read it here.
   writeHfTokenizer(c.out, start.tokenizer, start.config.maxPositions);
@@ -336,6 +342,15 @@ function better(task: Task, a: FinetuneEval, b: FinetuneEval): boolean {
   return a[task.metric] > b[task.metric];
 }
 
+/** How one learning rate's run optimises: AdamW, warm-up as a fraction of the epochs' steps, then linear decay. */
+export function finetuneOptimizer(ft: TrainingTask<FinetuneGraph>, c: FinetuneConfig, lr: number, run: string): OptimizerConfig {
+  const totalSteps = ft.train.stepsPerEpoch * c.epochs;
+  return {
+    run, batch: c.batch, accumulate: 1, lr, warmupSteps: Math.round(c.warmup * totalSteps), schedule: 'linear',
+    budget: { kind: 'steps', steps: totalSteps }, seed: c.seed, weightDecay: c.weightDecay, clip: c.clip, evalBatches: ft.validation!.stepsPerEpoch,
+  };
+}
+
 /** One learning rate: epochs with a validation pass each, the best epoch's parameters kept; the test split scored with them. */
 async function finetuneOne(rt: Runtime, task: Task, start: StartingPoint, c: FinetuneConfig & { splits: Record<string, EncodedSplit>; seqLen: number }, lr: number, run: string, report?: FinetuneReporter): Promise<LrResult> {
   const done = join(run, 'lr-result.json');
@@ -346,10 +361,7 @@ async function finetuneOne(rt: Runtime, task: Task, start: StartingPoint, c: Fin
   const ft = finetuningTask(task, start, c);
   const stepsPerEpoch = ft.train.stepsPerEpoch;
   const totalSteps = stepsPerEpoch * c.epochs;
-  const opt: OptimizerConfig = {
-    run, batch: c.batch, accumulate: 1, lr, warmupSteps: Math.round(c.warmup * totalSteps), schedule: 'linear',
-    budget: { kind: 'steps', steps: totalSteps }, seed: c.seed, weightDecay: c.weightDecay, clip: c.clip, evalBatches: ft.validation!.stepsPerEpoch,
-  };
+  const opt = finetuneOptimizer(ft, c, lr, run);
   const resume = existsSync(join(run, 'checkpoints'));
   const tr = await Trainer.forTask(rt, ft, opt, { resume, overwrite: !resume, warn: (m) => report?.message(`warning: ${m}`) });
   if (tr.initReport) report?.message(tr.initReport);
