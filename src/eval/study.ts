@@ -67,16 +67,21 @@ export interface StudyReporter extends LoopReporter {
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const atomicJson = (path: string, v: unknown) => writeFileAtomic(path, JSON.stringify(v, null, 1) + '\n');
 
-/** The pre-training corpus: the bundled SOTU addresses, less those the sotu-party task validates and tests on. */
-async function studyData(c: StudyConfig, say: (s: string) => void): Promise<string> {
-  if (c.data) return c.data;
-  const out = join(c.out, 'data');
+/** The pre-training corpus's files: the bundled corpus, less the SOTU addresses bundled:sotu-party validates and tests on. */
+export function studyCorpus(c: Pick<StudyConfig, 'corpus' | 'tasks'>): { name: string; files: string[]; heldOut: number } {
   const name = c.corpus ?? 'sotu';
   const held = sotuHeldOutAddresses();
   const heldOut = name === 'sotu' && c.tasks.includes('bundled:sotu-party') ? new Set([...held.validation, ...held.test]) : new Set<string>();
-  const corpus = bundledSources(name).filter((f) => !heldOut.has(basename(f)));
+  return { name, files: bundledSources(name).filter((f) => !heldOut.has(basename(f))), heldOut: heldOut.size };
+}
+
+/** The pre-training data: `c.data` as given, else the study corpus prepared under `out/data`. */
+async function studyData(c: StudyConfig, say: (s: string) => void): Promise<string> {
+  if (c.data) return c.data;
+  const out = join(c.out, 'data');
+  const { name, files: corpus, heldOut } = studyCorpus(c);
   const r = await prepare({ corpus, docs: 'file', out, vocabSize: c.vocabSize, seqLen: c.seqLen });
-  say(`data: ${corpus.length} ${name} documents${heldOut.size ? ` (${heldOut.size} addresses held out for bundled:sotu-party)` : ''}, ${r.reused ? 'reused' : 'prepared'} in ${out}`);
+  say(`data: ${corpus.length} ${name} documents${heldOut ? ` (${heldOut} addresses held out for bundled:sotu-party)` : ''}, ${r.reused ? 'reused' : 'prepared'} in ${out}`);
   return out;
 }
 
