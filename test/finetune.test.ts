@@ -3,7 +3,7 @@
 // grid picks by the validation score and scores the test split once, with the chosen run's
 // best epoch; results.json records every epoch; a run started again reuses what finished.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getRuntime } from './harness.js';
 import { tempDir } from './tmp.js';
@@ -94,6 +94,20 @@ describe('fine-tuning', () => {
     expect(resumed.selected).toEqual(straight.selected);
     const log = readFileSync(join(root, 'interrupted', 'lr-0.003', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(log.filter((r) => r.kind === 'resumed').map((r) => r.step)).toEqual([4]);
+  });
+
+  it('regression (MSE, one output) on a labelled TSV: Pearson and Spearman of the test split, well above 0', async () => {
+    const rt = await getRuntime();
+    // A real relation the encoder can see: a Moby-Dick sentence → its length in words / 10.
+    const sentences = loadTask('bundled:moby-order').splits.train.filter((e) => e.label === 0).slice(0, 400).map((e) => e.text);
+    const file = join(root, 'lengths.tsv');
+    writeFileSync(file, 'sentence\tscore\n' + sentences.map((t) => `${t}\t${(t.split(/\s+/).length / 10).toFixed(2)}`).join('\n') + '\n');
+    const r = await finetune(rt, config('regression', { task: `tsv:${file}`, taskOptions: { textColumn: 'sentence', labelColumn: 'score', kind: 'regression' }, limit: undefined, epochs: 4, lrs: [1e-3] }));
+    expect(r.metric).toBe('pearson');
+    expect(r.selected.split).toBe('test');
+    // Measured (lavapipe): test Pearson 0.88, Spearman 0.89 after 4 epochs from random weights.
+    expect(r.selected.test!.pearson).toBeGreaterThan(0.5);
+    expect(r.selected.test!.spearman).toBeGreaterThan(0.5);
   });
 });
 
