@@ -43,7 +43,7 @@ function takeLock(run: string): void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
-      process.once('exit', () => releaseRunDirectory(run));
+      releaseAtExit(run);
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -56,8 +56,21 @@ function takeLock(run: string): void {
   throw new TrainingError(`${path}: could not take the run's lock`);
 }
 
+/** The runs this process holds locks on, given back at exit by one listener (a study takes dozens). */
+const held = new Set<string>();
+let exitHook = false;
+function releaseAtExit(run: string): void {
+  held.add(run);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const r of held) releaseRunDirectory(r);
+  });
+}
+
 /** Give the lock back (the end of a run); a lock held by another process is left alone. */
 export function releaseRunDirectory(run: string): void {
+  held.delete(run);
   const path = join(run, LOCK);
   if (existsSync(path) && Number(readFileSync(path, 'utf8').trim()) === process.pid) rmSync(path, { force: true });
 }
