@@ -11,11 +11,11 @@ import { loadTask } from '../eval/tasks.js';
 import { runStudy, type StudyConfig } from '../eval/study.js';
 
 /**
- * The full study's defaults, sized for about an hour on 2 CPU cores (lavapipe) from the short
- * study's measured costs (README): 5 × 4 minutes of pre-training, then 6 starting points
- * (5 objectives and the floor) × 3 tasks × 2 seeds of 3-epoch fine-tuning on fixed samples
- * of 640 / 160 / 160 examples of at most 64 tokens, ~30 s each, with a 2-rate grid on the
- * first seed. `npm start` runs a short one.
+ * The full study's defaults, sized for about an hour on 2 CPU cores (lavapipe) from a measured
+ * smaller study (README: ~24 s per fine-tuning run): 5 × 4 minutes of pre-training, then 6
+ * starting points (5 objectives and the floor) × 3 tasks of 3-epoch fine-tuning on fixed
+ * samples of 640 / 160 / 160 examples of at most 64 tokens, the 4-rate grid on the first
+ * seed, the chosen rate on the second. `npm start` runs a short one.
  */
 export const STUDY_DEFAULTS = {
   objectives: OBJECTIVES.join(','),
@@ -29,7 +29,7 @@ export const STUDY_DEFAULTS = {
   'seq-len': '128',
   'vocab-size': '8192',
   'finetune-epochs': '3',
-  'finetune-lr': '1e-3,3e-3',
+  'finetune-lr': '1e-4,3e-4,1e-3,3e-3',
   'finetune-batch': '32',
   'max-len': '64',
   'limit-train': '640',
