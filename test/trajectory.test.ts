@@ -100,6 +100,25 @@ function compareFinal(fx: ReturnType<typeof fixture>, params: Map<string, Float3
   }
 }
 
+type Fixture = ReturnType<typeof fixture>;
+
+/** Runs `steps` steps; after each, `checkInputs` compares what the step consumed, then its loss, norm, clip and rate; at the end the parameters. */
+async function replay(
+  rt: Awaited<ReturnType<typeof getRuntime>>,
+  tr: { schedule(): Parameters<typeof learningRate>[0]; runStep(o: { metrics: true }): Promise<{ loss: number; gradNorm: number }>; parameters(): Promise<Map<string, Float32Array>> },
+  fx: Fixture,
+  steps: number,
+  checkInputs: (k: number, inp: Fixture['inputs']['steps'][number]) => Promise<void>,
+) {
+  for (let k = 0; k < steps; k++) {
+    const lr = learningRate(tr.schedule(), k);
+    const m = await tr.runStep({ metrics: true });
+    await checkInputs(k, fx.inputs.steps[k]);
+    compareStep(k, lr, m, (await rt.read((tr as unknown as { clipState: Parameters<typeof rt.read>[0] }).clipState))[0], fx.expected.steps[k]);
+  }
+  compareFinal(fx, await tr.parameters());
+}
+
 describe('training trajectory equals PyTorch (transformers + torch.optim.AdamW, float64)', () => {
   for (const objective of ['mlm', 'rts'] as const)
     it(`${objective}: ${TRAJECTORY_STEPS} steps' inputs, losses, gradient norms, clip factors and learning rates, and the final parameters`, async () => {
@@ -110,10 +129,7 @@ describe('training trajectory equals PyTorch (transformers + torch.optim.AdamW, 
       const tr = await Trainer.create(rt, { ...trajectoryConfig(objective), data, run: join(root, `run-${objective}`) });
       loadParams(rt, tr.params, fx.init, 'trajectory init.safetensors');
       const g = tr['train'];
-      for (let k = 0; k < TRAJECTORY_STEPS; k++) {
-        const want = fx.expected.steps[k], inp = fx.inputs.steps[k];
-        const lr = learningRate(tr.schedule(), k);
-        const m = await tr.runStep({ metrics: true });
+      await replay(rt, tr, fx, TRAJECTORY_STEPS, async (k, inp) => {
         sameInts(k, 'clean ids', await rt.read(g.ids), inp.ids);
         sameInts(k, 'corrupted ids', await rt.read(g.objective.inputIds), inp.inputIds);
         sameInts(k, 'lengths', await rt.read(g.lengths), inp.lengths);
@@ -125,9 +141,7 @@ describe('training trajectory equals PyTorch (transformers + torch.optim.AdamW, 
           sameInts(k, 'targets', await rt.read(g.objective.target!), inp.target!);
           sameInts(k, 'weights', await rt.read(g.objective.weight!), inp.weight!);
         }
-        compareStep(k, lr, m, (await rt.read(tr['clipState']))[0], want);
-      }
-      compareFinal(fx, await tr.parameters());
+      });
     });
 
   it(`fine-tuning an imported checkpoint (BertForSequenceClassification): ${FINETUNE_TRAJECTORY_STEPS} steps' inputs, losses, gradient norms, clip factors, learning rates, final parameters`, async () => {
@@ -137,15 +151,10 @@ describe('training trajectory equals PyTorch (transformers + torch.optim.AdamW, 
     // The fresh head is the engine's own seeded initialisation; the fixture records it.
     loadParams(rt, tr.params, fx.init, 'trajectory finetune/init.safetensors');
     const g = tr['train'];
-    for (let k = 0; k < FINETUNE_TRAJECTORY_STEPS; k++) {
-      const want = fx.expected.steps[k], inp = fx.inputs.steps[k];
-      const lr = learningRate(tr.schedule(), k);
-      const m = await tr.runStep({ metrics: true });
+    await replay(rt, tr, fx, FINETUNE_TRAJECTORY_STEPS, async (k, inp) => {
       sameInts(k, 'ids', await rt.read(g.inputs.ids), inp.ids);
       sameInts(k, 'token types', await rt.read(g.inputs.types), inp.types!);
       sameInts(k, 'labels', await rt.read(g.inputs.labels), inp.labels!);
-      compareStep(k, lr, m, (await rt.read(tr['clipState']))[0], want);
-    }
-    compareFinal(fx, await tr.parameters());
+    });
   });
 });

@@ -53,3 +53,18 @@ export function numberOption(command: string, name: string, value: string | unde
   }
   return x;
 }
+
+/**
+ * A UsageError unless every named option was given, in the CLI's one style, e.g.
+ * `pretrain: --data DIR is required (a folder made by `electrolite prepare`)`.
+ * Each entry is the option's placeholder (may be empty) and why it is needed (may be empty).
+ */
+export function requireOptions<V extends Record<string, unknown>, K extends string>(
+  command: string,
+  values: V,
+  options: Record<K, [placeholder: string, why: string]>,
+): asserts values is V & Record<K, string> {
+  for (const [name, [placeholder, why]] of Object.entries<[string, string]>(options)) {
+    if (!values[name]) throw new UsageError(`${command}: --${name}${placeholder ? ' ' + placeholder : ''} is required${why ? ` (${why})` : ''}`);
+  }
+}

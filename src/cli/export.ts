@@ -1,14 +1,16 @@
 // `electrolite export --run RUN [--step N] --out DIR [--as auto|bert-mlm|electra-discriminator|electra-generator|bert]`:
 // a run's checkpoint as a Hugging Face model directory (see src/io/export.ts); a fine-tuning
 // directory's selected model as BertForSequenceClassification (src/eval/finetune.ts).
-import { parse, UsageError, numberOption } from './args.js';
+import { parse, UsageError, numberOption, requireOptions } from './args.js';
 import { exportRun, EXPORT_AS, type ExportAs } from '../io/export.js';
 import { exportFinetuned, isFinetuneDir } from '../eval/finetune.js';
 
 export async function exportCommand(argv: string[]): Promise<number> {
   const { values } = parse('export', argv, { run: { type: 'string' }, step: { type: 'string' }, out: { type: 'string' }, as: { type: 'string' } });
-  if (!values.run) throw new UsageError('export: --run RUN is required (a training run directory)');
-  if (!values.out) throw new UsageError('export: --out DIR is required (the Hugging Face directory to write)');
+  requireOptions('export', values, {
+    run: ['RUN', 'a training run directory'],
+    out: ['DIR', 'the Hugging Face directory to write'],
+  });
   const as = (values.as ?? 'auto') as ExportAs;
   if (!EXPORT_AS.includes(as)) throw new UsageError(`export: --as ${values.as} is not one of ${EXPORT_AS.join(', ')}`);
   const step = values.step === undefined ? undefined : numberOption('export', 'step', values.step, { int: true, min: 0 });

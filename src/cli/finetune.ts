@@ -1,7 +1,7 @@
 // `electrolite finetune`: a classification (or regression) head on an encoder, trained on a
 // task; the learning rate picked from a grid on the validation split, the test split scored
 // once (src/eval/finetune.ts).
-import { parse, ADAPTER_OPTION, UsageError, numberOption, type NumberSpec } from './args.js';
+import { parse, ADAPTER_OPTION, UsageError, numberOption, type NumberSpec, requireOptions } from './args.js';
 import { cliRuntime } from './runtime.js';
 import { DEFAULT_LR_GRID, finetune, startingPoint, type FinetuneConfig } from '../eval/finetune.js';
 import { loadTask } from '../eval/tasks.js';
@@ -36,9 +36,11 @@ export const FINETUNE_OPTIONS = {
 const num = (name: string, v: string | undefined, spec: NumberSpec = {}) => numberOption('finetune', name, v, spec);
 
 export function finetuneConfigFromArgs(values: Record<string, string | boolean | undefined>): FinetuneConfig {
-  if (!values.model) throw new UsageError('finetune: --model RUN|HF_DIR|scratch:PRESET is required');
-  if (!values.task) throw new UsageError('finetune: --task is required (glue:NAME, as2, tsv:FILE, jsonl:FILE, bundled:spam, bundled:sotu-party, bundled:moby-order)');
-  if (!values.out) throw new UsageError('finetune: --out DIR is required');
+  requireOptions('finetune', values, {
+    model: ['RUN|HF_DIR|scratch:PRESET', ''],
+    task: ['', 'glue:NAME, as2, tsv:FILE, jsonl:FILE, bundled:spam, bundled:sotu-party, bundled:moby-order'],
+    out: ['DIR', ''],
+  });
   const lrs = values.lr !== undefined ? String(values.lr).split(',').map((x) => num('lr', x.trim(), { above: 0 })) : DEFAULT_LR_GRID;
   return {
     model: String(values.model),

@@ -78,19 +78,19 @@ export class NativeLogFilter {
     const lines = (this.partial + text).split('\n');
     this.partial = lines.pop()!;
     for (const line of lines) out += this.line(line);
-    if (this.partial && !this.block && !this.mayStartHeader(this.partial)) {
-      out += this.partial;
-      this.partial = '';
-      this.midLine = true;
-    }
+    if (this.partial && !this.block && !this.mayStartHeader(this.partial)) out += this.releasePartial();
     return out;
   }
 
   /** After a pause: an unfinished line, or a header no frame followed, is released as it is. */
   idle(): string {
-    let out = this.closeBlock();
-    if (this.partial) {
-      out += this.partial;
+    return this.closeBlock() + this.releasePartial();
+  }
+
+  /** The unfinished line goes out as it is; what follows continues it. */
+  private releasePartial(): string {
+    const out = this.partial;
+    if (out) {
       this.partial = '';
       this.midLine = true;
     }

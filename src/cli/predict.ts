@@ -9,7 +9,7 @@
 // with "empty": true); a line longer than the model takes is truncated with a warning naming
 // it (--strict: refused, exit 2, before any GPU work). Lines end at \n or \r\n; a lone \r is
 // whitespace inside a line.
-import { parse, UsageError, ADAPTER_OPTION, numberOption } from './args.js';
+import { parse, UsageError, ADAPTER_OPTION, numberOption, requireOptions } from './args.js';
 import { cliRuntime } from './runtime.js';
 import {
   loadPredictModel,
@@ -62,7 +62,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     strict: { type: 'boolean' },
     ...ADAPTER_OPTION,
   });
-  if (!values.model) throw new UsageError('predict: --model DIR is required (a run directory or a Hugging Face model directory)');
+  requireOptions('predict', values, { model: ['DIR', 'a run directory or a Hugging Face model directory'] });
   const batch = values.batch === undefined ? 16 : numberOption('predict', 'batch', values.batch, { int: true, min: 1 });
   const step = values.step === undefined ? undefined : numberOption('predict', 'step', values.step, { int: true, min: 0 });
   const model = loadPredictModel(values.model, step);

@@ -1,5 +1,5 @@
 // `electrolite pretrain`: pre-train an encoder with one objective on prepared data.
-import { parse, ADAPTER_OPTION, UsageError, numberOption, type NumberSpec } from './args.js';
+import { parse, ADAPTER_OPTION, UsageError, numberOption, type NumberSpec, requireOptions } from './args.js';
 import { cliRuntime } from './runtime.js';
 import { progressReporter } from './progress.js';
 import { Trainer, type TrainConfig } from '../train/trainer.js';
@@ -52,9 +52,11 @@ export const PRETRAIN_OPTIONS = {
 const num = (name: string, v: string | undefined, spec: NumberSpec = {}) => numberOption('pretrain', name, v, spec);
 
 export function trainConfigFromArgs(values: Record<string, string | boolean | undefined>): TrainConfig {
-  if (!values.objective) throw new UsageError('pretrain: --objective is required (mlm, slm, rts, crts, electra)');
-  if (!values.data) throw new UsageError('pretrain: --data DIR is required (a folder made by `electrolite prepare`)');
-  if (!values.out) throw new UsageError('pretrain: --out RUN is required (the run directory)');
+  requireOptions('pretrain', values, {
+    objective: ['', 'mlm, slm, rts, crts, electra'],
+    data: ['DIR', 'a folder made by `electrolite prepare`'],
+    out: ['RUN', 'the run directory'],
+  });
   let objective;
   try {
     objective = parseObjective(String(values.objective));

@@ -1,7 +1,7 @@
 // `electrolite study`: every objective pre-trained under one budget, fine-tuned and probed on
 // the tasks with several seeds beside the no-pre-training floor; report.md, report.json and
 // plots (src/eval/study.ts). Started again with the same --out, it resumes.
-import { parse, ADAPTER_OPTION, UsageError, numberOption, type NumberSpec } from './args.js';
+import { parse, ADAPTER_OPTION, UsageError, numberOption, type NumberSpec, requireOptions } from './args.js';
 import { cliRuntime } from './runtime.js';
 import { Progress } from './progress.js';
 import { PRESETS, type PresetName } from '../model/config.js';
@@ -61,7 +61,7 @@ export const STUDY_OPTIONS = {
 const num = (name: string, v: string | undefined, spec: NumberSpec = {}) => numberOption('study', name, v, spec);
 
 export function studyConfigFromArgs(values: Record<string, string | boolean | undefined>, command: string): StudyConfig {
-  if (!values.out) throw new UsageError('study: --out DIR is required (the study directory; started again with the same --out, it resumes)');
+  requireOptions('study', values, { out: ['DIR', 'the study directory; started again with the same --out, it resumes'] });
   const objectives = String(values.objectives).split(',').map((o) => o.trim()).filter(Boolean).map((o) => {
     try {
       return parseObjective(o);

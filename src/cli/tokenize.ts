@@ -3,12 +3,12 @@
 // other tokenizers.
 import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
-import { parse, UsageError } from './args.js';
+import { parse, UsageError, requireOptions } from './args.js';
 import { WordPieceTokenizer } from '../data/tokenizer.js';
 
 export async function tokenizeCommand(argv: string[]): Promise<number> {
   const { values } = parse('tokenize', argv, { tokenizer: { type: 'string' }, json: { type: 'boolean' }, 'add-special': { type: 'boolean' } });
-  if (!values.tokenizer) throw new UsageError('tokenize: --tokenizer DIR is required (a folder with tokenizer.json or vocab.txt, or one of those files)');
+  requireOptions('tokenize', values, { tokenizer: ['DIR', 'a folder with tokenizer.json or vocab.txt, or one of those files'] });
   if (!existsSync(values.tokenizer)) throw new UsageError(`tokenize: --tokenizer ${values.tokenizer} does not exist`);
   const tok = WordPieceTokenizer.load(values.tokenizer);
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
