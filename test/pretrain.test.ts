@@ -56,7 +56,8 @@ describe('pre-training', () => {
   it('the training and evaluation graphs share one materialised-attention scratch', async () => {
     const rt = await getRuntime();
     const tr = await Trainer.create(rt, { ...config('rts', 'shared-scratch', 2), attention: 'materialized' });
-    const scratch = tr['attnScratch'].discriminator;
+    const graphs = tr['graphs'].get(tr.seqLen)!;
+    const scratch = graphs.train.encoder['layers'][0].attn.scratch;
     const [B, H, T] = [8, 2, tr.seqLen];
     expect(scratch.scores?.shape).toEqual([B * H, T, T]);
     expect(scratch.grads?.shape).toEqual([B * H, T, T]);
@@ -65,8 +66,8 @@ describe('pre-training', () => {
     const e = await tr.evaluate();
     expect(e && Number.isFinite(e.loss)).toBe(true);
     expect(rt.pool.getStats().liveBuffers).toBe(live); // nothing allocated by a step or an evaluation
-    expect(tr['train'].encoder).not.toBe(tr['evalGraph'].encoder);
-    for (const g of [tr['train'], tr['evalGraph']]) for (const layer of g.encoder['layers']) expect(layer.attn.scratch).toBe(scratch);
+    expect(graphs.train.encoder).not.toBe(graphs.eval.encoder);
+    for (const g of [graphs.train, graphs.eval]) for (const layer of g.encoder['layers']) expect(layer.attn.scratch).toBe(scratch);
   });
 
   it('gradient accumulation is one submit a step and averages the micro-batches it would see one by one', async () => {

@@ -5,9 +5,10 @@
 // evaluated on the validation split after every epoch; the best epoch by the task's main
 // metric is kept. With a grid of learning rates (the default) each one is a run of its own,
 // the best validation score picks one, and only then is the held-out test split scored (it
-// plays no part in any choice). Batches are [B, T] with T the longest encoded example (at
-// most --max-len): the graph is built once for that shape; shorter sequences are padded, and
-// attention skips the padded keys.
+// plays no part in any choice). Batches group examples of similar length (HF's
+// group_by_length): each batch runs on the graph of the shortest of a few lengths that holds
+// it (quarters of the longest encoded example, at most --max-len), so short batches do not
+// pay for the long ones' padding; attention skips the padded keys that remain.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Runtime } from '../gpu/runtime.js';
@@ -119,24 +120,73 @@ function encodeSplit(tok: WordPieceTokenizer, examples: TaskExample[], maxLen: n
   return { examples, ids: enc.map((e) => e.ids), types: enc.map((e) => e.types) };
 }
 
-/** Batches of a split: train shuffled per epoch (seeded) with the last partial batch dropped; evaluation in order, padded. */
-function splitBatches(split: EncodedSplit, B: number, T: number, pad: number, kind: ClassificationKind, o: { shuffle: boolean; seed: number }): BatchSource {
+/**
+ * The sequence lengths fine-tuning builds graphs for: quarters of the longest example T,
+ * rounded up to 8 (a batch pads to at most about T/4 more than its longest; four graphs).
+ */
+export function lengthBuckets(T: number): number[] {
+  const qs = [1, 2, 3].map((q) => Math.min(T, Math.max(8, Math.ceil((q * T) / 4 / 8) * 8)));
+  return [...new Set([...qs, T])].sort((a, b) => a - b);
+}
+
+/** Batches per pool: a pool of shuffled examples is sorted by length, then cut into batches. */
+const LENGTH_POOL = 16;
+
+/** Stable order of a split by length (evaluation batches it so; results go back to the split's order). */
+const byLength = new WeakMap<EncodedSplit, number[]>();
+function lengthOrder(split: EncodedSplit): number[] {
+  let o = byLength.get(split);
+  if (!o) byLength.set(split, (o = split.ids.map((_, i) => i).sort((a, b) => split.ids[a].length - split.ids[b].length || a - b)));
+  return o;
+}
+
+/**
+ * Batches of a split, a pure function of (epoch, step). Train: the epoch's seeded shuffle,
+ * without its last partial batch, is cut into pools of LENGTH_POOL batches; each pool is
+ * sorted by length and cut into batches, and the batches are shuffled (similar lengths
+ * together, the order still random). Evaluation: every example once, by length, padded
+ * with [PAD] rows of no label. Each batch takes the shortest graph length that holds it.
+ */
+function splitBatches(split: EncodedSplit, B: number, lengths: readonly number[], pad: number, kind: ClassificationKind, o: { shuffle: boolean; seed: number }): BatchSource {
   const n = split.examples.length;
   const stepsPerEpoch = o.shuffle ? Math.floor(n / B) : Math.ceil(n / B);
+  const len = (i: number) => split.ids[i].length;
+  let cached: { epoch: number; batches: number[][] } | null = null;
+  const batchesOf = (epoch: number): number[][] => {
+    if (cached?.epoch === epoch) return cached.batches;
+    let batches: number[][] = [];
+    if (o.shuffle) {
+      const order = [...shuffledOrder(n, o.seed, epoch)].slice(0, stepsPerEpoch * B);
+      for (let p = 0; p < order.length; p += LENGTH_POOL * B) {
+        // A stable sort: examples of one length stay in shuffled order (split files are often sorted by label).
+        const pool = order.slice(p, p + LENGTH_POOL * B).sort((a, b) => len(a) - len(b));
+        for (let b = 0; b < pool.length; b += B) batches.push(pool.slice(b, b + B));
+      }
+      // A second stream of the same seed shuffles the batches.
+      batches = [...shuffledOrder(batches.length, o.seed ^ 0x5eed, epoch)].map((k) => batches[k]);
+    } else {
+      const order = lengthOrder(split);
+      for (let b = 0; b < n; b += B) batches.push(order.slice(b, b + B));
+    }
+    cached = { epoch, batches };
+    return batches;
+  };
+  const seqLen = (epoch: number, step: number) => {
+    const longest = Math.max(...batchesOf(epoch)[step].map(len));
+    return lengths.find((t) => t >= longest)!;
+  };
   return {
     stepsPerEpoch,
+    seqLen,
     batch(epoch, step) {
-      const order = o.shuffle ? shuffledOrder(n, o.seed, epoch) : null;
+      const rows = batchesOf(epoch)[step], T = seqLen(epoch, step);
       const ids = new Uint32Array(B * T).fill(pad), types = new Uint32Array(B * T);
       const labels = kind === 'regression' ? new Float32Array(B) : new Uint32Array(B).fill(NONE);
-      for (let b = 0; b < B; b++) {
-        const k = step * B + b;
-        if (k >= n) break; // evaluation's padding rows: all [PAD], label none
-        const i = order ? order[k] : k;
+      rows.forEach((i, b) => {
         ids.set(split.ids[i], b * T);
         types.set(split.types[i], b * T);
         labels[b] = split.examples[i].label;
-      }
+      });
       return { ids, types, labels };
     },
   };
@@ -165,20 +215,21 @@ export function finetuningTask(task: Task, start: StartingPoint, c: FinetuneConf
   const kind: ClassificationKind = task.kind;
   const L = kind === 'regression' ? 1 : task.labels.length;
   const cfg: EncoderConfig = c.dropout !== undefined ? { ...start.config, hiddenDropout: c.dropout, attentionDropout: c.dropout } : start.config;
-  const B = c.batch, T = c.seqLen, pad = start.tokenizer.special.pad;
-  const train = splitBatches(c.splits.train, B, T, pad, kind, { shuffle: true, seed: c.seed });
+  const B = c.batch, seqLens = lengthBuckets(c.seqLen), pad = start.tokenizer.special.pad;
+  const train = splitBatches(c.splits.train, B, seqLens, pad, kind, { shuffle: true, seed: c.seed });
   if (train.stepsPerEpoch < 1) throw new TrainingError(`${task.name}: ${c.splits.train.examples.length} training examples cannot fill one batch of ${B}`);
-  const validation = splitBatches(c.splits.validation, B, T, pad, kind, { shuffle: false, seed: c.seed });
-  const identity = { task: task.name, labels: task.labels, kind, model: start.source, modelStep: start.step ?? null, config: cfg, seqLen: T };
+  const validation = splitBatches(c.splits.validation, B, seqLens, pad, kind, { shuffle: false, seed: c.seed });
+  const identity = { task: task.name, labels: task.labels, kind, model: start.source, modelStep: start.step ?? null, config: cfg, seqLen: c.seqLen, seqLens };
   return {
     model: cfg,
-    seqLen: T,
+    seqLen: c.seqLen,
+    seqLens,
     params: [...encoderParams(cfg, ''), ...classificationHeadParams(cfg, L)],
     train,
     validation,
     async build(b) {
       const { rt } = b;
-      const mode = b.mode;
+      const mode = b.mode, T = b.seqLen;
       const encCfg = mode === 'train' ? cfg : { ...cfg, hiddenDropout: 0, attentionDropout: 0 };
       const ids = rt.empty([B, T], 'u32', 'finetune.ids'), types = rt.empty([B, T], 'u32', 'finetune.types'), lengths = rt.empty([B], 'u32', 'finetune.lengths');
       const labels = kind === 'regression' ? rt.empty([B], 'f32', 'finetune.labels') : rt.empty([B], 'u32', 'finetune.labels');
@@ -238,24 +289,25 @@ export function finetuningTask(task: Task, start: StartingPoint, c: FinetuneConf
 
 /** Loss, predictions and the task's metrics over a split (padding rows dropped). */
 function splitEvaluation(task: Task, split: EncodedSplit, logits: Tensor, B: number, L: number): Evaluation<FinetuneEval> {
-  const n = split.examples.length;
-  const preds: number[] = [], scores: number[] = [];
-  let loss = 0;
+  // Batches come in length order (splitBatches); predictions go back to the split's order.
+  const n = split.examples.length, order = lengthOrder(split);
+  const preds: number[] = new Array(n), scores: number[] = new Array(n);
+  let loss = 0, seen = 0;
   return {
     tensors: [logits],
     add([z]) {
-      for (let b = 0; b < B && preds.length < n; b++) {
-        const ex = split.examples[preds.length];
+      for (let b = 0; b < B && seen < n; b++, seen++) {
+        const i = order[seen], ex = split.examples[i];
         if (task.kind === 'regression') {
           const y = z[b];
-          preds.push(y);
+          preds[i] = y;
           loss += (y - ex.label) ** 2 / n;
         } else {
           const p = softmax(z.subarray(b * L, b * L + L));
           let arg = 0;
           for (let k = 1; k < L; k++) if (p[k] > p[arg]) arg = k;
-          preds.push(arg);
-          scores.push(p[L - 1]); // binary tasks: the probability of the last label (the positive one)
+          preds[i] = arg;
+          scores[i] = p[L - 1]; // binary tasks: the probability of the last label (the positive one)
           loss += -Math.log(Math.max(p[ex.label], 1e-30)) / n;
         }
       }
@@ -393,7 +445,7 @@ async function finetuneOne(rt: Runtime, task: Task, start: StartingPoint, c: Fin
     // The best epoch's parameters on the held-out split, once.
     tr.loadParameters(loadModel(bestPath), bestPath);
     const pad = start.tokenizer.special.pad;
-    test = stripStep(await tr.evaluateOn(splitBatches(c.splits.test, c.batch, c.seqLen, pad, task.kind, { shuffle: false, seed: c.seed }), undefined, { split: c.splits.test }));
+    test = stripStep(await tr.evaluateOn(splitBatches(c.splits.test, c.batch, ft.seqLens!, pad, task.kind, { shuffle: false, seed: c.seed }), undefined, { split: c.splits.test }));
   }
   const result: LrResult = { lr, run: resolve(run), epochs, best: { epoch: best.epoch, validation: best.validation }, ...(test ? { test } : {}) };
   writeFileAtomic(done, JSON.stringify(result, null, 1) + '\n');

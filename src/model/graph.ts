@@ -22,7 +22,12 @@ export interface MetricReader<M extends GraphMetrics = GraphMetrics> {
   read(values: HostArray[]): M;
 }
 
-/** Evaluation over several batches: what to read after each forward, and the totals. */
+/**
+ * Evaluation over several batches: what to read after each forward, and the totals. The
+ * graphs a task builds for several sequence lengths give evaluations of one tensor layout,
+ * so one accumulator takes batches from any of them (the trainer reads each batch's values
+ * from its own graph's tensors).
+ */
 export interface Evaluation<E = Record<string, number>> {
   tensors: Tensor[];
   add(values: HostArray[]): void;

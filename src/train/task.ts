@@ -18,6 +18,11 @@ export class TrainingError extends Error {}
 export interface BatchSource {
   readonly stepsPerEpoch: number;
   batch(epoch: number, step: number): Record<string, Uint32Array | Int32Array | Float32Array>;
+  /**
+   * The sequence length of that batch's arrays, one of the task's `seqLens` (batches of
+   * similar length run on a shorter graph and save the padding's work). Absent: `seqLen`.
+   */
+  seqLen?(epoch: number, step: number): number;
 }
 
 /** How the trainer optimises, whatever it trains. */
@@ -48,9 +53,11 @@ export interface GraphBuild<G> {
   /** Loss weight of one micro-batch (1 / accumulation). */
   lossScale: number;
   mode: 'train' | 'eval';
+  /** The sequence length of this graph's batches (one of the task's seqLens). */
+  seqLen: number;
   /** Materialised-attention scratch per encoder kind, shared by the training and evaluation graphs. */
   attentionScratch: { generator: AttentionScratch; discriminator: AttentionScratch };
-  /** When building the evaluation graph: the training graph. */
+  /** When building an evaluation graph: the training graph of the same sequence length. */
   training?: G;
 }
 
@@ -58,6 +65,8 @@ export interface TrainingTask<G extends TrainGraph<any, any>> {
   /** The encoder config (vocabulary, sizes) and the sequence length of its batches. */
   model: EncoderConfig;
   seqLen: number;
+  /** The sequence lengths graphs are built for (ascending, the last `seqLen`); default [seqLen]. */
+  seqLens?: readonly number[];
   params: ParamSpec[];
   train: BatchSource;
   validation: BatchSource | null;

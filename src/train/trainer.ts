@@ -56,11 +56,13 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
   private dropRng!: Tensor;
   /** With accumulation: every micro-batch's inputs and counters, written once a step. */
   private staging: Tensor | null = null;
+  /** The graph of the last recorded micro-batch: its metric tensors are the step's. */
+  private lastGraph: G | null = null;
+  /** The training graph of the longest sequence length: its state is the checkpoints'. */
   private train!: G;
-  private evalGraph!: G;
+  /** Per sequence length (the task's seqLens): its training and evaluation graphs. */
+  private graphs = new Map<number, { train: G; eval: G }>();
   private optimizerOps: Op[] = [];
-  /** Materialised-attention scratch shared by the training and evaluation graphs (one per encoder kind). */
-  private attnScratch = { generator: {} as AttentionScratch, discriminator: {} as AttentionScratch };
   private clipState!: Tensor;
 
   private constructor(
@@ -146,9 +148,18 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     const { rt, c } = this;
     this.stepBuf = createStepBuffer(rt);
     this.dropRng = dropoutRng(rt, c.seed, 0);
-    const common = { rt, params: this.params, step: this.stepBuf, dropoutRng: this.dropRng, lossScale: 1 / c.accumulate, attentionScratch: this.attnScratch };
-    this.train = await this.task.build({ ...common, mode: 'train' });
-    this.evalGraph = await this.task.build({ ...common, mode: 'eval', training: this.train });
+    const common = { rt, params: this.params, step: this.stepBuf, dropoutRng: this.dropRng, lossScale: 1 / c.accumulate };
+    const lengths = this.task.seqLens ?? [this.task.seqLen];
+    if (lengths[lengths.length - 1] !== this.task.seqLen || lengths.some((t, i) => i > 0 && t <= lengths[i - 1]))
+      throw new TrainingError(`the task's sequence lengths [${lengths.join(', ')}] must ascend to its seqLen ${this.task.seqLen}`);
+    for (const T of lengths) {
+      // Materialised-attention scratch is shaped by T: shared by the two graphs of one length.
+      const attentionScratch = { generator: {} as AttentionScratch, discriminator: {} as AttentionScratch };
+      const train = await this.task.build({ ...common, mode: 'train', seqLen: T, attentionScratch });
+      const evalGraph = await this.task.build({ ...common, mode: 'eval', seqLen: T, attentionScratch, training: train });
+      this.graphs.set(T, { train, eval: evalGraph });
+    }
+    this.train = this.graphs.get(this.task.seqLen)!.train;
     const grads = this.params.specs.map((s) => grad(this.params, s.name));
     const clip = await clipGradNorm(rt, grads, c.clip);
     this.clipState = clip.state;
@@ -180,6 +191,14 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     return { epoch: Math.floor(k / n), step: k % n };
   }
 
+  /** The graphs for a source's batch (of the length the source gives it). */
+  private graphsFor(source: BatchSource, epoch: number, step: number): { train: G; eval: G } {
+    const T = source.seqLen?.(epoch, step) ?? this.task.seqLen;
+    const g = this.graphs.get(T);
+    if (!g) throw new TrainingError(`a batch of sequence length ${T}, but graphs exist for ${[...this.graphs.keys()].join(', ')}`);
+    return g;
+  }
+
   /** Write a batch's arrays into the graph's input tensors. */
   private writeInputs(g: G, batch: Record<string, ArrayBufferView>): void {
     for (const [name, t] of Object.entries(g.inputs)) {
@@ -196,20 +215,23 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     const { rt, c } = this;
     const lr = learningRate(this.schedule(), this.step);
     recordZeroGrads(rt, this.params);
-    if (c.accumulate > 1) this.recordAccumulated(lr);
+    let last: G;
+    if (c.accumulate > 1) last = this.recordAccumulated(lr);
     else {
       // The sampling kernels' counters use the 1-based micro-batch number (here the
       // optimizer step, the number AdamW's bias correction uses).
       const micro = this.step;
       const pos = this.position(micro);
-      this.writeInputs(this.train, this.task.train.batch(pos.epoch, pos.step));
+      last = this.graphsFor(this.task.train, pos.epoch, pos.step).train;
+      this.writeInputs(last, this.task.train.batch(pos.epoch, pos.step));
       writeStep(rt, this.stepBuf, micro + 1, lr);
       rt.write(this.dropRng, [c.seed >>> 0, micro >>> 0]);
-      this.train.setStep(micro);
-      rt.record(...this.train.forward, ...this.train.backward);
+      last.setStep(micro);
+      rt.record(...last.forward, ...last.backward);
     }
+    this.lastGraph = last;
     rt.record(...this.optimizerOps);
-    const readout = opts.metrics ? rt.snapshot([this.clipState, ...this.train.metrics.tensors]).then((a) => this.readout(this.train, a)) : undefined;
+    const readout = opts.metrics ? rt.snapshot([this.clipState, ...last.metrics.tensors]).then((a) => this.readout(last, a)) : undefined;
     rt.submit();
     this.step++;
     return readout;
@@ -239,27 +261,31 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
    * recorded before each micro-batch's ops put them in place; the optimizer's step uniform
    * is copied in last.
    */
-  private recordAccumulated(lr: number): void {
+  private recordAccumulated(lr: number): G {
     const { rt, c } = this;
-    const k = c.accumulate, g = this.train;
-    const inputs = Object.entries(g.inputs);
-    const inputWords = inputs.reduce((n, [, t]) => n + t.size, 0);
+    const k = c.accumulate;
+    // Regions are sized by the longest graph's inputs; a shorter graph's fill a prefix.
+    const inputWords = Object.values(this.train.inputs).reduce((n, t) => n + t.size, 0);
     const region = inputWords + 4 + 2; // u32 words: inputs, step uniform, dropout [seed, micro]
     const words = k * region + 4;
     if (!this.staging) this.staging = rt.empty([words], 'u32', 'accumulation.staging');
     const host = new Uint32Array(words);
     const f32 = new Float32Array(host.buffer);
+    const micros: G[] = [];
     for (let a = 0; a < k; a++) {
       const micro = this.step * k + a;
       const pos = this.position(micro);
+      const g = this.graphsFor(this.task.train, pos.epoch, pos.step).train;
+      micros.push(g);
       const batch = this.task.train.batch(pos.epoch, pos.step);
       let at = a * region;
-      for (const [name, t] of inputs) {
+      for (const [name, t] of Object.entries(g.inputs)) {
         const data = batch[name];
         if (!data) throw new TrainingError(`the batch has no '${name}'`);
         host.set(new Uint32Array(data.buffer, data.byteOffset, t.size), at);
         at += t.size;
       }
+      at = a * region + inputWords;
       host[at] = micro + 1;
       f32[at + 1] = lr;
       host[at + 4] = c.seed >>> 0;
@@ -269,24 +295,26 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     f32[k * region + 1] = lr;
     rt.write(this.staging, host);
     const S = this.staging.buffer;
-    const targets = g.stepTargets();
-    for (let a = 0; a < k; a++) {
+    micros.forEach((g, a) => {
       let at = a * region * 4;
-      for (const [, t] of inputs) {
+      for (const t of Object.values(g.inputs)) {
         rt.copyRange(S, at, t.buffer, 0, t.size * 4);
         at += t.size * 4;
       }
+      at = (a * region + inputWords) * 4;
       rt.copyRange(S, at, this.stepBuf, 0, 16);
       rt.copyRange(S, at + 16, this.dropRng.buffer, 0, 8);
-      for (const t of targets) rt.copyRange(S, at + 20, t.buffer, t.offset, 4);
+      for (const t of g.stepTargets()) rt.copyRange(S, at + 20, t.buffer, t.offset, 4);
       rt.record(...g.forward, ...g.backward);
-    }
+    });
     rt.copyRange(S, k * region * 4, this.stepBuf, 0, 16);
+    return micros[k - 1];
   }
 
   /** The last step's metrics (of its final micro-batch); waits for the GPU (the loop uses runStep({ metrics: true })). */
   async readStepMetrics(): Promise<StepReadout<MetricsOf<G>>> {
-    return this.readout(this.train, await Promise.all([this.clipState, ...this.train.metrics.tensors].map((t) => this.rt.read(t))));
+    const g = this.lastGraph ?? this.train;
+    return this.readout(g, await Promise.all([this.clipState, ...g.metrics.tensors].map((t) => this.rt.read(t))));
   }
 
   /** Validation metrics over the first evalBatches validation batches, each with a fixed corruption (see the graph's evaluation). */
@@ -299,15 +327,20 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
   /** The evaluation graph over the first `batches` batches of any source (e.g. a held-out test split). */
   async evaluateOn(source: BatchSource, batches = source.stepsPerEpoch, opts?: EvalOptions<G>): Promise<EvalOf<G> & { step: number }> {
     const { rt } = this;
-    const g = this.evalGraph;
-    const e = g.evaluation(opts);
+    // One accumulator takes every batch; a batch on a shorter graph is read from that
+    // graph's tensors of the same layout (graph.ts: Evaluation).
+    const main = this.graphs.get(this.task.seqLen)!.eval;
+    const e = main.evaluation(opts);
+    const tensorsOf = new Map<G, Tensor[]>([[main, e.tensors]]);
     for (let i = 0; i < batches; i++) {
+      const g = this.graphsFor(source, 0, i).eval;
+      if (!tensorsOf.has(g)) tensorsOf.set(g, g.evaluation(opts).tensors);
       this.writeInputs(g, source.batch(0, i));
       // Fixed counters per validation batch: from a step outside training's range.
       writeStep(rt, this.stepBuf, 0x40000000 + i, 0);
       rt.record(...g.forward);
       await rt.sync();
-      e.add(await Promise.all(e.tensors.map((t) => rt.read(t))));
+      e.add(await Promise.all(tensorsOf.get(g)!.map((t) => rt.read(t))));
     }
     return { step: this.step, ...e.result() };
   }
