@@ -30,6 +30,7 @@ export const FINETUNE_OPTIONS = {
   dropout: { type: 'string' },
   'limit-train': { type: 'string' },
   'limit-eval': { type: 'string' },
+  'no-length-groups': { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
@@ -66,6 +67,7 @@ export function finetuneConfigFromArgs(values: Record<string, string | boolean |
     weightDecay: num('weight-decay', values['weight-decay'] as string, { min: 0 }),
     clip: num('clip', values.clip as string, { min: 0 }),
     ...(values.dropout !== undefined ? { dropout: num('dropout', values.dropout as string, { min: 0, below: 1 }) } : {}),
+    ...(values['no-length-groups'] ? { lengthGroups: false } : {}),
     // A fixed sample of N examples per split (quick experiments).
     ...(values['limit-train'] !== undefined || values['limit-eval'] !== undefined
       ? {

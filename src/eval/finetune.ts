@@ -57,6 +57,8 @@ export interface FinetuneConfig {
   seed: number;
   weightDecay: number;
   clip: number;
+  /** Batches of similar length on graphs of their length (default); false: every batch [B, longest], in plain shuffled (training) or split (evaluation) order. */
+  lengthGroups?: boolean;
   /** Dropout override (default: the model's). */
   dropout?: number;
   /** N examples of a split only, a fixed seeded sample (quick experiments, tests); default all. */
@@ -132,9 +134,10 @@ export function lengthBuckets(T: number): number[] {
 /** Batches per pool: a pool of shuffled examples is sorted by length, then cut into batches. */
 const LENGTH_POOL = 16;
 
-/** Stable order of a split by length (evaluation batches it so; results go back to the split's order). */
+/** The order evaluation batches a split in: by length (stable) when grouped, else as it is; results go back to the split's order. */
 const byLength = new WeakMap<EncodedSplit, number[]>();
-function lengthOrder(split: EncodedSplit): number[] {
+function evaluationOrder(split: EncodedSplit, grouped: boolean): number[] {
+  if (!grouped) return split.ids.map((_, i) => i);
   let o = byLength.get(split);
   if (!o) byLength.set(split, (o = split.ids.map((_, i) => i).sort((a, b) => split.ids[a].length - split.ids[b].length || a - b)));
   return o;
@@ -144,10 +147,11 @@ function lengthOrder(split: EncodedSplit): number[] {
  * Batches of a split, a pure function of (epoch, step). Train: the epoch's seeded shuffle,
  * without its last partial batch, is cut into pools of LENGTH_POOL batches; each pool is
  * sorted by length and cut into batches, and the batches are shuffled (similar lengths
- * together, the order still random). Evaluation: every example once, by length, padded
- * with [PAD] rows of no label. Each batch takes the shortest graph length that holds it.
+ * together, the order still random); not grouped, the shuffle is cut into batches as it
+ * is. Evaluation: every example once, in evaluationOrder, padded with [PAD] rows of no
+ * label. Each batch takes the shortest graph length that holds it.
  */
-function splitBatches(split: EncodedSplit, B: number, lengths: readonly number[], pad: number, kind: ClassificationKind, o: { shuffle: boolean; seed: number }): BatchSource {
+function splitBatches(split: EncodedSplit, B: number, lengths: readonly number[], pad: number, kind: ClassificationKind, o: { shuffle: boolean; seed: number; grouped: boolean }): BatchSource {
   const n = split.examples.length;
   const stepsPerEpoch = o.shuffle ? Math.floor(n / B) : Math.ceil(n / B);
   const len = (i: number) => split.ids[i].length;
@@ -155,7 +159,10 @@ function splitBatches(split: EncodedSplit, B: number, lengths: readonly number[]
   const batchesOf = (epoch: number): number[][] => {
     if (cached?.epoch === epoch) return cached.batches;
     let batches: number[][] = [];
-    if (o.shuffle) {
+    if (o.shuffle && !o.grouped) {
+      const order = [...shuffledOrder(n, o.seed, epoch)];
+      for (let b = 0; b + B <= n; b += B) batches.push(order.slice(b, b + B));
+    } else if (o.shuffle) {
       const order = [...shuffledOrder(n, o.seed, epoch)].slice(0, stepsPerEpoch * B);
       for (let p = 0; p < order.length; p += LENGTH_POOL * B) {
         // A stable sort: examples of one length stay in shuffled order (split files are often sorted by label).
@@ -165,7 +172,7 @@ function splitBatches(split: EncodedSplit, B: number, lengths: readonly number[]
       // A second stream of the same seed shuffles the batches.
       batches = [...shuffledOrder(batches.length, o.seed ^ 0x5eed, epoch)].map((k) => batches[k]);
     } else {
-      const order = lengthOrder(split);
+      const order = evaluationOrder(split, o.grouped);
       for (let b = 0; b < n; b += B) batches.push(order.slice(b, b + B));
     }
     cached = { epoch, batches };
@@ -215,10 +222,11 @@ export function finetuningTask(task: Task, start: StartingPoint, c: FinetuneConf
   const kind: ClassificationKind = task.kind;
   const L = kind === 'regression' ? 1 : task.labels.length;
   const cfg: EncoderConfig = c.dropout !== undefined ? { ...start.config, hiddenDropout: c.dropout, attentionDropout: c.dropout } : start.config;
-  const B = c.batch, seqLens = lengthBuckets(c.seqLen), pad = start.tokenizer.special.pad;
-  const train = splitBatches(c.splits.train, B, seqLens, pad, kind, { shuffle: true, seed: c.seed });
+  const grouped = c.lengthGroups !== false;
+  const B = c.batch, seqLens = grouped ? lengthBuckets(c.seqLen) : [c.seqLen], pad = start.tokenizer.special.pad;
+  const train = splitBatches(c.splits.train, B, seqLens, pad, kind, { shuffle: true, seed: c.seed, grouped });
   if (train.stepsPerEpoch < 1) throw new TrainingError(`${task.name}: ${c.splits.train.examples.length} training examples cannot fill one batch of ${B}`);
-  const validation = splitBatches(c.splits.validation, B, seqLens, pad, kind, { shuffle: false, seed: c.seed });
+  const validation = splitBatches(c.splits.validation, B, seqLens, pad, kind, { shuffle: false, seed: c.seed, grouped });
   const identity = { task: task.name, labels: task.labels, kind, model: start.source, modelStep: start.step ?? null, config: cfg, seqLen: c.seqLen, seqLens };
   return {
     model: cfg,
@@ -257,7 +265,7 @@ export function finetuningTask(task: Task, start: StartingPoint, c: FinetuneConf
         setStep: (micro) => encoder.setStep(micro),
         stepTargets: () => encoder.stepTargets(),
         metrics: { tensors: metricTensors, read },
-        evaluation: (opts = {}) => splitEvaluation(task, opts.split ?? c.splits.validation, head.logits, B, L),
+        evaluation: (opts = {}) => splitEvaluation(task, opts.split ?? c.splits.validation, head.logits, B, L, grouped),
         state: {},
         release() {
           head.release();
@@ -288,9 +296,9 @@ export function finetuningTask(task: Task, start: StartingPoint, c: FinetuneConf
 }
 
 /** Loss, predictions and the task's metrics over a split (padding rows dropped). */
-function splitEvaluation(task: Task, split: EncodedSplit, logits: Tensor, B: number, L: number): Evaluation<FinetuneEval> {
-  // Batches come in length order (splitBatches); predictions go back to the split's order.
-  const n = split.examples.length, order = lengthOrder(split);
+function splitEvaluation(task: Task, split: EncodedSplit, logits: Tensor, B: number, L: number, grouped: boolean): Evaluation<FinetuneEval> {
+  // Batches come in evaluationOrder (splitBatches); predictions go back to the split's order.
+  const n = split.examples.length, order = evaluationOrder(split, grouped);
   const preds: number[] = new Array(n), scores: number[] = new Array(n);
   let loss = 0, seen = 0;
   return {
@@ -445,7 +453,7 @@ async function finetuneOne(rt: Runtime, task: Task, start: StartingPoint, c: Fin
     // The best epoch's parameters on the held-out split, once.
     tr.loadParameters(loadModel(bestPath), bestPath);
     const pad = start.tokenizer.special.pad;
-    test = stripStep(await tr.evaluateOn(splitBatches(c.splits.test, c.batch, ft.seqLens!, pad, task.kind, { shuffle: false, seed: c.seed }), undefined, { split: c.splits.test }));
+    test = stripStep(await tr.evaluateOn(splitBatches(c.splits.test, c.batch, ft.seqLens!, pad, task.kind, { shuffle: false, seed: c.seed, grouped: c.lengthGroups !== false }), undefined, { split: c.splits.test }));
   }
   const result: LrResult = { lr, run: resolve(run), epochs, best: { epoch: best.epoch, validation: best.validation }, ...(test ? { test } : {}) };
   writeFileAtomic(done, JSON.stringify(result, null, 1) + '\n');
