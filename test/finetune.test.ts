@@ -3,7 +3,7 @@
 // grid picks by the validation score and scores the test split once, with the chosen run's
 // best epoch; results.json records every epoch; a run started again reuses what finished.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getRuntime } from './harness.js';
 import { tempDir } from './tmp.js';
@@ -94,6 +94,61 @@ describe('fine-tuning', () => {
     expect(resumed.selected).toEqual(straight.selected);
     const log = readFileSync(join(root, 'interrupted', 'lr-0.003', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(log.filter((r) => r.kind === 'resumed').map((r) => r.step)).toEqual([4]);
+  });
+
+  it('answer sentence selection (as2, WikiQA layout): MAP, MRR and P@1 of the test split are those of the exported model\'s scores, ranked per question', async () => {
+    const rt = await getRuntime();
+    // Questions are Moby-Dick sentences; each has 2–4 candidate sentences, the one that follows
+    // it in the book correct; every split has one question whose candidates are all wrong.
+    const sents = loadTask('bundled:moby-order').splits.train.filter((e) => e.label === 0).map((e) => e.text);
+    const dir = join(root, 'as2');
+    mkdirSync(dir, { recursive: true });
+    let at = 0;
+    const write = (file: string, questions: number) => {
+      const lines = ['QuestionID\tQuestion\tDocumentID\tDocumentTitle\tSentenceID\tSentence\tLabel'];
+      for (let q = 0; q < questions; q++) {
+        const id = `Q${at}`, question = sents[at], n = 2 + (q % 3);
+        for (let k = 0; k < n; k++) lines.push([id, question, `D${at}`, 'Moby-Dick', `${id}-${k}`, sents[at + 1 + k], q > 0 && k === q % n ? 1 : 0].join('\t'));
+        at += n + 1;
+      }
+      writeFileSync(join(dir, file), lines.join('\n') + '\n');
+    };
+    write('WikiQA-train.tsv', 60);
+    write('WikiQA-dev.tsv', 12);
+    write('WikiQA-test.tsv', 15);
+    const out = 'as2-run';
+    const r = await finetune(rt, config(out, { task: 'as2', taskOptions: { data: dir }, limit: undefined, epochs: 2, lrs: [1e-3] }));
+    expect(r.metric).toBe('map');
+    expect(r.selected.split).toBe('test');
+    const m = r.selected.test!;
+    // The engine's scores of the test pairs, through its export, ranked here by hand.
+    const test = loadTask('as2', { data: dir }).splits.test!;
+    const model = loadPredictModel(join(root, out));
+    const scored = (await Predictor.create(rt, model).run(test.map((ex) => encodeExample(model.tokenizer, ex, 64)))).map((o) => {
+      const [a, b] = Array.from(o.classLogits!);
+      return 1 / (1 + Math.exp(a - b)); // softmax's 'correct'
+    });
+    const groups = new Map<string, { score: number; label: number }[]>();
+    test.forEach((ex, i) => groups.set(ex.group!, [...(groups.get(ex.group!) ?? []), { score: scored[i], label: ex.label }]));
+    let ap = 0, rr = 0, p1 = 0, counted = 0;
+    for (const g of groups.values()) {
+      if (!g.some((c) => c.label === 1)) continue;
+      counted++;
+      const ranked = [...g].sort((x, y) => y.score - x.score);
+      let hits = 0, sum = 0;
+      ranked.forEach((c, k) => {
+        if (c.label === 1) sum += ++hits / (k + 1);
+      });
+      ap += sum / hits;
+      rr += 1 / (ranked.findIndex((c) => c.label === 1) + 1);
+      p1 += ranked[0].label;
+    }
+    expect(groups.size).toBe(15);
+    expect(counted).toBe(14);
+    expect(m.map).toBeCloseTo(ap / counted, 5);
+    expect(m.mrr).toBeCloseTo(rr / counted, 5);
+    expect(m['p@1']).toBeCloseTo(p1 / counted, 5);
+    expect(r.notes.join('\n')).toMatch(/test: 45 candidates, 15 questions, 1 without a correct candidate/);
   });
 
   it('regression (MSE, one output) on a labelled TSV: Pearson and Spearman of the test split, well above 0', async () => {
