@@ -6,7 +6,7 @@ import type { BenchCase } from './harness.js';
 import { fill } from './harness.js';
 import { matmul } from '../src/kernels/matmul.js';
 
-function matmulCase(kernel: string, M: number, K: number, N: number, transA = false, transB = false): BenchCase {
+export function matmulCase(kernel: string, M: number, K: number, N: number, transA = false, transB = false): BenchCase {
   const aShape = transA ? [K, M] : [M, K], bShape = transB ? [N, K] : [K, N];
   let a: Float32Array | undefined, b: Float32Array | undefined;
   const data = () => {

@@ -74,6 +74,37 @@ async function profileStep(rt: Runtime, tr: Trainer): Promise<{ label: string; p
   return out.sort((a, b) => b.ms - a.ms);
 }
 
+/** The training config every step benchmark times: steps+2 of a linear schedule, no evaluation or checkpoints. */
+export function stepBenchConfig(o: { objective: ObjectiveName; preset: PresetName; data: string; run: string; batch: number; steps: number; attention?: AttentionAlgorithm | 'auto' }): TrainConfig {
+  return {
+    objective: o.objective, preset: o.preset, data: o.data, run: o.run, batch: o.batch, accumulate: 1, lr: 1e-4, schedule: 'linear',
+    budget: { kind: 'steps', steps: o.steps + 2 }, seed: 1, maskProb: 0.15, weightDecay: 0.01, clip: 1,
+    logEvery: 1000, evalEvery: 0, evalBatches: 1, checkpointEvery: 0, attention: o.attention ?? 'auto',
+  };
+}
+
+/**
+ * A trainer built for `c` and the median wall time of `steps` single-step submits after 2
+ * untimed ones (compilation, autotuning). `peakBytes`: the pool's high-water mark over the
+ * timed steps less what was live before the trainer was built — its parameters, gradients,
+ * optimizer state, activations and any transient of a step; not the autotuner's candidates.
+ */
+export async function timeTrainerSteps(rt: Runtime, c: TrainConfig, steps: number): Promise<{ tr: Trainer; ms: number; peakBytes: number }> {
+  const before = rt.pool.getStats().liveBytes;
+  const tr = await Trainer.create(rt, c);
+  for (let s = 0; s < 2; s++) tr.runStep();
+  await rt.sync();
+  rt.pool.resetPeak();
+  const times: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const t0 = performance.now();
+    tr.runStep();
+    await rt.sync();
+    times.push(performance.now() - t0);
+  }
+  return { tr, ms: median(times), peakBytes: rt.pool.getStats().peakLiveBytes - before };
+}
+
 export async function benchSteps(rt: Runtime, o: StepBenchOptions): Promise<StepBenchReport> {
   const { data, preset, batch, steps, objectives, attentions } = o;
   const profileTop = o.profile ?? 0;
@@ -87,25 +118,12 @@ export async function benchSteps(rt: Runtime, o: StepBenchOptions): Promise<Step
   try {
     for (const attention of attentions)
       for (const objective of objectives) {
-        const c: TrainConfig = {
-          objective, preset, data, run: join(runRoot, `${objective}-${attention}`), batch, accumulate: 1, lr: 1e-4, schedule: 'linear',
-          budget: { kind: 'steps', steps: steps + 2 }, seed: 1, maskProb: 0.15, weightDecay: 0.01, clip: 1,
-          logEvery: 1000, evalEvery: 0, evalBatches: 1, checkpointEvery: 0, attention,
-        };
+        const c = stepBenchConfig({ objective, preset, data, run: join(runRoot, `${objective}-${attention}`), batch, steps, attention });
         const mark = rt.pool.mark();
-        const tr = await Trainer.create(rt, c);
-        for (let s = 0; s < 2; s++) tr.runStep();
-        await rt.sync();
-        const times: number[] = [];
-        for (let s = 0; s < steps; s++) {
-          const t0 = performance.now();
-          tr.runStep();
-          await rt.sync();
-          times.push(performance.now() - t0);
-        }
+        const { tr, ms } = await timeTrainerSteps(rt, c, steps);
         const ops = profileTop > 0 ? await profileStep(rt, tr) : [];
         rt.pool.releaseSince(mark); // this trainer's tensors: the next objective reuses the buffers
-        const ms = median(times), seqLen = tr.seqLen;
+        const seqLen = tr.seqLen;
         const r: StepResult = { objective, attention, preset, batch, seqLen, ms: Number(ms.toFixed(2)), tokensPerSecond: Math.round((batch * seqLen * 1000) / ms) };
         if (profileTop > 0) {
           const phases: Record<string, number> = {};

@@ -1,6 +1,7 @@
 // The benchmark commands through the built CLI (dist/cli.js): `bench kernels --json` has the
 // fields the kernel issue asks for, with TensorFlow.js's figures beside ours; `bench steps`
-// times real training steps per objective and profiles them; bad arguments exit 2.
+// times real training steps per objective and profiles them; `bench train` sets them against
+// the adapter's own matmul (MFU) with FLOPs, memory and scaling; bad arguments exit 2.
 import { describe, expect, it, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -51,10 +52,51 @@ describe('bench', () => {
     expect(JSON.stringify(mlm.profile)).not.toBe(JSON.stringify(rts.profile));
   }, 300_000);
 
+  it('train --json: per model and objective tokens/s, FLOPs per token from the formula, MFU against the matmul measured in the run, peak memory, scaling', () => {
+    const r = cli(['bench', 'train', '--json', '--data', data, '--model', 'tiny,mini', '--objectives', 'mlm,rts', '--batch', '4', '--steps', '1']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.model).toBe('tiny,mini');
+    expect(out.adapter.kind).toBe(process.env.ELECTROLITE_ADAPTER);
+    expect(out.results.map((x: { model: string; objective: string }) => `${x.model} ${x.objective}`)).toEqual(['tiny mlm', 'tiny rts', 'mini mlm', 'mini rts']);
+    const V = 1000, T = 32, rows = 4 * T; // prepareMoby: vocabulary 1000, sequences of 32
+    for (const x of out.results) {
+      expect(x).toMatchObject({ precision: 'f32', batch: 4, seq_len: T });
+      expect(Math.abs(x.tokens_per_s - (rows * 1000) / x.step_ms)).toBeLessThanOrEqual(1);
+      // MFU is the model's FLOP/s over the matmul's, both from this run.
+      expect(x.mfu_vs_matmul).toBeCloseTo((x.flops_per_token * x.tokens_per_s) / 1e9 / x.best_matmul_gflops, 2);
+      expect(x.best_matmul_gflops).toBeGreaterThan(0);
+      expect(x.peak_mem_mb).toBeGreaterThan(0);
+      expect(x.mfu_vs_peak).toBeUndefined(); // a CPU adapter has no datasheet peak
+    }
+    const [tm, tr, mm] = out.results;
+    // tiny (2 × 128, FFN 512): 3 × forward, the encoder's per-token products and attention, MLM's head at 15 % of positions.
+    const enc = 2 * (2 * 4 * 128 * 128 + 2 * 2 * 128 * 512 + 2 * 2 * T * 128);
+    expect(tm.flops_per_token).toBe(Math.round(3 * (enc + 0.15 * (2 * 128 * 128 + 2 * 128 * V))));
+    expect(tr.flops_per_token).toBe(Math.round(3 * (enc + 2 * 128 * 128 + 2 * 128)));
+    // The largest product here is the FFN's (the decoder at 15 % of 128 rows × 1000 words is smaller).
+    expect(tm.best_matmul_shape).toBe(`${rows}x128x512`);
+    expect(tr.best_matmul_shape).toBe(`${rows}x128x512`);
+    expect(mm.best_matmul_shape).toBe(`${rows}x256x1024`);
+    expect(tr.vs_mlm).toBeCloseTo(tr.step_ms / tm.step_ms, 1);
+    // More parameters and activations: mini holds more memory than tiny.
+    expect(mm.peak_mem_mb).toBeGreaterThan(tm.peak_mem_mb);
+    // The text table ends with the scaling rows.
+    const text = cli(['bench', 'train', '--data', data, '--model', 'tiny,mini', '--objectives', 'rts', '--batch', '4', '--steps', '1']);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/scaling against tiny \(tokens\/s ×, memory ×\):\n  rts +mini [0-9.]+× \/ [0-9.]+×/);
+  }, 300_000);
+
   it('bad arguments exit 2 naming the problem', () => {
     const a = cli(['bench', 'nope']);
     expect(a.status).toBe(2);
-    expect(a.stderr).toMatch(/bench: unknown suite 'nope' \(available: kernels, data, steps\)/);
+    expect(a.stderr).toMatch(/bench: unknown suite 'nope' \(available: kernels, data, steps, train\)/);
+    const d = cli(['bench', 'train', '--model', 'huge']);
+    expect(d.status).toBe(2);
+    expect(d.stderr).toMatch(/bench train: unknown --model 'huge' \(expected micro, tiny, mini, small, base\)/);
+    const e = cli(['bench', 'train', '--precision', 'f16']);
+    expect(e.status).toBe(2);
+    expect(e.stderr).toMatch(/bench train: --precision f16: only f32 exists yet/);
     const b = cli(['bench', 'steps', '--objectives', 'mlm,foo']);
     expect(b.status).toBe(2);
     expect(b.stderr).toMatch(/bench steps: unknown objective 'foo'/);

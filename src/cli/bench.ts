@@ -11,6 +11,7 @@ import { ATTENTION_ALGORITHMS, type AttentionAlgorithm } from '../kernels/attent
 import { benchKernels } from '../../bench/kernels.js';
 import { benchData, formatDataBench } from '../../bench/data.js';
 import { benchSteps } from '../../bench/steps.js';
+import { benchTrain } from '../../bench/train.js';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 const stdout = (text: string) => process.stdout.write(text);
@@ -67,22 +68,58 @@ async function stepsCommand(argv: string[]): Promise<number> {
   const batch = numberOption('bench steps', 'batch', values.batch, { int: true, min: 1 });
   const steps = numberOption('bench steps', 'steps', values.steps, { int: true, min: 1 });
   const profile = values.profile === undefined ? 0 : numberOption('bench steps', 'profile', values.profile, { int: true, min: 0 });
-  const objectives = values.objectives!.split(',').map((o) => o.trim()) as ObjectiveName[];
-  for (const o of objectives) if (!OBJECTIVES.includes(o)) throw new UsageError(`bench steps: unknown objective '${o}' (expected ${OBJECTIVES.join(', ')})`);
+  const objectives = objectivesOption('bench steps', values.objectives!);
   const att = values.attention!;
   if (att !== 'auto' && att !== 'both' && !(ATTENTION_ALGORITHMS as readonly string[]).includes(att))
     throw new UsageError(`bench steps: unknown --attention '${att}' (expected auto, both, ${ATTENTION_ALGORITHMS.join(', ')})`);
   const attentions: (AttentionAlgorithm | 'auto')[] = att === 'both' ? [...ATTENTION_ALGORITHMS] : [att as AttentionAlgorithm | 'auto'];
   const json = Boolean(values.json);
 
-  let data = values.data;
-  if (!data) {
-    data = demoDataDir();
-    const s = await prepare({ corpus: [DEMO_DATA.corpus], out: data, vocabSize: DEMO_DATA.vocabSize, seqLen: DEMO_DATA.seqLen });
-    say(`data: ${s.reused ? 'reused' : 'prepared'} ${data}`);
-  }
+  const data = await trainingData(values.data);
   const rt = await cliRuntime(values.adapter, json);
   const report = await benchSteps(rt, { data, preset, batch, objectives, steps, attentions, profile, log: say, table: json ? undefined : stdout });
+  if (json) printJson(report);
+  rt.destroy();
+  return 0;
+}
+
+/** --data as given, else the bundled corpus as `npm start` prepares it. */
+async function trainingData(given: string | undefined): Promise<string> {
+  if (given) return given;
+  const data = demoDataDir();
+  const s = await prepare({ corpus: [DEMO_DATA.corpus], out: data, vocabSize: DEMO_DATA.vocabSize, seqLen: DEMO_DATA.seqLen });
+  say(`data: ${s.reused ? 'reused' : 'prepared'} ${data}`);
+  return data;
+}
+
+function objectivesOption(suite: string, text: string): ObjectiveName[] {
+  const objectives = text.split(',').map((o) => o.trim()) as ObjectiveName[];
+  for (const o of objectives) if (!OBJECTIVES.includes(o)) throw new UsageError(`${suite}: unknown objective '${o}' (expected ${OBJECTIVES.join(', ')})`);
+  return objectives;
+}
+
+/** `bench train [--adapter A] [--json] [--model tiny[,mini,…]] [--batch 32] [--objectives mlm,…] [--steps 6] [--precision f32] [--data DIR]` */
+async function trainCommand(argv: string[]): Promise<number> {
+  const { values } = parse('bench train', argv, {
+    ...ADAPTER_OPTION,
+    json: { type: 'boolean' },
+    model: { type: 'string', default: 'tiny' },
+    batch: { type: 'string', default: '32' },
+    objectives: { type: 'string', default: OBJECTIVES.join(',') },
+    steps: { type: 'string', default: '6' },
+    precision: { type: 'string', default: 'f32' },
+    data: { type: 'string' },
+  });
+  const models = values.model!.split(',').map((m) => m.trim()) as PresetName[];
+  for (const m of models) if (!(m in PRESETS)) throw new UsageError(`bench train: unknown --model '${m}' (expected ${Object.keys(PRESETS).join(', ')})`);
+  if (values.precision !== 'f32') throw new UsageError(`bench train: --precision ${values.precision}: only f32 exists yet (mixed precision is not implemented)`);
+  const batch = numberOption('bench train', 'batch', values.batch, { int: true, min: 1 });
+  const steps = numberOption('bench train', 'steps', values.steps, { int: true, min: 1 });
+  const objectives = objectivesOption('bench train', values.objectives!);
+  const json = Boolean(values.json);
+  const data = await trainingData(values.data);
+  const rt = await cliRuntime(values.adapter, json);
+  const report = await benchTrain(rt, { data, models, batch, objectives, steps, log: say, table: json ? undefined : stdout });
   if (json) printJson(report);
   rt.destroy();
   return 0;
@@ -92,6 +129,7 @@ const SUITES: Record<string, (argv: string[]) => Promise<number>> = {
   kernels: kernelsCommand,
   data: dataCommand,
   steps: stepsCommand,
+  train: trainCommand,
 };
 
 export async function benchCommand(argv: string[]): Promise<number> {

@@ -98,6 +98,11 @@ export class BufferPool {
     this.free.clear();
   }
 
+  /** Start a new high-water mark from the bytes live now (a benchmark's peak of one phase). */
+  resetPeak(): void {
+    this.stats.peakLiveBytes = this.stats.liveBytes;
+  }
+
   getStats(): PoolStats {
     return { ...this.stats };
   }

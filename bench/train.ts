@@ -1,0 +1,155 @@
+// Training throughput against what the adapter can do (`electrolite bench train`): for each
+// model size and objective, one optimizer step's median time and tokens/s (steps.ts times
+// them), the model FLOPs per token from the objective's own formula (src/model/flops.ts),
+// and the model FLOP utilisation against the best matmul this adapter runs at the step's
+// own largest product, measured in the same run — so a figure says how far the step is from
+// the adapter's limit, not only how fast it is — and against the datasheet peak where the
+// device is known. Peak memory is the pool's high-water mark over the timed steps. With
+// several sizes the table shows how tokens/s and memory grow with the model.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Runtime } from '../src/gpu/runtime.js';
+import type { AcquiredDevice, AdapterDescription } from '../src/gpu/adapter.js';
+import type { EncoderConfig, PresetName } from '../src/model/config.js';
+import { TRAINING_FLOPS_PER_FORWARD } from '../src/model/flops.js';
+import { objectiveModule, type ObjectiveName } from '../src/objectives/registry.js';
+import { setAutotuneDefaults } from '../src/kernels/autotune.js';
+import { stepBenchConfig, timeTrainerSteps } from './steps.js';
+import { matmulCase } from './cases-matmul.js';
+import { timeOps } from './harness.js';
+
+export interface TrainBenchOptions {
+  /** A directory made by `prepare`. */
+  data: string;
+  models: PresetName[];
+  batch: number;
+  /** In this order; `vs_mlm` needs MLM earlier in the list. */
+  objectives: ObjectiveName[];
+  /** Timed steps per objective (after 2 untimed ones). */
+  steps: number;
+  log?: (line: string) => void;
+  table?: (text: string) => void;
+}
+
+/** One row of `bench train --json` (the field names are the issue's, snake_case). */
+export interface TrainBenchResult {
+  model: PresetName;
+  objective: ObjectiveName;
+  precision: 'f32';
+  batch: number;
+  seq_len: number;
+  tokens_per_s: number;
+  step_ms: number;
+  /** Training FLOPs per token: 3 × the objective's forward FLOPs (src/model/flops.ts). */
+  flops_per_token: number;
+  /** Model FLOP/s over best_matmul_gflops. */
+  mfu_vs_matmul: number;
+  /** The autotuned matmul at the step's largest product (best_matmul_shape, M×K×N), this run. */
+  best_matmul_gflops: number;
+  best_matmul_shape: string;
+  /** Model FLOP/s over the device's datasheet f32 peak, where the device is in DATASHEET_F32_TFLOPS. */
+  mfu_vs_peak?: number;
+  peak_mem_mb: number;
+  /** This step's time over MLM's (same model, same run). */
+  vs_mlm?: number;
+}
+
+export interface TrainBenchReport {
+  adapter: AdapterDescription & Pick<AcquiredDevice, 'kind' | 'backend'>;
+  model: string;
+  results: TrainBenchResult[];
+}
+
+/** Whether an objective's step has a vocabulary-sized product (an MLM-style head, ELECTRA's generator's). */
+const VOCABULARY_HEAD: Record<ObjectiveName, boolean> = { mlm: true, slm: true, rts: false, crts: false, electra: true };
+
+/**
+ * The step's largest product by FLOPs, M×K×N: the encoder's (rows B·T: q/k/v fused, the
+ * FFN's two) or the vocabulary decoder's at the selected positions (≈ maskProb · B·T rows).
+ */
+export function largestMatmul(cfg: EncoderConfig, objective: ObjectiveName, rows: number, maskProb: number): { M: number; K: number; N: number } {
+  const h = cfg.hiddenSize, F = cfg.intermediateSize;
+  const shapes = [
+    { M: rows, K: h, N: 3 * h },
+    { M: rows, K: h, N: F },
+    { M: rows, K: F, N: h },
+  ];
+  if (VOCABULARY_HEAD[objective]) shapes.push({ M: Math.max(1, Math.round(maskProb * rows)), K: h, N: cfg.vocabSize });
+  return shapes.reduce((a, b) => (b.M * b.K * b.N > a.M * a.K * a.N ? b : a));
+}
+
+/**
+ * Datasheet f32 (non-tensor) peaks, TFLOP/s, by a pattern of the adapter's description:
+ * only devices whose figure is published. CPU adapters have none.
+ */
+export const DATASHEET_F32_TFLOPS: { pattern: RegExp; tflops: number; source: string }[] = [
+  { pattern: /H200/i, tflops: 67, source: 'NVIDIA H200 SXM datasheet: FP32 67 TFLOPS' },
+  { pattern: /H100/i, tflops: 67, source: 'NVIDIA H100 SXM datasheet: FP32 67 TFLOPS' },
+  { pattern: /A100/i, tflops: 19.5, source: 'NVIDIA A100 datasheet: FP32 19.5 TFLOPS' },
+];
+
+export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<TrainBenchReport> {
+  const say = o.log ?? (() => {});
+  const table = o.table;
+  setAutotuneDefaults({ log: say });
+  const desc = `${rt.gpu.adapter.description}`;
+  const peak = DATASHEET_F32_TFLOPS.find((d) => d.pattern.test(desc));
+  say(`adapter: ${desc} (${rt.gpu.kind}); batch ${o.batch}; median of ${o.steps} steps after 2 untimed ones; ${peak ? `datasheet peak ${peak.tflops} TFLOP/s (${peak.source})` : 'no datasheet peak known'}`);
+  table?.(`${'model'.padEnd(6)} ${'objective'.padEnd(9)} ${'ms/step'.padStart(9)} ${'tokens/s'.padStart(9)} ${'MFLOP/tok'.padStart(9)} ${'GFLOP/s'.padStart(8)} ${'best mm'.padStart(8)} ${'MFU'.padStart(6)} ${'mem MB'.padStart(7)}  ×mlm\n`);
+  const results: TrainBenchResult[] = [];
+  const matmulGflops = new Map<string, number>();
+  const runRoot = mkdtempSync(join(tmpdir(), 'electrolite-bench-train-'));
+  try {
+    for (const model of o.models)
+      for (const objective of o.objectives) {
+        const c = stepBenchConfig({ objective, preset: model, data: o.data, run: join(runRoot, `${model}-${objective}`), batch: o.batch, steps: o.steps });
+        const mark = rt.pool.mark();
+        const { tr, ms, peakBytes } = await timeTrainerSteps(rt, c, o.steps);
+        rt.pool.releaseSince(mark);
+        const T = tr.seqLen, cfg = tr.cfg;
+        const flopsPerToken = TRAINING_FLOPS_PER_FORWARD * objectiveModule(objective).forwardFlopsPerToken(cfg, {}, T, c.maskProb!);
+        const tokensPerS = (o.batch * T * 1000) / ms;
+        const mm = largestMatmul(cfg, objective, o.batch * T, c.maskProb!);
+        const shape = `${mm.M}x${mm.K}x${mm.N}`;
+        if (!matmulGflops.has(shape)) {
+          const mc = matmulCase('matmul', mm.M, mm.K, mm.N);
+          const built = await mc.setup(rt);
+          const mmMs = await timeOps(rt, built.ops);
+          built.release();
+          matmulGflops.set(shape, mc.flops! / (mmMs * 1e6));
+        }
+        const best = matmulGflops.get(shape)!;
+        const gflops = (flopsPerToken * tokensPerS) / 1e9;
+        const r: TrainBenchResult = {
+          model, objective, precision: 'f32', batch: o.batch, seq_len: T,
+          tokens_per_s: Math.round(tokensPerS), step_ms: Number(ms.toFixed(2)), flops_per_token: Math.round(flopsPerToken),
+          mfu_vs_matmul: Number((gflops / best).toFixed(3)), best_matmul_gflops: Number(best.toFixed(2)), best_matmul_shape: shape,
+          ...(peak ? { mfu_vs_peak: Number((gflops / (peak.tflops * 1e3)).toFixed(4)) } : {}),
+          peak_mem_mb: Number((peakBytes / 2 ** 20).toFixed(1)),
+        };
+        const mlm = results.find((x) => x.objective === 'mlm' && x.model === model);
+        if (mlm) r.vs_mlm = Number((r.step_ms / mlm.step_ms).toFixed(2));
+        results.push(r);
+        table?.(
+          `${model.padEnd(6)} ${objective.padEnd(9)} ${ms.toFixed(1).padStart(9)} ${String(r.tokens_per_s).padStart(9)} ${(flopsPerToken / 1e6).toFixed(2).padStart(9)} ` +
+            `${gflops.toFixed(1).padStart(8)} ${best.toFixed(1).padStart(8)} ${(100 * r.mfu_vs_matmul).toFixed(0).padStart(5)}% ${r.peak_mem_mb.toFixed(0).padStart(7)}  ${r.vs_mlm !== undefined ? `${r.vs_mlm.toFixed(2)}×` : ''}\n`,
+        );
+      }
+  } finally {
+    rmSync(runRoot, { recursive: true, force: true });
+  }
+  if (table && o.models.length > 1) {
+    // Scaling: each size against the first, per objective.
+    table(`\nscaling against ${o.models[0]} (tokens/s ×, memory ×):\n`);
+    for (const objective of o.objectives) {
+      const base = results.find((r) => r.objective === objective && r.model === o.models[0])!;
+      const cells = o.models.slice(1).map((m) => {
+        const r = results.find((x) => x.objective === objective && x.model === m)!;
+        return `${m} ${(r.tokens_per_s / base.tokens_per_s).toFixed(2)}× / ${(r.peak_mem_mb / base.peak_mem_mb).toFixed(2)}×`;
+      });
+      table(`  ${objective.padEnd(9)} ${cells.join('   ')}\n`);
+    }
+  }
+  return { adapter: { ...rt.gpu.adapter, kind: rt.gpu.kind, backend: rt.gpu.backend }, model: o.models.join(','), results };
+}
