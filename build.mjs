@@ -43,6 +43,20 @@ export async function buildAll() {
   chmodSync(join(root, 'dist/cli.js'), 0o755);
 }
 
+/**
+ * The CLI as one file with every JavaScript dependency inlined except Dawn's addon (`webgpu`,
+ * shipped beside it) and TensorFlow.js (optional peers; not shipped): the remote benchmark
+ * bundle's (bench/remote/pack.sh), which runs where there is no node_modules.
+ */
+export async function buildStandalone(outfile) {
+  await build({
+    entryPoints: [join(root, 'src/cli/main.ts')], outfile,
+    bundle: true, platform: 'node', format: 'esm', target: 'node20', plugins: [shadersPlugin], logLevel: 'warning',
+    external: ['webgpu', '@tensorflow/*'],
+    banner: { js: "import { createRequire as __electroliteRequire } from 'node:module'; const require = __electroliteRequire(import.meta.url);" },
+  });
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   await buildAll();
 }
