@@ -7,6 +7,8 @@
 // device is known. Peak memory is the pool's high-water mark over the timed steps. With
 // several sizes the table shows how tokens/s and memory grow with the model.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Runtime } from '../src/gpu/runtime.js';
@@ -28,6 +30,8 @@ export interface TrainBenchOptions {
   objectives: ObjectiveName[];
   /** Timed steps per objective (after 2 untimed ones). */
   steps: number;
+  /** The PyTorch peer (bench/peers/torch_train.py) run beside each objective it has, with this Python. */
+  torch?: { python: string };
   log?: (line: string) => void;
   table?: (text: string) => void;
 }
@@ -53,12 +57,36 @@ export interface TrainBenchResult {
   peak_mem_mb: number;
   /** This step's time over MLM's (same model, same run). */
   vs_mlm?: number;
+  /** The PyTorch peer's tokens/s on the CPU for the same sizes and objective, run right after ours, and ours over it. */
+  torch_tokens_per_s?: number;
+  vs_torch?: number;
 }
 
 export interface TrainBenchReport {
   adapter: AdapterDescription & Pick<AcquiredDevice, 'kind' | 'backend'>;
   model: string;
   results: TrainBenchResult[];
+}
+
+/** The objectives bench/peers/torch_train.py trains. */
+const TORCH_PEER: Record<ObjectiveName, 'mlm' | 'rts' | null> = { mlm: 'mlm', slm: null, rts: 'rts', crts: null, electra: null };
+
+/** bench/peers/torch_train.py (beside bench/ from dist/ and from bench/ alike). */
+export const TORCH_PEER_SCRIPT = fileURLToPath(new URL('../bench/peers/torch_train.py', import.meta.url));
+
+/** Whether `python` can run the PyTorch peer; else why not. */
+export function torchPeerProblem(python: string): string | null {
+  const r = spawnSync(python, ['-c', 'import torch, transformers'], { encoding: 'utf8', timeout: 120_000 });
+  if (r.error) return `${python}: ${r.error.message}`;
+  if (r.status !== 0) return `${python} cannot import torch and transformers: ${r.stderr.trim().split('\n').pop()}`;
+  return null;
+}
+
+function runTorchPeer(python: string, cfg: EncoderConfig, objective: 'mlm' | 'rts', batch: number, T: number, steps: number): { tokens_per_s: number; step_ms: number; threads: number } {
+  const args = [TORCH_PEER_SCRIPT, '--hidden', cfg.hiddenSize, '--layers', cfg.numLayers, '--heads', cfg.numHeads, '--intermediate', cfg.intermediateSize, '--vocab', cfg.vocabSize, '--batch', batch, '--seq-len', T, '--steps', steps, '--objectives', objective].map(String);
+  const r = spawnSync(python, args, { encoding: 'utf8', timeout: 1_800_000 });
+  if (r.status !== 0) throw new Error(`the PyTorch peer failed (${python} ${args.join(' ')}): ${(r.stderr || String(r.error)).trim().split('\n').pop()}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
 /** Whether an objective's step has a vocabulary-sized product (an MLM-style head, ELECTRA's generator's). */
@@ -130,10 +158,18 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
         };
         const mlm = results.find((x) => x.objective === 'mlm' && x.model === model);
         if (mlm) r.vs_mlm = Number((r.step_ms / mlm.step_ms).toFixed(2));
+        const peer = TORCH_PEER[objective];
+        if (o.torch && peer) {
+          const t = runTorchPeer(o.torch.python, cfg, peer, o.batch, T, o.steps);
+          say(`torch peer (${t.threads} threads): ${model} ${objective} ${t.tokens_per_s} tokens/s, ${t.step_ms} ms/step`);
+          r.torch_tokens_per_s = t.tokens_per_s;
+          r.vs_torch = Number((r.tokens_per_s / t.tokens_per_s).toFixed(3));
+        }
         results.push(r);
         table?.(
           `${model.padEnd(6)} ${objective.padEnd(9)} ${ms.toFixed(1).padStart(9)} ${String(r.tokens_per_s).padStart(9)} ${(flopsPerToken / 1e6).toFixed(2).padStart(9)} ` +
-            `${gflops.toFixed(1).padStart(8)} ${best.toFixed(1).padStart(8)} ${(100 * r.mfu_vs_matmul).toFixed(0).padStart(5)}% ${r.peak_mem_mb.toFixed(0).padStart(7)}  ${r.vs_mlm !== undefined ? `${r.vs_mlm.toFixed(2)}×` : ''}\n`,
+            `${gflops.toFixed(1).padStart(8)} ${best.toFixed(1).padStart(8)} ${(100 * r.mfu_vs_matmul).toFixed(0).padStart(5)}% ${r.peak_mem_mb.toFixed(0).padStart(7)}  ${r.vs_mlm !== undefined ? `${r.vs_mlm.toFixed(2)}×` : '     '}` +
+            `${r.torch_tokens_per_s !== undefined ? `  torch ${r.torch_tokens_per_s} tokens/s (ours ${r.vs_torch}×)` : ''}\n`,
         );
       }
   } finally {

@@ -94,6 +94,12 @@ describe('bench', () => {
     const d = cli(['bench', 'train', '--model', 'huge']);
     expect(d.status).toBe(2);
     expect(d.stderr).toMatch(/bench train: unknown --model 'huge' \(expected micro, tiny, mini, small, base\)/);
+    const f = spawnSync(process.execPath, [CLI, 'bench', 'train', '--vs', 'torch'], { encoding: 'utf8', env: { ...process.env, ELECTROLITE_PYTHON: '/nonexistent/python3' } });
+    expect(f.status).toBe(2);
+    expect(f.stderr).toMatch(/bench train: --vs torch needs a Python with torch and transformers \(ELECTROLITE_PYTHON chooses one\): \/nonexistent\/python3: .*ENOENT/);
+    const g = cli(['bench', 'train', '--vs', 'jax']);
+    expect(g.status).toBe(2);
+    expect(g.stderr).toMatch(/bench train: unknown --vs 'jax' \(expected torch or tfjs\)/);
     const e = cli(['bench', 'train', '--precision', 'f16']);
     expect(e.status).toBe(2);
     expect(e.stderr).toMatch(/bench train: --precision f16: only f32 exists yet/);

@@ -11,7 +11,7 @@ import { ATTENTION_ALGORITHMS, type AttentionAlgorithm } from '../kernels/attent
 import { benchKernels } from '../../bench/kernels.js';
 import { benchData, formatDataBench } from '../../bench/data.js';
 import { benchSteps } from '../../bench/steps.js';
-import { benchTrain } from '../../bench/train.js';
+import { benchTrain, torchPeerProblem } from '../../bench/train.js';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 const stdout = (text: string) => process.stdout.write(text);
@@ -98,7 +98,7 @@ function objectivesOption(suite: string, text: string): ObjectiveName[] {
   return objectives;
 }
 
-/** `bench train [--adapter A] [--json] [--model tiny[,mini,…]] [--batch 32] [--objectives mlm,…] [--steps 6] [--precision f32] [--data DIR]` */
+/** `bench train [--adapter A] [--json] [--model tiny[,mini,…]] [--batch 32] [--objectives mlm,…] [--steps 6] [--precision f32] [--vs torch] [--data DIR]` */
 async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parse('bench train', argv, {
     ...ADAPTER_OPTION,
@@ -108,6 +108,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     objectives: { type: 'string', default: OBJECTIVES.join(',') },
     steps: { type: 'string', default: '6' },
     precision: { type: 'string', default: 'f32' },
+    vs: { type: 'string' },
     data: { type: 'string' },
   });
   const models = values.model!.split(',').map((m) => m.trim()) as PresetName[];
@@ -116,10 +117,19 @@ async function trainCommand(argv: string[]): Promise<number> {
   const batch = numberOption('bench train', 'batch', values.batch, { int: true, min: 1 });
   const steps = numberOption('bench train', 'steps', values.steps, { int: true, min: 1 });
   const objectives = objectivesOption('bench train', values.objectives!);
+  let torch: { python: string } | undefined;
+  if (values.vs === 'torch') {
+    // An optional peer: checked before any GPU work, the Python chosen by ELECTROLITE_PYTHON.
+    const python = process.env.ELECTROLITE_PYTHON || 'python3';
+    const problem = torchPeerProblem(python);
+    if (problem) throw new UsageError(`bench train: --vs torch needs a Python with torch and transformers (ELECTROLITE_PYTHON chooses one): ${problem}`);
+    torch = { python };
+  } else if (values.vs === 'tfjs') throw new UsageError('bench train: --vs tfjs: the TensorFlow.js training peer is not implemented yet (bench kernels compares kernels with TensorFlow.js)');
+  else if (values.vs !== undefined) throw new UsageError(`bench train: unknown --vs '${values.vs}' (expected torch or tfjs)`);
   const json = Boolean(values.json);
   const data = await trainingData(values.data);
   const rt = await cliRuntime(values.adapter, json);
-  const report = await benchTrain(rt, { data, models, batch, objectives, steps, log: say, table: json ? undefined : stdout });
+  const report = await benchTrain(rt, { data, models, batch, objectives, steps, torch, log: say, table: json ? undefined : stdout });
   if (json) printJson(report);
   rt.destroy();
   return 0;
