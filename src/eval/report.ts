@@ -131,6 +131,12 @@ export interface ObjectiveSummary {
   tasksNotAboveFloor: string[];
   /** Tasks whose worst seed is above the floor's best seed. */
   tasksClearlyAboveFloor: string[];
+  /**
+   * The first checkpoint (in order) whose average is above the floor's, by fine-tuning and by
+   * the probe: where pre-training starts to pay at this size (null: at none; undefined: the
+   * floor itself, a study without a floor, or no average to compare).
+   */
+  firstAboveFloor: Record<'finetune' | 'probe', { step: number; tokens: number; seconds: number; flops: number } | null | undefined>;
   /** For objectives other than MLM (and the floor), when the study has MLM. */
   matchMlm: { step: number; flops: number; fractionOfMlmFlops: number } | null | undefined;
   checkpoints: { step: number; tokens: number; seconds: number; flops: number; averageFinetune: number | null; averageProbe: number | null }[];
@@ -213,6 +219,7 @@ export function deriveStudy(study: StudyResult): StudyDerived {
   const mlm = study.objectives.find((o) => o.objective === 'mlm') ?? null;
   const last = (o: ObjectiveResult) => o.checkpoints[o.checkpoints.length - 1];
   const floorAverage = floorObj ? averageOf(last(floorObj), study.tasks, 'finetune') : null;
+  const floorProbeAverage = floorObj ? averageOf(last(floorObj), study.tasks, 'probe') : null;
   const mlmAverage = mlm ? averageOf(last(mlm), study.tasks, 'finetune') : null;
 
   const objectives: ObjectiveSummary[] = study.objectives.map((o) => {
@@ -252,8 +259,14 @@ export function deriveStudy(study: StudyResult): StudyDerived {
       });
       matchMlm = c ? { step: c.step, flops: c.flops, fractionOfMlmFlops: last(mlm).flops > 0 ? c.flops / last(mlm).flops : NaN } : null;
     }
+    const firstAbove = (kind: 'finetune' | 'probe', floor: number | null) => {
+      if (isFloor || floor === null || o.checkpoints.every((c) => averageOf(c, study.tasks, kind) === null)) return undefined;
+      const c = o.checkpoints.find((c) => (averageOf(c, study.tasks, kind) ?? -Infinity) > floor);
+      return c ? { step: c.step, tokens: c.tokens, seconds: c.seconds, flops: c.flops } : null;
+    };
     return {
       objective: o.objective, label: objectiveLabel(o.objective), stepCostVsMlm, stepCostDerived,
+      firstAboveFloor: { finetune: firstAbove('finetune', floorAverage), probe: firstAbove('probe', floorProbeAverage) },
       final: { step: fin.step, tokens: fin.tokens, seconds: fin.seconds, flops: fin.flops },
       tasks, averageFinetune, averageProbe,
       gainOverFloor: gain,
@@ -325,6 +338,15 @@ function verdict(
         const which = o.tasksNotAboveFloor.map((t) => `${t} (${score(o.tasks[t].finetune.median)} against ${score(floorTask(objectives, t)!)})`).join(', ');
         out.push(`${o.label} beats the floor on average (${signed(o.gainOverFloor!)}) but not on ${which}.`);
       }
+    }
+  }
+  // Where pre-training starts to beat the floor, when the study has earlier checkpoints to tell.
+  for (const o of objectives) {
+    if (o.checkpoints.length < 2) continue;
+    for (const kind of ['finetune', 'probe'] as const) {
+      const f = o.firstAboveFloor[kind], what = kind === 'finetune' ? 'fine-tuning' : 'linear-probe';
+      if (f === null) out.push(`${o.label}'s ${what} average stays at or below the floor's at all ${o.checkpoints.length} of its checkpoints.`);
+      else if (f) out.push(`${o.label}'s ${what} average first exceeds the floor's at step ${f.step} (${grouped(f.tokens)} tokens, ${secondsText(f.seconds)}, ${flopsText(f.flops)}).`);
     }
   }
   const mlm = objectives.find((o) => o.objective === 'mlm');

@@ -122,6 +122,11 @@ describe('report', () => {
     expect(rts.matchMlm).toBeNull();
     expect(mlm.matchMlm).toBeUndefined();
     expect(d.best).toEqual({ averageFinetune: 'crts', averageProbe: 'mlm', gainPerPflop: 'crts', gainPerHour: 'crts' });
+    // Where each first beats the floor (fine-tuning; the floor has no probe to compare with).
+    expect(mlm.firstAboveFloor).toEqual({ finetune: { step: 500, tokens: 512000, seconds: 1800, flops: 1e15 }, probe: undefined });
+    expect(crts.firstAboveFloor.finetune).toEqual({ step: 250, tokens: 256000, seconds: 1000, flops: 5e14 });
+    expect(rts.firstAboveFloor.finetune).toBeNull();
+    expect(none.firstAboveFloor).toEqual({ finetune: undefined, probe: undefined });
     close(mlm.checkpoints[0].averageFinetune, (0.79 + 0.25) / 2);
     expect(mlm.checkpoints[0].averageProbe).toBeNull();
   });
@@ -135,6 +140,13 @@ describe('report', () => {
     expect(v).toContain("MLM beats the floor on every task (by +0.140 on average; its worst seed is above the floor's best on all).");
     expect(v).toContain("C-RTS reaches MLM's final average (0.565) at step 250, 500.00 TFLOP, 0.25× MLM's 2.00 PFLOP.");
     expect(v).toContain("RTS does not reach MLM's final average (0.565) at any of its checkpoints.");
+    expect(v).toContain("MLM's fine-tuning average first exceeds the floor's at step 500 (512,000 tokens, 1800 s (30.0 min), 1.00 PFLOP).");
+    expect(v).toContain("C-RTS's fine-tuning average first exceeds the floor's at step 250 (256,000 tokens, 1000 s (16.7 min), 500.00 TFLOP).");
+    // A checkpoint series that never gets there says so; RTS (one checkpoint) has nothing to say.
+    const late = makeStudy();
+    late.objectives[3].checkpoints[0].tasks.CoLA.finetune = seedScores([0.5, 0.5, 0.5]);
+    expect(deriveStudy(late).verdict).toContain("MLM's fine-tuning average stays at or below the floor's at all 2 of its checkpoints.");
+    expect(v.some((x) => x.startsWith("RTS's fine-tuning average"))).toBe(false);
     // Above the floor on average but not on one task.
     const s = makeStudy();
     s.objectives[1].checkpoints[0].tasks['SST-2'].finetune = seedScores([0.89, 0.9, 0.91]);
