@@ -18,9 +18,15 @@ describe('study', () => {
       out, batch: 8, lr: 1e-3, seqLen: 32, vocabSize: 1000, corpus: 'moby-dick',
       finetune: { epochs: 1, lrs: [3e-3, 1e-3], batch: 32, maxLen: 32, limit: { train: 64, validation: 32, test: 32 } }, probe: true, command: 'electrolite study (test)',
     };
-    const stages: string[] = [];
-    const reporter = { total() {}, step() {}, done() {}, message() {}, stage: (s: string) => void stages.push(s) };
+    const stages: { text: string; eta: number | null }[] = [];
+    const reporter = { total() {}, step() {}, done() {}, message() {}, stage: (text: string, _d: number, _t: number, eta: number | null) => void stages.push({ text, eta }) };
     const study = await runStudy(rt, c, reporter);
+    // Every stage said; the ETA is known from the second pre-training on (a steps budget) and shrinks to the end.
+    expect(stages.map((s) => s.text.split(' ')[0])).toEqual(['pre-training', 'pre-training', ...Array((2 * 2 + 1) * 2).fill('fine-tuning')]);
+    expect(stages[0].eta).toBeNull();
+    const etas = stages.slice(1).map((s) => s.eta!);
+    for (const e of etas) expect(e).toBeGreaterThan(0);
+    expect(etas[etas.length - 1]).toBeLessThan(etas[1]);
     expect(study.objectives.map((o) => o.objective)).toEqual(['mlm', 'rts', 'none']);
     for (const o of study.objectives.slice(0, 2)) {
       expect(o.steps).toBe(6);

@@ -10,7 +10,7 @@ import { prepare } from '../data/prepare.js';
 import { DEMO_DATA, demoDataDir } from '../data/bundled.js';
 import { parseBudget } from '../train/budget.js';
 import { parseObjective } from '../objectives/registry.js';
-import { progressReporter } from './progress.js';
+import { fmtDuration, progressReporter } from './progress.js';
 import { runStudy, type StudyConfig } from '../eval/study.js';
 import { deriveStudy, objectiveLabel } from '../eval/report.js';
 import { join } from 'node:path';
@@ -51,7 +51,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   // Started again with the same --out, the study reuses what it finished (nothing is deleted).
   const study = await runStudy(rt, c, {
     ...progressReporter('pre-training'),
-    stage: (text, done, total) => say(`   [${done + 1}/${total}] ${text}`),
+    stage: (text, done, total, eta) => say(`   [${done + 1}/${total}] ${text}${eta === null ? '' : ` (ETA ${fmtDuration(eta)})`}`),
   });
   const d = deriveStudy(study);
   say('');

@@ -10,7 +10,8 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
 }
 
-function fmtDuration(seconds: number): string {
+/** 45s, 7m05s, 1h02m. */
+export function fmtDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;

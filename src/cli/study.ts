@@ -3,7 +3,7 @@
 // plots (src/eval/study.ts). Started again with the same --out, it resumes.
 import { parse, ADAPTER_OPTION, UsageError, numberOption, type NumberSpec, requireOptions } from './args.js';
 import { cliRuntime } from './runtime.js';
-import { Progress } from './progress.js';
+import { fmtDuration, Progress } from './progress.js';
 import { PRESETS, type PresetName } from '../model/config.js';
 import { OBJECTIVES, parseObjective } from '../objectives/registry.js';
 import { parseBudget } from '../train/budget.js';
@@ -117,20 +117,14 @@ export async function studyCommand(argv: string[]): Promise<number> {
   const rt = await cliRuntime(values.adapter);
   const bar = new Progress({ label: 'study' });
   const t0 = performance.now();
-  let stage = '';
-  let firstJob = 0;
   const study = await runStudy(rt, c, {
     total: () => {},
     step: (step, fields) => bar.update(step, { ...fields }),
     done: () => bar.done(),
     message: (m) => process.stderr.write(m + '\n'),
-    stage(text, done, total) {
-      stage = text;
-      const now = performance.now(), elapsed = (now - t0) / 1000;
-      // Fine-tuning jobs take similar times: the ETA is their mean so far times those left.
-      if (text.startsWith('fine-tuning') && done === 0) firstJob = now;
-      const eta = text.startsWith('fine-tuning') && done > 0 ? `, ETA ${(((now - firstJob) / done) * (total - done) / 1000).toFixed(0)} s` : '';
-      process.stderr.write(`[${done + 1}/${total}] ${stage} (${elapsed.toFixed(0)} s so far${eta})\n`);
+    stage(text, done, total, eta) {
+      const elapsed = (performance.now() - t0) / 1000;
+      process.stderr.write(`[${done + 1}/${total}] ${text} (${fmtDuration(elapsed)} so far, ${eta === null ? 'ETA after the first measurements' : `ETA ${fmtDuration(eta)}`})\n`);
     },
   });
   process.stdout.write(`\nstudy of ${study.objectives.length - 1} objectives on ${c.tasks.join(', ')}: ${c.out}/report.md, report.json, plots (*.svg with their Vega-Lite specs)\n`);

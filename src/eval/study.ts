@@ -61,7 +61,54 @@ export interface StudyConfig {
 }
 
 export interface StudyReporter extends LoopReporter {
-  stage(text: string, done: number, total: number): void;
+  /** A stage begins: job `done` of `total`; `etaSeconds`: the whole study's time left (null: not known yet). */
+  stage(text: string, done: number, total: number, etaSeconds: number | null): void;
+}
+
+/**
+ * The study's time left. Pre-training: each objective left costs the mean wall time of those
+ * trained so far in this process, or the budget itself when it is a time budget and none
+ * has run. Fine-tuning counts learning-rate runs (the first seed of an objective's last
+ * snapshot tries the whole grid, every other job one rate), each costing the mean of the runs
+ * done so far (with their probes); before the first, tokens of a run over the pre-training
+ * speed measured. Work reused from an earlier start is neither timed nor counted as left.
+ */
+export class StudyClock {
+  private pretrainSeconds = 0;
+  private pretrainCount = 0;
+  private runSeconds = 0;
+  private runCount = 0;
+  private tokensPerSecond: number | null = null;
+  constructor(
+    private pretrainLeft: number,
+    private runsLeft: number,
+    private readonly budgetSeconds: number | null,
+    /** Tokens one fine-tuning run processes (training, and its evaluation passes at a third of the cost). */
+    private readonly runTokens: number,
+  ) {}
+
+  pretrained(seconds: number, tokensPerSecond: number, reused: boolean): void {
+    this.pretrainLeft--;
+    if (reused) return;
+    this.pretrainSeconds += seconds;
+    this.pretrainCount++;
+    this.tokensPerSecond ??= tokensPerSecond;
+  }
+
+  /** A fine-tuning job's time, its runs and those reused; a probe's time comes with runs 0. */
+  finetuned(seconds: number, runs: number, reused: number): void {
+    this.runsLeft -= runs + reused;
+    this.runSeconds += seconds;
+    this.runCount += runs;
+  }
+
+  /** Seconds left, or null while a part has nothing to estimate from. */
+  secondsLeft(): number | null {
+    const perObjective = this.pretrainCount ? this.pretrainSeconds / this.pretrainCount : this.budgetSeconds;
+    const perRun = this.runCount ? this.runSeconds / this.runCount : this.tokensPerSecond ? this.runTokens / this.tokensPerSecond : null;
+    if ((this.pretrainLeft > 0 && perObjective === null) || (this.runsLeft > 0 && perRun === null)) return null;
+    return this.pretrainLeft * (perObjective ?? 0) + this.runsLeft * (perRun ?? 0);
+  }
 }
 
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
@@ -189,10 +236,24 @@ export async function runStudy(rt: Runtime, c: StudyConfig, report?: StudyReport
   mkdirSync(c.out, { recursive: true });
   const data = await studyData(c, say);
   const tasks = c.tasks.map((t) => loadTask(t));
+  // Fine-tuning runs: per task, each objective's S snapshots × seeds, the grid once; the floor one snapshot.
+  const N = c.seeds.length, G = c.finetune.lrs.length;
+  const runsPerTask = (S: number) => G + (N - 1) + (S - 1) * N;
+  const totalRuns = tasks.length * (c.objectives.length * runsPerTask(c.checkpoints + 1) + runsPerTask(1));
+  const sample = (n: number, k: 'train' | 'validation' | 'test') => Math.min(n, c.finetune.limit?.[k] ?? n);
+  const runTokens = tasks.reduce((t, task) => {
+    const T = c.finetune.maxLen, s = task.splits;
+    return t + T * (c.finetune.epochs * sample(s.train.length, 'train') + (c.finetune.epochs * sample(s.validation.length, 'validation') + sample(s.test?.length ?? 0, 'test')) / 3);
+  }, 0) / tasks.length;
+  const clock = new StudyClock(c.objectives.length, totalRuns, c.budget.kind === 'time' ? c.budget.seconds : null, runTokens);
   const records: PretrainRecord[] = [];
   for (const [i, objective] of c.objectives.entries()) {
-    report?.stage(`pre-training ${objective}`, i, c.objectives.length);
-    records.push(await pretrainObjective(rt, c, data, objective, report));
+    report?.stage(`pre-training ${objective}`, i, c.objectives.length, clock.secondsLeft());
+    const reused = existsSync(join(c.out, 'pretrain', objective, 'study-pretrain.json'));
+    const t0 = performance.now();
+    const r = await pretrainObjective(rt, c, data, objective, report);
+    clock.pretrained((performance.now() - t0) / 1000, r.tokensPerSecond, reused);
+    records.push(r);
   }
   const mlm = records.find((r) => r.objective === 'mlm');
   const units = [...records.map((r) => ({ objective: r.objective, snapshots: r.snapshots as { step: number; tokens: number; seconds: number; flops: number; dir: string | null }[] })), { objective: FLOOR, snapshots: [{ step: 0, tokens: 0, seconds: 0, flops: 0, dir: null }] }];
@@ -211,9 +272,11 @@ export async function runStudy(rt: Runtime, c: StudyConfig, report?: StudyReport
         const scores: number[] = [];
         let split: 'test' | 'validation' = 'test';
         for (const seed of c.seeds) {
-          report?.stage(`fine-tuning ${u.objective} step ${snap.step} on ${task.name}, seed ${seed}`, jobs++, totalJobs);
+          report?.stage(`fine-tuning ${u.objective} step ${snap.step} on ${task.name}, seed ${seed}`, jobs++, totalJobs, clock.secondsLeft());
           const dir = join(c.out, 'finetune', u.objective, `step-${snap.step}`, task.name.replace(/[^a-z0-9.-]+/gi, '_'), `seed-${seed}`);
           const lrs = chosenLr.has(task.name) ? [chosenLr.get(task.name)!] : c.finetune.lrs;
+          const reusedRuns = lrs.filter((lr) => existsSync(join(dir, `lr-${lr}`, 'lr-result.json'))).length;
+          const t0 = performance.now();
           const r: FinetuneResult = await finetune(rt, {
             model: start.source, task: task.name, taskOptions: {}, out: dir, epochs: c.finetune.epochs, lrs, batch: c.finetune.batch, maxLen: c.finetune.maxLen,
             warmup: 0.1, seed, weightDecay: 0.01, clip: 1, limit: c.finetune.limit, start,
@@ -221,11 +284,14 @@ export async function runStudy(rt: Runtime, c: StudyConfig, report?: StudyReport
           if (!chosenLr.has(task.name)) chosenLr.set(task.name, r.selected.lr);
           scores.push(r.selected.score);
           split = r.selected.split;
+          clock.finetuned((performance.now() - t0) / 1000, lrs.length - reusedRuns, reusedRuns);
         }
         let probe;
         if (c.probe) {
           const ps = join(c.out, 'probe', u.objective, `step-${snap.step}`, `${task.name.replace(/[^a-z0-9.-]+/gi, '_')}.json`);
+          const t0 = performance.now();
           const p = existsSync(ps) ? (json(ps) as { score: number }) : await probeScore(rt, task, start, c);
+          clock.finetuned((performance.now() - t0) / 1000, 0, 0);
           if (!existsSync(ps)) {
             mkdirSync(join(ps, '..'), { recursive: true });
             atomicJson(ps, p);
