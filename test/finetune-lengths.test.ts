@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { getRuntime } from './harness.js';
 import { tempDir } from './tmp.js';
-import { prepareMoby } from './train-fixtures.js';
+import { expectMeanOfMicroBatches, prepareMoby } from './train-fixtures.js';
 import { finetuneOptimizer, finetuningTask, lengthBuckets, prepareFinetune, type FinetuneConfig } from '../src/eval/finetune.js';
 import { readParams } from '../src/model/params.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -145,17 +145,7 @@ describe('fine-tuning batches of similar length', () => {
     const acc = await Trainer.forTask(rt, t2, { ...finetuneOptimizer(t2, c2, 1e-3, join(c2.out, 'run')), lr: 0, accumulate: 2 });
     acc.runStep();
     const g = await readParams(rt, acc.params, 'grads');
-    let checked = 0;
-    for (const [name, v] of g) {
-      const a = g0.get(name)!, b = g1.get(name)!;
-      let scale = 1e-12;
-      for (let i = 0; i < v.length; i++) scale = Math.max(scale, Math.abs(a[i]), Math.abs(b[i]));
-      for (let i = 0; i < v.length; i++) {
-        const want = (a[i] + b[i]) / 2;
-        if (Math.abs(v[i] - want) > 1e-5 * scale) throw new Error(`${name}[${i}]: accumulated ${v[i]}, mean of micro-batches ${want}`);
-        checked++;
-      }
-    }
+    const checked = expectMeanOfMicroBatches(g, g0, g1);
     expect(checked).toBeGreaterThan(1000);
   });
 });

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './tmp.js';
 import { join } from 'node:path';
 import { getRuntime } from './harness.js';
-import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
+import { expectMeanOfMicroBatches, prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import { readParams } from '../src/model/params.js';
 import { MetricsLog } from '../src/train/metrics-log.js';
@@ -84,18 +84,7 @@ describe('pre-training', () => {
     acc.runStep();
     expect(rt.submitCount - submits).toBe(1);
     const g = await readParams(rt, acc.params, 'grads');
-    let checked = 0;
-    for (const [name, v] of g) {
-      const a = g0.get(name)!, b = g1.get(name)!;
-      let scale = 1e-12;
-      for (let i = 0; i < v.length; i++) scale = Math.max(scale, Math.abs(a[i]), Math.abs(b[i]));
-      for (let i = 0; i < v.length; i++) {
-        // f32 sums in another order: a few ulps of the largest term.
-        const want = (a[i] + b[i]) / 2;
-        if (Math.abs(v[i] - want) > 1e-5 * scale) throw new Error(`${name}[${i}]: accumulated ${v[i]}, mean of micro-batches ${want}`);
-        checked++;
-      }
-    }
+    const checked = expectMeanOfMicroBatches(g, g0, g1);
     expect(checked).toBeGreaterThan(10000);
   });
 

@@ -39,3 +39,22 @@ export function smallTrainConfig(objective: ObjectiveName, data: string, run: st
 }
 
 export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * Checks that accumulated gradients are the mean of two micro-batches' (f32 sums in another
+ * order: within 1e-5 of each tensor's largest term); returns how many values were compared.
+ */
+export function expectMeanOfMicroBatches(acc: Map<string, Float32Array>, g0: Map<string, Float32Array>, g1: Map<string, Float32Array>): number {
+  let checked = 0;
+  for (const [name, v] of acc) {
+    const a = g0.get(name)!, b = g1.get(name)!;
+    let scale = 1e-12;
+    for (let i = 0; i < v.length; i++) scale = Math.max(scale, Math.abs(a[i]), Math.abs(b[i]));
+    for (let i = 0; i < v.length; i++) {
+      const want = (a[i] + b[i]) / 2;
+      if (Math.abs(v[i] - want) > 1e-5 * scale) throw new Error(`${name}[${i}]: accumulated ${v[i]}, mean of micro-batches ${want}`);
+      checked++;
+    }
+  }
+  return checked;
+}
