@@ -1,5 +1,5 @@
 // What a trainer trains: a graph of GPU ops over named parameters (src/model/params.ts),
-// built once for a batch shape. A pre-training objective (src/objectives/) and a fine-tuning
+// built once for a batch shape (a task with several sequence lengths gets one per length). A pre-training objective (src/objectives/) and a fine-tuning
 // task each build one; the trainer (src/train/trainer.ts) knows only this interface: it
 // fills the graph's input tensors from a batch source each micro-batch, records forward and
 // backward (parameter gradients accumulate), then clipping and AdamW, all in one submit, and

@@ -1,5 +1,6 @@
 // The trainer: how to train, whatever a TrainingTask says to train. Everything is built once
-// for the batch shape; each optimizer step then writes the micro-batches' inputs, the step
+// for the batch shape (a graph per sequence length when the task has several: each batch
+// runs on the one its source names); each optimizer step then writes the micro-batches' inputs, the step
 // uniform and the dropout counter, and records: zero grads → [per micro-batch: the graph's
 // forward → backward] → global-norm clip → AdamW, as ONE submit. Scalars are read back only
 // when asked (runStep({ metrics: true }) copies the graph's small metric tensors inside the
