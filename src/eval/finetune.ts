@@ -218,7 +218,10 @@ function softmax(row: ArrayLike<number>): number[] {
 }
 
 /** The fine-tuning task on the trainer: parameters, batches, the graph, what checkpoints record. */
-export function finetuningTask(task: Task, start: StartingPoint, c: FinetuneConfig & { splits: Record<string, EncodedSplit>; seqLen: number }): TrainingTask<FinetuneGraph> {
+/** The fine-tuning task; `test`: the held-out split's batches, built as validation's. */
+export type FinetuneTask = TrainingTask<FinetuneGraph> & { test: BatchSource | null };
+
+export function finetuningTask(task: Task, start: StartingPoint, c: FinetuneConfig & { splits: Record<string, EncodedSplit>; seqLen: number }): FinetuneTask {
   const kind: ClassificationKind = task.kind;
   const L = kind === 'regression' ? 1 : task.labels.length;
   const cfg: EncoderConfig = c.dropout !== undefined ? { ...start.config, hiddenDropout: c.dropout, attentionDropout: c.dropout } : start.config;
@@ -226,7 +229,8 @@ export function finetuningTask(task: Task, start: StartingPoint, c: FinetuneConf
   const B = c.batch, seqLens = grouped ? lengthBuckets(c.seqLen) : [c.seqLen], pad = start.tokenizer.special.pad;
   const train = splitBatches(c.splits.train, B, seqLens, pad, kind, { shuffle: true, seed: c.seed, grouped });
   if (train.stepsPerEpoch < 1) throw new TrainingError(`${task.name}: ${c.splits.train.examples.length} training examples cannot fill one batch of ${B}`);
-  const validation = splitBatches(c.splits.validation, B, seqLens, pad, kind, { shuffle: false, seed: c.seed, grouped });
+  const evaluated = (split: EncodedSplit) => splitBatches(split, B, seqLens, pad, kind, { shuffle: false, seed: c.seed, grouped });
+  const validation = evaluated(c.splits.validation);
   const identity = { task: task.name, labels: task.labels, kind, model: start.source, modelStep: start.step ?? null, config: cfg, seqLen: c.seqLen, seqLens };
   return {
     model: cfg,
@@ -235,6 +239,7 @@ export function finetuningTask(task: Task, start: StartingPoint, c: FinetuneConf
     params: [...encoderParams(cfg, ''), ...classificationHeadParams(cfg, L)],
     train,
     validation,
+    test: c.splits.test ? evaluated(c.splits.test) : null,
     async build(b) {
       const { rt } = b;
       const mode = b.mode, T = b.seqLen;
@@ -449,11 +454,10 @@ async function finetuneOne(rt: Runtime, task: Task, start: StartingPoint, c: Fin
   }
   const best = epochs.reduce((a, b) => (better(task, b.validation, a.validation) ? b : a));
   let test: FinetuneEval | undefined;
-  if (c.splits.test) {
+  if (ft.test && c.splits.test) {
     // The best epoch's parameters on the held-out split, once.
     tr.loadParameters(loadModel(bestPath), bestPath);
-    const pad = start.tokenizer.special.pad;
-    test = stripStep(await tr.evaluateOn(splitBatches(c.splits.test, c.batch, ft.seqLens!, pad, task.kind, { shuffle: false, seed: c.seed, grouped: c.lengthGroups !== false }), undefined, { split: c.splits.test }));
+    test = stripStep(await tr.evaluateOn(ft.test, undefined, { split: c.splits.test }));
   }
   const result: LrResult = { lr, run: resolve(run), epochs, best: { epoch: best.epoch, validation: best.validation }, ...(test ? { test } : {}) };
   writeFileAtomic(done, JSON.stringify(result, null, 1) + '\n');
