@@ -78,6 +78,12 @@ describe('fine-tuning', () => {
     const again = await finetune(rt, c, { message: (m) => messages.push(m), epoch: () => { throw new Error('no epoch should run again'); } });
     expect(again.selected).toEqual(r.selected);
     expect(messages.filter((m) => /finished earlier, reused/.test(m))).toHaveLength(2);
+    // A finished run whose best epoch another metric chose (an older version's main metric) is not reused.
+    const done = join(c.out, 'lr-0.003', 'lr-result.json');
+    const saved = readFileSync(done, 'utf8');
+    writeFileSync(done, JSON.stringify({ ...JSON.parse(saved), metric: 'accuracy' }));
+    await expect(finetune(rt, c)).rejects.toThrow(`${done}: its best epoch was chosen by accuracy, but bundled:spam's main metric is f1`);
+    writeFileSync(done, saved);
   });
 
   it('a run interrupted after an epoch resumes from its checkpoint and ends as the uninterrupted run', async () => {

@@ -3,7 +3,7 @@
 // task with the floor beside them; report.md, report.json and every plot are written, with
 // every objective and the floor in them; a second run with the same --out reuses everything.
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getRuntime } from './harness.js';
 import { tempDir } from './tmp.js';
@@ -59,5 +59,10 @@ describe('study', () => {
     // Started again: everything is reused (no pre-training or fine-tuning stage does work).
     const again = await runStudy(rt, c, reporter);
     expect(again.objectives.map((o) => o.checkpoints.map((k) => k.tasks['bundled:spam'].finetune.scores))).toEqual(study.objectives.map((o) => o.checkpoints.map((k) => k.tasks['bundled:spam'].finetune.scores)));
+    expect(again.objectives.map((o) => o.checkpoints.map((k) => k.tasks['bundled:spam'].probe!.scores))).toEqual(study.objectives.map((o) => o.checkpoints.map((k) => k.tasks['bundled:spam'].probe!.scores)));
+    // A probe file without the task's main metric (one an older version wrote) is refused, not read as a score.
+    const probeFile = join(out, 'probe', 'rts', 'step-3', 'bundled_spam.json');
+    writeFileSync(probeFile, JSON.stringify({ score: 0.5, split: 'test' }));
+    await expect(runStudy(rt, c, reporter)).rejects.toThrow(`${probeFile}: no f1 (bundled:spam's main metric) in this probe result`);
   });
 });

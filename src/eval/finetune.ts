@@ -339,6 +339,8 @@ export interface EpochResult {
 export interface LrResult {
   lr: number;
   run: string;
+  /** The metric that chose the best epoch (the task's main one when the run was made). */
+  metric: string;
   epochs: EpochResult[];
   best: { epoch: number; validation: FinetuneEval };
   test?: FinetuneEval;
@@ -420,8 +422,13 @@ export function finetuneOptimizer(ft: TrainingTask<FinetuneGraph>, c: FinetuneCo
 async function finetuneOne(rt: Runtime, task: Task, start: StartingPoint, c: FinetuneConfig & { splits: Record<string, EncodedSplit>; seqLen: number }, lr: number, run: string, report?: FinetuneReporter): Promise<LrResult> {
   const done = join(run, 'lr-result.json');
   if (existsSync(done)) {
+    const r = JSON.parse(readFileSync(done, 'utf8')) as LrResult;
+    // Its best epoch (and the test score of that epoch's parameters) was chosen by r.metric:
+    // under another metric the kept parameters may be the wrong epoch's.
+    if (r.metric !== task.metric)
+      throw new Error(`${done}: its best epoch was chosen by ${r.metric ?? 'an unrecorded metric'}, but ${task.name}'s main metric is ${task.metric}; move ${run} away to fine-tune it again`);
     report?.message(`${run}: finished earlier, reused`);
-    return JSON.parse(readFileSync(done, 'utf8')) as LrResult;
+    return r;
   }
   const ft = finetuningTask(task, start, c);
   const stepsPerEpoch = ft.train.stepsPerEpoch;
@@ -459,7 +466,7 @@ async function finetuneOne(rt: Runtime, task: Task, start: StartingPoint, c: Fin
     tr.loadParameters(loadModel(bestPath), bestPath);
     test = stripStep(await tr.evaluateOn(ft.test, undefined, { split: c.splits.test }));
   }
-  const result: LrResult = { lr, run: resolve(run), epochs, best: { epoch: best.epoch, validation: best.validation }, ...(test ? { test } : {}) };
+  const result: LrResult = { lr, run: resolve(run), metric: task.metric, epochs, best: { epoch: best.epoch, validation: best.validation }, ...(test ? { test } : {}) };
   writeFileAtomic(done, JSON.stringify(result, null, 1) + '\n');
   return result;
 }

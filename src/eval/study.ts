@@ -198,8 +198,11 @@ function snapshotStart(data: string, c: StudyConfig, snapshotDir: string | null)
   return { ...base, kind: 'run', source: snapshotDir, encoder: new Map(Object.entries(t).map(([k, v]) => [k, toFloat32(v, k)])) };
 }
 
-/** The probe's score on the task's reported split, from frozen features. */
-async function probeScore(rt: Runtime, task: Task, start: StartingPoint, c: StudyConfig): Promise<{ score: number; split: 'test' | 'validation' }> {
+/** What a probe file holds: every metric of the task on its reported split (so a change of main metric needs no refit). */
+interface ProbeRecord { metrics: Record<string, number>; split: 'test' | 'validation' }
+
+/** The probe's metrics on the task's reported split, from frozen features. */
+async function probeScore(rt: Runtime, task: Task, start: StartingPoint, c: StudyConfig): Promise<ProbeRecord> {
   const enc = (xs: Task['splits']['train']) => {
     const e = xs.map((ex) => encodeExample(start.tokenizer, ex, c.finetune.maxLen));
     return { ids: e.map((x) => x.ids), types: e.map((x) => x.types) };
@@ -220,13 +223,13 @@ async function probeScore(rt: Runtime, task: Task, start: StartingPoint, c: Stud
   if (task.kind === 'regression') {
     const sel = probeRegressor({ features: ft, d, labels: labels(train) }, { features: fv, d, labels: labels(validation) });
     const preds = Array.from(predictRidge(sel.model, fr));
-    return { score: taskMetrics(task, preds, undefined, reported)[task.metric], split };
+    return { metrics: taskMetrics(task, preds, undefined, reported), split };
   }
   const sel = probeClassifier({ features: ft, d, labels: Int32Array.from(train, (x) => x.label) }, { features: fv, d, labels: Int32Array.from(validation, (x) => x.label) }, { classes: task.labels.length });
   const p = predictLogistic(sel.model, fr);
   const K = task.labels.length;
   const scores = Array.from({ length: reported.length }, (_, i) => p.probabilities[i * K + K - 1]);
-  return { score: taskMetrics(task, Array.from(p.predictions), scores, reported)[task.metric], split };
+  return { metrics: taskMetrics(task, Array.from(p.predictions), scores, reported), split };
 }
 
 /** Run the study (or resume it) and write report.md, report.json and the plots under `out`. */
@@ -290,14 +293,16 @@ export async function runStudy(rt: Runtime, c: StudyConfig, report?: StudyReport
         if (c.probe) {
           const ps = join(c.out, 'probe', u.objective, `step-${snap.step}`, `${task.name.replace(/[^a-z0-9.-]+/gi, '_')}.json`);
           const t0 = performance.now();
-          const p = existsSync(ps) ? (json(ps) as { score: number }) : await probeScore(rt, task, start, c);
+          const p = existsSync(ps) ? (json(ps) as ProbeRecord) : await probeScore(rt, task, start, c);
+          const score = p.metrics?.[task.metric];
+          if (typeof score !== 'number') throw new Error(`${ps}: no ${task.metric} (${task.name}'s main metric) in this probe result; move it away to fit the probe again`);
           clock.finetuned((performance.now() - t0) / 1000, 0, 0);
           if (!existsSync(ps)) {
             mkdirSync(join(ps, '..'), { recursive: true });
             atomicJson(ps, p);
           }
           // The probe is deterministic: one score, whatever the seed.
-          probe = seedScores([p.score]);
+          probe = seedScores([score]);
         }
         taskResults[task.name] = { finetune: seedScores(scores), ...(probe ? { probe } : {}), metric: task.metric, split };
       }

