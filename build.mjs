@@ -1,7 +1,7 @@
 // Bundles src/ into dist/ with esbuild. Every shaders/*.wgsl is inlined as a string
 // through the `virtual:shaders` module, so the built CLI needs no shader files.
 import { build } from 'esbuild';
-import { readdirSync, readFileSync, chmodSync } from 'node:fs';
+import { readdirSync, readFileSync, chmodSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -41,6 +41,28 @@ export async function buildAll() {
   await build({ ...common, entryPoints: { cli: join(root, 'src/cli/main.ts') }, outdir: join(root, 'dist'), banner: { js: '#!/usr/bin/env node\n' + common.banner.js } });
   await build({ ...common, entryPoints: { index: join(root, 'src/index.ts') }, outdir: join(root, 'dist') });
   chmodSync(join(root, 'dist/cli.js'), 0o755);
+  await buildTfjsPeer();
+}
+
+/**
+ * dist/tfjs-peer.mjs: TensorFlow.js (a devDependency) with its gradients and WebGPU backend
+ * for the bench peers (bench/peers/tfjs-entry.ts). Skipped, with the reason the peers will
+ * print, where the devDependencies are not installed.
+ */
+export async function buildTfjsPeer() {
+  const out = join(root, 'dist/tfjs-peer.mjs');
+  try {
+    await build({
+      entryPoints: [join(root, 'bench/peers/tfjs-entry.ts')], outfile: out,
+      bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'error',
+      // ES modules first: tfjs-core's CommonJS build ("main") registers no gradients.
+      mainFields: ['module', 'main'],
+      banner: { js: "import { createRequire as __electroliteRequire } from 'node:module'; const require = __electroliteRequire(import.meta.url);" },
+    });
+  } catch (e) {
+    rmSync(out, { force: true });
+    console.warn(`build: the TensorFlow.js bench peer is not built (${String(e.message ?? e).split('\n')[0]}); bench runs without it`);
+  }
 }
 
 /**

@@ -90,6 +90,7 @@ export async function timeTfjs(peer: TfjsPeerRuntime, p: TfjsPeer, t: TimingOpti
     const reps = Math.max(1, Math.min(1000, Math.ceil(t.minSampleMs / once)));
     const samples: number[] = [];
     for (let s = 0; s < t.samples; s++) samples.push(await launch(reps));
+    peer.check('a kernel case');
     return { ms: median(samples), output };
   } finally {
     dispose();

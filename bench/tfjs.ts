@@ -4,33 +4,21 @@
 // tfjs is a devDependency: when it cannot be loaded, loadTfjs returns why, and the bench
 // runs without peer figures.
 import { create } from 'webgpu';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Runtime } from '../src/gpu/runtime.js';
 
-/** The parts of @tensorflow/tfjs-core the peers use (typed loosely: it is optional). */
-export interface TfTensor {
-  dispose(): void;
-  data(): Promise<ArrayLike<number>>;
-}
-export interface Tf {
-  tensor(values: ArrayLike<number>, shape: number[], dtype?: 'float32'): TfTensor;
-  matMul(a: TfTensor, b: TfTensor, transposeA?: boolean, transposeB?: boolean): TfTensor;
-  add(a: TfTensor, b: TfTensor): TfTensor;
-  sum(x: TfTensor, axis?: number): TfTensor;
-  mul(a: TfTensor, b: TfTensor | number): TfTensor;
-  softmax(x: TfTensor, dim?: number): TfTensor;
-  tidy<T>(f: () => T): T;
-  setBackend(name: string): Promise<boolean>;
-  ready(): Promise<void>;
-  backend(): unknown;
-  getBackend(): string;
-  env(): { set(flag: string, value: unknown): void };
-}
+/** TensorFlow.js's API (types only: the module is loaded at run time, and may be absent). */
+export type Tf = typeof import('@tensorflow/tfjs-core');
+export type TfTensor = import('@tensorflow/tfjs-core').Tensor;
 
 export interface TfjsPeerRuntime {
   tf: Tf;
   /** Flush tfjs's queued dispatches and wait for the device (timing's sync point). */
   sync(last: TfTensor): Promise<void>;
   description: string;
+  /** Throw if tfjs's device reported an error (WebGPU reports them out of band; the results would be garbage). */
+  check(what: string): void;
 }
 
 // Dawn's object must stay referenced while its devices live (see src/gpu/adapter.ts).
@@ -50,7 +38,19 @@ function flagsFor(rt: Runtime): { flags: string[]; featureLevel?: 'compatibility
   }
 }
 
-/** Load tfjs-core + the WebGPU backend on an adapter like rt's; a string says why not. */
+/**
+ * dist/tfjs-peer.mjs (build.mjs, from bench/peers/tfjs-entry.ts): beside the built CLI, or
+ * under dist/ when this file runs from source; null when it was not built.
+ */
+export function tfjsPeerModule(): string | null {
+  for (const rel of ['./tfjs-peer.mjs', '../dist/tfjs-peer.mjs']) {
+    const url = new URL(rel, import.meta.url);
+    if (existsSync(fileURLToPath(url))) return url.href;
+  }
+  return null;
+}
+
+/** Load tfjs (gradients and the WebGPU backend with it) on an adapter like rt's; a string says why not. */
 export async function loadTfjs(rt: Runtime): Promise<TfjsPeerRuntime | string> {
   const { flags, featureLevel } = flagsFor(rt);
   const gpu = create(flags);
@@ -70,9 +70,9 @@ export async function loadTfjs(rt: Runtime): Promise<TfjsPeerRuntime | string> {
   const log = console.log;
   console.log = (...a: unknown[]) => console.error(...a);
   try {
-    const core = '@tensorflow/tfjs-core', backend = '@tensorflow/tfjs-backend-webgpu';
-    const tf = (await import(core)) as unknown as Tf;
-    await import(backend);
+    const bundle = tfjsPeerModule();
+    if (!bundle) return 'tfjs not available: dist/tfjs-peer.mjs was not built (the devDependencies are not installed)';
+    const tf = (await import(bundle)) as unknown as Tf;
     if (!(await tf.setBackend('webgpu'))) return 'tfjs: the webgpu backend did not initialise';
     await tf.ready();
     const b = tf.backend() as { device?: GPUDevice; commandEncoder?: unknown; submitQueue?: () => void; endComputePassEncoder?: () => void };
@@ -86,8 +86,13 @@ export async function loadTfjs(rt: Runtime): Promise<TfjsPeerRuntime | string> {
         await last.data();
       }
     };
+    const errors: string[] = [];
+    if (dev) dev.onuncapturederror = (ev: GPUUncapturedErrorEvent) => void errors.push(ev.error.message);
+    const check = (what: string) => {
+      if (errors.length) throw new Error(`tfjs peer: ${what}: the device reported ${errors.length} error(s), the first: ${errors[0].split('\n')[0]}`);
+    };
     const info = (dev as unknown as { adapterInfo?: GPUAdapterInfo })?.adapterInfo;
-    return { tf, sync, description: `tfjs ${tf.getBackend()} on ${info?.description || info?.architecture || flags.join(',')}` };
+    return { tf, sync, check, description: `tfjs ${tf.getBackend()} on ${info?.description || info?.architecture || flags.join(',')}` };
   } catch (e) {
     return `tfjs not available: ${(e as Error).message.split('\n')[0]}`;
   } finally {

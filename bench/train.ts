@@ -20,6 +20,8 @@ import { setAutotuneDefaults } from '../src/kernels/autotune.js';
 import { stepBenchConfig, timeTrainerSteps } from './steps.js';
 import { matmulCase } from './cases-matmul.js';
 import { timeOps } from './harness.js';
+import type { TfjsPeerRuntime } from './tfjs.js';
+import { tfjsTrain } from './peers/tfjs_train.js';
 
 export interface TrainBenchOptions {
   /** A directory made by `prepare`. */
@@ -32,6 +34,8 @@ export interface TrainBenchOptions {
   steps: number;
   /** The PyTorch peer (bench/peers/torch_train.py) run beside each objective it has, with this Python. */
   torch?: { python: string };
+  /** The TensorFlow.js peer (bench/peers/tfjs_train.ts) on its WebGPU backend, run beside each objective it has. */
+  tfjs?: TfjsPeerRuntime;
   log?: (line: string) => void;
   table?: (text: string) => void;
 }
@@ -60,6 +64,10 @@ export interface TrainBenchResult {
   /** The PyTorch peer's tokens/s on the CPU for the same sizes and objective, run right after ours, and ours over it. */
   torch_tokens_per_s?: number;
   vs_torch?: number;
+  /** The TensorFlow.js peer's tokens/s (WebGPU backend, same kind of adapter), run right after ours; ours over it; its first step's loss. */
+  tfjs_tokens_per_s?: number;
+  vs_tfjs?: number;
+  tfjs_first_loss?: number;
 }
 
 export interface TrainBenchReport {
@@ -68,8 +76,8 @@ export interface TrainBenchReport {
   results: TrainBenchResult[];
 }
 
-/** The objectives bench/peers/torch_train.py trains. */
-const TORCH_PEER: Record<ObjectiveName, 'mlm' | 'rts' | null> = { mlm: 'mlm', slm: null, rts: 'rts', crts: null, electra: null };
+/** The objectives the peers (bench/peers/torch_train.py, tfjs_train.ts) train. */
+const PEER_OBJECTIVE: Record<ObjectiveName, 'mlm' | 'rts' | null> = { mlm: 'mlm', slm: null, rts: 'rts', crts: null, electra: null };
 
 /** bench/peers/torch_train.py (beside bench/ from dist/ and from bench/ alike). */
 export const TORCH_PEER_SCRIPT = fileURLToPath(new URL('../bench/peers/torch_train.py', import.meta.url));
@@ -158,7 +166,14 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
         };
         const mlm = results.find((x) => x.objective === 'mlm' && x.model === model);
         if (mlm) r.vs_mlm = Number((r.step_ms / mlm.step_ms).toFixed(2));
-        const peer = TORCH_PEER[objective];
+        const peer = PEER_OBJECTIVE[objective];
+        if (o.tfjs && peer) {
+          const t = await tfjsTrain(o.tfjs, cfg, peer, o.batch, T, o.steps);
+          say(`tfjs peer (${o.tfjs.description}): ${model} ${objective} ${t.tokens_per_s} tokens/s, ${t.step_ms} ms/step, first loss ${t.first_loss}`);
+          r.tfjs_tokens_per_s = t.tokens_per_s;
+          r.vs_tfjs = Number((r.tokens_per_s / t.tokens_per_s).toFixed(2));
+          r.tfjs_first_loss = t.first_loss;
+        }
         if (o.torch && peer) {
           const t = runTorchPeer(o.torch.python, cfg, peer, o.batch, T, o.steps);
           say(`torch peer (${t.threads} threads): ${model} ${objective} ${t.tokens_per_s} tokens/s, ${t.step_ms} ms/step`);
@@ -169,6 +184,7 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
         table?.(
           `${model.padEnd(6)} ${objective.padEnd(9)} ${ms.toFixed(1).padStart(9)} ${String(r.tokens_per_s).padStart(9)} ${(flopsPerToken / 1e6).toFixed(2).padStart(9)} ` +
             `${gflops.toFixed(1).padStart(8)} ${best.toFixed(1).padStart(8)} ${(100 * r.mfu_vs_matmul).toFixed(0).padStart(5)}% ${r.peak_mem_mb.toFixed(0).padStart(7)}  ${r.vs_mlm !== undefined ? `${r.vs_mlm.toFixed(2)}×` : '     '}` +
+            `${r.tfjs_tokens_per_s !== undefined ? `  tfjs ${r.tfjs_tokens_per_s} tokens/s (ours ${r.vs_tfjs}×)` : ''}` +
             `${r.torch_tokens_per_s !== undefined ? `  torch ${r.torch_tokens_per_s} tokens/s (ours ${r.vs_torch}×)` : ''}\n`,
         );
       }

@@ -87,6 +87,21 @@ describe('bench', () => {
     expect(text.stdout).toMatch(/scaling against tiny \(tokens\/s ×, memory ×\):\n  rts +mini [0-9.]+× \/ [0-9.]+×/);
   }, 300_000);
 
+  it('train --vs tfjs: the same model and objectives in TensorFlow.js on its WebGPU backend, in the same run; the ratio', () => {
+    const r = cli(['bench', 'train', '--json', '--data', data, '--model', 'tiny', '--objectives', 'mlm,rts', '--batch', '2', '--steps', '1', '--vs', 'tfjs']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const [m, t] = out.results;
+    for (const x of [m, t]) {
+      expect(x.tfjs_tokens_per_s).toBeGreaterThan(0);
+      expect(x.vs_tfjs).toBeCloseTo(x.tokens_per_s / x.tfjs_tokens_per_s, 1);
+    }
+    // Its first loss says the peer computes what it claims from random weights: cross-entropy
+    // over the whole vocabulary (≈ ln 1000) for MLM, one logit's BCE (≈ ln 2) for RTS.
+    expect(Math.abs(m.tfjs_first_loss - Math.log(1000))).toBeLessThan(0.3);
+    expect(Math.abs(t.tfjs_first_loss - Math.log(2))).toBeLessThan(0.05);
+  }, 300_000);
+
   it('bad arguments exit 2 naming the problem', () => {
     const a = cli(['bench', 'nope']);
     expect(a.status).toBe(2);

@@ -12,6 +12,7 @@ import { benchKernels } from '../../bench/kernels.js';
 import { benchData, formatDataBench } from '../../bench/data.js';
 import { benchSteps } from '../../bench/steps.js';
 import { benchTrain, torchPeerProblem } from '../../bench/train.js';
+import { loadTfjs, tfjsPeerModule, type TfjsPeerRuntime } from '../../bench/tfjs.js';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 const stdout = (text: string) => process.stdout.write(text);
@@ -117,19 +118,28 @@ async function trainCommand(argv: string[]): Promise<number> {
   const batch = numberOption('bench train', 'batch', values.batch, { int: true, min: 1 });
   const steps = numberOption('bench train', 'steps', values.steps, { int: true, min: 1 });
   const objectives = objectivesOption('bench train', values.objectives!);
+  // Optional peers, checked before any GPU work: --vs torch,tfjs (either or both).
+  const peers = values.vs === undefined ? [] : values.vs.split(',').map((x) => x.trim());
+  for (const p of peers) if (p !== 'torch' && p !== 'tfjs') throw new UsageError(`bench train: unknown --vs '${p}' (expected torch or tfjs)`);
   let torch: { python: string } | undefined;
-  if (values.vs === 'torch') {
-    // An optional peer: checked before any GPU work, the Python chosen by ELECTROLITE_PYTHON.
+  if (peers.includes('torch')) {
     const python = process.env.ELECTROLITE_PYTHON || 'python3';
     const problem = torchPeerProblem(python);
     if (problem) throw new UsageError(`bench train: --vs torch needs a Python with torch and transformers (ELECTROLITE_PYTHON chooses one): ${problem}`);
     torch = { python };
-  } else if (values.vs === 'tfjs') throw new UsageError('bench train: --vs tfjs: the TensorFlow.js training peer is not implemented yet (bench kernels compares kernels with TensorFlow.js)');
-  else if (values.vs !== undefined) throw new UsageError(`bench train: unknown --vs '${values.vs}' (expected torch or tfjs)`);
+  }
+  if (peers.includes('tfjs') && !tfjsPeerModule())
+    throw new UsageError('bench train: --vs tfjs needs dist/tfjs-peer.mjs, which `node build.mjs` makes when the devDependencies (@tensorflow/tfjs-core, @tensorflow/tfjs-backend-webgpu) are installed');
   const json = Boolean(values.json);
   const data = await trainingData(values.data);
   const rt = await cliRuntime(values.adapter, json);
-  const report = await benchTrain(rt, { data, models, batch, objectives, steps, torch, log: say, table: json ? undefined : stdout });
+  let tfjs: TfjsPeerRuntime | undefined;
+  if (peers.includes('tfjs')) {
+    const loaded = await loadTfjs(rt);
+    if (typeof loaded === 'string') throw new Error(`bench train: --vs tfjs: ${loaded}`);
+    tfjs = loaded;
+  }
+  const report = await benchTrain(rt, { data, models, batch, objectives, steps, torch, tfjs, log: say, table: json ? undefined : stdout });
   if (json) printJson(report);
   rt.destroy();
   return 0;
