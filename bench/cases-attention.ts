@@ -4,6 +4,9 @@
 // 8·B·H·T²·D (dV, dP, dQ, dK; both algorithms also recompute QKᵀ, not counted).
 // The TensorFlow.js peer of the forward is matMul(Q, Kᵀ)·scale → softmax → matMul(·, V) on
 // [B·H, T, D] tensors (no mask, no dropout: slightly less work than ours).
+// At head dim 64, also f16 storage of qkv, the output and their gradients (f32 arithmetic),
+// where the adapter has shader-f16 (what a mixed-precision step would run).
+import type { DType } from '../src/gpu/tensor.js';
 import type { BenchCase } from './harness.js';
 import { fill } from './harness.js';
 import { attention, attentionBackward, releaseAttentionScratch, ATTENTION_ALGORITHMS } from '../src/kernels/attention.js';
@@ -16,20 +19,27 @@ export function attentionCases(): BenchCase[] {
     { B: 2, T: 512, H: 2, D: 128 },
   ];
   for (const { B, T, H, D } of shapes)
+  for (const dtype of (D === 64 ? ['f32', 'f16'] : ['f32']) as DType[])
   for (const algorithm of ATTENTION_ALGORITHMS) {
     const shape = `B${B} T${T} H${H} D${D}`;
+    const f16 = dtype === 'f16';
     const make = async (rt: Parameters<BenchCase['setup']>[0], backward: boolean) => {
-      const qkv = rt.upload(fill(B * T * 3 * H * D, 1), [B, T, 3 * H * D]);
+      const qkv = rt.upload(fill(B * T * 3 * H * D, 1), [B, T, 3 * H * D], dtype);
       // Realistic padding: lengths spread between T/2 and T.
       const lengths = rt.upload(Array.from({ length: B }, (_, b) => T - Math.floor((b * T) / (2 * B))), [B], 'u32');
-      const out = rt.empty([B, T, H * D]), lse = rt.empty([B, H, T]);
-      const dout = rt.upload(fill(B * T * H * D, 2), [B, T, H * D]), dqkv = rt.empty([B, T, 3 * H * D]);
+      const out = rt.empty([B, T, H * D], dtype), lse = rt.empty([B, H, T]);
+      const dout = rt.upload(fill(B * T * H * D, 2), [B, T, H * D], dtype), dqkv = rt.empty([B, T, 3 * H * D], dtype);
       const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, dropout: { p: 0.1, seed: 1 }, algorithm });
       const ops = backward ? (await attentionBackward(rt, fwd, dout, dqkv)).ops : fwd.ops;
       if (backward) await rt.run(...fwd.ops);
       return { ops, release: () => (rt.release(qkv, lengths, out, lse, dout, dqkv), releaseAttentionScratch(rt, fwd.scratch)) };
     };
     const BH = B * H;
+    if (f16) {
+      cases.push({ kernel: `attention[${algorithm}] f16`, shape, flops: 4 * BH * T * T * D, needs: 'f16', setup: (rt) => make(rt, false) });
+      cases.push({ kernel: `attention_bwd[${algorithm}] f16`, shape, flops: 8 * BH * T * T * D, needs: 'f16', setup: (rt) => make(rt, true) });
+      continue;
+    }
     cases.push({
       kernel: `attention[${algorithm}]`, shape, flops: 4 * BH * T * T * D, setup: (rt) => make(rt, false),
       tfjs: {

@@ -21,6 +21,10 @@ export interface BenchCase {
   /** Floating-point operations per launch (for GFLOP/s), or bytes moved (for GB/s). */
   flops?: number;
   bytes?: number;
+  /** An adapter feature the case needs ('f16': shader-f16); left out, with a note, where it is missing. */
+  needs?: 'f16';
+  /** A fixed matmul tile (cases-matmul.ts tileName) instead of the autotuned one. */
+  tile?: string;
   /** `output`, when given, is compared with the tfjs peer's output (both f32). */
   setup(rt: Runtime): Promise<{ ops: Op[]; release(): void; output?: Tensor }>;
   tfjs?: TfjsPeer;
@@ -29,7 +33,11 @@ export interface BenchCase {
 export interface BenchResult {
   kernel: string;
   shape: string;
-  ms: number;
+  /** The fixed tile of a --tilings case. */
+  tile?: string;
+  /** Why a --tilings case did not run (a tile beyond this adapter's limits); ms is then absent. */
+  error?: string;
+  ms?: number;
   gflops?: number;
   gbps?: number;
   tfjs_ms?: number;

@@ -10,7 +10,7 @@ import { rates, relDiff, timeOps, timeTfjs, type BenchCase, type BenchResult } f
 import { basicCases } from './cases-basic.js';
 import { attentionCases } from './cases-attention.js';
 import { normCases } from './cases-norm.js';
-import { matmulCases } from './cases-matmul.js';
+import { matmulCases, tilingCases } from './cases-matmul.js';
 import { lossCases } from './cases-loss.js';
 import { loadTfjs } from './tfjs.js';
 import { colsumCases } from './cases-colsum.js';
@@ -19,6 +19,15 @@ export function allCases(): BenchCase[] {
   return [...basicCases(), ...matmulCases(), ...lossCases(), ...normCases(), ...attentionCases(), ...colsumCases()];
 }
 
+/** The shapes `--tilings` times with every tile: square, and a BERT step's widest and narrowest (hidden 256, 4096 rows). */
+const TILING_SHAPES = [
+  { kernel: 'matmul tiling', M: 256, K: 256, N: 256 },
+  { kernel: 'matmul tiling', M: 1024, K: 1024, N: 1024 },
+  { kernel: 'matmul tiling ffn_up', M: 4096, K: 256, N: 1024 },
+  { kernel: 'matmul tiling out', M: 4096, K: 256, N: 256 },
+  { kernel: 'matmul[TN] tiling ffn_up.dW', M: 256, K: 4096, N: 1024, transA: true },
+];
+
 export interface KernelBenchOptions {
   /** Only the cases whose `kernel shape` contains this text. */
   filter?: string;
@@ -26,6 +35,8 @@ export interface KernelBenchOptions {
   tfjs?: boolean;
   /** false: no autotuning, the default tiles (default: as ELECTROLITE_AUTOTUNE says). */
   autotune?: boolean;
+  /** Also time TILING_SHAPES with every tile the autotuner tries here (f32 and, with shader-f16, f16 inputs). */
+  tilings?: boolean;
   /** Notes, warnings and the autotuner's log, one line at a time (the CLI: stderr). */
   log?: (line: string) => void;
   /** Where the text table goes, row by row as the cases finish; none when absent (the CLI: stdout without --json). */
@@ -43,18 +54,32 @@ export async function benchKernels(rt: Runtime, o: KernelBenchOptions = {}): Pro
   const say = o.log ?? (() => {});
   const table = o.table;
   setAutotuneDefaults({ enabled: o.autotune === false ? false : undefined, log: say });
-  const cases = allCases().filter((c) => !o.filter || `${c.kernel} ${c.shape}`.includes(o.filter));
+  const every = [...allCases(), ...(o.tilings ? TILING_SHAPES.flatMap((t) => tilingCases(rt, t)) : [])];
+  const missing = every.filter((c) => c.needs === 'f16' && !rt.caps.f16);
+  if (missing.length) say(`${missing.length} f16 cases left out: this adapter lacks shader-f16`);
+  const cases = every.filter((c) => !missing.includes(c) && (!o.filter || `${c.kernel} ${c.shape}`.includes(o.filter)));
   let peer = o.tfjs === false ? 'tfjs: disabled (--no-tfjs)' : cases.some((c) => c.tfjs) ? await loadTfjs(rt) : 'tfjs: no case has a peer';
   const tfjsNote = typeof peer === 'string' ? peer : peer.description;
   say(typeof peer === 'string' ? `${peer}; tfjs figures omitted` : `peer: ${peer.description}`);
   table?.(`${'kernel'.padEnd(24)} ${'shape'.padEnd(20)} ${'ms'.padStart(10)}     rate            ${typeof peer === 'string' ? '' : 'tfjs ms      tfjs rate     ×tfjs'}\n`);
   const results: BenchResult[] = [];
   for (const c of cases) {
-    const { ops, release, output } = await c.setup(rt);
+    let built;
+    try {
+      built = await c.setup(rt);
+    } catch (e) {
+      // A fixed tile may not fit this adapter (workgroup size or memory): recorded, not fatal.
+      if (!c.tile) throw e;
+      const error = (e as Error).message.split('\n')[0];
+      results.push({ kernel: c.kernel, shape: c.shape, tile: c.tile, error });
+      table?.(`${c.kernel.padEnd(24)} ${c.shape.padEnd(20)} ${c.tile}: ${error}\n`);
+      continue;
+    }
+    const { ops, release, output } = built;
     const ms = await timeOps(rt, ops);
     const ours = output && typeof peer !== 'string' && c.tfjs ? await rt.read(output) : undefined;
     release();
-    const r: BenchResult = { kernel: c.kernel, shape: c.shape, ms: Number(ms.toFixed(4)), ...rates(c, ms) };
+    const r: BenchResult = { kernel: c.kernel, shape: c.shape, ...(c.tile ? { tile: c.tile } : {}), ms: Number(ms.toFixed(4)), ...rates(c, ms) };
     if (typeof peer !== 'string' && c.tfjs) {
       try {
         const t = await timeTfjs(peer, c.tfjs);
@@ -78,9 +103,9 @@ export async function benchKernels(rt: Runtime, o: KernelBenchOptions = {}): Pro
     if (table) {
       const rate = (g?: number, b?: number) => (g !== undefined ? `${g.toFixed(2)} GFLOP/s` : b !== undefined ? `${b.toFixed(2)} GB/s` : '');
       const peerCols = r.tfjs_ms !== undefined
-        ? `${r.tfjs_ms.toFixed(3).padStart(10)} ms  ${rate(r.tfjs_gflops, r.tfjs_gbps).padEnd(14)} ${(r.tfjs_ms / r.ms).toFixed(2)}×`
+        ? `${r.tfjs_ms.toFixed(3).padStart(10)} ms  ${rate(r.tfjs_gflops, r.tfjs_gbps).padEnd(14)} ${(r.tfjs_ms / ms).toFixed(2)}×`
         : '';
-      table(`${c.kernel.padEnd(24)} ${c.shape.padEnd(20)} ${ms.toFixed(3).padStart(10)} ms  ${rate(r.gflops, r.gbps).padEnd(15)} ${peerCols}\n`);
+      table(`${c.kernel.padEnd(24)} ${c.shape.padEnd(20)} ${ms.toFixed(3).padStart(10)} ms  ${rate(r.gflops, r.gbps).padEnd(15)} ${c.tile ?? ''}${peerCols}\n`);
     }
   }
   peer = '';

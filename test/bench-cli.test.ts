@@ -7,6 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { prepareMoby } from './train-fixtures.js';
 import { tempDir } from './tmp.js';
+import { getRuntime } from './harness.js';
+import { tileCandidates } from '../src/kernels/matmul.js';
+import { tileName } from '../bench/cases-matmul.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
@@ -30,6 +33,32 @@ describe('bench', () => {
     expect(m.tfjs_ms).toBeGreaterThan(0);
     expect(m.tfjs_gflops).toBeGreaterThan(0);
     expect(m.tfjs_mismatch).toBeUndefined(); // ours and tfjs's outputs agree
+  }, 300_000);
+
+  it('kernels --tilings: a shape with every tile the autotuner tries here, f16 inputs where the adapter has shader-f16', async () => {
+    const rt = await getRuntime();
+    const storages = rt.caps.f16 ? ['f32', 'f16'] : ['f32'];
+    const expected = storages.flatMap((s) => tileCandidates(rt).map((t) => `${s} ${tileName(t)}`));
+    const r = cli(['bench', 'kernels', '--json', '--no-tfjs', '--tilings', '--filter', 'tiling 256x']);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout).results;
+    expect(rows.map((x: { kernel: string; tile: string }) => `${x.kernel.includes('f16') ? 'f16' : 'f32'} ${x.tile}`)).toEqual(expected);
+    for (const x of rows) {
+      expect(x.shape).toBe('256x256x256');
+      // Timed, or the reason the tile does not fit this adapter.
+      if (x.error === undefined) expect(x.gflops).toBeCloseTo((2 * 256 ** 3) / x.ms / 1e6, 1);
+      else expect(x.error).toMatch(/tile/);
+    }
+    expect(rows.filter((x: { error?: string }) => x.error === undefined).length).toBeGreaterThan(0);
+    // The f16 cases of the default set: there with shader-f16, left out with a note without it.
+    const f = cli(['bench', 'kernels', '--json', '--no-tfjs', '--filter', 'f16']);
+    expect(f.status, f.stderr).toBe(0);
+    const f16 = JSON.parse(f.stdout).results;
+    if (rt.caps.f16) expect(f16.map((x: { kernel: string }) => x.kernel)).toEqual(['matmul f16', 'matmul f16 ffn_up', 'matmul[TN] f16 ffn_up.dW']);
+    else {
+      expect(f16).toEqual([]);
+      expect(f.stderr).toMatch(/f16 cases left out: this adapter lacks shader-f16/);
+    }
   }, 300_000);
 
   it('steps --json --profile: step time per objective, cost relative to MLM, phases and slowest ops', () => {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the GPU benchmarks from the remote bundle (pack.sh) on a bare Linux x86-64 machine:
 # unpacks it, finds the NVIDIA Vulkan driver, and runs `info --json`, `bench kernels --json`
-# (every matmul tiling the autotuner measures is in kernels.log: the bundle starts with an
-# empty autotune cache), and `bench train --json` for small and base in f32 and f16, each
+# (f32 and f16 matmuls, both attention algorithms in f32 and f16), `bench kernels --tilings`
+# (square and BERT-step matmuls with every tile the autotuner tries, workgroup-memory GPU
+# tiles included, f32 and f16 inputs), and `bench train --json` for small and base in f32 and f16, each
 # part under its own time limit, writing OUTDIR/<part>.json, <part>.log and one line per
 # part in OUTDIR/parts.jsonl; a part that fails or runs out of time does not stop the
 # others. Then a summary on stdout.
@@ -31,11 +32,11 @@ export ELECTROLITE_CACHE_DIR=$work/cache
 
 if [ $standin = 1 ]; then
   adapter=lavapipe
-  models=tiny batch=8 kernels_filter=(--filter 256)
+  models=tiny batch=8 kernels_filter=(--filter 256) tilings_filter="tiling 256x"
   echo "run: stand-in: lavapipe, tiny at batch 8" >&2
 else
   adapter=gpu
-  models=small,base batch=32 kernels_filter=()
+  models=small,base batch=32 kernels_filter=() tilings_filter=tiling
   icd=""
   for f in /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json /usr/local/share/vulkan/icd.d/nvidia_icd*.json; do
     [ -f "$f" ] && { icd=$f; break; }
@@ -71,10 +72,11 @@ part() {
   [ $rc = 0 ] || echo "run: $name failed (exit $rc; $( [ $rc = 124 ] && echo 'out of time' || tail -n 1 "$out/$name.log"))" >&2
 }
 
-part info 60 info --json --adapter "$adapter"
+part info 30 info --json --adapter "$adapter"
 part kernels 180 bench kernels --json --no-tfjs --adapter "$adapter" "${kernels_filter[@]}"
+part kernels-tilings 90 bench kernels --json --no-tfjs --tilings --filter "$tilings_filter" --adapter "$adapter"
 part train-f32 150 bench train --json --model "$models" --batch "$batch" --steps 6 --adapter "$adapter" --data "$app/data/sotu"
-part train-f16 60 bench train --json --model "$models" --batch "$batch" --steps 6 --precision f16 --adapter "$adapter" --data "$app/data/sotu"
+part train-f16 30 bench train --json --model "$models" --batch "$batch" --steps 6 --precision f16 --adapter "$adapter" --data "$app/data/sotu"
 
 # The summary: what each part produced (a part's JSON may be empty or partial).
 "$node" - "$out" <<'JS'
@@ -87,6 +89,13 @@ const info = read('info');
 if (info) console.log(`adapter: ${info.adapter?.description ?? '?'} (${info.kind}, ${info.backend}); f16 ${info.capabilities?.f16}, subgroups ${info.capabilities?.subgroups}; matmul ${info.matmulGflops ?? '?'} GFLOP/s`);
 const k = read('kernels');
 if (k) for (const r of k.results.filter((r) => r.kernel.startsWith('matmul')).sort((a, b) => (b.gflops ?? 0) - (a.gflops ?? 0)).slice(0, 5)) console.log(`kernel ${r.kernel} ${r.shape}: ${r.gflops} GFLOP/s`);
+const t = read('kernels-tilings');
+if (t) {
+  // The best tile per shape and input storage: what the autotuner should pick on this device.
+  const best = new Map();
+  for (const r of t.results) if (r.gflops !== undefined) { const key = `${r.kernel} ${r.shape}`; if (!best.has(key) || best.get(key).gflops < r.gflops) best.set(key, r); }
+  for (const [key, r] of best) console.log(`tiling ${key}: best ${r.tile} ${r.gflops} GFLOP/s (${t.results.filter((x) => `${x.kernel} ${x.shape}` === key && x.error).length} tiles did not fit)`);
+}
 for (const name of ['train-f32', 'train-f16']) {
   const t = read(name);
   if (t) for (const r of t.results) console.log(`${name} ${r.model} ${r.objective}: ${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step, MFU ${(100 * r.mfu_vs_matmul).toFixed(0)} % of the ${r.best_matmul_gflops} GFLOP/s matmul${r.mfu_vs_peak !== undefined ? `, ${(100 * r.mfu_vs_peak).toFixed(1)} % of peak` : ''}, ${r.peak_mem_mb} MB`);

@@ -18,7 +18,7 @@ const say = (line: string) => process.stderr.write(line + '\n');
 const stdout = (text: string) => process.stdout.write(text);
 const printJson = (x: unknown) => process.stdout.write(JSON.stringify(x, null, 2) + '\n');
 
-/** `bench kernels [--json] [--adapter A] [--filter S] [--no-tfjs] [--no-autotune]` */
+/** `bench kernels [--json] [--adapter A] [--filter S] [--tilings] [--no-tfjs] [--no-autotune]` */
 async function kernelsCommand(argv: string[]): Promise<number> {
   const { values } = parse('bench kernels', argv, {
     ...ADAPTER_OPTION,
@@ -26,6 +26,7 @@ async function kernelsCommand(argv: string[]): Promise<number> {
     filter: { type: 'string' },
     'no-tfjs': { type: 'boolean' },
     'no-autotune': { type: 'boolean' },
+    tilings: { type: 'boolean' },
   });
   const json = Boolean(values.json);
   const rt = await cliRuntime(values.adapter, json);
@@ -33,6 +34,7 @@ async function kernelsCommand(argv: string[]): Promise<number> {
     filter: values.filter,
     tfjs: !values['no-tfjs'],
     autotune: values['no-autotune'] ? false : undefined,
+    tilings: Boolean(values.tilings),
     log: say, // stderr, also with --json
     table: json ? undefined : stdout,
   });
