@@ -9,7 +9,7 @@ import { exportCommand } from './export.js';
 import { predictCommand } from './predict.js';
 import { pretrainCommand } from './pretrain.js';
 import { finetuneCommand } from './finetune.js';
-import { studyCommand } from './study.js';
+import { studyCommand, STUDY_DEFAULTS as SD } from './study.js';
 import { UsageError } from './args.js';
 import { relayNativeOutput } from './native-output.js';
 
@@ -20,7 +20,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   prepare: { run: prepareCommand, help: 'corpus → tokenizer, packed shards, counts, clusters  --corpus P|bundled:NAME… --vocab-size N --seq-len L --out DIR' },
   pretrain: { run: pretrainCommand, help: 'pre-train an encoder  --objective mlm|slm|rts|crts|electra --model tiny|mini|small|base --data DIR --out RUN [--budget 2000|5M tokens|10m] [--batch B] [--lr LR] [--seed S] [--generator uniform|unigram --alpha A] [--generator-size 1/2] [--pre-ln] [--init-from HF_DIR] [--resume]' },
   finetune: { run: finetuneCommand, help: 'a classification head trained on a task, lr picked on validation, test scored once  --model RUN|HF_DIR|scratch:PRESET --task glue:NAME|as2|tsv:FILE|jsonl:FILE|bundled:NAME --out DIR [--epochs 3] [--lr 1e-4,3e-4] [--batch 32] [--max-len 128] [--data DIR] [--tokenizer DIR]' },
-  study: { run: studyCommand, help: 'every objective under one budget, fine-tuned and probed beside the no-pre-training floor; report.md/json and plots  --out DIR [--objectives mlm,slm,rts,crts,electra] [--model tiny] [--budget 6m] [--tasks bundled:sotu-party,bundled:moby-order,bundled:spam] [--seeds 3] [--checkpoints 1]' },
+  study: { run: studyCommand, help: `every objective under one budget, fine-tuned and probed beside the no-pre-training floor; report.md/json and plots  --out DIR [--objectives ${SD.objectives}] [--model ${SD.model}] [--budget ${SD.budget}] [--tasks ${SD.tasks}] [--seeds ${SD.seeds}] [--checkpoints ${SD.checkpoints}]` },
   tokenize: { run: tokenizeCommand, help: 'token ids of each stdin line  --tokenizer DIR [--json]' },
   export: { run: exportCommand, help: 'a run as a Hugging Face model directory  --run RUN [--step N] --out DIR [--as auto|bert-mlm|electra-discriminator|electra-generator|bert]' },
   predict: { run: predictCommand, help: 'top-5 at [MASK] / replaced-token probabilities per stdin line  --model RUN|DIR [--json] [--text T] [--ids]' },
