@@ -15,6 +15,7 @@ import type { Runtime } from '../src/gpu/runtime.js';
 import { prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, paramSpecsFor, type TrainConfig } from '../src/train/trainer.js';
 import { generatorConfig, generatorParams, encoderParams, detectionHeadParams, parseGeneratorSize, type EncoderConfig, type ParamSpec } from '../src/model/config.js';
+import { newEncoderShare } from '../src/model/encoder.js';
 import { allocParams, loadParams, readParams, recordZeroGrads } from '../src/model/params.js';
 import { electra } from '../src/objectives/electra.js';
 import { createStepBuffer, writeStep } from '../src/kernels/adamw.js';
@@ -63,7 +64,7 @@ async function buildStep(rt: Runtime, o: { B: number; T: number; lengths: number
   // The objective's step graph as the trainer builds it (the valid lengths come from the ids' padding).
   const g = await electra.build({
     rt, cfg: DISC, params, batch: o.B, seqLen: o.T, step, dropoutRng: dropoutRng(rt, o.seed), seed: o.seed, maskProb: o.p,
-    special: { pad: 0, mask: MASK, ids: SPECIAL }, lossScale: 1, mode: 'train', attentionScratch: { generator: {}, discriminator: {} },
+    special: { pad: 0, mask: MASK, ids: SPECIAL }, lossScale: 1, mode: 'train', encoderShare: { generator: newEncoderShare(), discriminator: newEncoderShare() },
     settings: { generatorSize: 0.5 }, statistics: {},
   });
   rt.write(g.ids, clean);

@@ -8,6 +8,7 @@ import { getRuntime } from './harness.js';
 import { expectMeanOfMicroBatches, prepareMoby, smallTrainConfig, mean } from './train-fixtures.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import { readParams } from '../src/model/params.js';
+import type { Encoder } from '../src/model/encoder.js';
 import { MetricsLog } from '../src/train/metrics-log.js';
 import { latestCheckpoint } from '../src/io/checkpoint.js';
 import { prepare } from '../src/data/prepare.js';
@@ -68,6 +69,33 @@ describe('pre-training', () => {
     expect(rt.pool.getStats().liveBuffers).toBe(live); // nothing allocated by a step or an evaluation
     expect(graphs.train.encoder).not.toBe(graphs.eval.encoder);
     for (const g of [graphs.train, graphs.eval]) for (const layer of g.encoder['layers']) expect(layer.attn.scratch).toBe(scratch);
+  });
+
+  it('the evaluation graph borrows the training graph\'s activations (both encoders of ELECTRA); evaluating between steps changes neither training nor evaluation', async () => {
+    const rt = await getRuntime();
+    const steps = 3;
+    const withEval = await Trainer.create(rt, config('electra', 'share-eval', steps));
+    const graphs = withEval['graphs'].get(withEval.seqLen)!;
+    const enc = (g: typeof graphs.train) => [g.encoder, (g as unknown as { electra: { generator: Encoder } }).electra.generator];
+    enc(graphs.train).forEach((train, k) => {
+      const ev = enc(graphs.eval)[k];
+      expect(ev).not.toBe(train);
+      for (let l = 0; l < train['layers'].length; l++)
+        for (const name of ['qkv', 'ctx', 'sum1', 'y1', 'pre', 'sum2', 'y2'] as const) expect(ev['layers'][l][name], `${k} layer ${l} ${name}`).toBe(train['layers'][l][name]);
+      expect(ev['arena'].length).toBe(0); // every activation borrowed
+    });
+    const plain = await Trainer.create(rt, config('electra', 'share-plain', steps));
+    const lossesWithEval: number[] = [], lossesPlain: number[] = [];
+    let lastEval;
+    for (let i = 0; i < steps; i++) {
+      withEval.runStep();
+      lossesWithEval.push((await withEval.readStepMetrics()).loss);
+      lastEval = await withEval.evaluate();
+      plain.runStep();
+      lossesPlain.push((await plain.readStepMetrics()).loss);
+    }
+    expect(lossesWithEval).toEqual(lossesPlain);
+    expect(await plain.evaluate()).toEqual(lastEval);
   });
 
   it('gradient accumulation is one submit a step and averages the micro-batches it would see one by one', async () => {

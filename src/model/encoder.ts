@@ -6,7 +6,10 @@
 // and, when their width differs from its hidden size, its own embeddings_project.
 //
 // Everything is built once for a (batch, sequence) shape: activations live in an arena
-// allocated here, ops are recorded every step with no allocation. Parameter gradients
+// allocated here, ops are recorded every step with no allocation. Memory: what backward reads
+// is kept per layer; what it does not (a branch's dense output and its dropout, GELU's output,
+// recomputed in backward) is one scratch for all layers; and an evaluation encoder borrows the
+// training encoder's tensors (EncoderShare). Parameter gradients
 // ACCUMULATE (the trainer zeroes them at the start of an optimizer step), so gradient
 // accumulation over micro-batches needs nothing special. Activation gradients are
 // overwritten. src/model/reference.ts is the float64 twin of this file.
@@ -68,11 +71,30 @@ export interface EncoderOptions {
   /** Attention algorithm (default 'auto': the autotuner's choice; see src/kernels/attention.ts). */
   attention?: AttentionAlgorithm | 'auto';
   /**
-   * Scratch of the materialised attention, shared with other encoders of the same batch,
-   * length and heads that never run at once (a trainer's training and evaluation graphs);
-   * its owner releases it. Default: the encoder's own (released with it).
+   * What this encoder shares with the other encoder of the same shape that never runs at the
+   * same time (a trainer's training and evaluation graphs of one length): see EncoderShare.
+   * Default: nothing shared.
    */
-  attentionScratch?: AttentionScratch;
+  share?: EncoderShare;
+}
+
+/**
+ * Memory two encoders of one shape share because they never run at once (a trainer's
+ * training and evaluation graphs; one queue runs their submits in order): the materialised
+ * attention's scratch, and the activations — the training encoder (built first) lends each
+ * of its tensors under its label, shape and dtype, and the forward-only encoder built after
+ * it borrows every one it names the same, once, instead of allocating its own. Nothing of an
+ * activation outlives the submit that writes it (every forward writes each one before it is
+ * read), so the evaluation's forward leaves nothing the next training step reads; the lender
+ * releases the tensors.
+ */
+export interface EncoderShare {
+  attention: AttentionScratch;
+  activations: Map<string, Tensor>;
+}
+
+export function newEncoderShare(): EncoderShare {
+  return { attention: {}, activations: new Map() };
 }
 
 /** Where a branch's backward puts its input gradient: written, or added to dx's contents. */
@@ -96,7 +118,6 @@ interface AttentionActs {
   ctx: Tensor; // [N, h]
   lse: Tensor; // [B, H, T]
   attn: AttentionForward;
-  out: Tensor; // dropout(output dense) [N, h]
 }
 
 /** A post-LN layer's activations (see the header). */
@@ -105,8 +126,7 @@ interface LayerActs extends AttentionActs {
   sum1: Tensor; // x + attention branch: LN₁'s input
   stats1: Tensor;
   y1: Tensor; // LN₁'s output, the FFN's input
-  pre: Tensor; // [N, F]
-  act: Tensor; // [N, F]
+  pre: Tensor; // [N, F] (GELU's output is recomputed from it in backward)
   sum2: Tensor; // y1 + FFN branch: LN₂'s input
   stats2: Tensor;
   y2: Tensor;
@@ -121,7 +141,6 @@ interface PreLayerActs extends AttentionActs {
   statsV: Tensor;
   v: Tensor; // LN₂(r), the FFN's input
   pre: Tensor;
-  act: Tensor;
 }
 
 export class Encoder {
@@ -157,14 +176,32 @@ export class Encoder {
     const [B, T] = inputs.ids.shape;
     if (T > cfg.maxPositions) throw new Error(`encoder: sequence length ${T} exceeds max_position_embeddings ${cfg.maxPositions}`);
     const e = new Encoder(rt, cfg, params, prefix, B, T);
+    if (opts.share) {
+      e.share = opts.share;
+      e.lending = opts.forwardOnly ? 'borrow' : 'lend';
+    }
     await e.buildForward(inputs, opts);
     if (!opts.forwardOnly) await e.buildBackward(inputs, opts);
     return e;
   }
 
+  /** Lend (training) or borrow (forward-only) activations through the EncoderShare; set by build. */
+  private lending: 'lend' | 'borrow' | null = null;
+  private share: EncoderShare | null = null;
+
   private tensor(shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor {
+    const key = `${this.prefix}${label} ${dtype} [${shape.join(', ')}]`;
+    if (this.lending === 'borrow') {
+      const lent = this.share!.activations.get(key);
+      if (lent) {
+        // Once: a second tensor of the same name in this encoder must not alias the first.
+        this.share!.activations.delete(key);
+        return lent;
+      }
+    }
     const x = this.rt.empty(shape, dtype, `${this.prefix}${label}`);
     this.arena.push(x);
+    if (this.lending === 'lend' && !this.share!.activations.has(key)) this.share!.activations.set(key, x);
     return x;
   }
 
@@ -208,7 +245,7 @@ export class Encoder {
     this.embLn = this.tensor([N, E], 'emb.ln');
     f.push(await embedding(rt, inp.ids, inp.types, { word: this.embeddingParam('embeddings.word_embeddings.weight'), position: this.embeddingParam('embeddings.position_embeddings.weight'), type: this.embeddingParam('embeddings.token_type_embeddings.weight') }, this.embSum));
     f.push(await layerNorm(rt, this.embSum, this.embeddingParam('embeddings.LayerNorm.weight'), this.embeddingParam('embeddings.LayerNorm.bias'), this.embLn, this.embStats, { eps: cfg.layerNormEps }));
-    let x = await this.dropoutForward(this.embLn, 'emb.dropout', DROPOUT_SITES.embeddings(base), o);
+    let x = await this.dropoutForward(this.embLn, () => this.tensor([N, E], 'emb.dropout'), DROPOUT_SITES.embeddings(base), o);
     if (E !== h) {
       this.embOut = x;
       const xp = this.tensor([N, h], 'emb.project');
@@ -225,7 +262,7 @@ export class Encoder {
       const ln1 = await this.residualLayerNorm(`${L}attention.output.LayerNorm`, attn.out, x, `${L}sum1`, `${L}stats1`, `${L}y1`, eps);
       const ffn = await this.ffnBranchForward(l, ln1.y, o);
       const ln2 = await this.residualLayerNorm(`${L}output.LayerNorm`, ffn.out, ln1.y, `${L}sum2`, `${L}stats2`, `${L}y2`, eps);
-      this.layers.push({ x, ...attn, sum1: ln1.sum, stats1: ln1.stats, y1: ln1.y, pre: ffn.pre, act: ffn.act, sum2: ln2.sum, stats2: ln2.stats, y2: ln2.y });
+      this.layers.push({ x, ...attn.acts, sum1: ln1.sum, stats1: ln1.stats, y1: ln1.y, pre: ffn.pre, sum2: ln2.sum, stats2: ln2.stats, y2: ln2.y });
       x = ln2.y;
     }
     this.hidden = x;
@@ -251,7 +288,7 @@ export class Encoder {
       // The next stream = r + FFN(v), normalised by the next layer's LN₁ (or the final LN), one op.
       const last = l + 1 === cfg.numLayers;
       const next = await this.residualLayerNorm(lnName(l + 1), ffn.out, ln2.sum, `${L}stream.out`, last ? 'encoder.final_layer_norm.stats' : `encoder.layer.${l + 1}.stats1`, last ? 'encoder.final_layer_norm' : `encoder.layer.${l + 1}.ln1`, eps);
-      this.preLayers.push({ x, u, statsU, ...attn, r: ln2.sum, statsV: ln2.stats, v: ln2.y, pre: ffn.pre, act: ffn.act });
+      this.preLayers.push({ x, u, statsU, ...attn.acts, r: ln2.sum, statsV: ln2.stats, v: ln2.y, pre: ffn.pre });
       [x, u, statsU] = [next.sum, next.y, next.stats];
     }
     this.finalX = x;
@@ -333,27 +370,41 @@ export class Encoder {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, L = `encoder.layer.${l}.`;
     const sa = await this.selfAttentionForward(l, input, inp, o);
-    const dense = this.tensor([N, h], `${L}attn.dense`);
+    const dense = this.scratch('branch.dense', [N, h]);
     this.forwardOps.push(await linearForward(rt, view2d(sa.ctx, N, h), this.param(`${L}attention.output.dense.weight`), this.param(`${L}attention.output.dense.bias`), dense, `${L}attention.output.dense`));
-    return { ...sa, out: await this.dropoutForward(dense, `${L}attn.dropout`, DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l), o) };
+    return { acts: sa, out: await this.dropoutForward(dense, () => this.scratch('branch.dropout', [N, h]), DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l), o) };
   }
 
   /** Layer l's FFN branch over `input`: intermediate dense, GELU, output dense and its dropout (`out`). */
   private async ffnBranchForward(l: number, input: Tensor, o: EncoderOptions) {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, F = cfg.intermediateSize, L = `encoder.layer.${l}.`, f = this.forwardOps;
-    const pre = this.tensor([N, F], `${L}ffn.pre`), act = this.tensor([N, F], `${L}ffn.act`), dense = this.tensor([N, h], `${L}ffn.dense`);
+    const pre = this.tensor([N, F], `${L}ffn.pre`), act = this.scratch('ffn.act', [N, F]), dense = this.scratch('branch.dense', [N, h]);
     f.push(await linearForward(rt, input, this.param(`${L}intermediate.dense.weight`), this.param(`${L}intermediate.dense.bias`), pre, `${L}intermediate.dense`));
     f.push(await gelu(rt, pre, act, { form: geluForm(cfg.hiddenAct) }));
     f.push(await linearForward(rt, act, this.param(`${L}output.dense.weight`), this.param(`${L}output.dense.bias`), dense, `${L}output.dense`));
-    return { pre, act, out: await this.dropoutForward(dense, `${L}ffn.dropout`, DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), o) };
+    return { pre, out: await this.dropoutForward(dense, () => this.scratch('branch.dropout', [N, h]), DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), o) };
   }
 
-  /** Hidden dropout of `x` at a site (x itself when the rate is 0). */
-  private async dropoutForward(x: Tensor, label: string, stream: number, o: EncoderOptions): Promise<Tensor> {
+  /**
+   * One tensor per name for the whole encoder, for what no backward reads again: a branch's
+   * output dense and its dropout (consumed by the residual LayerNorm that follows; dropout's
+   * backward regenerates its mask), and GELU's output (recomputed from its input in
+   * backward). Every layer writes it again, so memory does not grow with depth.
+   */
+  private scratch(name: string, shape: number[]): Tensor {
+    let t = this.scratches.get(name);
+    if (!t) this.scratches.set(name, (t = this.tensor(shape, `scratch.${name}`)));
+    return t;
+  }
+
+  private scratches = new Map<string, Tensor>();
+
+  /** Hidden dropout of `x` at a site into `output()` (x itself when the rate is 0). */
+  private async dropoutForward(x: Tensor, output: () => Tensor, stream: number, o: EncoderOptions): Promise<Tensor> {
     const rate = this.cfg.hiddenDropout;
     if (rate === 0) return x;
-    const y = this.tensor([...x.shape], label);
+    const y = output();
     this.forwardOps.push(await dropout(this.rt, x, y, { rate, rng: o.dropoutRng, stream }));
     return y;
   }
@@ -377,7 +428,7 @@ export class Encoder {
     const attn = await attention(rt, qkv, inp.lengths, ctx, lse, {
       heads: H,
       dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: DROPOUT_SITES.attentionProbs(o.streamBase ?? 0, l) } : undefined,
-      scratch: o.attentionScratch ?? this.attnScratch,
+      scratch: o.share?.attention ?? this.attnScratch,
       algorithm: o.attention,
     });
     f.push(...attn.ops);
@@ -400,7 +451,7 @@ export class Encoder {
    * from its output gradient dOut to dx (written, or added to with `accumulate`). dOut is
    * read before dx is written, so they may be the same buffer.
    */
-  private async ffnBackward(l: number, a: { act: Tensor; pre: Tensor }, input: Tensor, dOut: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers, o: EncoderOptions): Promise<void> {
+  private async ffnBackward(l: number, a: { pre: Tensor }, input: Tensor, dOut: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers, o: EncoderOptions): Promise<void> {
     const { rt, cfg } = this;
     const L = `encoder.layer.${l}.`, b = this.backwardOps;
     let dDense = dOut;
@@ -408,7 +459,10 @@ export class Encoder {
       b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l) }));
       dDense = bufs.dTmp;
     }
-    b.push(...(await linearBackward(rt, { dy: dDense, x: a.act, W: this.param(`${L}output.dense.weight`), dW: this.grad(`${L}output.dense.weight`), db: this.grad(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward` })));
+    // GELU's output again (the forward kept only its input): output.dense's weight gradient reads it.
+    const act = this.scratch('ffn.act', [...a.pre.shape]);
+    b.push(await gelu(rt, a.pre, act, { form: geluForm(cfg.hiddenAct) }));
+    b.push(...(await linearBackward(rt, { dy: dDense, x: act, W: this.param(`${L}output.dense.weight`), dW: this.grad(`${L}output.dense.weight`), db: this.grad(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward` })));
     b.push(await geluBackward(rt, a.pre, bufs.dAct, bufs.dPre, { form: geluForm(cfg.hiddenAct) }));
     b.push(...(await linearBackward(rt, { dy: bufs.dPre, x: input, W: this.param(`${L}intermediate.dense.weight`), dW: this.grad(`${L}intermediate.dense.weight`), db: this.grad(`${L}intermediate.dense.bias`), dx, accumulateDx: accumulate, label: `${L}intermediate.dense.backward` })));
   }

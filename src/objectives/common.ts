@@ -8,7 +8,7 @@
 // with one stream per use, so a step's corruption is a pure function of the seed and step.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
-import type { AttentionAlgorithm, AttentionScratch } from '../kernels/attention.js';
+import type { AttentionAlgorithm } from '../kernels/attention.js';
 import { bceTotals } from '../kernels/bce.js';
 import { sequenceLengths } from '../kernels/lengths.js';
 import { detectLabels, selectionCapacity, selectionCounts, selectPositions, vocabTables, type CrtsState, type Selection, type VocabTables } from '../kernels/sampling.js';
@@ -19,7 +19,7 @@ import { detectionHeadForwardFlops, encoderForwardFlops, mlmHeadForwardFlops } f
 /** Forward FLOPs per token of an encoder with the detection head at every position (RTS, C-RTS). */
 export const detectionFlopsPerToken = (cfg: EncoderConfig, T: number) => encoderForwardFlops(cfg, T) + detectionHeadForwardFlops(cfg);
 export { encoderForwardFlops, mlmHeadForwardFlops, detectionHeadForwardFlops };
-import type { Encoder } from '../model/encoder.js';
+import type { Encoder, EncoderShare } from '../model/encoder.js';
 import type { Evaluation, GraphMetrics, GraphStateTensor, HostArray, TrainGraph } from '../model/graph.js';
 import type { DetectionHead, MlmHead } from '../model/heads.js';
 import { buildEncoderWithHead } from '../model/assembly.js';
@@ -74,8 +74,8 @@ export interface ObjectiveContext {
   lossScale: number;
   mode: 'train' | 'eval';
   attention?: AttentionAlgorithm | 'auto';
-  /** Materialised-attention scratch per encoder kind, shared by the training and evaluation graphs. */
-  attentionScratch: { generator: AttentionScratch; discriminator: AttentionScratch };
+  /** What the training and evaluation graphs' encoders share, per encoder kind (EncoderShare). */
+  encoderShare: { generator: EncoderShare; discriminator: EncoderShare };
   settings: ObjectiveSettings;
   statistics: ObjectiveStatistics;
   /** When building the evaluation graph: the training graph, whose state it shares (C-RTS counts). */
@@ -337,7 +337,7 @@ export function detectionEvaluation(
 
 /** Encoder options of the context for one encoder kind. */
 export function encoderOptions(ctx: ObjectiveContext, kind: 'generator' | 'discriminator') {
-  return { dropoutRng: ctx.dropoutRng, seed: ctx.seed, forwardOnly: !trainMode(ctx), attention: ctx.attention, attentionScratch: ctx.attentionScratch[kind] };
+  return { dropoutRng: ctx.dropoutRng, seed: ctx.seed, forwardOnly: !trainMode(ctx), attention: ctx.attention, share: ctx.encoderShare[kind] };
 }
 
 /** An objective with a vocabulary head and no settings of its own (MLM, SLM): what differs is the corruption. */

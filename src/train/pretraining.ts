@@ -111,7 +111,7 @@ export function pretrainingTask(c: TrainConfig): TrainingTask<PretrainGraph> {
         lossScale: b.lossScale,
         mode: b.mode,
         attention: c.attention,
-        attentionScratch: b.attentionScratch,
+        encoderShare: b.encoderShare,
         settings,
         statistics,
         training: b.training,

@@ -8,7 +8,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { EncoderConfig, ParamSpec } from '../model/config.js';
 import type { TrainGraph } from '../model/graph.js';
 import type { ModelParams } from '../model/params.js';
-import type { AttentionScratch } from '../kernels/attention.js';
+import type { EncoderShare } from '../model/encoder.js';
 import type { ScheduleKind } from './schedule.js';
 import type { Budget } from './budget.js';
 
@@ -55,8 +55,8 @@ export interface GraphBuild<G> {
   mode: 'train' | 'eval';
   /** The sequence length of this graph's batches (one of the task's seqLens). */
   seqLen: number;
-  /** Materialised-attention scratch per encoder kind, shared by the training and evaluation graphs. */
-  attentionScratch: { generator: AttentionScratch; discriminator: AttentionScratch };
+  /** What the training and evaluation graphs' encoders of this length share, per encoder kind (EncoderShare). */
+  encoderShare: { generator: EncoderShare; discriminator: EncoderShare };
   /** When building an evaluation graph: the training graph of the same sequence length. */
   training?: G;
 }

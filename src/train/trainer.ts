@@ -16,7 +16,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { adamw, createStepBuffer, writeStep } from '../kernels/adamw.js';
 import { clipGradNorm, clipStateOf } from '../kernels/clip.js';
 import { dropoutRng } from '../kernels/dropout.js';
-import type { AttentionScratch } from '../kernels/attention.js';
+import { newEncoderShare } from '../model/encoder.js';
 import { countParams, type EncoderConfig } from '../model/config.js';
 import type { Evaluation, GraphMetrics, TrainGraph } from '../model/graph.js';
 import { allocParams, initParams, loadParams, readParams, recordZeroGrads, param, grad, type ModelParams } from '../model/params.js';
@@ -154,10 +154,11 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     if (lengths[lengths.length - 1] !== this.task.seqLen || lengths.some((t, i) => i > 0 && t <= lengths[i - 1]))
       throw new TrainingError(`the task's sequence lengths [${lengths.join(', ')}] must ascend to its seqLen ${this.task.seqLen}`);
     for (const T of lengths) {
-      // Materialised-attention scratch is shaped by T: shared by the two graphs of one length.
-      const attentionScratch = { generator: {} as AttentionScratch, discriminator: {} as AttentionScratch };
-      const train = await this.task.build({ ...common, mode: 'train', seqLen: T, attentionScratch });
-      const evalGraph = await this.task.build({ ...common, mode: 'eval', seqLen: T, attentionScratch, training: train });
+      // The two graphs of one length never run at once: their encoders share memory (the
+      // training graph, built first, lends its activations to the evaluation graph's).
+      const encoderShare = { generator: newEncoderShare(), discriminator: newEncoderShare() };
+      const train = await this.task.build({ ...common, mode: 'train', seqLen: T, encoderShare });
+      const evalGraph = await this.task.build({ ...common, mode: 'eval', seqLen: T, encoderShare, training: train });
       this.graphs.set(T, { train, eval: evalGraph });
     }
     this.train = this.graphs.get(this.task.seqLen)!.train;
