@@ -68,7 +68,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   say(`   report ${join(out, 'report.md')} (and report.json, plots: *.svg)`);
   say('');
   say('next:');
-  say(`   node dist/cli.js study --out runs/study      # the full study: every objective, three bundled tasks, two seeds (61 min measured on lavapipe with 2 cores; README)`);
+  say(`   node dist/cli.js study --out runs/study      # the full study: every objective, two bundled tasks, two seeds (68 min measured on lavapipe with 2 cores; README)`);
   say(`   node dist/cli.js finetune --model ${join(out, 'pretrain', objectives[0], 'run')} --task bundled:sotu-party --out runs/ft`);
   rt.destroy();
   return 0;

@@ -16,8 +16,10 @@ import { runStudy, type StudyConfig } from '../eval/study.js';
  * 3-epoch fine-tuning on fixed samples of 640 / 160 / 160 examples of at most 64 tokens, the
  * 3-rate grid on the first seed, the chosen rate on the second (~20 s a run). Why 10
  * minutes: a sweep of MLM and RTS over 1–4M tokens (README, `study`) found MLM above the
- * floor on the average of sotu-party and spam between 2M and 3M tokens; 10 minutes is 2.5M
- * tokens of MLM here (3.5M of RTS). Why not moby-order: no model of this size learns it — every
+ * floor on the average of sotu-party and spam between 2M and 3M tokens (sotu-party then by
+ * accuracy); 10 minutes is 2.5M tokens of MLM here (3.5M of RTS), as far as an hour allows.
+ * Measured with these defaults: 67 min 38 s, and by MCC no objective above the floor yet
+ * (README, `study`). Why not moby-order: no model of this size learns it — every
  * run, the floor's and 3 epochs on all 3,200 examples included, stays at the majority label —
  * so it costs a third of the fine-tuning and separates nothing (`--tasks` adds it back). Rate
  * 1e-4 is left out of the grid: in that sweep it was never the best but for a run that
