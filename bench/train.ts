@@ -61,6 +61,8 @@ export interface TrainBenchResult {
   peak_mem_mb: number;
   /** This step's time over MLM's (same model, same run). */
   vs_mlm?: number;
+  /** This step's time over ELECTRA's (same model, same run; the issue's RTS/C-RTS target). */
+  vs_electra?: number;
   /** The PyTorch peer's tokens/s on the CPU for the same sizes and objective, run right after ours, and ours over it. */
   torch_tokens_per_s?: number;
   vs_torch?: number;
@@ -191,6 +193,13 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
   } finally {
     rmSync(runRoot, { recursive: true, force: true });
   }
+  // Each step against ELECTRA's of the same model (known once ELECTRA has run, so after the loop).
+  for (const r of results) {
+    const electra = results.find((x) => x.objective === 'electra' && x.model === r.model);
+    if (electra && r !== electra) r.vs_electra = Number((r.step_ms / electra.step_ms).toFixed(2));
+  }
+  const againstElectra = results.filter((r) => r.vs_electra !== undefined);
+  if (table && againstElectra.length) table(`\nstep time against ELECTRA's: ${againstElectra.map((r) => `${r.model} ${r.objective} ${r.vs_electra!.toFixed(2)}×`).join(', ')}\n`);
   if (table && o.models.length > 1) {
     // Scaling: each size against the first, per objective.
     table(`\nscaling against ${o.models[0]} (tokens/s ×, memory ×):\n`);

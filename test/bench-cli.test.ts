@@ -110,6 +110,12 @@ describe('bench', () => {
     expect(tr.vs_mlm).toBeCloseTo(tr.step_ms / tm.step_ms, 1);
     // More parameters and activations: mini holds more memory than tiny.
     expect(mm.peak_mem_mb).toBeGreaterThan(tm.peak_mem_mb);
+    // Each step against ELECTRA's, the same run (the target for RTS and C-RTS).
+    const e = cli(['bench', 'train', '--json', '--data', data, '--model', 'tiny', '--objectives', 'rts,electra', '--batch', '2', '--steps', '1']);
+    expect(e.status, e.stderr).toBe(0);
+    const [er, ee] = JSON.parse(e.stdout).results;
+    expect(er.vs_electra).toBeCloseTo(er.step_ms / ee.step_ms, 1);
+    expect(ee.vs_electra).toBeUndefined();
     // The text table ends with the scaling rows.
     const text = cli(['bench', 'train', '--data', data, '--model', 'tiny,mini', '--objectives', 'rts', '--batch', '4', '--steps', '1']);
     expect(text.status, text.stderr).toBe(0);
