@@ -58,6 +58,10 @@ describe('study', () => {
     expect(readdirSync(join(out, 'finetune', 'mlm', 'step-3', 'bundled_spam', 'seed-1')).filter((d) => d.startsWith('lr-'))).toHaveLength(1);
     // Started again: everything is reused (no pre-training or fine-tuning stage does work).
     const again = await runStudy(rt, c, reporter);
+    // The first start is kept; the second is listed as a resumption.
+    expect(again.started).toBe(study.started);
+    expect(again.resumed).toHaveLength(1);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(`| resumed | ${again.resumed![0]} |`);
     expect(again.objectives.map((o) => o.checkpoints.map((k) => k.tasks['bundled:spam'].finetune.scores))).toEqual(study.objectives.map((o) => o.checkpoints.map((k) => k.tasks['bundled:spam'].finetune.scores)));
     expect(again.objectives.map((o) => o.checkpoints.map((k) => k.tasks['bundled:spam'].probe!.scores))).toEqual(study.objectives.map((o) => o.checkpoints.map((k) => k.tasks['bundled:spam'].probe!.scores)));
     // A probe file without the task's main metric (one an older version wrote) is refused, not read as a score.

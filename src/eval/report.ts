@@ -34,6 +34,8 @@ export interface StudyResult {
   adapter: string;
   /** ISO dates, shown as given. */
   started: string;
+  /** When the study was started again (resumed), after the first start. */
+  resumed?: string[];
   finished: string;
   /** The pre-training budget, as given on the command line ("10m", "2000 steps", …). */
   budget: string;
@@ -430,6 +432,7 @@ export function renderReportMarkdown(study: StudyResult, derived: StudyDerived =
     ['seeds', study.seeds.join(', ')],
     ['tasks', study.tasks.map((t) => taskHeading(study, t)).join(', ')],
     ['started', study.started],
+    ...(study.resumed?.length ? [['resumed', study.resumed.join(', ')]] : []),
     ['finished', study.finished],
   ]), '');
   md.push(

@@ -235,8 +235,13 @@ async function probeScore(rt: Runtime, task: Task, start: StartingPoint, c: Stud
 /** Run the study (or resume it) and write report.md, report.json and the plots under `out`. */
 export async function runStudy(rt: Runtime, c: StudyConfig, report?: StudyReporter): Promise<StudyResult> {
   const say = (s: string) => report?.message(s);
-  const started = new Date().toISOString();
   mkdirSync(c.out, { recursive: true });
+  // Every start of this study, so a resumed one still reports when it first began.
+  const startsPath = join(c.out, 'study-starts.json');
+  const starts: string[] = existsSync(startsPath) ? (json(startsPath) as { starts: string[] }).starts : [];
+  starts.push(new Date().toISOString());
+  atomicJson(startsPath, { starts });
+  const started = starts[0];
   const data = await studyData(c, say);
   const tasks = c.tasks.map((t) => loadTask(t));
   // Fine-tuning runs: per task, each objective's S snapshots × seeds, the grid once; the floor one snapshot.
@@ -317,7 +322,7 @@ export async function runStudy(rt: Runtime, c: StudyConfig, report?: StudyReport
     });
   }
   const study: StudyResult = {
-    command: c.command, adapter: `${rt.gpu.kind} (${rt.gpu.adapter.description})`, started, finished: new Date().toISOString(), budget: c.budgetText, model: c.preset,
+    command: c.command, adapter: `${rt.gpu.kind} (${rt.gpu.adapter.description})`, started, ...(starts.length > 1 ? { resumed: starts.slice(1) } : {}), finished: new Date().toISOString(), budget: c.budgetText, model: c.preset,
     seeds: c.seeds, tasks: c.tasks, objectives: results,
     notes: [
       `pre-training: ${c.preset}, batch ${c.batch} × ${c.seqLen}, lr ${c.lr}, on the bundled ${c.corpus ?? 'sotu'} corpus${(c.corpus ?? 'sotu') === 'sotu' && c.tasks.includes('bundled:sotu-party') ? ' less the addresses bundled:sotu-party validates and tests on' : ''} (${resolve(data)})`,
