@@ -19,6 +19,10 @@ struct Params { n: u32, perGroup: u32, groups: u32, gridX: u32, lambda: f32, _p0
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
+//#if SCALED
+// Mixed precision's dynamic loss scale (element 0) multiplies the gradient (see clip.wgsl).
+@group(0) @binding(7) var<storage, read> grad_scale: array<f32>;
+//#endif
 
 // Per-invocation partial sums (Σ w·loss, Σ w, #correct, #(w>0)), added by workgroup_sum.
 alias WorkgroupSum = vec4f;
@@ -79,6 +83,10 @@ fn grad(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (i >= p.n) { return; }
   let w = weight[i];
   var d = 0.0;
-  if (w != 0.0) { d = out[5] * w * (sigmoid(logits[i]) - labels[i]); }
+  var scale = out[5];
+//#if SCALED
+  scale *= grad_scale[0];
+//#endif
+  if (w != 0.0) { d = scale * w * (sigmoid(logits[i]) - labels[i]); }
   if (ACCUMULATE) { dlogits[i] = dlogits[i] + d; } else { dlogits[i] = d; }
 }

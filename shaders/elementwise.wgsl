@@ -3,32 +3,51 @@
 //                  10 affine: out = alpha * a + beta   (b unused)
 //                  11 tanh:   out = tanh(a)            (b unused; BERT's pooler)
 //                  12 tanh backward: out = b · (1 − a²), a = tanh's output y, b = dy
+//                  13 cast:   out = a, converted to out's type (b unused)
 // A 2-D grid covers arrays longer than 65535 workgroups; each invocation handles one element.
+// Storage (arithmetic is f32): AB_F16 stores a and b as f16, OUT_F16 stores out as f16 — both
+// for f16 activations (mixed precision), OUT_F16 alone for casting f32 master weights to the
+// f16 copies the matmuls read.
+//#if F16
+enable f16;
+//#endif
+//#if AB_F16
+alias TAB = f16;
+//#else
+alias TAB = f32;
+//#endif
+//#if OUT_F16
+alias TOUT = f16;
+//#else
+alias TOUT = f32;
+//#endif
 
 const OP: u32 = 0u;
 const WG: u32 = 256u;
 
 struct Params { n: u32, rowStride: u32, alpha: f32, beta: f32 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<TAB>;
+@group(0) @binding(1) var<storage, read> b: array<TAB>;
+@group(0) @binding(2) var<storage, read_write> out: array<TOUT>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * p.rowStride + wid.x) * WG + lid;
   if (i >= p.n) { return; }
-  let x = a[i];
+  let x = f32(a[i]);
   var y: f32;
-  if (OP == 10u) {
+  if (OP == 13u) {
+    y = x;
+  } else if (OP == 10u) {
     y = p.alpha * x + p.beta;
   } else if (OP == 11u) {
     y = tanh(x);
   } else if (OP == 12u) {
-    y = b[i] * (1.0 - x * x);
+    y = f32(b[i]) * (1.0 - x * x);
   } else {
-    let z = b[i];
+    let z = f32(b[i]);
     switch OP {
       case 0u: { y = x + z; }
       case 1u: { y = x - z; }
@@ -37,5 +56,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       default: { y = max(x, z); }
     }
   }
-  out[i] = y;
+  out[i] = TOUT(y);
 }

@@ -5,15 +5,31 @@
 //   SCATTER: dx[n, :] = dy[inv[n], :]           (zeros for rows not in the list)
 // Positions in a list are distinct, so every output element has one writer:
 // deterministic, no atomics, and dx needs no separate clear.
+// Mixed precision reads f16 hidden states into an f32 head and writes the head's f32
+// gradient back as f16: SRC_F16 stores src as f16, DST_F16 stores dst as f16 (converted on
+// the way; the inverse index entries never use either).
+//#if F16
+enable f16;
+//#endif
+//#if SRC_F16
+alias TS = f16;
+//#else
+alias TS = f32;
+//#endif
+//#if DST_F16
+alias TD = f16;
+//#else
+alias TD = f32;
+//#endif
 
 const WG: u32 = 256u;
 const NONE: u32 = 0xffffffffu;
 
 struct Params { rows: u32, cap: u32, width: u32, gridX: u32 }
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(0) var<storage, read> src: array<TS>;
 @group(0) @binding(1) var<storage, read_write> list: array<u32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<TD>;
 @group(0) @binding(3) var<uniform> p: Params;
 // The inverse index is u32 data in binding 2; WGSL lets entry points that never share a
 // variable bind different types at one binding.
@@ -32,8 +48,8 @@ fn gather(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li
   let c = i - k * p.width;
   let r = list[k];
   var v = 0.0;
-  if (r < p.rows) { v = src[r * p.width + c]; }
-  dst[i] = v;
+  if (r < p.rows) { v = f32(src[r * p.width + c]); }
+  dst[i] = TD(v);
 }
 
 // inv [rows] ← NONE.
@@ -62,6 +78,6 @@ fn scatter(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
   let c = i - n * p.width;
   let k = list[n];
   var v = 0.0;
-  if (k < p.cap) { v = src[k * p.width + c]; }
-  dst[i] = v;
+  if (k < p.cap) { v = f32(src[k * p.width + c]); }
+  dst[i] = TD(v);
 }

@@ -117,6 +117,11 @@ fn finalize(@builtin(local_invocation_index) lid: u32) {
 @group(0) @binding(1) var<storage, read> stats: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
 @group(0) @binding(3) var<uniform> p: Params;
+//#if SCALED
+// Mixed precision's dynamic loss scale (element 0): the gradient is seeded scaled, so that
+// small activation gradients survive f16; the clip unscales before AdamW.
+@group(0) @binding(4) var<storage, read> grad_scale: array<f32>;
+//#endif
 
 // Each invocation turns GC consecutive entries of one row: the row's stats are loaded once
 // (on CPU adapters every invocation's load is a separate access).
@@ -136,7 +141,10 @@ fn grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     return;
   }
   let lse = stats[r * 4u];
-  let scale = stats[p.S * 4u + 5u];
+  var scale = stats[p.S * 4u + 5u];
+//#if SCALED
+  scale *= grad_scale[0];
+//#endif
   let label = labels[r];
   for (var c = c0; c < c1; c++) {
     let g = exp(tile[base + c] - lse) - select(0.0, 1.0, label == p.v0 + c);

@@ -17,7 +17,10 @@ const WG = 256;
 const PER_GROUP = WG * 16;
 const SIG: KernelSignature = { name: 'bce', bindings: ['read', 'read', 'read', 'rw', 'rw', 'rw', 'uniform'] };
 const spec = (entry: string, accumulate = false) => ({ file: 'bce.wgsl', entry, consts: { WG, ACCUMULATE: accumulate } });
-registerVariants(...[spec('partial_sums'), spec('finalize'), spec('grad'), spec('grad', true)].map((s) => ({ sig: SIG, spec: s })));
+/** The grad entry multiplied by a dynamic loss scale (mixed precision): one more binding. */
+const SIG_SCALED: KernelSignature = { name: 'bce.grad.scaled', bindings: [...SIG.bindings, 'read'] };
+const scaledSpec = (accumulate: boolean) => ({ ...spec('grad', accumulate), defines: ['SCALED'] });
+registerVariants(...[spec('partial_sums'), spec('finalize'), spec('grad'), spec('grad', true)].map((s) => ({ sig: SIG, spec: s })), ...[false, true].map((a) => ({ sig: SIG_SCALED, spec: scaledSpec(a) })));
 
 export interface BceTensors {
   logits: Tensor;
@@ -35,7 +38,14 @@ export interface BceOps {
   release(): void;
 }
 
-export async function bce(rt: Runtime, t: BceTensors, opts: { lambda?: number; accumulate?: boolean } = {}): Promise<BceOps> {
+export interface BceOptions {
+  lambda?: number;
+  accumulate?: boolean;
+  /** f32 [≥ 1]: a dynamic loss scale (mixed precision) whose element 0 multiplies dlogits; the loss itself is not scaled. */
+  gradScale?: Tensor;
+}
+
+export async function bce(rt: Runtime, t: BceTensors, opts: BceOptions = {}): Promise<BceOps> {
   const name = 'bce';
   const n = t.logits.size;
   for (const [k, x] of Object.entries(t)) {
@@ -53,7 +63,10 @@ export async function bce(rt: Runtime, t: BceTensors, opts: { lambda?: number; a
   const dl = t.dlogits ?? rt.empty([1], 'f32', 'bce.unused');
   const b = [t.logits, t.target, t.weight, partial, out, dl, params];
   const forward = [await rt.op(SIG, spec('partial_sums'), b, [groups], `${name}.partial`), await rt.op(SIG, spec('finalize'), b, [1], `${name}.finalize`)];
-  const backward = t.dlogits ? [await rt.op(SIG, spec('grad', opts.accumulate ?? false), b, [gx, gy], `${name}.grad`)] : [];
+  const acc = opts.accumulate ?? false;
+  if (opts.gradScale) expectDType(name, 'gradScale', opts.gradScale, 'f32');
+  const grad = () => (opts.gradScale ? rt.op(SIG_SCALED, scaledSpec(acc), [...b, opts.gradScale], [gx, gy], `${name}.grad`) : rt.op(SIG, spec('grad', acc), b, [gx, gy], `${name}.grad`));
+  const backward = t.dlogits ? [await grad()] : [];
   return { forward, backward, out, release: () => rt.release(partial, out, ...(t.dlogits ? [] : [dl])) };
 }
 

@@ -8,17 +8,16 @@
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
-import type { KernelSignature } from '../gpu/pipelines.js';
+import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { ceilDiv } from './grid.js';
 import { registerVariants } from './registry.js';
 import type { MatrixOperand, MatrixView } from './matmul.js';
 
 const SIG: KernelSignature = { name: 'colsum', bindings: ['read', 'rw', 'uniform'] };
 const WG = 64;
-registerVariants(
-  { sig: SIG, spec: { file: 'colsum.wgsl', consts: { WG, ACCUM: false } } },
-  { sig: SIG, spec: { file: 'colsum.wgsl', consts: { WG, ACCUM: true } } },
-);
+/** The shader of one pass: f16 input (X_F16) only where dy itself is read. */
+const passSpec = (accum: boolean, x16: boolean): ShaderSpec => ({ file: 'colsum.wgsl', consts: { WG, ACCUM: accum }, ...(x16 ? { defines: ['X_F16'], f16: true } : {}) });
+registerVariants(...[false, true].flatMap((x16) => [false, true].map((accum) => ({ sig: SIG, spec: passSpec(accum, x16) }))));
 
 /** Default rows per block: one dispatch up to this many rows (a training step's 512–4096 tokens: see bench). */
 export const COLSUM_ROWS_PER_BLOCK = 1024;
@@ -65,14 +64,14 @@ function flatten(name: string, dy: MatrixOperand): Flat {
 }
 
 /**
- * db[c] = Σ_r dy[r, c] (or db[c] += … with `accumulate`), dy f32 (a tensor of rank ≥ 2 or
- * a MatrixView), db f32 [cols]. Returns the ops to record, in order (one, or two when
+ * db[c] = Σ_r dy[r, c] (or db[c] += … with `accumulate`), dy f32 or f16 (a tensor of rank ≥ 2
+ * or a MatrixView; f16 needs shader-f16), db f32 [cols]. Returns the ops to record, in order (one, or two when
  * rows > rowsPerBlock; the second uses a partials buffer owned by the ops).
  */
 export async function columnSum(rt: Runtime, dy: MatrixOperand, db: Tensor, opts: ColumnSumOptions = {}): Promise<Op[]> {
   const name = opts.label ?? 'colsum';
   const f = flatten(name, dy);
-  expectDType(name, 'dy', f.tensor, 'f32');
+  expectDType(name, 'dy', f.tensor, 'f32', 'f16');
   expectDType(name, 'db', db, 'f32');
   if (f.cols === 0) throw new Error(`${name}: dy ${shapeStr(f.tensor.shape)} has no columns`);
   const dbOff = opts.dbOffset ?? 0;
@@ -91,7 +90,7 @@ export async function columnSum(rt: Runtime, dy: MatrixOperand, db: Tensor, opts
   const pass = (x: Tensor, out: Tensor, rows: number, ld: number, off: number, rbk: number, acc: boolean, grid: number[], label: string, outOff = 0) =>
     rt.op(
       SIG,
-      { file: 'colsum.wgsl', consts: { WG, ACCUM: acc } },
+      passSpec(acc, x.dtype === 'f16'),
       [x, out, rt.uniform(packUniform([['u32', rows], ['u32', f.cols], ['u32', ld], ['u32', off], ['u32', rbk], ['u32', outOff], ['u32', 0], ['u32', 0]]), `${label}.params`)],
       grid,
       label,

@@ -1,9 +1,10 @@
-// Elementwise binary ops, the affine map and tanh (forward and backward), one shader
-// specialised by op.
+// Elementwise binary ops, the affine map, tanh (forward and backward) and the f32 → f16 cast,
+// one shader specialised by op. Binary ops take f32 tensors, or all-f16 ones (mixed
+// precision's activation gradients; arithmetic in f32).
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
-import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
-import type { KernelSignature } from '../gpu/pipelines.js';
+import { expectDType, shapeStr, type DType, type Tensor } from '../gpu/tensor.js';
+import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { grid1d } from './grid.js';
 import { registerVariants } from './registry.js';
 
@@ -12,28 +13,47 @@ export type BinaryOp = keyof typeof BINARY_OPS;
 const AFFINE = 10;
 const TANH = 11;
 const TANH_BACKWARD = 12;
+const CAST = 13;
 const WG = 256;
 
 const SIG: KernelSignature = { name: 'elementwise', bindings: ['read', 'read', 'rw', 'uniform'] };
 
+/** The shader for an op over inputs and output of these dtypes. */
+function spec(op: number, inputs: DType, out: DType): ShaderSpec {
+  const defines = [...(inputs === 'f16' ? ['AB_F16'] : []), ...(out === 'f16' ? ['OUT_F16'] : [])];
+  return { file: 'elementwise.wgsl', consts: { OP: op }, ...(defines.length ? { defines, f16: true } : {}) };
+}
+
 registerVariants(
-  ...[...Object.values(BINARY_OPS), AFFINE, TANH, TANH_BACKWARD].map((OP) => ({ sig: SIG, spec: { file: 'elementwise.wgsl', consts: { OP } } })),
+  ...[...Object.values(BINARY_OPS), AFFINE, TANH, TANH_BACKWARD].map((OP) => ({ sig: SIG, spec: spec(OP, 'f32', 'f32') })),
+  { sig: SIG, spec: spec(BINARY_OPS.add, 'f16', 'f16') },
+  { sig: SIG, spec: spec(CAST, 'f32', 'f16') },
 );
 
 function build(rt: Runtime, op: number, a: Tensor, b: Tensor, out: Tensor, alpha: number, beta: number, label: string): Promise<Op> {
   const [gx, gy] = grid1d(a.size, WG, rt.limits.maxComputeWorkgroupsPerDimension);
   const params = rt.uniform(packUniform([['u32', a.size], ['u32', gx], ['f32', alpha], ['f32', beta]]), `${label}.params`);
-  return rt.op(SIG, { file: 'elementwise.wgsl', consts: { OP: op } }, [a, b, out, params], [gx, gy], label);
+  return rt.op(SIG, spec(op, a.dtype, out.dtype), [a, b, out, params], [gx, gy], label);
 }
 
-/** out = a OP b, elementwise over equal shapes. */
+/** out = a OP b, elementwise over equal shapes: all f32, or all f16. */
 export function binary(rt: Runtime, op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): Promise<Op> {
   const name = `elementwise.${op}`;
-  for (const [n, t] of [['a', a], ['b', b], ['out', out]] as const) expectDType(name, n, t, 'f32');
+  expectDType(name, 'a', a, 'f32', 'f16');
+  for (const [n, t] of [['b', b], ['out', out]] as const) expectDType(name, n, t, a.dtype);
   if (a.size !== b.size || a.size !== out.size)
     throw new Error(`${name}: sizes differ: a ${shapeStr(a.shape)}, b ${shapeStr(b.shape)}, out ${shapeStr(out.shape)}`);
   if (!(op in BINARY_OPS)) throw new Error(`${name}: unknown op (expected ${Object.keys(BINARY_OPS).join(', ')})`);
   return build(rt, BINARY_OPS[op], a, b, out, 0, 0, name);
+}
+
+/** out = a rounded to f16 (a f32, out f16, equal sizes): the f16 copy of an f32 tensor. */
+export function castToF16(rt: Runtime, a: Tensor, out: Tensor): Promise<Op> {
+  const name = 'elementwise.cast';
+  expectDType(name, 'a', a, 'f32');
+  expectDType(name, 'out', out, 'f16');
+  if (a.size !== out.size) throw new Error(`${name}: sizes differ: a ${shapeStr(a.shape)}, out ${shapeStr(out.shape)}`);
+  return build(rt, CAST, a, a, out, 0, 0, name);
 }
 
 /** out = alpha·a + beta. */

@@ -42,7 +42,10 @@ const SIG_GRAD: KernelSignature = { name: 'xent.grad', bindings: ['rw', 'read', 
 const RS_SPEC = { file: 'xent.wgsl', entry: 'row_stats', defines: ['ROWSTATS'], consts: { WG } };
 const FIN_SPEC = { file: 'xent.wgsl', entry: 'finalize', defines: ['FINAL'], consts: { WG } };
 const GRAD_SPEC = { file: 'xent.wgsl', entry: 'grad', defines: ['GRAD'], consts: { WG } };
-registerVariants({ sig: SIG_RS, spec: RS_SPEC }, { sig: SIG_FIN, spec: FIN_SPEC }, { sig: SIG_GRAD, spec: GRAD_SPEC });
+/** The grad kernel multiplied by a dynamic loss scale (mixed precision). */
+const SIG_GRAD_SCALED: KernelSignature = { name: 'xent.grad.scaled', bindings: ['rw', 'read', 'read', 'uniform', 'read'] };
+const GRAD_SCALED_SPEC = { ...GRAD_SPEC, defines: ['GRAD', 'SCALED'] };
+registerVariants({ sig: SIG_RS, spec: RS_SPEC }, { sig: SIG_FIN, spec: FIN_SPEC }, { sig: SIG_GRAD, spec: GRAD_SPEC }, { sig: SIG_GRAD_SCALED, spec: GRAD_SCALED_SPEC });
 
 export interface XentTensors {
   hidden: Tensor;
@@ -58,6 +61,8 @@ export interface XentTensors {
 export interface XentOptions {
   /** Loss weight (the mean is multiplied by it). Default 1. */
   lossWeight?: number;
+  /** f32 [≥ 1]: a dynamic loss scale (mixed precision) whose element 0 multiplies every gradient; the loss itself is not scaled. */
+  gradScale?: Tensor;
   /** Add into dWeight / dBias (default true) and into dHidden (default false). */
   accumulate?: boolean;
   accumulateHidden?: boolean;
@@ -107,6 +112,7 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
   if (4 * S * Vc > maxBind) throw new Error(`${name}: the [${S}, ${Vc}] logits tile exceeds maxStorageBufferBindingSize (${maxBind}); use a smaller chunk`);
   const nChunks = ceilDiv(V, Vc);
   const lw = o.lossWeight ?? 1;
+  if (o.gradScale) expectDType(name, 'gradScale', o.gradScale, 'f32');
   const acc = o.accumulate ?? true;
 
   const logitsTile = rt.empty([S, Vc], 'f32', `${name}.tile`);
@@ -137,7 +143,12 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
     forwardChunks.push([await logits(), await rt.op(SIG_RS, RS_SPEC, [logitsTile, partial, t.meta, params], [ceilDiv(S, WG)], `${name}.row_stats[${c}]`)]);
     if (grads) {
       if (nChunks > 1) backward.push(await logits()); // else the forward's logits are still in the tile
-      backward.push(await rt.op(SIG_GRAD, GRAD_SPEC, [logitsTile, stats, t.labels, params], grid1d(S * ceilDiv(vc, GRAD_COLS), WG, rt.limits.maxComputeWorkgroupsPerDimension), `${name}.grad[${c}]`));
+      const gradGrid = grid1d(S * ceilDiv(vc, GRAD_COLS), WG, rt.limits.maxComputeWorkgroupsPerDimension);
+      backward.push(
+        o.gradScale
+          ? await rt.op(SIG_GRAD_SCALED, GRAD_SCALED_SPEC, [logitsTile, stats, t.labels, params, o.gradScale], gradGrid, `${name}.grad[${c}]`)
+          : await rt.op(SIG_GRAD, GRAD_SPEC, [logitsTile, stats, t.labels, params], gradGrid, `${name}.grad[${c}]`),
+      );
       // dH (+)= G·W_c;  dW_c (+)= Gᵀ·H;  db_c (+)= Σ_i G
       backward.push(await matmul(rt, Z, Wc, t.dHidden!, { accumulate: c > 0 || Boolean(o.accumulateHidden), label: `${name}.dhidden[${c}]`, ...mm }));
       backward.push(await matmul(rt, Z, t.hidden, view(t.dWeight!, vc, h, h, v0 * h), { transA: true, accumulate: acc, label: `${name}.dweight[${c}]`, ...mm }));
