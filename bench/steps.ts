@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import type { ObjectiveName } from '../src/objectives/registry.js';
 import type { PresetName } from '../src/model/config.js';
+import type { Precision } from '../src/model/precision.js';
 import type { AttentionAlgorithm } from '../src/kernels/attention.js';
 import { setAutotuneDefaults } from '../src/kernels/autotune.js';
 import type { AcquiredDevice, AdapterDescription } from '../src/gpu/adapter.js';
@@ -75,8 +76,9 @@ async function profileStep(rt: Runtime, tr: Trainer): Promise<{ label: string; p
 }
 
 /** The training config every step benchmark times: steps+2 of a linear schedule, no evaluation or checkpoints. */
-export function stepBenchConfig(o: { objective: ObjectiveName; preset: PresetName; data: string; run: string; batch: number; steps: number; attention?: AttentionAlgorithm | 'auto' }): TrainConfig {
+export function stepBenchConfig(o: { objective: ObjectiveName; preset: PresetName; data: string; run: string; batch: number; steps: number; attention?: AttentionAlgorithm | 'auto'; precision?: Precision }): TrainConfig {
   return {
+    precision: o.precision ?? 'f32',
     objective: o.objective, preset: o.preset, data: o.data, run: o.run, batch: o.batch, accumulate: 1, lr: 1e-4, schedule: 'linear',
     budget: { kind: 'steps', steps: o.steps + 2 }, seed: 1, maskProb: 0.15, weightDecay: 0.01, clip: 1,
     logEvery: 1000, evalEvery: 0, evalBatches: 1, checkpointEvery: 0, attention: o.attention ?? 'auto',

@@ -5,7 +5,9 @@
 // own largest product, measured in the same run — so a figure says how far the step is from
 // the adapter's limit, not only how fast it is — and against the datasheet peak where the
 // device is known. Peak memory is the pool's high-water mark over the timed steps. With
-// several sizes the table shows how tokens/s and memory grow with the model.
+// several sizes the table shows how tokens/s and memory grow with the model. With several
+// precisions (`--precision f32,f16`) each objective runs in each, one right after the other,
+// and an f16 row is compared with its f32 row (vs_f32) and with the best f16-input matmul.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { AcquiredDevice, AdapterDescription } from '../src/gpu/adapter.js';
 import type { EncoderConfig, PresetName } from '../src/model/config.js';
+import type { Precision } from '../src/model/precision.js';
 import { TRAINING_FLOPS_PER_FORWARD } from '../src/model/flops.js';
 import { objectiveModule, type ObjectiveName } from '../src/objectives/registry.js';
 import { setAutotuneDefaults } from '../src/kernels/autotune.js';
@@ -32,6 +35,8 @@ export interface TrainBenchOptions {
   objectives: ObjectiveName[];
   /** Timed steps per objective (after 2 untimed ones). */
   steps: number;
+  /** Each objective in each, alternating (default ['f32']). */
+  precisions?: Precision[];
   /** The PyTorch peer (bench/peers/torch_train.py) run beside each objective it has, with this Python. */
   torch?: { python: string };
   /** The TensorFlow.js peer (bench/peers/tfjs_train.ts) on its WebGPU backend, run beside each objective it has. */
@@ -44,7 +49,7 @@ export interface TrainBenchOptions {
 export interface TrainBenchResult {
   model: PresetName;
   objective: ObjectiveName;
-  precision: 'f32';
+  precision: Precision;
   batch: number;
   seq_len: number;
   tokens_per_s: number;
@@ -63,6 +68,8 @@ export interface TrainBenchResult {
   vs_mlm?: number;
   /** This step's time over ELECTRA's (same model, same run; the issue's RTS/C-RTS target). */
   vs_electra?: number;
+  /** An f16 step's time over the f32 step of the same model and objective, run just before it. */
+  vs_f32?: number;
   /** The PyTorch peer's tokens/s on the CPU for the same sizes and objective, run right after ours, and ours over it. */
   torch_tokens_per_s?: number;
   vs_torch?: number;
@@ -140,35 +147,40 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
   const runRoot = mkdtempSync(join(tmpdir(), 'electrolite-bench-train-'));
   try {
     for (const model of o.models)
-      for (const objective of o.objectives) {
-        const c = stepBenchConfig({ objective, preset: model, data: o.data, run: join(runRoot, `${model}-${objective}`), batch: o.batch, steps: o.steps });
-        const mark = rt.pool.mark();
-        const { tr, ms, peakBytes } = await timeTrainerSteps(rt, c, o.steps);
-        rt.pool.releaseSince(mark);
-        const T = tr.seqLen, cfg = tr.cfg;
-        const flopsPerToken = TRAINING_FLOPS_PER_FORWARD * objectiveModule(objective).forwardFlopsPerToken(cfg, {}, T, c.maskProb!);
-        const tokensPerS = (o.batch * T * 1000) / ms;
-        const mm = largestMatmul(cfg, objective, o.batch * T, c.maskProb!);
-        const shape = `${mm.M}x${mm.K}x${mm.N}`;
-        if (!matmulGflops.has(shape)) {
-          const mc = matmulCase('matmul', mm.M, mm.K, mm.N);
-          const built = await mc.setup(rt);
-          const mmMs = await timeOps(rt, built.ops);
-          built.release();
-          matmulGflops.set(shape, mc.flops! / (mmMs * 1e6));
+      for (const objective of o.objectives)
+        for (const precision of o.precisions ?? ['f32']) {
+          const c = stepBenchConfig({ objective, preset: model, data: o.data, run: join(runRoot, `${model}-${objective}-${precision}`), batch: o.batch, steps: o.steps, precision });
+          const mark = rt.pool.mark();
+          const { tr, ms, peakBytes } = await timeTrainerSteps(rt, c, o.steps);
+          rt.pool.releaseSince(mark);
+          const T = tr.seqLen, cfg = tr.cfg;
+          const flopsPerToken = TRAINING_FLOPS_PER_FORWARD * objectiveModule(objective).forwardFlopsPerToken(cfg, {}, T, c.maskProb!);
+          const tokensPerS = (o.batch * T * 1000) / ms;
+          const mm = largestMatmul(cfg, objective, o.batch * T, c.maskProb!);
+          // An f16 step's limit is the matmul with f16 inputs (f32 accumulation) at the same shape.
+          const shape = `${mm.M}x${mm.K}x${mm.N}${precision === 'f16' ? ' f16' : ''}`;
+          if (!matmulGflops.has(shape)) {
+            const mc = matmulCase('matmul', mm.M, mm.K, mm.N, false, false, precision === 'f16' ? { inputs: 'f16' } : {});
+            const built = await mc.setup(rt);
+            const mmMs = await timeOps(rt, built.ops);
+            built.release();
+            matmulGflops.set(shape, mc.flops! / (mmMs * 1e6));
         }
         const best = matmulGflops.get(shape)!;
         const gflops = (flopsPerToken * tokensPerS) / 1e9;
         const r: TrainBenchResult = {
-          model, objective, precision: 'f32', batch: o.batch, seq_len: T,
+          model, objective, precision, batch: o.batch, seq_len: T,
           tokens_per_s: Math.round(tokensPerS), step_ms: Number(ms.toFixed(2)), flops_per_token: Math.round(flopsPerToken),
           mfu_vs_matmul: Number((gflops / best).toFixed(3)), best_matmul_gflops: Number(best.toFixed(2)), best_matmul_shape: shape,
           ...(peak ? { mfu_vs_peak: Number((gflops / (peak.tflops * 1e3)).toFixed(4)) } : {}),
           peak_mem_mb: Number((peakBytes / 2 ** 20).toFixed(1)),
         };
-        const mlm = results.find((x) => x.objective === 'mlm' && x.model === model);
+        const mlm = results.find((x) => x.objective === 'mlm' && x.model === model && x.precision === precision);
         if (mlm) r.vs_mlm = Number((r.step_ms / mlm.step_ms).toFixed(2));
-        const peer = PEER_OBJECTIVE[objective];
+        const f32 = precision === 'f16' ? results.find((x) => x.objective === objective && x.model === model && x.precision === 'f32') : undefined;
+        if (f32) r.vs_f32 = Number((r.step_ms / f32.step_ms).toFixed(2));
+        // The peers train in f32: they run beside the f32 row only.
+        const peer = precision === 'f32' ? PEER_OBJECTIVE[objective] : null;
         if (o.tfjs && peer) {
           const t = await tfjsTrain(o.tfjs, cfg, peer, o.batch, T, o.steps);
           say(`tfjs peer (${o.tfjs.description}): ${model} ${objective} ${t.tokens_per_s} tokens/s, ${t.step_ms} ms/step, first loss ${t.first_loss}`);
@@ -184,18 +196,19 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
         }
         results.push(r);
         table?.(
-          `${model.padEnd(6)} ${objective.padEnd(9)} ${ms.toFixed(1).padStart(9)} ${String(r.tokens_per_s).padStart(9)} ${(flopsPerToken / 1e6).toFixed(2).padStart(9)} ` +
+          `${model.padEnd(6)} ${(precision === 'f32' ? objective : `${objective} f16`).padEnd(9)} ${ms.toFixed(1).padStart(9)} ${String(r.tokens_per_s).padStart(9)} ${(flopsPerToken / 1e6).toFixed(2).padStart(9)} ` +
             `${gflops.toFixed(1).padStart(8)} ${best.toFixed(1).padStart(8)} ${(100 * r.mfu_vs_matmul).toFixed(0).padStart(5)}% ${r.peak_mem_mb.toFixed(0).padStart(7)}  ${r.vs_mlm !== undefined ? `${r.vs_mlm.toFixed(2)}×` : '     '}` +
             `${r.tfjs_tokens_per_s !== undefined ? `  tfjs ${r.tfjs_tokens_per_s} tokens/s (ours ${r.vs_tfjs}×)` : ''}` +
-            `${r.torch_tokens_per_s !== undefined ? `  torch ${r.torch_tokens_per_s} tokens/s (ours ${r.vs_torch}×)` : ''}\n`,
+            `${r.torch_tokens_per_s !== undefined ? `  torch ${r.torch_tokens_per_s} tokens/s (ours ${r.vs_torch}×)` : ''}` +
+            `${r.vs_f32 !== undefined ? `  ${r.vs_f32.toFixed(2)}× the f32 step` : ''}\n`,
         );
-      }
+        }
   } finally {
     rmSync(runRoot, { recursive: true, force: true });
   }
   // Each step against ELECTRA's of the same model (known once ELECTRA has run, so after the loop).
   for (const r of results) {
-    const electra = results.find((x) => x.objective === 'electra' && x.model === r.model);
+    const electra = results.find((x) => x.objective === 'electra' && x.model === r.model && x.precision === r.precision);
     if (electra && r !== electra) r.vs_electra = Number((r.step_ms / electra.step_ms).toFixed(2));
   }
   const againstElectra = results.filter((r) => r.vs_electra !== undefined);
@@ -204,9 +217,9 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
     // Scaling: each size against the first, per objective.
     table(`\nscaling against ${o.models[0]} (tokens/s ×, memory ×):\n`);
     for (const objective of o.objectives) {
-      const base = results.find((r) => r.objective === objective && r.model === o.models[0])!;
+      const base = results.find((r) => r.objective === objective && r.model === o.models[0] && r.precision === 'f32') ?? results.find((r) => r.objective === objective && r.model === o.models[0])!;
       const cells = o.models.slice(1).map((m) => {
-        const r = results.find((x) => x.objective === objective && x.model === m)!;
+        const r = results.find((x) => x.objective === objective && x.model === m && x.precision === base.precision)!;
         return `${m} ${(r.tokens_per_s / base.tokens_per_s).toFixed(2)}× / ${(r.peak_mem_mb / base.peak_mem_mb).toFixed(2)}×`;
       });
       table(`  ${objective.padEnd(9)} ${cells.join('   ')}\n`);

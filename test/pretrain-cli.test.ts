@@ -106,6 +106,9 @@ describe('pretrain (CLI)', () => {
       [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--mask-prob', '0'], /--mask-prob must be a number > 0 and < 1, got '0'/],
       [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--clip=-1'], /--clip must be a number ≥ 0, got '-1'/],
       [['--objective', 'rts', '--data', data, '--out', join(root, 'x'), '--generator-size', '1/2'], /--generator-size applies to --objective electra only \(this run trains rts\)/],
+      [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--precision', 'bf16'], /pretrain: unknown --precision 'bf16' \(expected f32 or f16\)/],
+      [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--loss-scale', '1024'], /pretrain: --loss-scale is for --precision f16/],
+      [['--objective', 'mlm', '--data', data, '--out', join(root, 'x'), '--precision', 'f16', '--loss-scale', '0'], /--loss-scale must be a number > 0, got '0'/],
     ] as const;
     for (const [args, msg] of bad) {
       const r = cli(['pretrain', ...args]);

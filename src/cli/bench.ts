@@ -7,6 +7,7 @@ import { DEMO_DATA, demoDataDir } from '../data/bundled.js';
 import { prepare } from '../data/prepare.js';
 import { OBJECTIVES, type ObjectiveName } from '../objectives/registry.js';
 import { PRESETS, type PresetName } from '../model/config.js';
+import { PRECISIONS, precisionUnavailable, type Precision } from '../model/precision.js';
 import { ATTENTION_ALGORITHMS, type AttentionAlgorithm } from '../kernels/attention.js';
 import { benchKernels } from '../../bench/kernels.js';
 import { benchData, formatDataBench } from '../../bench/data.js';
@@ -101,7 +102,7 @@ function objectivesOption(suite: string, text: string): ObjectiveName[] {
   return objectives;
 }
 
-/** `bench train [--adapter A] [--json] [--model tiny[,mini,…]] [--batch 32] [--objectives mlm,…] [--steps 6] [--precision f32] [--vs torch] [--data DIR]` */
+/** `bench train [--adapter A] [--json] [--model tiny[,mini,…]] [--batch 32] [--objectives mlm,…] [--steps 6] [--precision f32|f16|f32,f16] [--vs torch] [--data DIR]` */
 async function trainCommand(argv: string[]): Promise<number> {
   const { values } = parse('bench train', argv, {
     ...ADAPTER_OPTION,
@@ -116,7 +117,8 @@ async function trainCommand(argv: string[]): Promise<number> {
   });
   const models = values.model!.split(',').map((m) => m.trim()) as PresetName[];
   for (const m of models) if (!(m in PRESETS)) throw new UsageError(`bench train: unknown --model '${m}' (expected ${Object.keys(PRESETS).join(', ')})`);
-  if (values.precision !== 'f32') throw new UsageError(`bench train: --precision ${values.precision}: only f32 exists yet (mixed precision is not implemented)`);
+  const precisions = values.precision!.split(',').map((x) => x.trim()) as Precision[];
+  for (const p of precisions) if (!PRECISIONS.includes(p)) throw new UsageError(`bench train: unknown --precision '${p}' (expected ${PRECISIONS.join(', ')}, or both: f32,f16)`);
   const batch = numberOption('bench train', 'batch', values.batch, { int: true, min: 1 });
   const steps = numberOption('bench train', 'steps', values.steps, { int: true, min: 1 });
   const objectives = objectivesOption('bench train', values.objectives!);
@@ -135,13 +137,15 @@ async function trainCommand(argv: string[]): Promise<number> {
   const json = Boolean(values.json);
   const data = await trainingData(values.data);
   const rt = await cliRuntime(values.adapter, json);
+  const unavailable = precisions.map((p) => precisionUnavailable(rt, p)).find(Boolean);
+  if (unavailable) throw new Error(`bench train: ${unavailable}`);
   let tfjs: TfjsPeerRuntime | undefined;
   if (peers.includes('tfjs')) {
     const loaded = await loadTfjs(rt);
     if (typeof loaded === 'string') throw new Error(`bench train: --vs tfjs: ${loaded}`);
     tfjs = loaded;
   }
-  const report = await benchTrain(rt, { data, models, batch, objectives, steps, torch, tfjs, log: say, table: json ? undefined : stdout });
+  const report = await benchTrain(rt, { data, models, batch, objectives, steps, precisions, torch, tfjs, log: say, table: json ? undefined : stdout });
   if (json) printJson(report);
   rt.destroy();
   return 0;

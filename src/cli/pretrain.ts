@@ -10,6 +10,7 @@ import { DEFAULT_UNIGRAM_ALPHA } from '../kernels/unigram.js';
 import { ATTENTION_ALGORITHMS } from '../kernels/attention.js';
 import { PRESETS, parseGeneratorSize, type PresetName } from '../model/config.js';
 import { parseBudget } from '../train/budget.js';
+import { PRECISIONS, type Precision } from '../model/precision.js';
 
 export const PRETRAIN_OPTIONS = {
   ...ADAPTER_OPTION,
@@ -46,6 +47,8 @@ export const PRETRAIN_OPTIONS = {
   overwrite: { type: 'boolean' },
   'init-from': { type: 'string' },
   attention: { type: 'string' },
+  precision: { type: 'string', default: 'f32' },
+  'loss-scale': { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 
@@ -112,6 +115,13 @@ export function trainConfigFromArgs(values: Record<string, string | boolean | un
     if (a !== 'auto' && !(ATTENTION_ALGORITHMS as readonly string[]).includes(a))
       throw new UsageError(`pretrain: unknown --attention '${a}' (expected auto, ${ATTENTION_ALGORITHMS.join(', ')})`);
     c.attention = a as TrainConfig['attention'];
+  }
+  const precision = String(values.precision ?? 'f32');
+  if (!(PRECISIONS as readonly string[]).includes(precision)) throw new UsageError(`pretrain: unknown --precision '${precision}' (expected ${PRECISIONS.join(' or ')})`);
+  c.precision = precision as Precision;
+  if (values['loss-scale'] !== undefined) {
+    if (precision !== 'f16') throw new UsageError('pretrain: --loss-scale is for --precision f16 (dynamic loss scaling)');
+    c.lossScale = { initial: num('loss-scale', String(values['loss-scale']), { above: 0 }) };
   }
   if (values.generator !== undefined) c.rtsGenerator = String(values.generator) as RtsGenerator;
   else if (values.alpha !== undefined) c.rtsGenerator = 'uniform';

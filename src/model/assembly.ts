@@ -52,10 +52,10 @@ export async function buildEncoderWithHead<S extends HeadSpec>(
   let head: HeadOps;
   switch (spec.kind) {
     case 'mlm':
-      head = await buildMlmHead(rt, cfg, params, word, encoder.hidden, dHidden, spec.targets, spec);
+      head = await buildMlmHead(rt, cfg, params, word, encoder.hidden, dHidden, spec.targets, { ...spec, gradScale: opts.mixed?.gradScale });
       break;
     case 'detection':
-      head = await buildDetectionHead(rt, cfg, params, encoder.hidden, dHidden, spec.targets, { lambda: spec.lambda });
+      head = await buildDetectionHead(rt, cfg, params, encoder.hidden, dHidden, spec.targets, { lambda: spec.lambda, gradScale: opts.mixed?.gradScale });
       break;
     case 'mlm-logits':
       head = await buildMlmLogits(rt, cfg, params, word, encoder.hidden, spec.rows, spec);

@@ -29,6 +29,11 @@
 // stream, next layer's LN₁ or the final LN of it). Backward: the stream gradient passes each
 // branch, the branch's LayerNorm backward gives that branch's part, and an elementwise add
 // sums the two (two stream buffers, alternated: no buffer is read and written by one op).
+//
+// Mixed precision (EncoderOptions.mixed; src/model/precision.ts): every activation and
+// activation gradient below is f16 (LayerNorm stats and attention's lse stay f32), and the
+// matmuls read f16 copies of their weights, refreshed from the f32 masters by casts at the
+// start of the forward. Nothing else changes: the same ops, f16 variants of the same kernels.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { attention, attentionBackward, releaseAttentionScratch, type AttentionAlgorithm, type AttentionForward, type AttentionScratch } from '../kernels/attention.js';
@@ -41,6 +46,7 @@ import { geluForm, type EncoderConfig } from './config.js';
 import { grad, param, type ModelParams } from './params.js';
 import { DROPOUT_SITES } from './dropout-sites.js';
 import { linearBackward, linearForward, view2d } from './linear.js';
+import { halfParam, type MixedPrecision } from './precision.js';
 
 export interface EncoderInputs {
   /** [B, T] u32 token ids (already corrupted by the objective). */
@@ -76,6 +82,8 @@ export interface EncoderOptions {
    * Default: nothing shared.
    */
   share?: EncoderShare;
+  /** Mixed precision: f16 activations and weight copies (see the header). Default: all f32. */
+  mixed?: MixedPrecision;
 }
 
 /**
@@ -176,11 +184,15 @@ export class Encoder {
     const [B, T] = inputs.ids.shape;
     if (T > cfg.maxPositions) throw new Error(`encoder: sequence length ${T} exceeds max_position_embeddings ${cfg.maxPositions}`);
     const e = new Encoder(rt, cfg, params, prefix, B, T);
+    if (opts.mixed) e.actType = 'f16';
     if (opts.share) {
       e.share = opts.share;
       e.lending = opts.forwardOnly ? 'borrow' : 'lend';
     }
     await e.buildForward(inputs, opts);
+    // Mixed precision: the f16 weight copies are refreshed before anything reads them.
+    e.forwardOps.unshift(...e.castOps);
+    e.forwardBuilt = true;
     if (!opts.forwardOnly) await e.buildBackward(inputs, opts);
     return e;
   }
@@ -189,7 +201,15 @@ export class Encoder {
   private lending: 'lend' | 'borrow' | null = null;
   private share: EncoderShare | null = null;
 
-  private tensor(shape: number[], label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor {
+  /** The dtype of activations and their gradients: f16 in mixed precision. */
+  private actType: 'f32' | 'f16' = 'f32';
+
+  /** An activation (or activation gradient) tensor, of the activation dtype. */
+  private act(shape: number[], label: string): Tensor {
+    return this.tensor(shape, label, this.actType);
+  }
+
+  private tensor(shape: number[], label: string, dtype: 'f32' | 'f16' | 'u32' = 'f32'): Tensor {
     const key = `${this.prefix}${label} ${dtype} [${shape.join(', ')}]`;
     if (this.lending === 'borrow') {
       const lent = this.share!.activations.get(key);
@@ -211,6 +231,25 @@ export class Encoder {
 
   private grad(name: string): Tensor {
     return grad(this.params, this.prefix + name);
+  }
+
+  /** The weights the matmuls read, by name: the master, or in mixed precision its f16 copy (cast at the start of the forward). */
+  private weights = new Map<string, Tensor>();
+  private castOps: Op[] = [];
+  private forwardBuilt = false;
+
+  /** A matmul's weight: the f32 parameter, or its f16 copy (see `weights`). */
+  private async weight(name: string): Promise<Tensor> {
+    if (this.actType === 'f32') return this.param(name);
+    let w = this.weights.get(name);
+    if (!w) {
+      // Casts run at the start of the forward: a weight first read by the backward would be stale.
+      if (this.forwardBuilt) throw new Error(`encoder: '${this.prefix}${name}' is read by the backward only; its f16 copy would never be refreshed`);
+      const h = await halfParam(this.rt, this.params, this.prefix + name);
+      this.castOps.push(h.cast);
+      this.weights.set(name, (w = h.tensor));
+    }
+    return w;
   }
 
   private embSum!: Tensor;
@@ -240,16 +279,16 @@ export class Encoder {
     // Embeddings (width E; projected to h when they differ).
     this.embPrefix = o.embeddingsPrefix ?? this.prefix;
     const E = (this.E = this.embeddingParam('embeddings.word_embeddings.weight').shape[1]);
-    this.embSum = this.tensor([N, E], 'emb.sum');
+    this.embSum = this.act([N, E], 'emb.sum');
     this.embStats = this.tensor([N, 2], 'emb.stats');
-    this.embLn = this.tensor([N, E], 'emb.ln');
+    this.embLn = this.act([N, E], 'emb.ln');
     f.push(await embedding(rt, inp.ids, inp.types, { word: this.embeddingParam('embeddings.word_embeddings.weight'), position: this.embeddingParam('embeddings.position_embeddings.weight'), type: this.embeddingParam('embeddings.token_type_embeddings.weight') }, this.embSum));
     f.push(await layerNorm(rt, this.embSum, this.embeddingParam('embeddings.LayerNorm.weight'), this.embeddingParam('embeddings.LayerNorm.bias'), this.embLn, this.embStats, { eps: cfg.layerNormEps }));
-    let x = await this.dropoutForward(this.embLn, () => this.tensor([N, E], 'emb.dropout'), DROPOUT_SITES.embeddings(base), o);
+    let x = await this.dropoutForward(this.embLn, () => this.act([N, E], 'emb.dropout'), DROPOUT_SITES.embeddings(base), o);
     if (E !== h) {
       this.embOut = x;
-      const xp = this.tensor([N, h], 'emb.project');
-      f.push(await linearForward(rt, x, this.param('embeddings_project.weight'), this.param('embeddings_project.bias'), xp, 'embeddings_project'));
+      const xp = this.act([N, h], 'emb.project');
+      f.push(await linearForward(rt, x, await this.weight('embeddings_project.weight'), this.param('embeddings_project.bias'), xp, 'embeddings_project'));
       x = xp;
     }
     if (cfg.preLayerNorm) return this.buildPreLnLayers(x, inp, o);
@@ -276,7 +315,7 @@ export class Encoder {
     const lnName = (l: number) => (l < cfg.numLayers ? `encoder.layer.${l}.attention.output.LayerNorm` : 'encoder.final_layer_norm');
     // Layer 0's LN₁ reads the embeddings' output; every later LN₁ (and the final LN) is fused
     // with the residual add that ends the layer before.
-    let u = this.tensor([N, h], 'encoder.layer.0.ln1');
+    let u = this.act([N, h], 'encoder.layer.0.ln1');
     let statsU = this.tensor([N, 2], 'encoder.layer.0.stats1');
     f.push(await layerNorm(rt, x, this.param(`${lnName(0)}.weight`), this.param(`${lnName(0)}.bias`), u, statsU, { eps }));
     for (let l = 0; l < cfg.numLayers; l++) {
@@ -304,10 +343,10 @@ export class Encoder {
     // dNorm: dHidden (written by the head), then the gradient of each LayerNorm's output.
     // dLn: a LayerNorm backward's dx (a branch's part of the stream gradient). gA/gB: the
     // stream gradient, alternated (the add reads one and writes the other).
-    const dNorm = this.tensor([N, h], 'grad.norm');
-    const dLn = this.tensor([N, h], 'grad.ln');
-    let g = this.tensor([N, h], 'grad.stream.a');
-    let gOther = this.tensor([N, h], 'grad.stream.b');
+    const dNorm = this.act([N, h], 'grad.norm');
+    const dLn = this.act([N, h], 'grad.ln');
+    let g = this.act([N, h], 'grad.stream.a');
+    let gOther = this.act([N, h], 'grad.stream.b');
     const bufs = this.backwardBuffers();
     const dTmp = bufs.dTmp;
     this.dHidden = dNorm;
@@ -341,8 +380,8 @@ export class Encoder {
     const b = this.backwardOps;
     // Two [N, h] gradient buffers suffice: gIn carries the gradient of a layer's output in
     // and of its input out; gX holds the inner residual stream's gradient.
-    const gIn = this.tensor([N, h], 'grad.in');
-    const gX = this.tensor([N, h], 'grad.x');
+    const gIn = this.act([N, h], 'grad.in');
+    const gX = this.act([N, h], 'grad.x');
     const bufs = this.backwardBuffers();
     const dTmp = bufs.dTmp;
     this.dHidden = gIn;
@@ -371,7 +410,7 @@ export class Encoder {
     const h = cfg.hiddenSize, L = `encoder.layer.${l}.`;
     const sa = await this.selfAttentionForward(l, input, inp, o);
     const dense = this.scratch('branch.dense', [N, h]);
-    this.forwardOps.push(await linearForward(rt, view2d(sa.ctx, N, h), this.param(`${L}attention.output.dense.weight`), this.param(`${L}attention.output.dense.bias`), dense, `${L}attention.output.dense`));
+    this.forwardOps.push(await linearForward(rt, view2d(sa.ctx, N, h), await this.weight(`${L}attention.output.dense.weight`), this.param(`${L}attention.output.dense.bias`), dense, `${L}attention.output.dense`));
     return { acts: sa, out: await this.dropoutForward(dense, () => this.scratch('branch.dropout', [N, h]), DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l), o) };
   }
 
@@ -379,10 +418,10 @@ export class Encoder {
   private async ffnBranchForward(l: number, input: Tensor, o: EncoderOptions) {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, F = cfg.intermediateSize, L = `encoder.layer.${l}.`, f = this.forwardOps;
-    const pre = this.tensor([N, F], `${L}ffn.pre`), act = this.scratch('ffn.act', [N, F]), dense = this.scratch('branch.dense', [N, h]);
-    f.push(await linearForward(rt, input, this.param(`${L}intermediate.dense.weight`), this.param(`${L}intermediate.dense.bias`), pre, `${L}intermediate.dense`));
+    const pre = this.act([N, F], `${L}ffn.pre`), act = this.scratch('ffn.act', [N, F]), dense = this.scratch('branch.dense', [N, h]);
+    f.push(await linearForward(rt, input, await this.weight(`${L}intermediate.dense.weight`), this.param(`${L}intermediate.dense.bias`), pre, `${L}intermediate.dense`));
     f.push(await gelu(rt, pre, act, { form: geluForm(cfg.hiddenAct) }));
-    f.push(await linearForward(rt, act, this.param(`${L}output.dense.weight`), this.param(`${L}output.dense.bias`), dense, `${L}output.dense`));
+    f.push(await linearForward(rt, act, await this.weight(`${L}output.dense.weight`), this.param(`${L}output.dense.bias`), dense, `${L}output.dense`));
     return { pre, out: await this.dropoutForward(dense, () => this.scratch('branch.dropout', [N, h]), DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), o) };
   }
 
@@ -394,7 +433,7 @@ export class Encoder {
    */
   private scratch(name: string, shape: number[]): Tensor {
     let t = this.scratches.get(name);
-    if (!t) this.scratches.set(name, (t = this.tensor(shape, `scratch.${name}`)));
+    if (!t) this.scratches.set(name, (t = this.act(shape, `scratch.${name}`)));
     return t;
   }
 
@@ -412,7 +451,7 @@ export class Encoder {
   /** sum = branch + residual and y = LayerNorm `name`(sum), one op (stats saved for backward). */
   private async residualLayerNorm(name: string, branch: Tensor, residual: Tensor, sumLabel: string, statsLabel: string, yLabel: string, eps: number) {
     const N = this.N, h = this.cfg.hiddenSize;
-    const sum = this.tensor([N, h], sumLabel), stats = this.tensor([N, 2], statsLabel), y = this.tensor([N, h], yLabel);
+    const sum = this.act([N, h], sumLabel), stats = this.tensor([N, 2], statsLabel), y = this.act([N, h], yLabel);
     this.forwardOps.push(await layerNorm(this.rt, branch, this.param(`${name}.weight`), this.param(`${name}.bias`), y, stats, { eps, residual, sum }));
     return { sum, stats, y };
   }
@@ -421,10 +460,10 @@ export class Encoder {
   private async selfAttentionForward(l: number, input: Tensor, inp: EncoderInputs, o: EncoderOptions): Promise<{ qkv: Tensor; ctx: Tensor; lse: Tensor; attn: AttentionForward }> {
     const { rt, cfg, B, T, N } = this;
     const h = cfg.hiddenSize, H = cfg.numHeads, L = `encoder.layer.${l}.`, f = this.forwardOps;
-    const qkv = this.tensor([B, T, 3 * h], `${L}qkv`);
+    const qkv = this.act([B, T, 3 * h], `${L}qkv`);
     for (const [p, part] of (['query', 'key', 'value'] as const).entries())
-      f.push(await linearForward(rt, input, this.param(`${L}attention.self.${part}.weight`), this.param(`${L}attention.self.${part}.bias`), view2d(qkv, N, h, 3 * h, p * h), `${L}${part}`));
-    const ctx = this.tensor([B, T, h], `${L}ctx`), lse = this.tensor([B, H, T], `${L}lse`);
+      f.push(await linearForward(rt, input, await this.weight(`${L}attention.self.${part}.weight`), this.param(`${L}attention.self.${part}.bias`), view2d(qkv, N, h, 3 * h, p * h), `${L}${part}`));
+    const ctx = this.act([B, T, h], `${L}ctx`), lse = this.tensor([B, H, T], `${L}lse`);
     const attn = await attention(rt, qkv, inp.lengths, ctx, lse, {
       heads: H,
       dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: DROPOUT_SITES.attentionProbs(o.streamBase ?? 0, l) } : undefined,
@@ -438,11 +477,11 @@ export class Encoder {
   private backwardBuffers(): BackwardBuffers {
     const { N, cfg } = this, h = cfg.hiddenSize, F = cfg.intermediateSize;
     return {
-      dTmp: this.tensor([N, h], 'grad.tmp'),
-      dAct: this.tensor([N, F], 'grad.act'),
-      dPre: this.tensor([N, F], 'grad.pre'),
-      dCtx: this.tensor([N, h], 'grad.ctx'),
-      dQkv: this.tensor([this.B, this.T, 3 * h], 'grad.qkv'),
+      dTmp: this.act([N, h], 'grad.tmp'),
+      dAct: this.act([N, F], 'grad.act'),
+      dPre: this.act([N, F], 'grad.pre'),
+      dCtx: this.act([N, h], 'grad.ctx'),
+      dQkv: this.act([this.B, this.T, 3 * h], 'grad.qkv'),
     };
   }
 
@@ -462,9 +501,9 @@ export class Encoder {
     // GELU's output again (the forward kept only its input): output.dense's weight gradient reads it.
     const act = this.scratch('ffn.act', [...a.pre.shape]);
     b.push(await gelu(rt, a.pre, act, { form: geluForm(cfg.hiddenAct) }));
-    b.push(...(await linearBackward(rt, { dy: dDense, x: act, W: this.param(`${L}output.dense.weight`), dW: this.grad(`${L}output.dense.weight`), db: this.grad(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward` })));
+    b.push(...(await linearBackward(rt, { dy: dDense, x: act, W: await this.weight(`${L}output.dense.weight`), dW: this.grad(`${L}output.dense.weight`), db: this.grad(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward` })));
     b.push(await geluBackward(rt, a.pre, bufs.dAct, bufs.dPre, { form: geluForm(cfg.hiddenAct) }));
-    b.push(...(await linearBackward(rt, { dy: bufs.dPre, x: input, W: this.param(`${L}intermediate.dense.weight`), dW: this.grad(`${L}intermediate.dense.weight`), db: this.grad(`${L}intermediate.dense.bias`), dx, accumulateDx: accumulate, label: `${L}intermediate.dense.backward` })));
+    b.push(...(await linearBackward(rt, { dy: bufs.dPre, x: input, W: await this.weight(`${L}intermediate.dense.weight`), dW: this.grad(`${L}intermediate.dense.weight`), db: this.grad(`${L}intermediate.dense.bias`), dx, accumulateDx: accumulate, label: `${L}intermediate.dense.backward` })));
   }
 
   /**
@@ -480,11 +519,11 @@ export class Encoder {
       b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l) }));
       dDense = bufs.dTmp;
     }
-    b.push(...(await linearBackward(rt, { dy: dDense, x: view2d(a.ctx, N, h), W: this.param(`${L}attention.output.dense.weight`), dW: this.grad(`${L}attention.output.dense.weight`), db: this.grad(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward` })));
+    b.push(...(await linearBackward(rt, { dy: dDense, x: view2d(a.ctx, N, h), W: await this.weight(`${L}attention.output.dense.weight`), dW: this.grad(`${L}attention.output.dense.weight`), db: this.grad(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward` })));
     b.push(...(await attentionBackward(rt, a.attn, reshape(bufs.dCtx, a.ctx), bufs.dQkv)).ops);
     for (const [p, part] of (['query', 'key', 'value'] as const).entries()) {
       const dy = view2d(bufs.dQkv, N, h, 3 * h, p * h);
-      b.push(...(await linearBackward(rt, { dy, x: input, W: this.param(`${L}attention.self.${part}.weight`), dW: this.grad(`${L}attention.self.${part}.weight`), db: this.grad(`${L}attention.self.${part}.bias`), dx, accumulateDx: accumulate || p > 0, label: `${L}${part}.backward` })));
+      b.push(...(await linearBackward(rt, { dy, x: input, W: await this.weight(`${L}attention.self.${part}.weight`), dW: this.grad(`${L}attention.self.${part}.weight`), db: this.grad(`${L}attention.self.${part}.bias`), dx, accumulateDx: accumulate || p > 0, label: `${L}${part}.backward` })));
     }
   }
 
@@ -501,10 +540,10 @@ export class Encoder {
     let dEmb = dOut, dLnBuf = dTmp, dSum = spare;
     if (this.embOut) {
       const E = this.E;
-      dEmb = this.tensor([N, E], 'grad.emb');
-      dLnBuf = this.tensor([N, E], 'grad.emb.tmp');
-      dSum = this.tensor([N, E], 'grad.emb.sum');
-      b.push(...(await linearBackward(rt, { dy: dOut, x: this.embOut, W: this.param('embeddings_project.weight'), dW: this.grad('embeddings_project.weight'), db: this.grad('embeddings_project.bias'), dx: dEmb, label: 'embeddings_project.backward' })));
+      dEmb = this.act([N, E], 'grad.emb');
+      dLnBuf = this.act([N, E], 'grad.emb.tmp');
+      dSum = this.act([N, E], 'grad.emb.sum');
+      b.push(...(await linearBackward(rt, { dy: dOut, x: this.embOut, W: await this.weight('embeddings_project.weight'), dW: this.grad('embeddings_project.weight'), db: this.grad('embeddings_project.bias'), dx: dEmb, label: 'embeddings_project.backward' })));
     }
     let dLn = dEmb;
     if (hd > 0) {

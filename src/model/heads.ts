@@ -10,7 +10,9 @@
 // vocabulary rows at chosen positions, the detection head's logit per position. The forward
 // of the two forms is one piece of code.
 // A head given no dHidden (a forward-only encoder's) builds no backward. Parameter gradients
-// accumulate (see encoder.ts).
+// accumulate (see encoder.ts). In mixed precision the hidden states (and dHidden) are f16 and
+// the head stays f32: the gather converts, the detection head's first matmul reads f16, and
+// the loss's gradient seed is multiplied by the dynamic loss scale (`gradScale`).
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { gelu, geluBackward } from '../kernels/gelu.js';
@@ -93,7 +95,7 @@ export async function buildMlmHead(
   hidden: Tensor,
   dHidden: Tensor | null,
   t: MlmTargets,
-  opts: MlmHeadOptions & { lossWeight?: number } = {},
+  opts: MlmHeadOptions & { lossWeight?: number; gradScale?: Tensor } = {},
 ): Promise<MlmHead> {
   const P = (k: string) => param(p, k), G = (k: string) => grad(p, k);
   const a = arena(rt, opts.label ?? 'mlm');
@@ -105,7 +107,7 @@ export async function buildMlmHead(
   const x = await xent(
     rt,
     { hidden: ln, weight: P(wordEmbeddings), bias: P(n.bias), labels: t.labels, meta: t.meta, ...(dLn ? { dHidden: dLn, dWeight: G(wordEmbeddings), dBias: G(n.bias) } : {}) },
-    { lossWeight: opts.lossWeight ?? 1, accumulate: true },
+    { lossWeight: opts.lossWeight ?? 1, accumulate: true, gradScale: opts.gradScale },
   );
   const forward: Op[] = [...tf.ops, ...x.forward];
   const backward: Op[] = [];
@@ -171,7 +173,7 @@ export async function buildDetectionHead(
   hidden: Tensor,
   dHidden: Tensor | null,
   t: DetectionTargets,
-  opts: { lambda?: number } = {},
+  opts: { lambda?: number; gradScale?: Tensor } = {},
 ): Promise<DetectionHead> {
   const a = arena(rt, 'detect');
   const d = await detectionLogits(rt, cfg, p, hidden, a.make);
@@ -179,7 +181,7 @@ export async function buildDetectionHead(
   const P = (k: string) => param(p, k), G = (k: string) => grad(p, k);
   const dLogits = dHidden ? a.make([N, 1], 'dlogits') : undefined;
   const flat = (x: Tensor): Tensor => ({ ...x, shape: [N] });
-  const b = await bce(rt, { logits: flat(logits), target: t.target, weight: t.weight, ...(dLogits ? { dlogits: flat(dLogits) } : {}) }, { lambda: opts.lambda ?? 50 });
+  const b = await bce(rt, { logits: flat(logits), target: t.target, weight: t.weight, ...(dLogits ? { dlogits: flat(dLogits) } : {}) }, { lambda: opts.lambda ?? 50, gradScale: opts.gradScale });
   const forward: Op[] = [...d.ops, ...b.forward];
   const backward: Op[] = [];
   if (dLogits && dHidden) {

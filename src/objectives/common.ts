@@ -14,6 +14,7 @@ import { sequenceLengths } from '../kernels/lengths.js';
 import { detectLabels, selectionCapacity, selectionCounts, selectPositions, vocabTables, type CrtsState, type Selection, type VocabTables } from '../kernels/sampling.js';
 import { xentTotals } from '../kernels/xent.js';
 import { mlmHeadParams, type EncoderConfig, type ParamSpec } from '../model/config.js';
+import type { MixedPrecision } from '../model/precision.js';
 import { detectionHeadForwardFlops, encoderForwardFlops, mlmHeadForwardFlops } from '../model/flops.js';
 
 /** Forward FLOPs per token of an encoder with the detection head at every position (RTS, C-RTS). */
@@ -80,6 +81,8 @@ export interface ObjectiveContext {
   statistics: ObjectiveStatistics;
   /** When building the evaluation graph: the training graph, whose state it shares (C-RTS counts). */
   training?: PretrainGraph;
+  /** Mixed precision (f16 activations, loss-scaled gradients); absent: f32. */
+  mixed?: MixedPrecision;
 }
 
 /** A step's readout: the loss as trained, accuracy, overflowed selections; ELECTRA's two losses. */
@@ -337,7 +340,7 @@ export function detectionEvaluation(
 
 /** Encoder options of the context for one encoder kind. */
 export function encoderOptions(ctx: ObjectiveContext, kind: 'generator' | 'discriminator') {
-  return { dropoutRng: ctx.dropoutRng, seed: ctx.seed, forwardOnly: !trainMode(ctx), attention: ctx.attention, share: ctx.encoderShare[kind] };
+  return { dropoutRng: ctx.dropoutRng, seed: ctx.seed, forwardOnly: !trainMode(ctx), attention: ctx.attention, share: ctx.encoderShare[kind], mixed: ctx.mixed };
 }
 
 /** An objective with a vocabulary head and no settings of its own (MLM, SLM): what differs is the corruption. */

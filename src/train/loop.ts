@@ -29,6 +29,9 @@ export interface PretrainSummary {
   checkpoint: string;
 }
 
+/** Overflowed steps in a row at which mixed-precision training stops (the scale is then 2²⁴ times lower). */
+export const MAX_OVERFLOW_RUN = 24;
+
 /** The training loop with logging, evaluation, checkpoints and the NaN stop. */
 export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerOptions & { report?: LoopReporter; task?: TrainingTask<PretrainGraph>; afterStep?: (tr: Trainer<PretrainGraph>) => Promise<void> } = {}): Promise<PretrainSummary> {
   const report = opts.report;
@@ -54,6 +57,19 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerO
   let diverged: TrainingError | null = null;
   const onMetrics = (step: number, m: StepReadout) => {
     if (diverged) return;
+    // Mixed precision: an overflowed step is skipped and the loss scale lowered — expected now
+    // and then; only a long run of them (the f16 forward itself overflowing) stops training.
+    if (m.lossScale && m.lossScale.overflowRun >= MAX_OVERFLOW_RUN) {
+      diverged = new TrainingError(
+        `--precision f16: the gradients overflowed on ${m.lossScale.overflowRun} steps in a row up to step ${step} (loss scale down to ${m.lossScale.scale}, loss ${m.loss}): ` +
+          `the f16 forward itself overflows. ${lastCheckpoint ? `The last good checkpoint is kept (${lastCheckpoint}); ` : ''}try a lower --lr, or --precision f32.`,
+      );
+      return;
+    }
+    if (m.lossScale && m.nonfinite) {
+      tr.log.write({ kind: 'skipped', step, loss: Number.isFinite(m.loss) ? m.loss : null, lossScale: m.lossScale.scale, skipped: m.lossScale.skipped });
+      return;
+    }
     if (!Number.isFinite(m.loss) || m.nonfinite) {
       diverged = new TrainingError(
         `non-finite ${m.nonfinite ? 'gradient' : 'loss'} at step ${step} (loss ${m.loss}, grad norm ${m.gradNorm}): stopping. ` +
@@ -66,7 +82,8 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerO
     if (m.electra) electra = { first: electra?.first ?? m.electra, last: m.electra };
     const secs = (performance.now() - t0) / 1000;
     const tps = ((step - startStep) * tokensPerStep) / secs;
-    tr.log.write({ kind: 'train', step, loss: m.loss, accuracy: m.accuracy, ...(m.electra ?? {}), lr: learningRate(tr.schedule(), step - 1), gradNorm: m.gradNorm, tokensPerSecond: tps, overflow: m.overflow });
+    const scaling = m.lossScale ? { lossScale: m.lossScale.scale, skipped: m.lossScale.skipped } : {};
+    tr.log.write({ kind: 'train', step, loss: m.loss, accuracy: m.accuracy, ...(m.electra ?? {}), lr: learningRate(tr.schedule(), step - 1), gradNorm: m.gradNorm, tokensPerSecond: tps, overflow: m.overflow, ...scaling });
     report?.step(step, m.electra ? { loss: m.loss, gen: m.electra.genLoss, disc: m.electra.discLoss, acc: m.accuracy, 'tok/s': tps } : { loss: m.loss, acc: m.accuracy, 'tok/s': tps });
   };
   /** Wait for the outstanding readout; stop if it showed divergence. */

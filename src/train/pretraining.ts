@@ -115,7 +115,9 @@ export function pretrainingTask(c: TrainConfig): TrainingTask<PretrainGraph> {
         settings,
         statistics,
         training: b.training,
+        mixed: b.mixed,
       }),
+    mixedPrecision: true,
     initialize(rt, params) {
       if (!c.initFrom) return undefined;
       const report = initFromHf(c.initFrom, cfg, params, rt);

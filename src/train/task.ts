@@ -9,6 +9,7 @@ import type { EncoderConfig, ParamSpec } from '../model/config.js';
 import type { TrainGraph } from '../model/graph.js';
 import type { ModelParams } from '../model/params.js';
 import type { EncoderShare } from '../model/encoder.js';
+import type { MixedPrecision, Precision } from '../model/precision.js';
 import type { ScheduleKind } from './schedule.js';
 import type { Budget } from './budget.js';
 
@@ -40,6 +41,13 @@ export interface OptimizerConfig {
   weightDecay: number;
   clip: number;
   evalBatches: number;
+  /**
+   * 'f16': mixed precision (f16 activations and weight copies, f32 masters and optimizer
+   * state, dynamic loss scaling; src/model/precision.ts). Default 'f32'.
+   */
+  precision?: Precision;
+  /** Dynamic loss scaling in mixed precision: the initial scale and the good steps before it doubles (default LOSS_SCALE_DEFAULTS). */
+  lossScale?: { initial?: number; growthInterval?: number };
 }
 
 /** What a task's graph is built with (the trainer's shared buffers). */
@@ -59,6 +67,8 @@ export interface GraphBuild<G> {
   encoderShare: { generator: EncoderShare; discriminator: EncoderShare };
   /** When building an evaluation graph: the training graph of the same sequence length. */
   training?: G;
+  /** Mixed precision (OptimizerConfig.precision 'f16'): the loss scaler the heads seed gradients with. */
+  mixed?: MixedPrecision;
 }
 
 export interface TrainingTask<G extends TrainGraph<any, any>> {
@@ -78,4 +88,6 @@ export interface TrainingTask<G extends TrainGraph<any, any>> {
   checkResume(saved: Record<string, unknown>, where: string): void;
   /** Fields config.json records beside the optimizer's. */
   describe(): Record<string, unknown>;
+  /** The task's graphs take GraphBuild.mixed (pre-training); a task without it trains in f32 only. */
+  mixedPrecision?: boolean;
 }

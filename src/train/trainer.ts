@@ -6,19 +6,25 @@
 // when asked (runStep({ metrics: true }) copies the graph's small metric tensors inside the
 // same submit).
 //
-// Checkpoints hold parameters, AdamW moments, the graph's extra state (C-RTS counts) and the
-// step; the data position and every random stream are functions of (seed, step), so a
+// Mixed precision (c.precision 'f16', src/model/precision.ts): the graphs run in f16 with the
+// f32 parameters as masters; a loss scaler on the GPU multiplies the heads' gradient seeds,
+// and clipping unscales, skips an overflowed step (AdamW leaves everything as it was) and
+// adjusts the scale — inside the same one submit, no readback.
+//
+// Checkpoints hold parameters, AdamW moments, the graph's extra state (C-RTS counts), the
+// loss scaler (mixed precision) and the step; the data position and every random stream are functions of (seed, step), so a
 // resumed run reproduces the uninterrupted one exactly.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { adamw, createStepBuffer, writeStep } from '../kernels/adamw.js';
-import { clipGradNorm, clipStateOf } from '../kernels/clip.js';
+import { clipGradNorm, clipStateOf, createLossScaler, lossScalerOf, LOSS_SCALE_DEFAULTS } from '../kernels/clip.js';
 import { dropoutRng } from '../kernels/dropout.js';
 import { newEncoderShare } from '../model/encoder.js';
 import { countParams, type EncoderConfig } from '../model/config.js';
 import type { Evaluation, GraphMetrics, TrainGraph } from '../model/graph.js';
+import { precisionUnavailable, type MixedPrecision, type Precision } from '../model/precision.js';
 import { allocParams, initParams, loadParams, readParams, recordZeroGrads, param, grad, type ModelParams } from '../model/params.js';
 import type { PretrainEval, PretrainGraph } from '../objectives/registry.js';
 import { fromFloat32, toFloat32, type SafeTensor } from '../io/safetensors.js';
@@ -40,8 +46,12 @@ type MetricsOf<G> = G extends TrainGraph<infer M, any> ? M : never;
 type EvalOf<G> = G extends TrainGraph<any, infer E> ? E : never;
 type EvalOptions<G> = G extends { evaluation(opts?: infer O): Evaluation<any> } ? O : never;
 
-/** A step's metrics: the graph's, and the gradient norm and non-finite flag of the clip. */
-export type StepReadout<M extends GraphMetrics = MetricsOf<PretrainGraph>> = M & { gradNorm: number; nonfinite: boolean };
+/**
+ * A step's metrics: the graph's, and the gradient norm and non-finite flag of the clip; in
+ * mixed precision the loss scale after the step, and the overflowed (skipped) steps in all and
+ * in a row up to it.
+ */
+export type StepReadout<M extends GraphMetrics = MetricsOf<PretrainGraph>> = M & { gradNorm: number; nonfinite: boolean; lossScale?: { scale: number; skipped: number; overflowRun: number } };
 
 export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
   readonly params: ModelParams;
@@ -65,6 +75,8 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
   private graphs = new Map<number, { train: G; eval: G }>();
   private optimizerOps: Op[] = [];
   private clipState!: Tensor;
+  /** Mixed precision's loss scaler (kernels/clip.ts: DynamicLossScale); null in f32. */
+  private scaler: Tensor | null = null;
 
   private constructor(
     readonly rt: Runtime,
@@ -86,6 +98,9 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
           `maxStorageBufferBindingSize of ${(limit / 2 ** 20).toFixed(0)} MiB: use --batch ${fit} or less, with --accumulate for a larger effective batch`,
       );
     }
+    if (this.precision === 'f16' && !task.mixedPrecision) throw new TrainingError('--precision f16: this kind of training runs in f32 only');
+    const why = precisionUnavailable(rt, this.precision);
+    if (why) throw new TrainingError(why);
     this.params = allocParams(rt, task.params);
     // A time budget without a measured step time starts from a provisional guess of 1 s a
     // step; the loop refits it (fitToTime) once it has timed a few steps.
@@ -140,6 +155,10 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
   get seqLen(): number {
     return this.task.seqLen;
   }
+  get precision(): Precision {
+    return this.c.precision ?? 'f32';
+  }
+
   /** Tokens one optimizer step sees. */
   get tokensPerStep(): number {
     return this.c.batch * this.c.accumulate * this.task.seqLen;
@@ -149,7 +168,12 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     const { rt, c } = this;
     this.stepBuf = createStepBuffer(rt);
     this.dropRng = dropoutRng(rt, c.seed, 0);
-    const common = { rt, params: this.params, step: this.stepBuf, dropoutRng: this.dropRng, lossScale: 1 / c.accumulate };
+    let mixed: MixedPrecision | undefined;
+    if (this.precision === 'f16') {
+      this.scaler = createLossScaler(rt, c.lossScale?.initial ?? LOSS_SCALE_DEFAULTS.initial);
+      mixed = { gradScale: this.scaler };
+    }
+    const common = { rt, params: this.params, step: this.stepBuf, dropoutRng: this.dropRng, lossScale: 1 / c.accumulate, mixed };
     const lengths = this.task.seqLens ?? [this.task.seqLen];
     if (lengths[lengths.length - 1] !== this.task.seqLen || lengths.some((t, i) => i > 0 && t <= lengths[i - 1]))
       throw new TrainingError(`the task's sequence lengths [${lengths.join(', ')}] must ascend to its seqLen ${this.task.seqLen}`);
@@ -163,7 +187,8 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     }
     this.train = this.graphs.get(this.task.seqLen)!.train;
     const grads = this.params.specs.map((s) => grad(this.params, s.name));
-    const clip = await clipGradNorm(rt, grads, c.clip);
+    const dynamic = this.scaler ? { scaler: this.scaler, growthInterval: c.lossScale?.growthInterval ?? LOSS_SCALE_DEFAULTS.growthInterval } : undefined;
+    const clip = await clipGradNorm(rt, grads, c.clip, undefined, dynamic);
     this.clipState = clip.state;
     this.optimizerOps.push(...clip.ops);
     for (const s of this.params.specs) {
@@ -233,7 +258,7 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     }
     this.lastGraph = last;
     rt.record(...this.optimizerOps);
-    const readout = opts.metrics ? rt.snapshot([this.clipState, ...last.metrics.tensors]).then((a) => this.readout(last, a)) : undefined;
+    const readout = opts.metrics ? rt.snapshot(this.readoutTensors(last)).then((a) => this.readout(last, a)) : undefined;
     rt.submit();
     this.step++;
     return readout;
@@ -252,9 +277,16 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     ];
   }
 
-  private readout(g: G, [clip, ...values]: (Float32Array | Int32Array | Uint32Array)[]): StepReadout<MetricsOf<G>> {
+  /** What a step's readout copies back: the clip state, the loss scaler (mixed precision), the graph's metric tensors. */
+  private readoutTensors(g: G): Tensor[] {
+    return [this.clipState, ...(this.scaler ? [this.scaler] : []), ...g.metrics.tensors];
+  }
+
+  private readout(g: G, [clip, ...rest]: (Float32Array | Int32Array | Uint32Array)[]): StepReadout<MetricsOf<G>> {
     const s = clipStateOf(clip);
-    return { ...g.metrics.read(values), gradNorm: s.norm, nonfinite: s.nonfinite };
+    const scaler = this.scaler ? lossScalerOf(rest.shift()!) : null;
+    const lossScale = scaler ? { lossScale: { scale: scaler.scale, skipped: scaler.skipped, overflowRun: scaler.overflowRun } } : {};
+    return { ...g.metrics.read(rest), gradNorm: s.norm, nonfinite: s.nonfinite, ...lossScale };
   }
 
   /**
@@ -316,7 +348,7 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
   /** The last step's metrics (of its final micro-batch); waits for the GPU (the loop uses runStep({ metrics: true })). */
   async readStepMetrics(): Promise<StepReadout<MetricsOf<G>>> {
     const g = this.lastGraph ?? this.train;
-    return this.readout(g, await Promise.all([this.clipState, ...g.metrics.tensors].map((t) => this.rt.read(t))));
+    return this.readout(g, await Promise.all(this.readoutTensors(g).map((t) => this.rt.read(t))));
   }
 
   /** Validation metrics over the first evalBatches validation batches, each with a fixed corruption (see the graph's evaluation). */
@@ -365,6 +397,7 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
       const values = (await this.rt.read(st.tensor)).slice();
       optimizer[name] = { dtype: st.dtype === 'i32' ? 'I32' : 'F32', shape: st.shape, data: new Uint8Array(values.buffer) };
     }
+    if (this.scaler) optimizer[LOSS_SCALER] = fromFloat32((await this.rt.read(this.scaler)) as Float32Array, [4]);
     const state = { ...this.task.checkpointState(), seed: this.c.seed, totalSteps: this.totalSteps, training: optimizerSettings(this.c) };
     return saveCheckpoint(this.c.run, { step: this.step, tensors: { model, optimizer }, state });
   }
@@ -391,6 +424,13 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
       const copy = saved.data.slice().buffer;
       this.rt.write(st.tensor, st.dtype === 'i32' ? new Int32Array(copy) : new Float32Array(copy));
     }
+    if (this.scaler) {
+      const saved = ck.tensors.optimizer[LOSS_SCALER];
+      if (!saved) throw new TrainingError(`${dir}: the loss scaler ('${LOSS_SCALER}') is missing: the checkpoint was not written by a --precision f16 run`);
+      const values = toFloat32(saved, LOSS_SCALER);
+      if (values.length !== 4) throw new TrainingError(`${dir}: '${LOSS_SCALER}' has ${values.length} values, expected 4`);
+      this.rt.write(this.scaler, values);
+    }
     this.step = ck.step;
     // The steps after the checkpoint run again: their records go, and the resume is marked.
     this.log.truncateAfter(ck.step, { kind: 'resumed', step: ck.step, checkpoint: dir });
@@ -415,9 +455,14 @@ export interface TrainerOptions {
 /** Tasks whose run directory preflight has claimed (the CLI checks before the GPU, forTask again). */
 const preflighted = new WeakMap<object, string>();
 
+/** The checkpoint's entry (among the optimizer's tensors) for the loss scaler. */
+const LOSS_SCALER = 'loss_scaler';
+
 /** The settings that shape the sequence of batches and updates: a resume must repeat them. */
 function optimizerSettings(c: OptimizerConfig): Record<string, unknown> {
-  return { seed: c.seed, batch: c.batch, accumulate: c.accumulate, lr: c.lr, warmupSteps: c.warmupSteps ?? null, schedule: c.schedule, budget: c.budget, weightDecay: c.weightDecay, clip: c.clip };
+  const precision = c.precision ?? 'f32';
+  const scaling = precision === 'f16' ? { lossScale: { initial: c.lossScale?.initial ?? LOSS_SCALE_DEFAULTS.initial, growthInterval: c.lossScale?.growthInterval ?? LOSS_SCALE_DEFAULTS.growthInterval } } : {};
+  return { seed: c.seed, batch: c.batch, accumulate: c.accumulate, lr: c.lr, warmupSteps: c.warmupSteps ?? null, schedule: c.schedule, budget: c.budget, weightDecay: c.weightDecay, clip: c.clip, precision, ...scaling };
 }
 
 /** Refuse a checkpoint whose task or optimizer settings differ from this run's, listing every difference. */
