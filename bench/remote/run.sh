@@ -75,8 +75,10 @@ part() {
 part info 30 info --json --adapter "$adapter"
 part kernels 180 bench kernels --json --no-tfjs --adapter "$adapter" "${kernels_filter[@]}"
 part kernels-tilings 90 bench kernels --json --no-tfjs --tilings --filter "$tilings_filter" --adapter "$adapter"
-part train-f32 150 bench train --json --model "$models" --batch "$batch" --steps 6 --adapter "$adapter" --data "$app/data/sotu"
-part train-f16 30 bench train --json --model "$models" --batch "$batch" --steps 6 --precision f16 --adapter "$adapter" --data "$app/data/sotu"
+part train-f32 90 bench train --json --model "$models" --batch "$batch" --steps 6 --adapter "$adapter" --data "$app/data/sotu"
+# f16 beside f32 in one run (each objective's f16 step right after its f32 one: vs_f32); the
+# f32-only part above comes first, so a failure here loses nothing of it.
+part train-f16 120 bench train --json --model "$models" --batch "$batch" --steps 6 --precision f32,f16 --adapter "$adapter" --data "$app/data/sotu"
 
 # The summary: what each part produced (a part's JSON may be empty or partial).
 "$node" - "$out" <<'JS'
@@ -98,7 +100,7 @@ if (t) {
 }
 for (const name of ['train-f32', 'train-f16']) {
   const t = read(name);
-  if (t) for (const r of t.results) console.log(`${name} ${r.model} ${r.objective}: ${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step, MFU ${(100 * r.mfu_vs_matmul).toFixed(0)} % of the ${r.best_matmul_gflops} GFLOP/s matmul${r.mfu_vs_peak !== undefined ? `, ${(100 * r.mfu_vs_peak).toFixed(1)} % of peak` : ''}, ${r.peak_mem_mb} MB`);
+  if (t) for (const r of t.results) console.log(`${name} ${r.model} ${r.objective} ${r.precision}: ${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step, MFU ${(100 * r.mfu_vs_matmul).toFixed(0)} % of the ${r.best_matmul_gflops} GFLOP/s matmul${r.mfu_vs_peak !== undefined ? `, ${(100 * r.mfu_vs_peak).toFixed(1)} % of peak` : ''}, ${r.peak_mem_mb} MB${r.vs_f32 !== undefined ? `, ${r.vs_f32}× the f32 step` : ''}`);
 }
 JS
 echo "run: done in $(( $(date +%s) - t0 )) s; results in $out" >&2
