@@ -131,6 +131,7 @@ describe('mixed precision (--precision f16)', () => {
     expect(trained.length).toBe(16 - skipped.length);
     expect(trained[0].lossScale).toBe((skipped[skipped.length - 1].lossScale as number));
     expect(Number.isFinite(s.lastLoss)).toBe(true);
+    expect(s.lossScale).toEqual({ scale: trained[trained.length - 1].lossScale, skipped: skipped.length });
     // lr 1e4: after its first step the weights are ~1e4 and every f16 forward overflows.
     const bad = config('mlm', 'diverge', 60, f16({ lr: 1e4, warmupSteps: 0, clip: 0 }));
     await expect(runPretraining(rt, bad)).rejects.toThrow(new RegExp(`--precision f16: the gradients overflowed on ${MAX_OVERFLOW_RUN} steps in a row up to step \\d+ .*try a lower --lr, or --precision f32`));

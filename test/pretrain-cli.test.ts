@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'no
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './tmp.js';
+import { getRuntime } from './harness.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const root = tempDir('electrolite-cli-');
@@ -138,6 +139,25 @@ describe('pretrain (CLI)', () => {
     const resumed = cli(['pretrain', '--objective', 'rts', '--data', data, '--out', run, '--budget', '2', '--checkpoint-every', '2', '--resume', ...small]);
     expect(resumed.status).toBe(1);
     expect(resumed.stderr).toMatch(/model\.safetensors: checksum mismatch/);
+  });
+
+  it('--precision f16 trains and says so (its loss scale and skipped steps), or is refused without shader-f16', async () => {
+    const rt = await getRuntime();
+    const run = join(root, 'f16');
+    const r = cli(['pretrain', '--objective', 'mlm', '--data', data, '--out', run, '--budget', '3', '--precision', 'f16', '--loss-scale', '1e12', ...small]);
+    if (!rt.caps.f16) {
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/--precision f16 needs the adapter feature 'shader-f16'/);
+      return;
+    }
+    expect(r.status, r.stderr).toBe(0);
+    // 1e12 overflows f16 at once: the first steps are skipped, each halving the scale.
+    // (1e12 in f32 is 999999995904; three halvings.)
+    expect(r.stdout).toMatch(/mixed precision: loss scale 124999999488, 3 overflowed steps skipped/);
+    expect(r.stdout).toMatch(/training loss 6\.\d+ → 6\.\d+/); // the forward's losses of the skipped steps
+    expect(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'))).toMatchObject({ precision: 'f16', lossScale: { initial: 1e12 } });
+    const log = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log.filter((m) => m.kind === 'skipped').map((m) => m.step)).toEqual([1, 2, 3]);
   });
 
   it('a diverging run stops with a clear message instead of training on NaN', () => {

@@ -161,6 +161,7 @@ export async function pretrainCommand(argv: string[]): Promise<number> {
       (s.electra
         ? `  generator (MLM) loss ${s.electra.first.genLoss.toFixed(4)} → ${s.electra.last.genLoss.toFixed(4)}, discriminator loss (×50) ${s.electra.first.discLoss.toFixed(4)} → ${s.electra.last.discLoss.toFixed(4)}\n`
         : '') +
+      (s.lossScale ? `  mixed precision: loss scale ${s.lossScale.scale}, ${s.lossScale.skipped} overflowed step${s.lossScale.skipped === 1 ? '' : 's'} skipped\n` : '') +
       (s.eval ? `  validation: ${Object.entries(s.eval).filter(([k]) => k !== 'step').map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}\n` : '') +
       `  checkpoint ${s.checkpoint}\n  metrics ${c.run}/metrics.jsonl\n`,
   );

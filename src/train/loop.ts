@@ -27,6 +27,8 @@ export interface PretrainSummary {
   seconds: number;
   tokensPerSecond: number;
   checkpoint: string;
+  /** Mixed precision: the loss scale and the overflowed (skipped) steps at the last log. */
+  lossScale?: { scale: number; skipped: number };
 }
 
 /** Overflowed steps in a row at which mixed-precision training stops (the scale is then 2²⁴ times lower). */
@@ -46,6 +48,7 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerO
   let timedFrom = 0;
   let firstLoss = NaN, lastLoss = NaN, lastEval: Record<string, number> | null = null;
   let electra: PretrainSummary['electra'];
+  let lossScale: PretrainSummary['lossScale'];
   const t0 = performance.now();
   const startStep = tr.step;
   let lastCheckpoint = '';
@@ -66,7 +69,13 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerO
       );
       return;
     }
+    if (m.lossScale) lossScale = { scale: m.lossScale.scale, skipped: m.lossScale.skipped };
     if (m.lossScale && m.nonfinite) {
+      // The forward's loss is still that step's (only the scaled backward overflowed).
+      if (Number.isFinite(m.loss)) {
+        if (Number.isNaN(firstLoss)) firstLoss = m.loss;
+        lastLoss = m.loss;
+      }
       tr.log.write({ kind: 'skipped', step, loss: Number.isFinite(m.loss) ? m.loss : null, lossScale: m.lossScale.scale, skipped: m.lossScale.skipped });
       return;
     }
@@ -137,6 +146,6 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerO
   }
   lastCheckpoint = await tr.checkpoint();
   const seconds = (performance.now() - t0) / 1000;
-  return { steps: tr.step, firstLoss, lastLoss, ...(electra ? { electra } : {}), eval: lastEval, seconds, tokensPerSecond: ((tr.step - startStep) * tokensPerStep) / seconds, checkpoint: lastCheckpoint };
+  return { steps: tr.step, firstLoss, lastLoss, ...(electra ? { electra } : {}), ...(lossScale ? { lossScale } : {}), eval: lastEval, seconds, tokensPerSecond: ((tr.step - startStep) * tokensPerStep) / seconds, checkpoint: lastCheckpoint };
 }
 
