@@ -1,7 +1,7 @@
 // Bundles src/ into dist/ with esbuild. Every shaders/*.wgsl is inlined as a string
 // through the `virtual:shaders` module, so the built CLI needs no shader files.
 import { build } from 'esbuild';
-import { readdirSync, readFileSync, chmodSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, chmodSync, rmSync, mkdirSync, copyFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -42,6 +42,58 @@ export async function buildAll() {
   await build({ ...common, entryPoints: { index: join(root, 'src/index.ts') }, outdir: join(root, 'dist') });
   chmodSync(join(root, 'dist/cli.js'), 0o755);
   await buildTfjsPeer();
+  await buildWeb();
+}
+
+/**
+ * Node's built-in modules and Dawn's bindings in the browser build: a module whose every
+ * export throws when called, naming it. Code the page runs never calls them (its device,
+ * storage and environment come through src/gpu/device.ts, src/web/storage.ts and
+ * src/web/process-shim.ts); code it only imports may mention them.
+ */
+const browserStubsPlugin = {
+  name: 'browser-stubs',
+  setup(b) {
+    b.onResolve({ filter: /^(node:.*|webgpu)$/ }, (a) => ({ path: a.path, namespace: 'browser-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'browser-stub' }, (a) => {
+      const names = [...importedNames(a.path)];
+      const fail = (name) => `() => { throw new Error(${JSON.stringify(`${a.path}: ${name} is not available in a browser`)}); }`;
+      return {
+        loader: 'js',
+        contents: [...names.map((n) => `export const ${n} = ${fail(n)};`), `export default new Proxy({}, { get: (_, k) => ${fail('a default import')} });`].join('\n'),
+      };
+    });
+  },
+};
+
+/** The names src/ and bench/ import from a module (`import { a, b as c } from 'node:fs'`): what its stub exports. */
+function importedNames(module) {
+  const names = new Set();
+  const files = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  const quoted = module.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`import\\s+(?:type\\s+)?\\{([^}]*)\\}\\s+from\\s+'${quoted}'`, 'g');
+  for (const f of [...files(join(root, 'src')), ...files(join(root, 'bench'))])
+    for (const m of readFileSync(f, 'utf8').matchAll(re))
+      for (const part of m[1].split(',')) {
+        const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0].trim();
+        if (name) names.add(name);
+      }
+  return names;
+}
+
+/** dist/web/: the static site (src/web/index.html and the page's bundle, app.js). */
+export async function buildWeb() {
+  const out = join(root, 'dist/web');
+  mkdirSync(out, { recursive: true });
+  await build({
+    entryPoints: { app: join(root, 'src/web/main.ts') }, outdir: out,
+    bundle: true, platform: 'browser', format: 'esm', target: 'es2022', sourcemap: true, logLevel: 'warning',
+    plugins: [shadersPlugin, browserStubsPlugin],
+    inject: [join(root, 'src/web/process-shim.ts')],
+    // The TensorFlow.js peer is Node's only (bench/tfjs.ts loads it by path at run time).
+    logOverride: { 'unsupported-dynamic-import': 'silent' },
+  });
+  copyFileSync(join(root, 'src/web/index.html'), join(out, 'index.html'));
 }
 
 /**

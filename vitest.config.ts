@@ -39,8 +39,8 @@ export default defineConfig({
           ...common,
           name: 'opengl',
           env: { ELECTROLITE_ADAPTER: 'opengl', ELECTROLITE_AUTOTUNE: '0', EGL_PLATFORM: 'surfaceless', XDG_RUNTIME_DIR: '/tmp' },
-          // Pure host-side tests (no GPU) need not run twice.
-          exclude: ['test/host/**'],
+          // Pure host-side tests (no GPU) and the browser's (its own WebGPU, not Dawn's) need not run twice.
+          exclude: ['test/host/**', 'test/browser/**'],
         },
       },
     ],

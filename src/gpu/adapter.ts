@@ -7,6 +7,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
+import { describeAdapter as describe, isSoftware, openDevice, type AcquiredDevice, type AdapterDescription, type Backend } from './device.js';
+
+export { isCpuAdapter, type AcquiredDevice, type AdapterDescription, type Backend, type Capabilities, type DeviceKind } from './device.js';
 
 type WebGpuModule = typeof import('webgpu');
 let webgpu: WebGpuModule | null = null;
@@ -24,44 +27,9 @@ async function create(flags: string[]): Promise<GPU> {
 export type AdapterChoice = 'auto' | 'gpu' | 'lavapipe' | 'opengl' | 'swiftshader';
 export const ADAPTER_CHOICES: readonly AdapterChoice[] = ['auto', 'gpu', 'lavapipe', 'opengl', 'swiftshader'];
 
-export type Backend = 'vulkan' | 'metal' | 'd3d12' | 'opengl';
 
-/** Adapters that run on the CPU (llvmpipe through Vulkan or OpenGL, SwiftShader): kernels pick CPU-friendly variants there. */
-export function isCpuAdapter(kind: AdapterChoice): boolean {
-  return kind === 'lavapipe' || kind === 'opengl' || kind === 'swiftshader';
-}
 
-/** What the rest of the code may rely on; every feature is optional. */
-export interface Capabilities {
-  f16: boolean;
-  subgroups: boolean;
-  timestamps: boolean;
-  /** Subgroup size range reported by the adapter (0 when subgroups are absent). */
-  subgroupMinSize: number;
-  subgroupMaxSize: number;
-}
 
-export interface AdapterDescription {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  isFallbackAdapter: boolean;
-}
-
-export interface AcquiredDevice {
-  /** Which kind of adapter this is: 'gpu', 'lavapipe', 'opengl' or 'swiftshader'. */
-  kind: Exclude<AdapterChoice, 'auto'>;
-  backend: Backend;
-  featureLevel: 'core' | 'compatibility';
-  adapter: AdapterDescription;
-  device: GPUDevice;
-  features: string[];
-  caps: Capabilities;
-  limits: Record<string, number>;
-  /** Candidates tried before this one and why they failed (empty when the first worked). */
-  skipped: { kind: string; reason: string }[];
-}
 
 export class NoAdapterError extends Error {
   readonly exitCode = 2;
@@ -145,23 +113,8 @@ export function groupAttempts(attempts: { kind: string; reason: string }[]): { k
   return out;
 }
 
-const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
 
-function describe(adapter: GPUAdapter): AdapterDescription {
-  const i = adapter.info;
-  return {
-    vendor: i.vendor,
-    architecture: i.architecture,
-    device: i.device,
-    description: i.description,
-    isFallbackAdapter: Boolean((i as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter),
-  };
-}
 
-function isSoftware(d: AdapterDescription): boolean {
-  const s = `${d.vendor} ${d.architecture} ${d.device} ${d.description}`.toLowerCase();
-  return d.isFallbackAdapter || s.includes('llvmpipe') || s.includes('swiftshader') || s.includes('software');
-}
 
 function isSwiftShader(d: AdapterDescription): boolean {
   return `${d.device} ${d.description}`.toLowerCase().includes('swiftshader');
@@ -287,53 +240,7 @@ export function resolveAdapterChoice(explicit?: string): AdapterChoice {
 }
 
 /** Limits worth raising above WebGPU's defaults, requested at the adapter's maximum. */
-const RAISED_LIMITS = [
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupSizeY',
-  'maxComputeWorkgroupSizeZ',
-  'maxComputeWorkgroupsPerDimension',
-  'maxStorageBuffersPerShaderStage',
-  'maxUniformBufferBindingSize',
-  'maxBindGroups',
-  'maxImmediateSize',
-] as const;
 
-async function openDevice(c: Candidate, adapter: GPUAdapter, skipped: { kind: string; reason: string }[]): Promise<AcquiredDevice> {
-  const features = WANTED_FEATURES.filter((f) => adapter.features.has(f));
-  const requiredLimits: Record<string, number> = {};
-  const adapterLimits = adapter.limits as unknown as Record<string, number>;
-  for (const k of RAISED_LIMITS) if (typeof adapterLimits[k] === 'number') requiredLimits[k] = adapterLimits[k];
-  const device = await adapter.requestDevice({
-    label: `electrolite-${c.kind}`,
-    requiredFeatures: features as GPUFeatureName[],
-    requiredLimits,
-  });
-  const limits: Record<string, number> = {};
-  for (const k in device.limits) limits[k] = (device.limits as unknown as Record<string, number>)[k];
-  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
-  const has = (f: string) => device.features.has(f);
-  return {
-    kind: c.kind,
-    backend: c.backend,
-    featureLevel: c.featureLevel,
-    adapter: describe(adapter),
-    device,
-    features: [...device.features].sort(),
-    caps: {
-      f16: has('shader-f16'),
-      subgroups: has('subgroups'),
-      timestamps: has('timestamp-query'),
-      subgroupMinSize: has('subgroups') ? info.subgroupMinSize ?? 0 : 0,
-      subgroupMaxSize: has('subgroups') ? info.subgroupMaxSize ?? 0 : 0,
-    },
-    limits,
-    skipped,
-  };
-}
 
 export interface AcquireOptions {
   adapter?: string;

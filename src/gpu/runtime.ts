@@ -3,7 +3,8 @@
 //
 // Ops (pipeline + bind group + grid) are built once, ahead of time; a training step only
 // records prebuilt ops and submits once, so nothing is allocated inside it.
-import { acquireDevice, type AcquireOptions, type AcquiredDevice, type Capabilities } from './adapter.js';
+import type { AcquireOptions } from './adapter.js';
+import type { AcquiredDevice, Capabilities } from './device.js';
 import { BufferPool } from './pool.js';
 import { PipelineCache, type KernelSignature, type ShaderSources, type ShaderSpec } from './pipelines.js';
 import { bindingBytes, BYTES, checkShape, fromF16, numel, shapeStr, toF16, type DType, type HostArray, type Shape, type Tensor } from './tensor.js';
@@ -85,9 +86,16 @@ export class Runtime {
     });
   }
 
+  /** A runtime on a device through Dawn (Node: src/gpu/adapter.ts, loaded only here, so a browser bundle never runs it). */
   static async create(opts: RuntimeOptions): Promise<Runtime> {
+    const { acquireDevice } = await import('./adapter.js');
     const gpu = await acquireDevice(opts);
     return new Runtime(gpu, opts.sources);
+  }
+
+  /** A runtime on a device opened elsewhere (a browser's: src/gpu/device.ts, acquireBrowserDevice). */
+  static fromDevice(gpu: AcquiredDevice, sources: ShaderSources): Runtime {
+    return new Runtime(gpu, sources);
   }
 
   /** Throw any error the device reported since the last check. */

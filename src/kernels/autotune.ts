@@ -17,6 +17,8 @@ export interface AutotuneOptions {
   enabled?: boolean;
   /** Default: see defaultCacheFile(). */
   cacheFile?: string;
+  /** Where choices are kept instead of a cache file (the web page: localStorage). */
+  store?: AutotuneStore;
   /** Receives progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -39,18 +41,46 @@ export interface TuneResult<T> {
   timings?: (number | null)[];
 }
 
-interface CacheEntry {
+export interface CacheEntry {
   choice: unknown;
   ms?: number;
   when?: string;
 }
 
-interface CacheFile {
+export interface CacheFile {
   version: 1;
   entries: Record<string, CacheEntry>;
 }
 
+/** Where tuned choices persist: a cache file (fileStore, the default) or the browser's storage. */
+export interface AutotuneStore {
+  /** Names the store in memo keys and messages. */
+  name: string;
+  read(): CacheFile;
+  write(key: string, entry: CacheEntry): void;
+}
+
+/** A cache's text as a CacheFile; throws on another layout. */
+export function parseCache(text: string): CacheFile {
+  const parsed = JSON.parse(text) as CacheFile;
+  if (parsed?.version !== 1 || typeof parsed.entries !== 'object' || parsed.entries === null || Array.isArray(parsed.entries)) throw new Error('unexpected layout');
+  return parsed;
+}
+
+/** The cache file (atomic writes merged with other processes'; see the header). */
+export function fileStore(file: string): AutotuneStore {
+  return { name: file, read: () => readCache(file), write: (key, entry) => writeEntry(file, key, entry) };
+}
+
 let defaults: AutotuneOptions = {};
+/** Where choices persist for the whole process when no option says (setAutotuneStore); else the cache file. */
+let processStore: AutotuneStore | null = null;
+
+/** Keep tuned choices in `store` (the web page: localStorage) instead of the cache file, process-wide; null restores the file. */
+export function setAutotuneStore(store: AutotuneStore | null): void {
+  processStore = store;
+  memo.clear();
+}
 
 /** Change the process-wide defaults (tests; the CLI's --no-autotune). */
 export function setAutotuneDefaults(opts: AutotuneOptions): void {
@@ -96,10 +126,7 @@ function readCache(file: string): CacheFile {
     return { version: 1, entries: {} };
   }
   try {
-    const parsed = JSON.parse(text) as CacheFile;
-    if (parsed?.version !== 1 || typeof parsed.entries !== 'object' || parsed.entries === null || Array.isArray(parsed.entries))
-      throw new Error('unexpected layout');
-    return parsed;
+    return parseCache(text);
   } catch (e) {
     if (!warned.has(file)) {
       warned.add(file);
@@ -135,13 +162,13 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  */
 export function autotune<T>(rt: Runtime, req: TuneRequest<T>, opts: AutotuneOptions = {}): Promise<TuneResult<T>> {
   if (!autotuneEnabled(opts)) return Promise.resolve({ choice: req.fallback, source: 'disabled' });
-  const file = opts.cacheFile ?? defaults.cacheFile ?? defaultCacheFile();
+  const store = opts.store ?? defaults.store ?? processStore ?? fileStore(opts.cacheFile ?? defaults.cacheFile ?? defaultCacheFile());
   const key = `${adapterKey(rt)}|${req.kernel}|${req.shapeClass}`;
-  const memoKey = `${file}|${key}`;
+  const memoKey = `${store.name}|${key}`;
   let p = memo.get(memoKey) as Promise<TuneResult<T>> | undefined;
   if (p) return p.then((r) => ({ ...r, source: 'memory' as const, timings: undefined }));
   p = (async (): Promise<TuneResult<T>> => {
-    const cached = readCache(file).entries[key];
+    const cached = store.read().entries[key];
     const hit = cached && req.candidates.find((c) => same(c, cached.choice));
     if (hit !== undefined) return { choice: hit, source: 'cache' };
     const log = opts.log ?? defaults.log;
@@ -182,7 +209,7 @@ export function autotune<T>(rt: Runtime, req: TuneRequest<T>, opts: AutotuneOpti
     const choice = req.candidates[best];
     log?.(`  ${req.candidates.map((c, i) => `${JSON.stringify(c)}: ${timings[i] === null ? 'failed/abandoned' : `${(timings[i] as number).toFixed(3)} ms`}`).join('\n  ')}`);
     log?.(`  chose ${JSON.stringify(choice)}`);
-    writeEntry(file, key, { choice, ms: timings[best] as number, when: new Date().toISOString() });
+    store.write(key, { choice, ms: timings[best] as number, when: new Date().toISOString() });
     return { choice, source: 'measured', timings };
   })();
   memo.set(memoKey, p);
