@@ -90,6 +90,21 @@ describe('mixed precision (--precision f16)', () => {
     }
   }, 300_000);
 
+  it('gradient accumulation and the pre-LN encoder (its residual adds in f16) track f32 the same way', async () => {
+    const rt = await getRuntime();
+    if (await lacksF16(rt)) return;
+    const variants: [string, Partial<TrainConfig>][] = [
+      ['accumulate', { accumulate: 2 }],
+      ['pre-ln', { model: { ...config('rts', 'x', 1).model, preLayerNorm: true } }],
+    ];
+    for (const [name, extra] of variants) {
+      const a = (await run(rt, config('rts', `${name}-f32`, 6, extra), 6)).readouts;
+      const b = (await run(rt, config('rts', `${name}-f16`, 6, f16(extra)), 6)).readouts;
+      for (let i = 0; i < 6; i++) expect(Math.abs(b[i].loss - a[i].loss), `${name} step ${i + 1}: f32 ${a[i].loss}, f16 ${b[i].loss}`).toBeLessThan(1e-3 * Math.abs(a[i].loss));
+      expect(b[5].lossScale!.skipped).toBeLessThan(3);
+    }
+  }, 300_000);
+
   it('an overflow is skipped (parameters untouched) and halves the scale until the gradients fit; good steps double it', async () => {
     const rt = await getRuntime();
     if (await lacksF16(rt)) return;
