@@ -1,12 +1,13 @@
 // The layers of src/ import only downward (README, "Design"): each folder may import its own
 // files and those of the folders before it in LAYERS, never one after it; bench/ may use all
-// of src/ except the CLI (whose `bench` command calls into bench/). Checked on every relative import of every source file.
+// of src/ except the front ends (the CLI's `bench` command and the web page call into bench/). Checked on every relative import of every source file.
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const LAYERS = ['gpu', 'kernels', 'model', 'objectives', 'data', 'io', 'train', 'eval', 'cli'] as const;
+// The two front ends last: the CLI and the web page (src/web/, bundled for the browser).
+const LAYERS = ['gpu', 'kernels', 'model', 'objectives', 'data', 'io', 'train', 'eval', 'cli', 'web'] as const;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 function sources(dir: string): string[] {
@@ -42,8 +43,8 @@ describe('layers', () => {
       const from = layerOf(relative(root, file));
       for (const target of imports(file)) {
         const to = layerOf(target);
-        // The CLI's `bench` command calls into bench/; nothing else in src/ reaches outside it.
-        if (from === 'cli' && target.startsWith('bench' + sep)) continue;
+        // The CLI's `bench` command and the web page's benchmark call into bench/; nothing else in src/ reaches outside it.
+        if ((from === 'cli' || from === 'web') && target.startsWith('bench' + sep)) continue;
         if (!target.startsWith('src' + sep)) bad.push(`${relative(root, file)} imports ${target}, outside src/`);
         else if (rank(to) > rank(from)) bad.push(`${relative(root, file)} (${from}) imports ${target} (${to}, a later layer)`);
       }
@@ -51,8 +52,8 @@ describe('layers', () => {
     expect(bad).toEqual([]);
   });
 
-  it('bench/ uses src/ but never the CLI', () => {
-    const bad = sources(join(root, 'bench')).flatMap((file) => imports(file).filter((t) => layerOf(t) === 'cli').map((t) => `${relative(root, file)} imports ${t}`));
+  it('bench/ uses src/ but never the front ends (the CLI, the web page)', () => {
+    const bad = sources(join(root, 'bench')).flatMap((file) => imports(file).filter((t) => layerOf(t) === 'cli' || layerOf(t) === 'web').map((t) => `${relative(root, file)} imports ${t}`));
     expect(bad).toEqual([]);
   });
 });
