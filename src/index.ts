@@ -1,12 +1,14 @@
 // Library API of electrolite: the runtime, every kernel (with its options), the data
 // pipeline, and Hugging Face interop. One line per module.
 export { acquireDevice, isCpuAdapter, NoAdapterError, ADAPTER_CHOICES, type AdapterChoice, type AcquiredDevice, type Capabilities } from './gpu/adapter.js';
+export { acquireBrowserDevice, openDevice, type Backend, type DeviceKind } from './gpu/device.js';
 export { Runtime, GpuError, packUniform, type Op, type Binding } from './gpu/runtime.js';
 export { ShaderCompileError, specialize, type ShaderSpec, type KernelSignature } from './gpu/pipelines.js';
 export type { Tensor, DType, Shape } from './gpu/tensor.js';
 export { SHADER_SOURCES } from './kernels/sources.js';
-export { autotune, autotuneEnabled, setAutotuneDefaults, timeOp, timeOps, type AutotuneOptions } from './kernels/autotune.js';
-export { binary, affine } from './kernels/elementwise.js';
+export { autotune, autotuneEnabled, setAutotuneDefaults, setAutotuneStore, fileStore, timeOp, timeOps, type AutotuneOptions, type AutotuneStore } from './kernels/autotune.js';
+export { PRECISIONS, precisionUnavailable, type Precision, type MixedPrecision } from './model/precision.js';
+export { binary, affine, castToF16 } from './kernels/elementwise.js';
 export { reduceRows, argmaxRows, reduceAll, reducePartials, partialCount, count, rowLayout, type RowVariant, type RowLayout } from './kernels/reduce.js';
 export * from './kernels/matmul.js';
 export * from './kernels/attention.js';
