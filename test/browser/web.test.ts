@@ -94,6 +94,15 @@ describe('the web page (headless Chromium)', () => {
     await page.close();
   }, 400_000);
 
+  it('web: a bad port or a folder without the site exits 2, naming it', () => {
+    const port = spawnSync(process.execPath, [CLI, 'web', '--port', '99999'], { encoding: 'utf8' });
+    expect(port.status).toBe(2);
+    expect(port.stderr).toMatch(/web: --port must be an integer ≥ 0 and ≤ 65535, got '99999'/);
+    const dir = spawnSync(process.execPath, [CLI, 'web', '--dir', OUTPUT + 'nothing-here'], { encoding: 'utf8' });
+    expect(dir.status).toBe(2);
+    expect(dir.stderr).toMatch(/web: .*nothing-here has no index\.html: build the site first/);
+  });
+
   it('a browser without WebGPU gets a message in the page saying what is missing', async () => {
     const { page } = await open('', () => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }));
     await page.waitForSelector('#problem.shown', { timeout: 60_000 });
