@@ -48,12 +48,15 @@ export async function buildAll() {
 /**
  * Node's built-in modules and Dawn's bindings in the browser build: a module whose every
  * export throws when called, naming it. Code the page runs never calls them (its device,
- * storage and environment come through src/gpu/device.ts, src/web/storage.ts and
- * src/web/process-shim.ts); code it only imports may mention them.
+ * storage, data, run record and environment come through src/gpu/device.ts,
+ * src/web/storage.ts, src/data/files.ts, src/train/run-store.ts and src/web/process-shim.ts);
+ * code it only imports may mention them. The one exception is node:crypto's SHA-256, which
+ * the data checks need synchronously: src/web/crypto-shim.ts implements it.
  */
 const browserStubsPlugin = {
   name: 'browser-stubs',
   setup(b) {
+    b.onResolve({ filter: /^node:crypto$/ }, () => ({ path: join(root, 'src/web/crypto-shim.ts') }));
     b.onResolve({ filter: /^(node:.*|webgpu)$/ }, (a) => ({ path: a.path, namespace: 'browser-stub' }));
     b.onLoad({ filter: /.*/, namespace: 'browser-stub' }, (a) => {
       const names = [...importedNames(a.path)];

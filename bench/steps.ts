@@ -11,7 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
-import type { ObjectiveName } from '../src/objectives/registry.js';
+import { pretrainingTask } from '../src/train/pretraining.js';
+import type { TrainingTask } from '../src/train/task.js';
+import type { RunStore } from '../src/train/run-store.js';
+import type { ObjectiveName, PretrainGraph } from '../src/objectives/registry.js';
 import type { PresetName } from '../src/model/config.js';
 import type { Precision } from '../src/model/precision.js';
 import type { AttentionAlgorithm } from '../src/kernels/attention.js';
@@ -87,13 +90,14 @@ export function stepBenchConfig(o: { objective: ObjectiveName; preset: PresetNam
 
 /**
  * A trainer built for `c` and the median wall time of `steps` single-step submits after 2
- * untimed ones (compilation, autotuning). `peakBytes`: the pool's high-water mark over the
+ * untimed ones (compilation, autotuning); `task` and `store` as Trainer.forTask takes them
+ * (the web page's fetched corpus and a run in memory). `peakBytes`: the pool's high-water mark over the
  * timed steps less what was live before the trainer was built — its parameters, gradients,
  * optimizer state, activations and any transient of a step; not the autotuner's candidates.
  */
-export async function timeTrainerSteps(rt: Runtime, c: TrainConfig, steps: number): Promise<{ tr: Trainer; ms: number; peakBytes: number }> {
+export async function timeTrainerSteps(rt: Runtime, c: TrainConfig, steps: number, opts: { task?: TrainingTask<PretrainGraph>; store?: RunStore } = {}): Promise<{ tr: Trainer; ms: number; peakBytes: number }> {
   const before = rt.pool.getStats().liveBytes;
-  const tr = await Trainer.create(rt, c);
+  const tr = await Trainer.forTask(rt, opts.task ?? pretrainingTask(c), c, { store: opts.store });
   for (let s = 0; s < 2; s++) tr.runStep();
   await rt.sync();
   rt.pool.resetPeak();

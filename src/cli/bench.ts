@@ -88,7 +88,7 @@ async function stepsCommand(argv: string[]): Promise<number> {
 }
 
 /** --data as given, else the bundled corpus as `npm start` prepares it. */
-async function trainingData(given: string | undefined): Promise<string> {
+export async function trainingData(given: string | undefined): Promise<string> {
   if (given) return given;
   const data = demoDataDir();
   const s = await prepare({ corpus: [DEMO_DATA.corpus], out: data, vocabSize: DEMO_DATA.vocabSize, seqLen: DEMO_DATA.seqLen });

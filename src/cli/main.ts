@@ -24,7 +24,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   study: { run: studyCommand, help: `every objective under one budget, fine-tuned and probed beside the no-pre-training floor; report.md/json and plots  --out DIR [--objectives ${SD.objectives}] [--model ${SD.model}] [--budget ${SD.budget}] [--tasks ${SD.tasks}] [--seeds ${SD.seeds}] [--checkpoints ${SD.checkpoints}]` },
   tokenize: { run: tokenizeCommand, help: 'token ids of each stdin line  --tokenizer DIR [--json]' },
   export: { run: exportCommand, help: 'a run as a Hugging Face model directory  --run RUN [--step N] --out DIR [--as auto|bert-mlm|electra-discriminator|electra-generator|bert]' },
-  web: { run: webCommand, help: 'serve the web page (kernel check and benchmark in your browser, dist/web/) on localhost  [--port 8080] [--host 127.0.0.1]' },
+  web: { run: webCommand, help: 'serve the web page (kernel check, benchmark and a pre-training run in your browser, dist/web/) on localhost  [--port 8080] [--host 127.0.0.1] [--data DIR] [--export DIR]' },
   predict: { run: predictCommand, help: 'top-5 at [MASK] / replaced-token probabilities per stdin line  --model RUN|DIR [--json] [--text T] [--ids]' },
 };
 

@@ -237,7 +237,17 @@ export function saveClusters(path: string, r: ClusterResult, opts: ClusterOption
 }
 
 export function loadClusters(path: string): ClusterFile {
-  const j = JSON.parse(readFileSync(path, 'utf8'));
-  if (!Array.isArray(j.assignment) || j.assignment.length !== j.vocabSize || !Number.isInteger(j.k)) throw new Error(`${path}: not a cluster file`);
+  return parseClusters(readFileSync(path, 'utf8'), path);
+}
+
+/** A cluster file's text (`path` names it in errors). */
+export function parseClusters(text: string, path: string): ClusterFile {
+  let j;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!j || !Array.isArray(j.assignment) || j.assignment.length !== j.vocabSize || !Number.isInteger(j.k)) throw new Error(`${path}: not a cluster file`);
   return j;
 }

@@ -1,14 +1,14 @@
 // Batches of packed sequences from shards. Each epoch visits the split's sequences in a
 // permutation fixed by (seed, epoch) (Fisher–Yates driven by Philox), so batch (epoch,
 // step) is a pure function of the data and the seed: training resumes exactly by asking
-// for the batches from (epoch, step) on. Sequences are read from disk on demand (no
-// shard is held in memory); an incomplete last batch of an epoch is dropped. Every
+// for the batches from (epoch, step) on. Sequences are read on demand (no
+// shard is held in memory; src/data/files.ts: a directory, or the bytes the web page fetched);
+// an incomplete last batch of an epoch is dropped. Every
 // sequence read is checked against the vocabulary (an id the model's embedding does not
 // have would be read out of range on the GPU), also when opened without verification.
-import { closeSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
 import { philox4x32_10, below } from '../kernels/ref/rng.js';
 import { bytesOf, readManifest, ShardError, type Manifest } from './shards.js';
+import { dataFiles, type DataFiles } from './files.js';
 
 export interface LoaderOptions {
   split?: 'train' | 'validation';
@@ -41,15 +41,20 @@ export class BatchLoader {
   readonly seqLen: number;
   readonly sequences: number;
   readonly stepsPerEpoch: number;
-  private fds: number[];
+  private files: DataFiles;
+  private shardFiles: string[];
   private starts: number[]; // first sequence index of each shard
   private seqBytes: number;
-  private buf: Buffer;
+  private buf: Uint8Array;
+  private readonly ownsFiles: boolean;
   private permEpoch = -1;
   private perm: Uint32Array = new Uint32Array(0);
 
-  constructor(readonly dir: string, readonly opts: LoaderOptions) {
-    this.manifest = readManifest(dir, { verify: opts.verify });
+  /** `dir`: a prepared directory, or the files of one (its own, or shared with other readers: close() leaves those open). */
+  constructor(dir: string | DataFiles, readonly opts: LoaderOptions) {
+    this.files = dataFiles(dir);
+    this.ownsFiles = this.files !== dir;
+    this.manifest = readManifest(this.files, { verify: opts.verify });
     this.split = opts.split ?? 'train';
     const s = this.manifest.splits[this.split];
     if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new RangeError(`loader: batch size must be a positive integer, got ${opts.batchSize}`);
@@ -57,8 +62,8 @@ export class BatchLoader {
     this.seqLen = this.manifest.seqLen;
     this.sequences = s.sequences;
     this.stepsPerEpoch = Math.floor(s.sequences / opts.batchSize);
-    if (this.stepsPerEpoch === 0) throw new RangeError(`loader: the ${this.split} split of ${dir} has ${s.sequences} sequences, fewer than one batch of ${opts.batchSize}`);
-    this.fds = s.shards.map((sh) => openSync(join(dir, sh.file), 'r'));
+    if (this.stepsPerEpoch === 0) throw new RangeError(`loader: the ${this.split} split of ${this.files.location} has ${s.sequences} sequences, fewer than one batch of ${opts.batchSize}`);
+    this.shardFiles = s.shards.map((sh) => sh.file);
     this.starts = [];
     let at = 0;
     for (const sh of s.shards) {
@@ -66,7 +71,7 @@ export class BatchLoader {
       at += sh.sequences;
     }
     this.seqBytes = this.seqLen * bytesOf(this.manifest.dtype);
-    this.buf = Buffer.alloc(this.seqBytes);
+    this.buf = new Uint8Array(this.seqBytes);
   }
 
   /** The order of sequence indices in `epoch`. */
@@ -82,13 +87,13 @@ export class BatchLoader {
     let s = this.starts.length - 1;
     while (this.starts[s] > index) s--;
     const pos = (index - this.starts[s]) * this.seqBytes;
-    const n = readSync(this.fds[s], this.buf, 0, this.seqBytes, pos);
-    if (n !== this.seqBytes) throw new Error(`loader: short read in ${this.manifest.splits[this.split].shards[s].file} at byte ${pos}`);
+    const n = this.files.read(this.shardFiles[s], pos, this.buf);
+    if (n !== this.seqBytes) throw new Error(`loader: short read in ${this.files.path(this.shardFiles[s])} at byte ${pos}`);
     const src = this.manifest.dtype === 'uint16' ? new Uint16Array(this.buf.buffer, this.buf.byteOffset, this.seqLen) : new Uint32Array(this.buf.buffer, this.buf.byteOffset, this.seqLen);
     const V = this.manifest.vocabSize;
     for (let i = 0; i < src.length; i++)
       if (src[i] >= V) {
-        const file = join(this.dir, this.manifest.splits[this.split].shards[s].file);
+        const file = this.files.path(this.shardFiles[s]);
         throw new ShardError(`loader: ${file}: sequence ${index - this.starts[s]} holds token id ${src[i]}, outside the vocabulary of ${V} tokens (ids 0..${V - 1}); re-run prepare`);
       }
     out.set(src, offset);
@@ -113,7 +118,6 @@ export class BatchLoader {
   }
 
   close(): void {
-    for (const fd of this.fds) closeSync(fd);
-    this.fds = [];
+    if (this.ownsFiles) this.files.close();
   }
 }

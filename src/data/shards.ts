@@ -12,10 +12,11 @@
 // Version-1 manifests still load: their shards' maxima are computed on the verifying pass
 // (and checked just the same), their vocab.txt is checked against `vocab.sha256` when that
 // was recorded, and the checks that need the missing fields are skipped.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync, mkdirSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, mkdirSync, readdirSync } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { tmpName, writeFileAtomic } from './atomic.js';
+import { dataFiles, directoryFiles, type DataFiles } from './files.js';
 
 export const MANIFEST = 'manifest.json';
 export const FORMAT = 'electrolite-shards';
@@ -167,37 +168,37 @@ export function writeManifest(dir: string, m: Manifest): void {
 }
 
 /** Reads a whole file in large chunks, calling `fn` with each (every chunk but the last is full). */
-function scanFile(path: string, fn: (chunk: Buffer) => void): void {
-  const fd = openSync(path, 'r');
-  const buf = Buffer.alloc(1 << 22);
-  try {
-    for (;;) {
-      let n = 0;
-      while (n < buf.length) {
-        const r = readSync(fd, buf, n, buf.length - n, null);
-        if (r === 0) break;
-        n += r;
-      }
-      if (n > 0) fn(buf.subarray(0, n));
-      if (n < buf.length) break;
-    }
-  } finally {
-    closeSync(fd);
+function scanFile(files: DataFiles, name: string, fn: (chunk: Uint8Array) => void): void {
+  const buf = new Uint8Array(1 << 22);
+  for (let at = 0; ; ) {
+    const n = files.read(name, at, buf);
+    if (n > 0) fn(buf.subarray(0, n));
+    if (n < buf.length) break;
+    at += n;
   }
 }
 
 export function sha256File(path: string): string {
+  const files = directoryFiles(dirname(path));
+  try {
+    return sha256Of(files, basename(path));
+  } finally {
+    files.close();
+  }
+}
+
+function sha256Of(files: DataFiles, name: string): string {
   const h = createHash('sha256');
-  scanFile(path, (c) => h.update(c));
+  scanFile(files, name, (c) => h.update(c));
   return h.digest('hex');
 }
 
 /** SHA-256 and largest token id of a shard, in one pass over its bytes. */
-export function scanShard(path: string, dtype: TokenDType): { sha256: string; maxId: number } {
+export function scanShard(files: DataFiles, name: string, dtype: TokenDType): { sha256: string; maxId: number } {
   const h = createHash('sha256');
   const eb = bytesOf(dtype);
   let max = 0;
-  scanFile(path, (c) => {
+  scanFile(files, name, (c) => {
     h.update(c);
     const n = Math.floor(c.length / eb);
     // Chunks are 4 MiB (a multiple of 4) except the last, so elements never straddle two.
@@ -217,15 +218,24 @@ const vocabRange = (n: number) => `outside the vocabulary of ${n} tokens (ids 0.
  * what is wrong and naming the file. With `verify` (the default) every shard is read once to
  * check its SHA-256 and that no token id reaches the vocabulary size, and the tokenizer and
  * statistics files are checked against their recorded SHA-256; without it, only sizes, the
- * manifest's own consistency and the recorded maxima are checked.
+ * manifest's own consistency and the recorded maxima are checked. `dir` is a directory or the
+ * files of one (src/data/files.ts: a corpus the web page fetched).
  */
-export function readManifest(dir: string, opts: { verify?: boolean } = {}): Manifest {
-  const path = join(dir, MANIFEST);
-  const verify = opts.verify !== false;
-  if (!existsSync(path)) throw new ShardError(`shards: ${path} does not exist (no complete prepare run in ${dir}; run \`electrolite prepare\`)`);
+export function readManifest(dir: string | DataFiles, opts: { verify?: boolean } = {}): Manifest {
+  const files = dataFiles(dir);
+  try {
+    return checkManifest(files, opts.verify !== false);
+  } finally {
+    if (files !== dir) files.close();
+  }
+}
+
+function checkManifest(files: DataFiles, verify: boolean): Manifest {
+  const path = files.path(MANIFEST);
+  if (!files.exists(MANIFEST)) throw new ShardError(`shards: ${path} does not exist (no complete prepare run in ${files.location}; run \`electrolite prepare\`)`);
   let m: Manifest;
   try {
-    m = JSON.parse(readFileSync(path, 'utf8'));
+    m = JSON.parse(files.text(MANIFEST));
   } catch (e) {
     throw new ShardError(`shards: ${path} is not valid JSON (${(e as Error).message})`);
   }
@@ -251,16 +261,16 @@ export function readManifest(dir: string, opts: { verify?: boolean } = {}): Mani
     for (const sh of s.shards) {
       if (!sh || !isPlainName(sh.file)) throw bad(`a ${split} shard's file name ${JSON.stringify(sh?.file)} is not a plain file name`);
       if (!isCount(sh.sequences) || !isCount(sh.bytes)) throw bad(`${sh.file} has sequences ${JSON.stringify(sh.sequences)} and bytes ${JSON.stringify(sh.bytes)}`);
-      const f = join(dir, sh.file);
-      if (!existsSync(f)) throw new ShardError(`shards: ${f} is missing (listed in ${path})`);
-      const size = statSync(f).size;
+      const f = files.path(sh.file);
+      if (!files.exists(sh.file)) throw new ShardError(`shards: ${f} is missing (listed in ${path})`);
+      const size = files.size(sh.file);
       if (sh.bytes !== sh.sequences * seqBytes) throw new ShardError(`shards: ${path} is inconsistent for ${sh.file}: ${sh.sequences} sequences × ${seqBytes} bytes ≠ ${sh.bytes}`);
       if (size !== sh.bytes) throw new ShardError(`shards: ${f} is ${size < sh.bytes ? 'truncated' : 'too long'}: ${size} bytes, the manifest says ${sh.bytes}; re-run prepare`);
       if (v2 && !isCount(sh.maxId)) throw bad(`${sh.file} has no maximum token id (maxId ${JSON.stringify(sh.maxId)})`);
       if (sh.maxId !== undefined && sh.maxId >= m.vocabSize)
         throw new ShardError(`shards: ${path}: ${sh.file} holds token ids up to ${sh.maxId}, ${vocabRange(m.vocabSize)}; the shards and the manifest's vocabSize disagree; re-run prepare`);
       if (verify) {
-        const got = scanShard(f, m.dtype);
+        const got = scanShard(files, sh.file, m.dtype);
         const over = got.maxId >= m.vocabSize ? ` and holds token id ${got.maxId}, ${vocabRange(m.vocabSize)}` : '';
         if (got.sha256 !== sh.sha256) throw new ShardError(`shards: ${f} is corrupted: its SHA-256 differs from the manifest's${over}; re-run prepare`);
         if (over) throw new ShardError(`shards: ${f} holds token id ${got.maxId}, ${vocabRange(m.vocabSize)} (${path}); re-run prepare`);
@@ -270,28 +280,28 @@ export function readManifest(dir: string, opts: { verify?: boolean } = {}): Mani
     }
     if (total !== s.sequences) throw new ShardError(`shards: ${path}: the ${split} shards hold ${total} sequences, the manifest says ${s.sequences}`);
   }
-  if (verify) checkSideFiles(dir, m);
+  if (verify) checkSideFiles(files, m);
   return m;
 }
 
 /** The tokenizer and statistics files against the SHA-256 the manifest recorded. */
-function checkSideFiles(dir: string, m: Manifest): void {
-  const path = join(dir, MANIFEST);
+function checkSideFiles(files: DataFiles, m: Manifest): void {
+  const path = files.path(MANIFEST);
   const hashes: Record<string, string> = {};
   if (m.version >= 2) {
     if (!m.sha256 || typeof m.sha256 !== 'object') throw new ShardError(`shards: ${path} is inconsistent: no SHA-256 of the tokenizer files; re-run prepare`);
     for (const need of [m.tokenizer, m.vocab?.file])
       if (!isPlainName(need) || typeof m.sha256[need] !== 'string') throw new ShardError(`shards: ${path} is inconsistent: no SHA-256 of ${JSON.stringify(need)}; re-run prepare`);
     Object.assign(hashes, m.sha256);
-  } else if (m.vocab && isPlainName(m.vocab.file) && m.vocab.sha256 && existsSync(join(dir, m.vocab.file))) {
+  } else if (m.vocab && isPlainName(m.vocab.file) && m.vocab.sha256 && files.exists(m.vocab.file)) {
     // Version 1 recorded only vocab.txt's hash (and tests wrote it empty): check it when there is one.
     hashes[m.vocab.file] = m.vocab.sha256;
   }
   for (const [file, hash] of Object.entries(hashes)) {
     if (!isPlainName(file)) throw new ShardError(`shards: ${path} is inconsistent: ${JSON.stringify(file)} is not a plain file name; re-run prepare`);
-    const f = join(dir, file);
-    if (!existsSync(f)) throw new ShardError(`shards: ${f} is missing (listed in ${path}); re-run prepare`);
-    if (sha256File(f) !== hash) throw new ShardError(`shards: ${f} has changed since prepare (its SHA-256 differs from ${path}'s); restore it or re-run prepare`);
+    const f = files.path(file);
+    if (!files.exists(file)) throw new ShardError(`shards: ${f} is missing (listed in ${path}); re-run prepare`);
+    if (sha256Of(files, file) !== hash) throw new ShardError(`shards: ${f} has changed since prepare (its SHA-256 differs from ${path}'s); restore it or re-run prepare`);
   }
 }
 
@@ -301,17 +311,22 @@ function checkSideFiles(dir: string, m: Manifest): void {
  * check — and no error — when `dir` has no manifest, or a version-1 one without hashes.
  */
 export function verifyTokenizerFiles(dir: string): void {
-  const path = join(dir, MANIFEST);
-  if (!existsSync(path)) return;
-  let m: Manifest;
+  const files = directoryFiles(dir);
   try {
-    m = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new ShardError(`shards: ${path} is not valid JSON (${(e as Error).message})`);
+    const path = files.path(MANIFEST);
+    if (!files.exists(MANIFEST)) return;
+    let m: Manifest;
+    try {
+      m = JSON.parse(files.text(MANIFEST));
+    } catch (e) {
+      throw new ShardError(`shards: ${path} is not valid JSON (${(e as Error).message})`);
+    }
+    if (m?.format !== FORMAT) return;
+    if (m.version >= 2 && m.checksum !== manifestChecksum(m)) throw new ShardError(`shards: ${path} is corrupted: its checksum does not match its content; re-run prepare`);
+    const names = [m.tokenizer, m.vocab?.file].filter(isPlainName);
+    const only: Manifest = { ...m, sha256: m.sha256 ? Object.fromEntries(Object.entries(m.sha256).filter(([f]) => names.includes(f))) : undefined };
+    checkSideFiles(files, only);
+  } finally {
+    files.close();
   }
-  if (m?.format !== FORMAT) return;
-  if (m.version >= 2 && m.checksum !== manifestChecksum(m)) throw new ShardError(`shards: ${path} is corrupted: its checksum does not match its content; re-run prepare`);
-  const files = [m.tokenizer, m.vocab?.file].filter(isPlainName);
-  const only: Manifest = { ...m, sha256: m.sha256 ? Object.fromEntries(Object.entries(m.sha256).filter(([f]) => files.includes(f))) : undefined };
-  checkSideFiles(dir, only);
 }

@@ -23,7 +23,17 @@ export class UnigramCounter {
 }
 
 export function loadUnigram(path: string): { vocabSize: number; total: number; counts: Float64Array } {
-  const j = JSON.parse(readFileSync(path, 'utf8'));
-  if (!Array.isArray(j.counts) || j.counts.length !== j.vocabSize) throw new Error(`${path}: not a unigram count file (counts must have vocabSize entries)`);
+  return parseUnigram(readFileSync(path, 'utf8'), path);
+}
+
+/** A unigram file's text (`path` names it in errors). */
+export function parseUnigram(text: string, path: string): { vocabSize: number; total: number; counts: Float64Array } {
+  let j;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!j || !Array.isArray(j.counts) || j.counts.length !== j.vocabSize) throw new Error(`${path}: not a unigram count file (counts must have vocabSize entries)`);
   return { vocabSize: j.vocabSize, total: j.total, counts: Float64Array.from(j.counts) };
 }

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../data/atomic.js';
-import { FLOOR, objectiveLabel, type ObjectiveResult, type StudyResult } from './report.js';
+import { FLOOR, objectiveLabel, type LossPoint, type ObjectiveResult, type StudyResult } from './report.js';
 
 export type VegaLiteSpec = Record<string, unknown>;
 
@@ -57,7 +57,7 @@ export function lossFamily(objective: string): string {
 }
 
 function colour(study: StudyResult): { domain: string[] } {
-  return { domain: study.objectives.filter((o) => o.objective !== FLOOR).map((o) => objectiveLabel(o.objective)) };
+  return objectiveColours(study.objectives);
 }
 
 function taskMeta(study: StudyResult, task: string): { metric: string; split: string } | null {
@@ -168,53 +168,54 @@ export function studyPlots(study: StudyResult, options: PlotOptions = {}): Plot[
     });
     plots.push({ name: 'score-average', title, spec: scorePlot(study, title, 'average of the medians over tasks', data, false, o) });
   }
-  {
-    const families = ['token prediction (cross-entropy)', 'replaced-token detection (λ·BCE)', 'other'];
-    const values = study.objectives.flatMap((ob) =>
-      ob.lossCurve.map((p) => ({ objective: objectiveLabel(ob.objective), family: lossFamily(ob.objective), tokens: p.tokens, step: p.step, loss: p.loss })),
-    );
-    const title = 'pre-training loss (training batches)';
-    plots.push({
-      name: 'loss-curves', title,
-      spec: {
-        $schema: SCHEMA, title, data: { values },
-        facet: { column: { field: 'family', type: 'nominal', title: null, sort: families.filter((f) => values.some((v) => v.family === f)) } },
-        spec: {
-          width: Math.round(o.width * 0.75), height: o.height,
-          mark: { type: 'line', strokeWidth: 1.5 },
-          encoding: {
-            x: { field: 'tokens', type: 'quantitative', title: 'tokens seen', axis: { format: '.2~s' } },
-            y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { zero: false } },
-            color: { field: 'objective', type: 'nominal', title: 'objective', scale: colour(study) },
-            order: { field: 'step', type: 'quantitative' },
-          },
-        },
-        resolve: { scale: { y: 'independent', x: 'independent' } },
-      },
-    });
-  }
-  {
-    const values = study.objectives
-      .filter((ob) => ob.objective !== FLOOR)
-      .map((ob) => {
-        const mlm = study.objectives.find((m) => m.objective === 'mlm');
-        const rel = ob.stepCostVsMlm ?? (mlm && mlm.stepMs > 0 ? ob.stepMs / mlm.stepMs : null);
-        return { objective: objectiveLabel(ob.objective), stepMs: ob.stepMs, label: rel === null ? [`${ob.stepMs.toFixed(1)} ms`] : [`${ob.stepMs.toFixed(1)} ms`, `${rel.toFixed(2)}× MLM`] };
-      });
-    const title = 'time per optimizer step';
-    const x = { field: 'objective', type: 'nominal', title: null, sort: colour(study).domain, axis: { labelAngle: 0 } };
-    plots.push({
-      name: 'step-time', title,
-      spec: {
-        $schema: SCHEMA, title, width: o.width, height: o.height, data: { values },
-        layer: [
-          { mark: 'bar', encoding: { x, y: { field: 'stepMs', type: 'quantitative', title: 'ms per step' }, color: { field: 'objective', type: 'nominal', scale: colour(study), legend: null } } },
-          { mark: { type: 'text', baseline: 'top', dy: 5, color: 'white', fontWeight: 'bold' }, encoding: { x, y: { field: 'stepMs', type: 'quantitative' }, text: { field: 'label' } } },
-        ],
-      },
-    });
-  }
+  plots.push({ name: 'loss-curves', title: LOSS_CURVES_TITLE, spec: lossCurvesSpec(study.objectives, o) });
+  plots.push({ name: 'step-time', title: STEP_TIME_TITLE, spec: stepTimeSpec(study.objectives.filter((ob) => ob.objective !== FLOOR), o) });
   return plots;
+}
+
+const LOSS_CURVES_TITLE = 'pre-training loss (training batches)';
+const STEP_TIME_TITLE = 'time per optimizer step';
+const LOSS_FAMILIES = ['token prediction (cross-entropy)', 'replaced-token detection (λ·BCE)', 'other'];
+const objectiveColours = (objectives: { objective: string }[]) => ({ domain: objectives.filter((o) => o.objective !== FLOOR).map((o) => objectiveLabel(o.objective)) });
+
+/** The loss-curves plot (the study's, and the web page's live one): each objective's curve, a panel per loss family. */
+export function lossCurvesSpec(objectives: { objective: string; lossCurve: Pick<LossPoint, 'step' | 'tokens' | 'loss'>[] }[], options: PlotOptions = {}): VegaLiteSpec {
+  const width = options.width ?? 480, height = options.height ?? 300;
+  const values = objectives.flatMap((ob) => ob.lossCurve.map((p) => ({ objective: objectiveLabel(ob.objective), family: lossFamily(ob.objective), tokens: p.tokens, step: p.step, loss: p.loss })));
+  return {
+    $schema: SCHEMA, title: LOSS_CURVES_TITLE, data: { values },
+    facet: { column: { field: 'family', type: 'nominal', title: null, sort: LOSS_FAMILIES.filter((f) => values.some((v) => v.family === f)) } },
+    spec: {
+      width: Math.round(width * 0.75), height,
+      mark: { type: 'line', strokeWidth: 1.5 },
+      encoding: {
+        x: { field: 'tokens', type: 'quantitative', title: 'tokens seen', axis: { format: '.2~s' } },
+        y: { field: 'loss', type: 'quantitative', title: 'loss', scale: { zero: false } },
+        color: { field: 'objective', type: 'nominal', title: 'objective', scale: objectiveColours(objectives) },
+        order: { field: 'step', type: 'quantitative' },
+      },
+    },
+    resolve: { scale: { y: 'independent', x: 'independent' } },
+  };
+}
+
+/** The step-time plot (the study's, and the web page's step-cost comparison): ms per step per objective, labelled with the cost relative to MLM's. */
+export function stepTimeSpec(objectives: Pick<ObjectiveResult, 'objective' | 'stepMs' | 'stepCostVsMlm'>[], options: PlotOptions = {}): VegaLiteSpec {
+  const width = options.width ?? 480, height = options.height ?? 300;
+  const mlm = objectives.find((m) => m.objective === 'mlm');
+  const values = objectives.map((ob) => {
+    const rel = ob.stepCostVsMlm ?? (mlm && mlm.stepMs > 0 ? ob.stepMs / mlm.stepMs : null);
+    return { objective: objectiveLabel(ob.objective), stepMs: ob.stepMs, label: rel === null ? [`${ob.stepMs.toFixed(1)} ms`] : [`${ob.stepMs.toFixed(1)} ms`, `${rel.toFixed(2)}× MLM`] };
+  });
+  const colours = objectiveColours(objectives);
+  const x = { field: 'objective', type: 'nominal', title: null, sort: colours.domain, axis: { labelAngle: 0 } };
+  return {
+    $schema: SCHEMA, title: STEP_TIME_TITLE, width, height, data: { values },
+    layer: [
+      { mark: 'bar', encoding: { x, y: { field: 'stepMs', type: 'quantitative', title: 'ms per step' }, color: { field: 'objective', type: 'nominal', scale: colours, legend: null } } },
+      { mark: { type: 'text', baseline: 'top', dy: 5, color: 'white', fontWeight: 'bold' }, encoding: { x, y: { field: 'stepMs', type: 'quantitative' }, text: { field: 'label' } } },
+    ],
+  };
 }
 
 /** Compile a Vega-Lite spec to Vega (throws on an invalid spec). */

@@ -29,13 +29,23 @@ export interface PretrainSummary {
   checkpoint: string;
   /** Mixed precision: the loss scale and the overflowed (skipped) steps at the last log. */
   lossScale?: { scale: number; skipped: number };
+  /** The run ended on its `signal` before its budget (a clean stop: final evaluation and checkpoint as at the end). */
+  stopped?: boolean;
 }
 
 /** Overflowed steps in a row at which mixed-precision training stops (the scale is then 2²⁴ times lower). */
 export const MAX_OVERFLOW_RUN = 24;
 
 /** The training loop with logging, evaluation, checkpoints and the NaN stop. */
-export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerOptions & { report?: LoopReporter; task?: TrainingTask<PretrainGraph>; afterStep?: (tr: Trainer<PretrainGraph>) => Promise<void> } = {}): Promise<PretrainSummary> {
+/**
+ * `signal`: stop cleanly before the budget is spent (the web page's Stop button): no new step
+ * starts once it is aborted; the final evaluation and checkpoint run as at the end of a budget.
+ */
+export async function runPretraining(
+  rt: Runtime,
+  c: TrainConfig,
+  opts: TrainerOptions & { report?: LoopReporter; task?: TrainingTask<PretrainGraph>; afterStep?: (tr: Trainer<PretrainGraph>) => Promise<void>; signal?: AbortSignal } = {},
+): Promise<PretrainSummary> {
   const report = opts.report;
   const tr = await Trainer.forTask(rt, opts.task ?? pretrainingTask(c), c, opts);
   if (tr.initReport) report?.message(tr.initReport);
@@ -101,7 +111,8 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerO
     pending = null;
     if (diverged) throw diverged;
   };
-  while (tr.step < tr.totalSteps && performance.now() < deadline) {
+  const stopped = () => opts.signal?.aborted === true;
+  while (tr.step < tr.totalSteps && performance.now() < deadline && !stopped()) {
     const step = tr.step + 1;
     const logNow = step % c.logEvery === 0 || step === tr.totalSteps;
     if (logNow) {
@@ -146,6 +157,9 @@ export async function runPretraining(rt: Runtime, c: TrainConfig, opts: TrainerO
   }
   lastCheckpoint = await tr.checkpoint();
   const seconds = (performance.now() - t0) / 1000;
-  return { steps: tr.step, firstLoss, lastLoss, ...(electra ? { electra } : {}), ...(lossScale ? { lossScale } : {}), eval: lastEval, seconds, tokensPerSecond: ((tr.step - startStep) * tokensPerStep) / seconds, checkpoint: lastCheckpoint };
+  return {
+    steps: tr.step, firstLoss, lastLoss, ...(electra ? { electra } : {}), ...(lossScale ? { lossScale } : {}), eval: lastEval, seconds,
+    tokensPerSecond: ((tr.step - startStep) * tokensPerStep) / seconds, checkpoint: lastCheckpoint, ...(stopped() && tr.step < tr.totalSteps ? { stopped: true } : {}),
+  };
 }
 

@@ -4,16 +4,15 @@
 // step); the graph is the objective's; checkpoints record the objective, the model config and
 // the objective's own settings, and a resume refuses any difference.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { AttentionAlgorithm } from '../kernels/attention.js';
 import { encoderParams, makeConfig, type EncoderConfig, type ParamSpec, type PresetName } from '../model/config.js';
 import { checkObjectiveSettings, objectiveModule, ObjectiveOptionError, type ObjectiveName, type ObjectiveSettings, type PretrainGraph } from '../objectives/registry.js';
 import type { ObjectiveStatistics } from '../objectives/common.js';
 import { BatchLoader } from '../data/loader.js';
-import { readManifest, type Manifest } from '../data/shards.js';
-import { loadClusters } from '../data/clusters.js';
-import { loadUnigram } from '../data/stats.js';
+import { MANIFEST, readManifest, type Manifest } from '../data/shards.js';
+import { parseClusters } from '../data/clusters.js';
+import { parseUnigram } from '../data/stats.js';
+import { directoryFiles, type DataFiles } from '../data/files.js';
 import { initFromHf, describeInitFrom } from '../io/init-from.js';
 import { TrainingError, type BatchSource, type OptimizerConfig, type TrainingTask } from './task.js';
 
@@ -44,19 +43,19 @@ function settingsOf(c: TrainConfig): ObjectiveSettings {
   return { generatorSize: c.generatorSize, rtsGenerator: c.rtsGenerator, unigramAlpha: c.unigramAlpha };
 }
 
-/** The statistics an objective needs, loaded from the prepared directory. */
-function loadStatistics(c: TrainConfig, manifest: Manifest, settings: ObjectiveSettings): ObjectiveStatistics {
+/** The statistics an objective needs, loaded from the prepared data. */
+function loadStatistics(c: TrainConfig, files: DataFiles, manifest: Manifest, settings: ObjectiveSettings): ObjectiveStatistics {
   const stats: ObjectiveStatistics = {};
   for (const need of objectiveModule(c.objective).statistics(settings)) {
     if (need === 'clusters') {
       const f = manifest.files.clusters;
-      if (!f) throw new TrainingError(`${c.data}: no clusters file in the manifest (run \`prepare\` again)`);
-      const cl = loadClusters(join(c.data, f));
+      if (!f) throw new TrainingError(`${files.location}: no clusters file in the manifest (run \`prepare\` again)`);
+      const cl = parseClusters(files.text(f), files.path(f));
       stats.clusters = { assignment: cl.assignment, k: cl.k };
     } else {
-      const f = join(c.data, manifest.files.unigram ?? 'unigram.json');
-      if (!existsSync(f)) throw new TrainingError(`${f}: missing; the unigram generator needs the token counts (run \`prepare\` again)`);
-      stats.unigram = loadUnigram(f).counts;
+      const f = manifest.files.unigram ?? 'unigram.json';
+      if (!files.exists(f)) throw new TrainingError(`${files.path(f)}: missing; the unigram generator needs the token counts (run \`prepare\` again)`);
+      stats.unigram = parseUnigram(files.text(f), files.path(f)).counts;
     }
   }
   return stats;
@@ -67,7 +66,11 @@ function tokenBatches(loader: BatchLoader): BatchSource {
   return { stepsPerEpoch: loader.stepsPerEpoch, batch: (epoch, step) => ({ ids: loader.batch(epoch, step) }) };
 }
 
-export function pretrainingTask(c: TrainConfig): TrainingTask<PretrainGraph> {
+/**
+ * Pre-training `c.objective` on the prepared data in `c.data`, or in `files` when given (the
+ * web page's fetched corpus; `c.data` then only names it).
+ */
+export function pretrainingTask(c: TrainConfig, files: DataFiles = directoryFiles(c.data)): TrainingTask<PretrainGraph> {
   const settings = settingsOf(c);
   try {
     checkObjectiveSettings(c.objective, settings);
@@ -76,19 +79,19 @@ export function pretrainingTask(c: TrainConfig): TrainingTask<PretrainGraph> {
     throw e;
   }
   const module = objectiveModule(c.objective);
-  const manifest = readManifest(c.data);
+  const manifest = readManifest(files);
   const T = manifest.seqLen;
   const cfg = makeConfig(c.preset, { vocabSize: manifest.vocabSize, maxPositions: Math.max(512, T), ...c.model });
-  if (cfg.vocabSize !== manifest.vocabSize) throw new TrainingError(`model vocabulary ${cfg.vocabSize} differs from the data's (${manifest.vocabSize}, ${c.data}/manifest.json)`);
+  if (cfg.vocabSize !== manifest.vocabSize) throw new TrainingError(`model vocabulary ${cfg.vocabSize} differs from the data's (${manifest.vocabSize}, ${files.path(MANIFEST)})`);
   // readManifest above verified every shard (hashes, token ids): the loaders need not again.
-  const loader = new BatchLoader(c.data, { batchSize: c.batch, seed: c.seed, split: 'train', verify: false });
-  if (loader.stepsPerEpoch < 1) throw new TrainingError(`${c.data}: ${loader.sequences} training sequences cannot fill one batch of ${c.batch}`);
-  const validation = manifest.splits.validation.sequences >= c.batch ? tokenBatches(new BatchLoader(c.data, { batchSize: c.batch, seed: c.seed, split: 'validation', verify: false })) : null;
-  const statistics = loadStatistics(c, manifest, settings);
+  const loader = new BatchLoader(files, { batchSize: c.batch, seed: c.seed, split: 'train', verify: false });
+  if (loader.stepsPerEpoch < 1) throw new TrainingError(`${files.location}: ${loader.sequences} training sequences cannot fill one batch of ${c.batch}`);
+  const validation = manifest.splits.validation.sequences >= c.batch ? tokenBatches(new BatchLoader(files, { batchSize: c.batch, seed: c.seed, split: 'validation', verify: false })) : null;
+  const statistics = loadStatistics(c, files, manifest, settings);
   const s = manifest.special;
   const special = { pad: s.pad, mask: s.mask, ids: [s.pad, s.unk, s.cls, s.sep, s.mask] };
   const own = module.checkpointState(cfg, settings);
-  const dataIdentity = { path: resolve(c.data), manifest: createHash('sha256').update(readFileSync(join(c.data, 'manifest.json'))).digest('hex') };
+  const dataIdentity = { path: files.location, manifest: createHash('sha256').update(files.text(MANIFEST)).digest('hex') };
   return {
     model: cfg,
     seqLen: T,
@@ -136,6 +139,6 @@ export function pretrainingTask(c: TrainConfig): TrainingTask<PretrainGraph> {
         throw new TrainingError(`${dir}: the checkpoint was trained on other data (${data.path}) than --data ${c.data}: their manifest.json differ`);
       if (saved.maskProb !== undefined && saved.maskProb !== c.maskProb) throw new TrainingError(`${dir}: the checkpoint selects with --mask-prob ${saved.maskProb}, this run with ${c.maskProb}`);
     },
-    describe: () => ({ ...c, data: resolve(c.data), model: cfg, ...own, ...(settings.rtsGenerator === 'unigram' ? { unigramAlpha: (own.rts as { alpha: number }).alpha } : {}) }),
+    describe: () => ({ ...c, data: files.location, model: cfg, ...own, ...(settings.rtsGenerator === 'unigram' ? { unigramAlpha: (own.rts as { alpha: number }).alpha } : {}) }),
   };
 }

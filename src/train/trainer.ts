@@ -14,8 +14,6 @@
 // Checkpoints hold parameters, AdamW moments, the graph's extra state (C-RTS counts), the
 // loss scaler (mixed precision) and the step; the data position and every random stream are functions of (seed, step), so a
 // resumed run reproduces the uninterrupted one exactly.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { adamw, createStepBuffer, writeStep } from '../kernels/adamw.js';
@@ -28,12 +26,10 @@ import { precisionUnavailable, type MixedPrecision, type Precision } from '../mo
 import { allocParams, initParams, loadParams, readParams, recordZeroGrads, param, grad, type ModelParams } from '../model/params.js';
 import type { PretrainEval, PretrainGraph } from '../objectives/registry.js';
 import { fromFloat32, toFloat32, type SafeTensor } from '../io/safetensors.js';
-import { saveCheckpoint, latestCheckpoint, loadLatestCheckpoint, checkpointState } from '../io/checkpoint.js';
 import { defaultWarmupSteps, learningRate, type Schedule } from './schedule.js';
 import { stepsForBudget } from './budget.js';
-import { MetricsLog } from './metrics-log.js';
 import { TrainingError, type BatchSource, type OptimizerConfig, type TrainingTask } from './task.js';
-import { claimRunDirectory } from './run-dir.js';
+import { directoryRun, type MetricsSink, type RunStore } from './run-store.js';
 import { pretrainingTask, type TrainConfig } from './pretraining.js';
 
 export { TrainingError } from './task.js';
@@ -60,7 +56,9 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
   /** Steps the schedule spans (for a time budget: refitted once step times are measured). */
   totalSteps: number;
   step = 0;
-  readonly log: MetricsLog;
+  /** Where the run's record goes (TrainerOptions.store; by default the directory c.run). */
+  readonly store: RunStore;
+  readonly log: MetricsSink;
   private m = new Map<string, Tensor>();
   private v = new Map<string, Tensor>();
   private stepBuf!: GPUBuffer;
@@ -82,8 +80,10 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     readonly rt: Runtime,
     readonly task: TrainingTask<G>,
     readonly c: OptimizerConfig,
+    store: RunStore,
     secondsPerStep?: number,
   ) {
+    this.store = store;
     const cfg = task.model, T = task.seqLen;
     if (task.train.stepsPerEpoch < 1) throw new TrainingError(`the training data cannot fill one batch of ${c.batch}`);
     // The largest activation is [B·T, max(3h, FFN)] f32: refuse a batch whose activations
@@ -105,8 +105,7 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     // A time budget without a measured step time starts from a provisional guess of 1 s a
     // step; the loop refits it (fitToTime) once it has timed a few steps.
     this.totalSteps = stepsForBudget(c.budget, this.tokensPerStep, secondsPerStep ?? (c.budget.kind === 'time' ? 1 : undefined));
-    mkdirSync(c.run, { recursive: true });
-    this.log = new MetricsLog(join(c.run, 'metrics.jsonl'));
+    this.log = store.log;
   }
 
   /** Pre-train an objective on prepared data (src/train/pretraining.ts); `secondsPerStep` fits a time budget's schedule. */
@@ -120,19 +119,21 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
    * and a resume's checkpoint was written with the same settings. Throws TrainingError.
    */
   static preflight<G extends TrainGraph<any, any>>(task: TrainingTask<G>, c: OptimizerConfig, opts: TrainerOptions = {}): void {
-    if (preflighted.get(task) === c.run) return;
-    claimRunDirectory(c.run, opts);
-    preflighted.set(task, c.run);
+    const store = storeOf(c, opts);
+    if (preflighted.get(task) === store.location) return;
+    store.claim(opts);
+    preflighted.set(task, store.location);
     if (!opts.resume) return;
-    const dir = latestCheckpoint(c.run, opts.warn);
-    if (!dir) throw new TrainingError(`--resume: ${c.run} has no checkpoint`);
-    checkResumable(task, c, checkpointState(dir).state, dir);
+    const dir = store.latestCheckpoint(opts.warn);
+    if (!dir) throw new TrainingError(`--resume: ${store.location} has no checkpoint`);
+    checkResumable(task, c, store.checkpointState(dir).state, dir);
   }
 
   /** Train what `task` says, as `c` says. */
   static async forTask<G extends TrainGraph<any, any>>(rt: Runtime, task: TrainingTask<G>, c: OptimizerConfig, opts: TrainerOptions = {}): Promise<Trainer<G>> {
     Trainer.preflight(task, c, opts);
-    const t = new Trainer<G>(rt, task, c, opts.secondsPerStep);
+    const store = storeOf(c, opts);
+    const t = new Trainer<G>(rt, task, c, store, opts.secondsPerStep);
     await t.build();
     if (opts.resume) await t.restore(opts.warn ?? (() => {}));
     else {
@@ -143,8 +144,7 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
         t.log.write(init.record);
       }
     }
-    const config = { ...c, run: resolve(c.run), ...task.describe(), totalSteps: t.totalSteps, warmupSteps: t.warmupSteps, parameters: countParams(t.params.specs) };
-    writeFileSync(join(c.run, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    store.writeConfig({ ...c, run: store.location, ...task.describe(), totalSteps: t.totalSteps, warmupSteps: t.warmupSteps, parameters: countParams(t.params.specs) });
     return t;
   }
 
@@ -399,13 +399,13 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     }
     if (this.scaler) optimizer[LOSS_SCALER] = fromFloat32((await this.rt.read(this.scaler)) as Float32Array, [4]);
     const state = { ...this.task.checkpointState(), seed: this.c.seed, totalSteps: this.totalSteps, training: optimizerSettings(this.c) };
-    return saveCheckpoint(this.c.run, { step: this.step, tensors: { model, optimizer }, state });
+    return this.store.saveCheckpoint({ step: this.step, tensors: { model, optimizer }, state });
   }
 
   /** Continue from the newest checkpoint that verifies (older ones, with a warning, when it does not). */
   private async restore(warn: (message: string) => void): Promise<void> {
-    const latest = loadLatestCheckpoint(this.c.run, warn);
-    if (!latest) throw new TrainingError(`--resume: ${this.c.run} has no checkpoint`);
+    const latest = this.store.loadLatestCheckpoint(warn);
+    if (!latest) throw new TrainingError(`--resume: ${this.store.location} has no checkpoint`);
     const { dir, contents: ck } = latest;
     checkResumable(this.task, this.c, ck.state, dir);
     const values = new Map(Object.entries(ck.tensors.model).map(([k, t]) => [k, toFloat32(t, k)]));
@@ -450,7 +450,12 @@ export interface TrainerOptions {
   overwrite?: boolean;
   /** Where warnings go (a fallback to an older checkpoint…). */
   warn?: (message: string) => void;
+  /** Where the run's record goes; by default the directory `c.run` (src/train/run-store.ts). */
+  store?: RunStore;
 }
+
+/** The store a run writes to: the caller's, or the directory c.run. */
+const storeOf = (c: OptimizerConfig, opts: TrainerOptions): RunStore => opts.store ?? directoryRun(c.run);
 
 /** Tasks whose run directory preflight has claimed (the CLI checks before the GPU, forTask again). */
 const preflighted = new WeakMap<object, string>();

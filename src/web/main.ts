@@ -2,9 +2,11 @@
 // The web page (dist/web/): this engine's runtime and kernels in the browser, from the same
 // src/ and shaders/ as the CLI. It opens the browser's WebGPU device (src/gpu/device.ts),
 // shows the adapter, checks the kernels against their float64 references (the CLI demo's
-// check) and runs the kernel benchmark on demand (bench/kernels.ts, the same cases and JSON
-// as `electrolite bench kernels`). A browser without WebGPU, or an adapter that cannot run a
-// kernel, gets the reason in the page.
+// check), runs the kernel benchmark on demand (bench/kernels.ts, the same cases and JSON
+// as `electrolite bench kernels`), pre-trains a model with a chosen objective on the corpus
+// the site ships (a live loss curve, tokens/s, Stop) and compares the objectives' step costs
+// (train.ts). One GPU job runs at a time. A browser without WebGPU, or an adapter that cannot
+// run a kernel, gets the reason in the page.
 import { acquireBrowserDevice } from '../gpu/device.js';
 import { Runtime } from '../gpu/runtime.js';
 import { SHADER_SOURCES } from '../kernels/sources.js';
@@ -12,12 +14,19 @@ import { setAutotuneDefaults, setAutotuneStore } from '../kernels/autotune.js';
 import { smokeRun, type SmokeResult } from '../kernels/smoke.js';
 import { benchKernels, type KernelBenchReport } from '../../bench/kernels.js';
 import { localStorageStore } from './storage.js';
+import { compareStepCosts, loadCorpus, lossCurveSvg, PAGE_PRESETS, stepCostSvg, trainInPage, type StepCost, type TrainingState } from './train.js';
+import { OBJECTIVES, type ObjectiveName } from '../objectives/registry.js';
+import type { PresetName } from '../model/config.js';
 
 /** What the page exposes for scripts (the browser tests) beside what it shows. */
 interface PageState {
   adapter?: Runtime['gpu']['adapter'] & { kind: string; backend: string; features: string[] };
   check?: SmokeResult[];
   bench?: KernelBenchReport;
+  /** The corpus the page trains on (data/, or ?data=URL). */
+  corpus?: { location: string; vocabSize: number; seqLen: number; sequences: number };
+  training?: TrainingState;
+  stepCosts?: StepCost[];
   error?: string;
 }
 const state: PageState = {};
@@ -102,7 +111,7 @@ async function main(): Promise<void> {
   const run = $('bench-run') as HTMLButtonElement;
   run.disabled = false;
   run.onclick = async () => {
-    run.disabled = true;
+    if (!claimGpu()) return;
     const out = $('bench');
     out.dataset.state = 'running';
     out.textContent = 'running…';
@@ -123,7 +132,123 @@ async function main(): Promise<void> {
       out.textContent = '';
       showProblem(`the benchmark failed: ${(e as Error).message}`);
     } finally {
-      run.disabled = false;
+      releaseGpu();
+    }
+  };
+  setUpTraining(rt);
+}
+
+/** One GPU job at a time (benchmark, training, step costs): the buttons that start one are disabled while one runs. */
+const STARTERS = ['bench-run', 'train-run', 'cost-run'];
+let gpuBusy = false;
+function claimGpu(): boolean {
+  if (gpuBusy) return false;
+  gpuBusy = true;
+  for (const id of STARTERS) ($(id) as HTMLButtonElement).disabled = true;
+  return true;
+}
+function releaseGpu(): void {
+  gpuBusy = false;
+  for (const id of STARTERS) ($(id) as HTMLButtonElement).disabled = false;
+}
+
+const dataUrl = () => new URL(new URLSearchParams(location.search).get('data') ?? 'data/', location.href).href;
+const numberField = (id: string) => Number(($(id) as HTMLInputElement).value);
+
+/** The corpus, fetched and verified on first use; shown under the training controls. */
+async function corpusFiles() {
+  const c = await loadCorpus(dataUrl());
+  const m = c.manifest;
+  state.corpus = { location: c.files.location, vocabSize: m.vocabSize, seqLen: m.seqLen, sequences: m.splits.train.sequences };
+  $('corpus').textContent = `corpus: ${c.files.location} — ${m.splits.train.sequences} training sequences of ${m.seqLen} tokens, vocabulary ${m.vocabSize} (every file's SHA-256 checked)`;
+  return c;
+}
+
+function setUpTraining(rt: Runtime): void {
+  const objective = $('train-objective') as HTMLSelectElement;
+  for (const o of OBJECTIVES) objective.appendChild(Object.assign(document.createElement('option'), { value: o, textContent: o }));
+  const preset = $('train-model') as HTMLSelectElement;
+  for (const p of PAGE_PRESETS) preset.appendChild(Object.assign(document.createElement('option'), { value: p, textContent: p }));
+  const start = $('train-run') as HTMLButtonElement, stop = $('train-stop') as HTMLButtonElement;
+  start.disabled = false;
+  let controller: AbortController | null = null;
+  stop.onclick = () => controller?.abort();
+  start.onclick = async () => {
+    if (!claimGpu()) return;
+    const status = $('train-status');
+    status.dataset.state = 'running';
+    status.textContent = 'loading the corpus…';
+    try {
+      const { files, manifest } = await corpusFiles();
+      const settings = {
+        objective: objective.value as ObjectiveName, preset: preset.value as PresetName,
+        batch: numberField('train-batch'), steps: numberField('train-steps'), lr: numberField('train-lr'), seed: numberField('train-seed'),
+      };
+      for (const [k, v] of Object.entries(settings)) if (typeof v === 'number' && !(v > 0)) throw new Error(`${k} must be a positive number`);
+      controller = new AbortController();
+      stop.disabled = false;
+      status.textContent = `compiling the ${settings.objective} step (the first step takes longest)…`;
+      const tokensPerStep = settings.batch * manifest.seqLen;
+      let drawn = 0, drawing = false;
+      const draw = async (t: TrainingState, force = false) => {
+        // At most about once a second, and one drawing at a time: the step loop never waits for it.
+        if (drawing || (!force && performance.now() - drawn < 1000)) return;
+        drawing = true;
+        drawn = performance.now();
+        try {
+          $('train-plot').innerHTML = await lossCurveSvg(t, tokensPerStep);
+        } finally {
+          drawing = false;
+        }
+      };
+      const t = await trainInPage(rt, files, settings, controller.signal, (t) => {
+        state.training = t;
+        const last = t.losses[t.losses.length - 1];
+        status.textContent = `${t.objective}, ${settings.preset}, batch ${settings.batch} × ${manifest.seqLen}: step ${t.losses.length} of ${settings.steps}, loss ${last?.toFixed(4)}, ${Math.round(t.tokensPerSecond)} tokens/s`;
+        void draw(t);
+      });
+      state.training = t;
+      await draw(t, true);
+      if (t.state === 'failed') throw new Error(t.error);
+      status.textContent = `${t.objective}, ${settings.preset}: ${t.state === 'stopped' ? 'stopped' : 'done'} after ${t.summary!.steps} steps — loss ${t.summary!.firstLoss.toFixed(4)} → ${t.summary!.lastLoss.toFixed(4)}, ${Math.round(t.summary!.tokensPerSecond)} tokens/s${t.summary!.eval ? `; validation loss ${t.summary!.eval.loss.toFixed(4)}` : ''}`;
+      status.dataset.state = t.state;
+    } catch (e) {
+      status.dataset.state = 'failed';
+      showProblem(`the pre-training run failed: ${(e as Error).message}`);
+    } finally {
+      controller = null;
+      stop.disabled = true;
+      releaseGpu();
+    }
+  };
+
+  const cost = $('cost-run') as HTMLButtonElement;
+  cost.disabled = false;
+  cost.onclick = async () => {
+    if (!claimGpu()) return;
+    const out = $('cost');
+    out.dataset.state = 'running';
+    out.textContent = 'loading the corpus…';
+    try {
+      const { files, manifest } = await corpusFiles();
+      const batch = numberField('cost-batch'), steps = numberField('cost-steps');
+      const show = (rows: StepCost[]) => {
+        state.stepCosts = rows;
+        out.replaceChildren(
+          el('p', `${preset.value}, batch ${batch} × ${manifest.seqLen}: median of ${steps} steps after 2 untimed ones${rows.length < OBJECTIVES.length ? ` — timing ${OBJECTIVES[rows.length]}…` : ''}`),
+          table(rows.map((r) => [r.objective, r.ms, r.tokensPerSecond, r.vsMlm !== undefined ? `${r.vsMlm.toFixed(2)}×` : '']), ['objective', 'ms per step', 'tokens/s', '× MLM']),
+        );
+      };
+      out.textContent = `timing ${OBJECTIVES[0]}…`;
+      const rows = await compareStepCosts(rt, files, preset.value as PresetName, batch, steps, show);
+      show(rows);
+      $('cost-plot').innerHTML = await stepCostSvg(rows);
+      out.dataset.state = 'done';
+    } catch (e) {
+      out.dataset.state = 'failed';
+      showProblem(`the step-cost comparison failed: ${(e as Error).message}`);
+    } finally {
+      releaseGpu();
     }
   };
 }
