@@ -172,6 +172,8 @@ function setUpTraining(rt: Runtime): void {
   const start = $('train-run') as HTMLButtonElement, stop = $('train-stop') as HTMLButtonElement;
   start.disabled = false;
   let controller: AbortController | null = null;
+  /** The latest run of each objective, drawn together (a new run of an objective replaces its curve). */
+  const shownRuns = new Map<ObjectiveName, { t: TrainingState; tokensPerStep: number }>();
   stop.onclick = () => controller?.abort();
   start.onclick = async () => {
     if (!claimGpu()) return;
@@ -196,7 +198,10 @@ function setUpTraining(rt: Runtime): void {
         drawing = true;
         drawn = performance.now();
         try {
-          $('train-plot').innerHTML = await lossCurveSvg(t, tokensPerStep);
+          shownRuns.set(t.objective, { t, tokensPerStep });
+          $('train-plot').innerHTML = await lossCurveSvg([...shownRuns.values()]);
+        } catch (e) {
+          showProblem(`the loss curve could not be drawn: ${(e as Error).message}`);
         } finally {
           drawing = false;
         }

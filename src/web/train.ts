@@ -114,9 +114,10 @@ export async function compareStepCosts(rt: Runtime, files: DataFiles, preset: Pr
   return out;
 }
 
-/** The live loss curve: the study's loss-curves spec over the steps so far. */
-export function lossCurveSvg(t: TrainingState, tokensPerStep: number): Promise<string> {
-  return renderSvg(lossCurvesSpec([{ objective: t.objective, lossCurve: t.losses.map((loss, i) => ({ step: i + 1, tokens: (i + 1) * tokensPerStep, loss })) }], { width: 560, height: 240 }));
+/** The live loss curves: the study's loss-curves spec over each run's steps so far (the page's latest run of each objective, so objectives can be compared). */
+export function lossCurveSvg(runs: { t: TrainingState; tokensPerStep: number }[]): Promise<string> {
+  const curves = runs.map(({ t, tokensPerStep }) => ({ objective: t.objective, lossCurve: t.losses.map((loss, i) => ({ step: i + 1, tokens: (i + 1) * tokensPerStep, loss })) }));
+  return renderSvg(lossCurvesSpec(curves, { width: 560, height: 240 }));
 }
 
 /** The step-cost bars: the study's step-time spec. */
