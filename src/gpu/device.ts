@@ -65,6 +65,30 @@ const RAISED_LIMITS = [
   'maxImmediateSize',
 ] as const;
 
+/**
+ * WebGPU's default limits for the resources electrolite's kernels use: what a browser grants
+ * every adapter, and what the page's browser tests run the kernel check and every objective's
+ * training under (test/browser/web.test.ts). An adapter below one of them (a compatibility-mode
+ * adapter may be) is refused by the page with the limit named.
+ */
+export const TESTED_LIMITS: Readonly<Record<string, number>> = {
+  maxStorageBuffersPerShaderStage: 8,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupsPerDimension: 65535,
+  maxStorageBufferBindingSize: 134217728,
+  maxBufferSize: 268435456,
+  maxBindGroups: 4,
+};
+
+/** The limits of `limits` below TESTED_LIMITS, each with what it has and what is needed. */
+export function limitsBelowTested(limits: Record<string, number>): { limit: string; has: number; needs: number }[] {
+  return Object.entries(TESTED_LIMITS)
+    .filter(([k, need]) => !(limits[k] >= need))
+    .map(([limit, needs]) => ({ limit, has: limits[limit], needs }));
+}
+
 export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
   const i = adapter.info;
   return {

@@ -7,7 +7,7 @@
 // the site ships (a live loss curve, tokens/s, Stop) and compares the objectives' step costs
 // (train.ts). One GPU job runs at a time. A browser without WebGPU, or an adapter that cannot
 // run a kernel, gets the reason in the page.
-import { acquireBrowserDevice } from '../gpu/device.js';
+import { acquireBrowserDevice, limitsBelowTested } from '../gpu/device.js';
 import { Runtime } from '../gpu/runtime.js';
 import { SHADER_SOURCES } from '../kernels/sources.js';
 import { setAutotuneDefaults, setAutotuneStore } from '../kernels/autotune.js';
@@ -90,6 +90,13 @@ async function main(): Promise<void> {
   );
 
   const c = $('check');
+  const below = limitsBelowTested(g.limits);
+  if (below.length) {
+    c.dataset.state = 'unavailable';
+    c.textContent = 'not run: the adapter\'s limits are too low';
+    showProblem(`this adapter's limits are below those electrolite's kernels need (WebGPU's defaults): ${below.map((b) => `${b.limit} ${b.has} (needs ${b.needs})`).join(', ')}`);
+    return;
+  }
   c.textContent = 'running…';
   try {
     const results = await smokeRun(rt);

@@ -152,6 +152,18 @@ describe('the web page (headless Chromium)', () => {
     }
   }, 120_000);
 
+  it('an adapter below the limits the kernels need is refused in the page, naming the limit', async () => {
+    // As a compatibility-mode adapter may report: 4 storage buffers per stage, below WebGPU's default 8.
+    const { page } = await open('', () => {
+      const limits = Object.getOwnPropertyDescriptor(GPUDevice.prototype, 'limits')!.get!;
+      Object.defineProperty(GPUDevice.prototype, 'limits', { get() { const l = limits.call(this); const out: Record<string, number> = {}; for (const k in l) out[k] = (l as unknown as Record<string, number>)[k]; out.maxStorageBuffersPerShaderStage = 4; return out; } });
+    });
+    await page.waitForSelector('#problem.shown', { timeout: 60_000 });
+    await expect(page.locator('#problem').textContent()).resolves.toBe("this adapter's limits are below those electrolite's kernels need (WebGPU's defaults): maxStorageBuffersPerShaderStage 4 (needs 8)");
+    expect(await page.locator('#check').getAttribute('data-state')).toBe('unavailable');
+    await page.close();
+  }, 120_000);
+
   it('a browser without WebGPU gets a message in the page saying what is missing', async () => {
     const { page } = await open('', () => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }));
     await page.waitForSelector('#problem.shown', { timeout: 60_000 });
@@ -181,8 +193,17 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const SETTINGS: Omit<RunSettings, 'objective'> = { preset: 'tiny', batch: 2, steps: 6, lr: 2e-3, seed: 7 };
 
 describe('pre-training in the page (headless Chromium)', () => {
-  it('each objective trains: the loss goes down, and the first losses equal the same run under Node within 1e-3; screenshot kept', async () => {
-    const { page, errors } = await open('?autotune=0');
+  it('under WebGPU\'s default limits, each objective trains: the loss goes down, and the first losses equal the same run under Node within 1e-3; screenshot kept', async () => {
+    // The device asked for without raised limits: what every browser grants (TESTED_LIMITS).
+    const { page, errors } = await open('?autotune=0', () => {
+      const request = GPUAdapter.prototype.requestDevice;
+      GPUAdapter.prototype.requestDevice = function (d) {
+        return request.call(this, { ...d, requiredLimits: {} });
+      };
+    });
+    await page.waitForFunction(() => ['passed', 'failed', 'unavailable'].includes(document.getElementById('check')!.dataset.state!), null, { timeout: 120_000 });
+    expect(await page.locator('#check').getAttribute('data-state')).toBe('passed');
+    await expect(page.locator('#adapter').textContent()).resolves.toMatch(/maxStorageBuffersPerShaderStage8$/);
     const rt = await getRuntime();
     for (const objective of OBJECTIVES as ObjectiveName[]) {
       const settings = { ...SETTINGS, objective };
