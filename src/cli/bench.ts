@@ -1,10 +1,10 @@
 // `electrolite bench <suite>`: each suite's arguments are parsed here, and its runtime made,
 // then the suite runs from bench/ (bundled into the CLI), which prints nothing itself: its
 // notes go to stderr, its table (or, with --json, its report) to stdout.
+import { existsSync } from 'node:fs';
 import { parse, ADAPTER_OPTION, UsageError, numberOption } from './args.js';
 import { cliRuntime } from './runtime.js';
-import { DEMO_DATA, demoDataDir } from '../data/bundled.js';
-import { prepare } from '../data/prepare.js';
+import { trainingData } from './demo-data.js';
 import { OBJECTIVES, type ObjectiveName } from '../objectives/registry.js';
 import { PRESETS, type PresetName } from '../model/config.js';
 import { PRECISIONS, precisionUnavailable, type Precision } from '../model/precision.js';
@@ -14,6 +14,8 @@ import { benchData, formatDataBench } from '../../bench/data.js';
 import { benchSteps } from '../../bench/steps.js';
 import { benchTrain, torchPeerProblem } from '../../bench/train.js';
 import { loadTfjs, tfjsPeerModule, type TfjsPeerRuntime } from '../../bench/tfjs.js';
+import { adapterName, benchPage } from '../../bench/page.js';
+import { startWebServer } from './web.js';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 const stdout = (text: string) => process.stdout.write(text);
@@ -87,15 +89,6 @@ async function stepsCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** --data as given, else the bundled corpus as `npm start` prepares it. */
-export async function trainingData(given: string | undefined): Promise<string> {
-  if (given) return given;
-  const data = demoDataDir();
-  const s = await prepare({ corpus: [DEMO_DATA.corpus], out: data, vocabSize: DEMO_DATA.vocabSize, seqLen: DEMO_DATA.seqLen });
-  say(`data: ${s.reused ? 'reused' : 'prepared'} ${data}`);
-  return data;
-}
-
 function objectivesOption(suite: string, text: string): ObjectiveName[] {
   const objectives = text.split(',').map((o) => o.trim()) as ObjectiveName[];
   for (const o of objectives) if (!OBJECTIVES.includes(o)) throw new UsageError(`${suite}: unknown objective '${o}' (expected ${OBJECTIVES.join(', ')})`);
@@ -151,11 +144,52 @@ async function trainCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** `bench page [--json] [--chromium PATH] [--filter S] [--objectives mlm,rts,crts] [--preset tiny] [--batch 8] [--steps 10] [--cost-steps 3] [--lr 1e-3] [--data DIR] [--screenshot FILE]` */
+async function pageCommand(argv: string[]): Promise<number> {
+  const { values } = parse('bench page', argv, {
+    json: { type: 'boolean' },
+    chromium: { type: 'string', default: process.env.ELECTROLITE_CHROMIUM || '/usr/bin/chromium' },
+    filter: { type: 'string', default: 'matmul 256x' },
+    objectives: { type: 'string', default: 'mlm,rts,crts' },
+    preset: { type: 'string', default: 'tiny' },
+    batch: { type: 'string', default: '8' },
+    steps: { type: 'string', default: '10' },
+    'cost-steps': { type: 'string', default: '3' },
+    lr: { type: 'string', default: '1e-3' },
+    data: { type: 'string' },
+    screenshot: { type: 'string' },
+  });
+  const preset = values.preset as PresetName;
+  if (!(preset in PRESETS)) throw new UsageError(`bench page: unknown --preset '${preset}' (expected ${Object.keys(PRESETS).join(', ')})`);
+  const batch = numberOption('bench page', 'batch', values.batch, { int: true, min: 1 });
+  const steps = numberOption('bench page', 'steps', values.steps, { int: true, min: 1 });
+  const costSteps = numberOption('bench page', 'cost-steps', values['cost-steps'], { int: true, min: 1 });
+  const lr = numberOption('bench page', 'lr', values.lr, { above: 0 });
+  const objectives = objectivesOption('bench page', values.objectives!);
+  if (!existsSync(values.chromium!)) throw new UsageError(`bench page: no Chromium at ${values.chromium} (apt-get install chromium, or --chromium PATH)`);
+  const data = await trainingData(values.data);
+  const server = await startWebServer(data);
+  try {
+    const report = await benchPage({ url: `${server.url}?autotune=0`, chromium: values.chromium!, filter: values.filter!, objectives, preset, batch, steps, costSteps, lr, screenshot: values.screenshot, log: say });
+    if (values.json) printJson(report);
+    else {
+      stdout(`${report.browser}, ${adapterName(report.adapter)} (${report.adapter.kind}); ${preset}, batch ${batch} × ${report.corpus.seqLen}\n`);
+      for (const r of report.kernels) stdout(`kernel   ${`${r.kernel} ${r.shape}`.padEnd(36)} ${String(r.ms).padStart(9)} ms  ${r.gflops !== undefined ? `${r.gflops.toFixed(2)} GFLOP/s` : ''}\n`);
+      for (const r of report.training) stdout(`train    ${r.objective.padEnd(36)} ${r.steps} steps, loss ${r.firstLoss.toFixed(3)} → ${r.lastLoss.toFixed(3)}, ${r.tokensPerSecond} tokens/s over ${r.seconds} s\n`);
+      for (const r of report.stepCosts) stdout(`step     ${r.objective.padEnd(36)} ${String(r.ms).padStart(9)} ms  ${r.tokensPerSecond} tokens/s${r.vsMlm !== undefined ? `  ${r.vsMlm.toFixed(2)}× MLM` : ''}\n`);
+    }
+  } finally {
+    await server.close();
+  }
+  return 0;
+}
+
 const SUITES: Record<string, (argv: string[]) => Promise<number>> = {
   kernels: kernelsCommand,
   data: dataCommand,
   steps: stepsCommand,
   train: trainCommand,
+  page: pageCommand,
 };
 
 export async function benchCommand(argv: string[]): Promise<number> {

@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, r
 import { basename, dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, numberOption, UsageError } from './args.js';
-import { trainingData } from './bench.js';
+import { trainingData } from './demo-data.js';
 import { readManifest, ShardError, MANIFEST } from '../data/shards.js';
 
 /** dist/web beside the built CLI (dist/cli.js). */
@@ -42,8 +42,8 @@ function corpusFiles(data: string): string[] {
   return [...names].filter((n) => existsSync(join(data, n)));
 }
 
-/** Serve `dir`; `data` (a prepared directory) under /data/ when given. Resolves with the bound port once listening; the server stops on SIGINT/SIGTERM. */
-function serve(dir: string, data: { dir: string; files: Set<string> } | null, host: string, port: number): Promise<{ port: number; closed: Promise<void> }> {
+/** Serve `dir`; `data` (a prepared directory) under /data/ when given. Resolves with the bound port once listening, and `close`. */
+function serve(dir: string, data: { dir: string; files: Set<string> } | null, host: string, port: number): Promise<{ port: number; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     let file: string | null;
@@ -66,14 +66,16 @@ function serve(dir: string, data: { dir: string; files: Set<string> } | null, ho
     server.once('error', (e) => fail(new Error(`web: cannot listen on ${host}:${port}: ${e.message}`)));
     server.listen(port, host, () => {
       const address = server.address();
-      const closed = new Promise<void>((done) => {
-        const stop = () => server.close(() => done());
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      ok({ port: typeof address === 'object' && address ? address.port : port, closed });
+      ok({ port: typeof address === 'object' && address ? address.port : port, close: () => new Promise<void>((done) => server.close(() => done())) });
     });
   });
+}
+
+/** The built site (dist/web/) served on localhost with the prepared corpus `data` under /data/ (`bench page`'s server). */
+export async function startWebServer(data: string, port = 0, host = '127.0.0.1'): Promise<{ url: string; close: () => Promise<void> }> {
+  if (!existsSync(join(WEB_DIR, 'index.html'))) throw new UsageError(`web: ${WEB_DIR} has no index.html: build the site first (npm run build)`);
+  const s = await serve(WEB_DIR, { dir: resolve(data), files: new Set(corpusFiles(data)) }, host, port);
+  return { url: `http://${host}:${s.port}/`, close: s.close };
 }
 
 /** Copy the site and its corpus into `out` (absent or empty): into a temporary beside it, then renamed into place. */
@@ -112,8 +114,12 @@ export async function webCommand(argv: string[]): Promise<number> {
     process.stdout.write(`wrote the site to ${out} (its corpus in data/: ${dataDir}); serve the folder from any static host\n`);
     return 0;
   }
-  const { port: bound, closed } = await serve(dir, dataDir === own ? null : { dir: dataDir, files: new Set(files) }, values.host, port);
+  const { port: bound, close } = await serve(dir, dataDir === own ? null : { dir: dataDir, files: new Set(files) }, values.host, port);
   process.stdout.write(`serving ${dir} on http://${values.host === '0.0.0.0' ? 'localhost' : values.host}:${bound}/ with the corpus ${dataDir} (Ctrl-C stops)\n`);
-  await closed;
+  await new Promise<void>((stopped) => {
+    const stop = () => void close().then(stopped);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   return 0;
 }

@@ -25,12 +25,11 @@ import { OBJECTIVES, type ObjectiveName } from '../../src/objectives/registry.js
 import { fetchDataFiles } from '../../src/data/files.js';
 import { readManifest } from '../../src/data/shards.js';
 import { BatchLoader } from '../../src/data/loader.js';
+import { CHROMIUM_ARGS } from '../../bench/page.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const OUTPUT = fileURLToPath(new URL('../output/', import.meta.url));
 const CHROMIUM = process.env.ELECTROLITE_CHROMIUM || '/usr/bin/chromium';
-// As the machine probe found Chromium usable here: no sandbox as root, no background network.
-const ARGS = ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
 let server: ChildProcess;
 let url = '';
@@ -50,7 +49,7 @@ beforeAll(async () => {
     });
     server.once('exit', (code) => fail(new Error(`electrolite web exited (${code}) before serving: ${out}`)));
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }, 120_000);
 
 afterAll(async () => {
@@ -270,6 +269,28 @@ describe('pre-training in the page (headless Chromium)', () => {
     await expect(page.locator('#cost-plot').textContent()).resolves.toMatch(/time per optimizer step/);
     expect(errors).toEqual([]);
     await page.close();
+  }, 300_000);
+
+  it('`bench page` measures the page as a visitor uses it (kernel benchmark, a run, the step costs); bad arguments exit 2', () => {
+    const r = spawnSync(process.execPath, [CLI, 'bench', 'page', '--json', '--data', data, '--objectives', 'rts', '--batch', '2', '--steps', '3', '--cost-steps', '1', '--chromium', CHROMIUM], { encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.browser).toMatch(/^Chromium \d+/);
+    expect(report.adapter.kind).toBe('swiftshader');
+    expect(report.corpus).toMatchObject({ vocabSize: 1000, seqLen: 32 });
+    expect(report.kernels.map((k: { kernel: string; shape: string }) => `${k.kernel} ${k.shape}`)).toEqual(['matmul 256x256x256']);
+    expect(report.kernels[0].gflops).toBeGreaterThan(0);
+    expect(report.training).toHaveLength(1);
+    expect(report.training[0]).toMatchObject({ objective: 'rts', steps: 3 });
+    expect(report.training[0].lastLoss).toBeLessThan(report.training[0].firstLoss);
+    expect(report.stepCosts.map((c: StepCost) => c.objective)).toEqual(OBJECTIVES);
+    expect(r.stderr).toMatch(/browser: Chromium .*; adapter: google swiftshader \(swiftshader\)/);
+    const noBrowser = spawnSync(process.execPath, [CLI, 'bench', 'page', '--chromium', '/nonexistent/chromium'], { encoding: 'utf8' });
+    expect(noBrowser.status).toBe(2);
+    expect(noBrowser.stderr).toMatch(/bench page: no Chromium at \/nonexistent\/chromium \(apt-get install chromium, or --chromium PATH\)/);
+    const preset = spawnSync(process.execPath, [CLI, 'bench', 'page', '--preset', 'huge'], { encoding: 'utf8' });
+    expect(preset.status).toBe(2);
+    expect(preset.stderr).toMatch(/bench page: unknown --preset 'huge'/);
   }, 300_000);
 
   it('a corpus that cannot be fetched is named in the page', async () => {
