@@ -17,6 +17,7 @@ import { localStorageStore } from './storage.js';
 import { compareStepCosts, loadCorpus, lossCurveSvg, PAGE_PRESETS, stepCostSvg, trainInPage, type StepCost, type TrainingState } from './train.js';
 import { OBJECTIVES, type ObjectiveName } from '../objectives/registry.js';
 import type { PresetName } from '../model/config.js';
+import { PRECISIONS, precisionUnavailable, type Precision } from '../model/precision.js';
 
 /** What the page exposes for scripts (the browser tests) beside what it shows. */
 interface PageState {
@@ -115,33 +116,19 @@ async function main(): Promise<void> {
     showProblem(`the kernel check could not run on this adapter: ${(e as Error).message}`);
   }
 
-  const run = $('bench-run') as HTMLButtonElement;
-  run.disabled = false;
-  run.onclick = async () => {
-    if (!claimGpu()) return;
-    const out = $('bench');
-    out.dataset.state = 'running';
+  onGpuJob('bench-run', 'bench', 'the benchmark failed', async (out) => {
     out.textContent = 'running…';
-    const rows: (string | number)[][] = [];
-    try {
-      const filter = ($('bench-filter') as HTMLInputElement).value.trim();
-      const tune = new URLSearchParams(location.search).get('autotune') !== '0';
-      const report = await benchKernels(rt, { filter: filter || undefined, tfjs: false, autotune: tune ? undefined : false, log: (line) => console.log(line) });
-      state.bench = report;
-      for (const r of report.results) rows.push([r.kernel, r.shape, r.ms ?? '—', r.gflops !== undefined ? `${r.gflops.toFixed(2)} GFLOP/s` : r.gbps !== undefined ? `${r.gbps.toFixed(2)} GB/s` : r.error ?? '']);
-      out.replaceChildren(table(rows, ['kernel', 'shape', 'ms', 'rate']));
-      const link = $('bench-download') as HTMLAnchorElement;
-      link.href = URL.createObjectURL(new Blob([JSON.stringify(report, null, 2)], { type: 'application/json' }));
-      link.hidden = false;
-      out.dataset.state = 'done';
-    } catch (e) {
-      out.dataset.state = 'failed';
-      out.textContent = '';
-      showProblem(`the benchmark failed: ${(e as Error).message}`);
-    } finally {
-      releaseGpu();
-    }
-  };
+    const filter = ($('bench-filter') as HTMLInputElement).value.trim();
+    const tune = new URLSearchParams(location.search).get('autotune') !== '0';
+    const report = await benchKernels(rt, { filter: filter || undefined, tfjs: false, autotune: tune ? undefined : false, log: (line) => console.log(line) });
+    state.bench = report;
+    const rows = report.results.map((r) => [r.kernel, r.shape, r.ms ?? '—', r.gflops !== undefined ? `${r.gflops.toFixed(2)} GFLOP/s` : r.gbps !== undefined ? `${r.gbps.toFixed(2)} GB/s` : r.error ?? '']);
+    out.replaceChildren(table(rows, ['kernel', 'shape', 'ms', 'rate']));
+    const link = $('bench-download') as HTMLAnchorElement;
+    link.href = URL.createObjectURL(new Blob([JSON.stringify(report, null, 2)], { type: 'application/json' }));
+    link.hidden = false;
+    return 'done';
+  });
   setUpTraining(rt);
 }
 
@@ -157,6 +144,30 @@ function claimGpu(): boolean {
 function releaseGpu(): void {
   gpuBusy = false;
   for (const id of STARTERS) ($(id) as HTMLButtonElement).disabled = false;
+}
+
+/**
+ * Button `button` starts a GPU job writing into `output`, whose data-state is 'running', then
+ * what the job returns ('done', 'stopped'), or 'failed' with `failure` and the reason shown as
+ * the page's problem. `after` runs at the end either way.
+ */
+function onGpuJob(button: string, output: string, failure: string, job: (out: HTMLElement) => Promise<string>, after?: () => void): void {
+  const b = $(button) as HTMLButtonElement;
+  b.disabled = false;
+  b.onclick = async () => {
+    if (!claimGpu()) return;
+    const out = $(output);
+    out.dataset.state = 'running';
+    try {
+      out.dataset.state = await job(out);
+    } catch (e) {
+      out.dataset.state = 'failed';
+      showProblem(`${failure}: ${(e as Error).message}`);
+    } finally {
+      after?.();
+      releaseGpu();
+    }
+  };
 }
 
 const dataUrl = () => new URL(new URLSearchParams(location.search).get('data') ?? 'data/', location.href).href;
@@ -176,93 +187,82 @@ function setUpTraining(rt: Runtime): void {
   for (const o of OBJECTIVES) objective.appendChild(Object.assign(document.createElement('option'), { value: o, textContent: o }));
   const preset = $('train-model') as HTMLSelectElement;
   for (const p of PAGE_PRESETS) preset.appendChild(Object.assign(document.createElement('option'), { value: p, textContent: p }));
-  const start = $('train-run') as HTMLButtonElement, stop = $('train-stop') as HTMLButtonElement;
-  start.disabled = false;
+  // Mixed precision where the browser grants shader-f16 (f16 activations, dynamic loss scaling: `--precision f16`).
+  const precision = $('train-precision') as HTMLSelectElement;
+  for (const p of PRECISIONS) {
+    const why = precisionUnavailable(rt, p);
+    precision.appendChild(Object.assign(document.createElement('option'), { value: p, textContent: why ? `${p} (no shader-f16 here)` : p, disabled: Boolean(why), title: why ?? '' }));
+  }
+  const stop = $('train-stop') as HTMLButtonElement;
   let controller: AbortController | null = null;
   /** The latest run of each objective, drawn together (a new run of an objective replaces its curve). */
   const shownRuns = new Map<ObjectiveName, { t: TrainingState; tokensPerStep: number }>();
   stop.onclick = () => controller?.abort();
-  start.onclick = async () => {
-    if (!claimGpu()) return;
-    const status = $('train-status');
-    status.dataset.state = 'running';
+  const finished = () => {
+    controller = null;
+    stop.disabled = true;
+  };
+  onGpuJob('train-run', 'train-status', 'the pre-training run failed', async (status) => {
     status.textContent = 'loading the corpus…';
-    try {
-      const { files, manifest } = await corpusFiles();
-      const settings = {
-        objective: objective.value as ObjectiveName, preset: preset.value as PresetName,
-        batch: numberField('train-batch'), steps: numberField('train-steps'), lr: numberField('train-lr'), seed: numberField('train-seed'),
-      };
-      for (const [k, v] of Object.entries(settings)) if (typeof v === 'number' && !(v > 0)) throw new Error(`${k} must be a positive number`);
-      controller = new AbortController();
-      stop.disabled = false;
-      status.textContent = `compiling the ${settings.objective} step (the first step takes longest)…`;
-      const tokensPerStep = settings.batch * manifest.seqLen;
-      let drawn = 0, drawing = false;
-      const draw = async (t: TrainingState, force = false) => {
-        // At most about once a second, and one drawing at a time: the step loop never waits for it.
-        if (drawing || (!force && performance.now() - drawn < 1000)) return;
-        drawing = true;
-        drawn = performance.now();
-        try {
-          shownRuns.set(t.objective, { t, tokensPerStep });
-          $('train-plot').innerHTML = await lossCurveSvg([...shownRuns.values()]);
-        } catch (e) {
-          showProblem(`the loss curve could not be drawn: ${(e as Error).message}`);
-        } finally {
-          drawing = false;
-        }
-      };
-      const t = await trainInPage(rt, files, settings, controller.signal, (t) => {
-        state.training = t;
-        const last = t.losses[t.losses.length - 1];
-        status.textContent = `${t.objective}, ${settings.preset}, batch ${settings.batch} × ${manifest.seqLen}: step ${t.losses.length} of ${settings.steps}, loss ${last?.toFixed(4)}, ${Math.round(t.tokensPerSecond)} tokens/s`;
-        void draw(t);
-      });
+    const { files, manifest } = await corpusFiles();
+    const settings = {
+      objective: objective.value as ObjectiveName, preset: preset.value as PresetName,
+      batch: numberField('train-batch'), steps: numberField('train-steps'), lr: numberField('train-lr'), seed: numberField('train-seed'),
+      precision: precision.value as Precision,
+    };
+    for (const [k, v] of Object.entries(settings)) if (typeof v === 'number' && !(v > 0)) throw new Error(`${k} must be a positive number`);
+    const unavailable = precisionUnavailable(rt, settings.precision);
+    if (unavailable) throw new Error(unavailable);
+    controller = new AbortController();
+    stop.disabled = false;
+    status.textContent = `compiling the ${settings.objective} step (the first step takes longest)…`;
+    const tokensPerStep = settings.batch * manifest.seqLen;
+    let drawn = 0, drawing = false;
+    const draw = async (t: TrainingState, force = false) => {
+      // At most about once a second, and one drawing at a time: the step loop never waits for it.
+      if (drawing || (!force && performance.now() - drawn < 1000)) return;
+      drawing = true;
+      drawn = performance.now();
+      try {
+        shownRuns.set(t.objective, { t, tokensPerStep });
+        $('train-plot').innerHTML = await lossCurveSvg([...shownRuns.values()]);
+      } catch (e) {
+        showProblem(`the loss curve could not be drawn: ${(e as Error).message}`);
+      } finally {
+        drawing = false;
+      }
+    };
+    const t = await trainInPage(rt, files, settings, controller.signal, (t) => {
       state.training = t;
-      await draw(t, true);
-      if (t.state === 'failed') throw new Error(t.error);
-      status.textContent = `${t.objective}, ${settings.preset}: ${t.state === 'stopped' ? 'stopped' : 'done'} after ${t.summary!.steps} steps — loss ${t.summary!.firstLoss.toFixed(4)} → ${t.summary!.lastLoss.toFixed(4)}, ${Math.round(t.summary!.tokensPerSecond)} tokens/s${t.summary!.eval ? `; validation loss ${t.summary!.eval.loss.toFixed(4)}` : ''}`;
-      status.dataset.state = t.state;
-    } catch (e) {
-      status.dataset.state = 'failed';
-      showProblem(`the pre-training run failed: ${(e as Error).message}`);
-    } finally {
-      controller = null;
-      stop.disabled = true;
-      releaseGpu();
-    }
-  };
+      const last = t.losses[t.losses.length - 1];
+      status.textContent = `${t.objective}, ${settings.preset}, batch ${settings.batch} × ${manifest.seqLen}: step ${t.losses.length} of ${settings.steps}, loss ${last?.toFixed(4)}, ${Math.round(t.tokensPerSecond)} tokens/s`;
+      void draw(t);
+    });
+    state.training = t;
+    await draw(t, true);
+    if (t.state === 'failed') throw new Error(t.error);
+    const s = t.summary!;
+    status.textContent = `${t.objective}, ${settings.preset}${settings.precision === 'f16' ? ', f16' : ''}: ${t.state} after ${s.steps} steps — loss ${s.firstLoss.toFixed(4)} → ${s.lastLoss.toFixed(4)}, ${Math.round(s.tokensPerSecond)} tokens/s${s.eval ? `; validation loss ${s.eval.loss.toFixed(4)}` : ''}`;
+    return t.state;
+  }, finished);
 
-  const cost = $('cost-run') as HTMLButtonElement;
-  cost.disabled = false;
-  cost.onclick = async () => {
-    if (!claimGpu()) return;
-    const out = $('cost');
-    out.dataset.state = 'running';
+  onGpuJob('cost-run', 'cost', 'the step-cost comparison failed', async (out) => {
     out.textContent = 'loading the corpus…';
-    try {
-      const { files, manifest } = await corpusFiles();
-      const batch = numberField('cost-batch'), steps = numberField('cost-steps');
-      const show = (rows: StepCost[]) => {
-        state.stepCosts = rows;
-        out.replaceChildren(
-          el('p', `${preset.value}, batch ${batch} × ${manifest.seqLen}: median of ${steps} steps after 2 untimed ones${rows.length < OBJECTIVES.length ? ` — timing ${OBJECTIVES[rows.length]}…` : ''}`),
-          table(rows.map((r) => [r.objective, r.ms, r.tokensPerSecond, r.vsMlm !== undefined ? `${r.vsMlm.toFixed(2)}×` : '']), ['objective', 'ms per step', 'tokens/s', '× MLM']),
-        );
-      };
-      out.textContent = `timing ${OBJECTIVES[0]}…`;
-      const rows = await compareStepCosts(rt, files, preset.value as PresetName, batch, steps, show);
-      show(rows);
-      $('cost-plot').innerHTML = await stepCostSvg(rows);
-      out.dataset.state = 'done';
-    } catch (e) {
-      out.dataset.state = 'failed';
-      showProblem(`the step-cost comparison failed: ${(e as Error).message}`);
-    } finally {
-      releaseGpu();
-    }
-  };
+    const { files, manifest } = await corpusFiles();
+    const batch = numberField('cost-batch'), steps = numberField('cost-steps');
+    const show = (rows: StepCost[]) => {
+      state.stepCosts = rows;
+      out.replaceChildren(
+        el('p', `${preset.value}, batch ${batch} × ${manifest.seqLen}: median of ${steps} steps after 2 untimed ones${rows.length < OBJECTIVES.length ? ` — timing ${OBJECTIVES[rows.length]}…` : ''}`),
+        table(rows.map((r) => [r.objective, r.ms, r.tokensPerSecond, r.vsMlm !== undefined ? `${r.vsMlm.toFixed(2)}×` : '']), ['objective', 'ms per step', 'tokens/s', '× MLM']),
+      );
+    };
+    out.textContent = `timing ${OBJECTIVES[0]}…`;
+    const rows = await compareStepCosts(rt, files, preset.value as PresetName, batch, steps, show);
+    show(rows);
+    $('cost-plot').innerHTML = await stepCostSvg(rows);
+    return 'done';
+  });
 }
 
 main().catch((e) => showProblem(`unexpected error: ${(e as Error).message}`));

@@ -11,6 +11,7 @@ import { fetchDataFiles, type DataFiles } from '../data/files.js';
 import { readManifest, type Manifest } from '../data/shards.js';
 import { OBJECTIVES, type ObjectiveName } from '../objectives/registry.js';
 import type { PresetName } from '../model/config.js';
+import type { Precision } from '../model/precision.js';
 import { pretrainingTask } from '../train/pretraining.js';
 import { runPretraining, type PretrainSummary } from '../train/loop.js';
 import { MemoryRun } from '../train/run-store.js';
@@ -55,6 +56,8 @@ export interface RunSettings {
   steps: number;
   lr: number;
   seed: number;
+  /** 'f16': mixed precision (`--precision f16`), where the browser grants shader-f16. Default 'f32'. */
+  precision?: Precision;
 }
 
 /** The config a page run trains with: `electrolite pretrain`'s defaults, every step logged, no evaluation or checkpoint before the end. */
@@ -62,7 +65,7 @@ export function pageTrainConfig(s: RunSettings, data: string): TrainConfig {
   return {
     objective: s.objective, preset: s.preset, data, run: 'page', batch: s.batch, accumulate: 1, lr: s.lr, schedule: 'linear',
     budget: { kind: 'steps', steps: s.steps }, seed: s.seed, maskProb: 0.15, weightDecay: 0.01, clip: 1,
-    logEvery: 1, evalEvery: 0, evalBatches: 4, checkpointEvery: 0, attention: 'auto', precision: 'f32',
+    logEvery: 1, evalEvery: 0, evalBatches: 4, checkpointEvery: 0, attention: 'auto', precision: s.precision ?? 'f32',
   };
 }
 

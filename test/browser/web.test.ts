@@ -219,6 +219,9 @@ describe('pre-training in the page (headless Chromium)', () => {
     }
     const shown = await pageState(page);
     expect(shown.corpus!.location).toBe(`${url}data`);
+    // SwiftShader grants no shader-f16: mixed precision is offered disabled, saying why.
+    expect(await page.locator('#train-precision option').allTextContents()).toEqual(['f32', 'f16 (no shader-f16 here)']);
+    expect(await page.locator('#train-precision option[value=f16]').isDisabled()).toBe(true);
     await expect(page.locator('#train-status').textContent()).resolves.toMatch(/^electra, tiny: done after 6 steps — loss [\d.]+ → [\d.]+, \d+ tokens\/s; validation loss [\d.]+$/);
     expect(await page.locator('#train-plot svg').count()).toBe(1);
     await expect(page.locator('#train-plot').textContent()).resolves.toMatch(/pre-training loss/);
