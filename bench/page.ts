@@ -5,9 +5,27 @@
 // form, then runs its step-cost comparison, and reads every figure from the page's state
 // (window.electrolite). The server is the caller's (the CLI serves dist/web/ with a corpus).
 import type { KernelBenchReport } from './kernels.js';
-import type { StepCost, TrainingState } from '../src/web/train.js';
 import type { ObjectiveName } from '../src/objectives/registry.js';
 import type { PresetName } from '../src/model/config.js';
+import type { PretrainSummary } from '../src/train/loop.js';
+
+/** What the page (src/web/) exposes of its runs for scripts: this driver and the browser tests. */
+export interface TrainingState {
+  objective: ObjectiveName;
+  state: 'running' | 'done' | 'stopped' | 'failed';
+  /** Every step's training loss, in order. */
+  losses: number[];
+  tokensPerSecond: number;
+  summary?: PretrainSummary;
+  error?: string;
+}
+export interface StepCost {
+  objective: ObjectiveName;
+  ms: number;
+  tokensPerSecond: number;
+  vsMlm?: number;
+}
+
 
 export interface PageBenchOptions {
   /** The served page, ending in '/'. */

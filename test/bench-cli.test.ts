@@ -163,7 +163,7 @@ describe('bench', () => {
   it('bad arguments exit 2 naming the problem', () => {
     const a = cli(['bench', 'nope']);
     expect(a.status).toBe(2);
-    expect(a.stderr).toMatch(/bench: unknown suite 'nope' \(available: kernels, data, steps, train\)/);
+    expect(a.stderr).toMatch(/bench: unknown suite 'nope' \(available: kernels, data, steps, train, page\)/);
     const d = cli(['bench', 'train', '--model', 'huge']);
     expect(d.status).toBe(2);
     expect(d.stderr).toMatch(/bench train: unknown --model 'huge' \(expected micro, tiny, mini, small, base\)/);

@@ -2,7 +2,8 @@
 // serve the web page (dist/web/, made by the build from src/web/) over http on localhost —
 // WebGPU needs a secure context, which localhost is — with a prepared corpus under `data/`
 // for the page's pre-training: `--data DIR` (a directory made by `prepare`), else the site's
-// own `data/` when it has one, else the bundled corpus as `npm start` prepares it.
+// own `data/` when it has one, else the bundled corpus as `npm start` prepares it, copied into
+// the site's data/ (so that the folder, copied anywhere, is the whole site).
 // `--export DIR` writes the site with its corpus into a new folder instead, for any static
 // host (nothing on the page needs a server of its own).
 import { createServer } from 'node:http';
@@ -78,14 +79,23 @@ export async function startWebServer(data: string, port = 0, host = '127.0.0.1')
   return { url: `http://${host}:${s.port}/`, close: s.close };
 }
 
-/** Copy the site and its corpus into `out` (absent or empty): into a temporary beside it, then renamed into place. */
+/** Copy the corpus's `files` from `data` into `out` (absent or empty): into a temporary beside it, then renamed into place. */
+function copyCorpus(data: string, files: string[], out: string): void {
+  const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  for (const f of files) cpSync(join(data, f), join(tmp, f));
+  if (existsSync(out)) rmSync(out, { recursive: true }); // empty (checked before)
+  renameSync(tmp, out);
+}
+
+/** Copy the site and its corpus into `out` (absent or empty), the same way. */
 function exportSite(site: string, data: string, files: string[], out: string): void {
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   for (const f of readdirSync(site)) if (f !== 'data') cpSync(join(site, f), join(tmp, f), { recursive: true });
-  mkdirSync(join(tmp, 'data'));
-  for (const f of files) cpSync(join(data, f), join(tmp, 'data', f));
+  copyCorpus(data, files, join(tmp, 'data'));
   if (existsSync(out)) rmSync(out, { recursive: true }); // empty (checked before)
   renameSync(tmp, out);
 }
@@ -107,12 +117,18 @@ export async function webCommand(argv: string[]): Promise<number> {
   if (values.data !== undefined) corpusFiles(values.data); // a bad manifest is a usage error, before anything starts
   // The corpus: --data, else the site's own data/, else the bundled one (prepared on first use).
   const own = join(dir, 'data');
-  const dataDir = values.data !== undefined ? resolve(values.data) : existsSync(join(own, MANIFEST)) ? own : await trainingData(undefined);
+  let dataDir = values.data !== undefined ? resolve(values.data) : existsSync(join(own, MANIFEST)) ? own : await trainingData(undefined);
   const files = corpusFiles(dataDir);
   if (out !== null) {
     exportSite(dir, dataDir, files, out);
     process.stdout.write(`wrote the site to ${out} (its corpus in data/: ${dataDir}); serve the folder from any static host\n`);
     return 0;
+  }
+  if (values.data === undefined && dataDir !== own && !existsSync(own)) {
+    // The bundled corpus goes into the site's own data/: the folder is then a whole static site.
+    copyCorpus(dataDir, files, own);
+    process.stdout.write(`copied the bundled corpus into ${own}: ${dir} is now a complete static site\n`);
+    dataDir = own;
   }
   const { port: bound, close } = await serve(dir, dataDir === own ? null : { dir: dataDir, files: new Set(files) }, values.host, port);
   process.stdout.write(`serving ${dir} on http://${values.host === '0.0.0.0' ? 'localhost' : values.host}:${bound}/ with the corpus ${dataDir} (Ctrl-C stops)\n`);

@@ -13,28 +13,14 @@ import { OBJECTIVES, type ObjectiveName } from '../objectives/registry.js';
 import type { PresetName } from '../model/config.js';
 import type { Precision } from '../model/precision.js';
 import { pretrainingTask } from '../train/pretraining.js';
-import { runPretraining, type PretrainSummary } from '../train/loop.js';
+import { runPretraining } from '../train/loop.js';
 import { MemoryRun } from '../train/run-store.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { lossCurvesSpec, renderSvg, stepTimeSpec } from '../eval/plots.js';
 import { stepBenchConfig, timeTrainerSteps } from '../../bench/steps.js';
+import type { StepCost, TrainingState } from '../../bench/page.js';
 
-/** What the page exposes of its runs for scripts (the browser tests). */
-export interface TrainingState {
-  objective: ObjectiveName;
-  state: 'running' | 'done' | 'stopped' | 'failed';
-  /** Every step's training loss, in order. */
-  losses: number[];
-  tokensPerSecond: number;
-  summary?: PretrainSummary;
-  error?: string;
-}
-export interface StepCost {
-  objective: ObjectiveName;
-  ms: number;
-  tokensPerSecond: number;
-  vsMlm?: number;
-}
+export type { StepCost, TrainingState };
 
 /** The page's models: the presets a browser's GPU trains in minutes. */
 export const PAGE_PRESETS: PresetName[] = ['tiny', 'mini', 'small'];
