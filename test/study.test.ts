@@ -7,7 +7,8 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getRuntime } from './harness.js';
 import { tempDir } from './tmp.js';
-import { runStudy, type StudyConfig } from '../src/eval/study.js';
+import { pretrainObjective, runStudy, type StudyConfig } from '../src/eval/study.js';
+import { prepareMoby } from './train-fixtures.js';
 
 describe('study', () => {
   it('pre-trains, fine-tunes and probes every snapshot and the floor; writes the report and the plots; resumes', async () => {
@@ -68,5 +69,37 @@ describe('study', () => {
     const probeFile = join(out, 'probe', 'rts', 'step-3', 'bundled_spam.json');
     writeFileSync(probeFile, JSON.stringify({ score: 0.5, split: 'test' }));
     await expect(runStudy(rt, c, reporter)).rejects.toThrow(`${probeFile}: no f1 (bundled:spam's main metric) in this probe result`);
+  });
+
+  it('an interrupted pre-training continues from its newest checkpoint: the same losses and snapshots as an uninterrupted one', async () => {
+    const rt = await getRuntime();
+    const root = tempDir('electrolite-study-resume-');
+    const data = await prepareMoby(root);
+    const config = (out: string): StudyConfig => ({
+      objectives: ['rts'], preset: 'tiny', budget: { kind: 'steps', steps: 12 }, budgetText: '12 steps', tasks: ['bundled:spam'], seeds: [1], checkpoints: 1,
+      out, batch: 8, lr: 1e-3, seqLen: 32, vocabSize: 1000, data, pretrainCheckpointEvery: 4,
+      finetune: { epochs: 1, lrs: [1e-3], batch: 32, maxLen: 32 }, probe: false, command: 'electrolite study (test)',
+    });
+    const whole = await pretrainObjective(rt, config(join(root, 'whole')), data, 'rts');
+    const out = join(root, 'interrupted');
+    const messages: string[] = [];
+    const reporter = (crashAt: number | null) => ({
+      total() {}, done() {}, stage() {},
+      message: (m: string) => void messages.push(m),
+      step(step: number) {
+        if (step === crashAt) throw new Error('killed');
+      },
+    });
+    // The metrics of step 10 arrive after the checkpoint of step 8: the run dies there.
+    await expect(pretrainObjective(rt, config(out), data, 'rts', reporter(10))).rejects.toThrow('killed');
+    expect(existsSync(join(out, 'pretrain', 'rts', 'study-pretrain.json'))).toBe(false);
+    const again = await pretrainObjective(rt, config(out), data, 'rts', reporter(null));
+    expect(messages.some((m) => /^pre-training rts: continuing from .*step-00000008 \(step 8\)$/.test(m))).toBe(true);
+    expect(again.steps).toBe(12);
+    expect(again.lossCurve.map((p) => [p.step, p.loss])).toEqual(whole.lossCurve.map((p) => [p.step, p.loss]));
+    expect(again.snapshots.map((x) => x.step)).toEqual([6, 12]);
+    expect(whole.snapshots.map((x) => x.step)).toEqual([6, 12]);
+    for (let i = 0; i < 2; i++) expect(readFileSync(join(again.snapshots[i].dir, 'encoder.safetensors'))).toEqual(readFileSync(join(whole.snapshots[i].dir, 'encoder.safetensors')));
+    expect(again.seconds).toBeGreaterThan(0);
   });
 });
