@@ -192,17 +192,17 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const SETTINGS: Omit<RunSettings, 'objective'> = { preset: 'tiny', batch: 2, steps: 6, lr: 2e-3, seed: 7 };
 
 describe('pre-training in the page (headless Chromium)', () => {
-  it('under WebGPU\'s default limits, each objective trains: the loss goes down, and the first losses equal the same run under Node within 1e-3; screenshot kept', async () => {
-    // The device asked for without raised limits: what every browser grants (TESTED_LIMITS).
+  it('under WebGPU\'s default limits and without optional features, each objective trains: the loss goes down, and the first losses equal the same run under Node within 1e-3; screenshot kept', async () => {
+    // The device asked for without raised limits or features (no subgroups, no timestamps): what every browser grants (TESTED_LIMITS).
     const { page, errors } = await open('?autotune=0', () => {
       const request = GPUAdapter.prototype.requestDevice;
       GPUAdapter.prototype.requestDevice = function (d) {
-        return request.call(this, { ...d, requiredLimits: {} });
+        return request.call(this, { ...d, requiredLimits: {}, requiredFeatures: [] });
       };
     });
     await page.waitForFunction(() => ['passed', 'failed', 'unavailable'].includes(document.getElementById('check')!.dataset.state!), null, { timeout: 120_000 });
     expect(await page.locator('#check').getAttribute('data-state')).toBe('passed');
-    await expect(page.locator('#adapter').textContent()).resolves.toMatch(/maxStorageBuffersPerShaderStage8$/);
+    await expect(page.locator('#adapter').textContent()).resolves.toMatch(/features: shader-f16 no, subgroups no, timestamp-query no.*maxStorageBuffersPerShaderStage8$/);
     const rt = await getRuntime();
     for (const objective of OBJECTIVES as ObjectiveName[]) {
       const settings = { ...SETTINGS, objective };
