@@ -19,8 +19,9 @@ import { runStudy, type StudyConfig } from '../eval/study.js';
  * floor on the average of sotu-party and spam between 2M and 3M tokens (sotu-party then by
  * accuracy); 10 minutes is 2.5M tokens of MLM here (3.5M of RTS), as far as an hour allows.
  * Measured with these defaults: 67 min 38 s, and by MCC no objective above the floor yet;
- * at 6M tokens neither MLM nor C-RTS (the probe is, from 3M): the fine-tuning crossover lies
- * past 6M tokens, 4–5 hours of study here, so 10 minutes stays (README, `study`). Why not moby-order: no model of this size learns it — every
+ * at 6M tokens neither MLM nor C-RTS (the probe is, from 3M), nor MLM at 10M (almost two
+ * hours of pre-training): no fine-tuning crossover is within reach at `tiny` here, so 10
+ * minutes stays (README, `study`). Why not moby-order: no model of this size learns it — every
  * run, the floor's and 3 epochs on all 3,200 examples included, stays at the majority label —
  * so it costs a third of the fine-tuning and separates nothing (`--tasks` adds it back). Rate
  * 1e-4 is left out of the grid: in that sweep it was never the best but for a run that
