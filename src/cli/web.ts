@@ -79,25 +79,25 @@ export async function startWebServer(data: string, port = 0, host = '127.0.0.1')
   return { url: `http://${host}:${s.port}/`, close: s.close };
 }
 
-/** Copy the corpus's `files` from `data` into `out` (absent or empty): into a temporary beside it, then renamed into place. */
-function copyCorpus(data: string, files: string[], out: string): void {
+/** Fill a new folder `out` (absent or empty): a temporary beside it is filled, then renamed into place. */
+function intoNewFolder(out: string, fill: (dir: string) => void): void {
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  for (const f of files) cpSync(join(data, f), join(tmp, f));
+  fill(tmp);
   if (existsSync(out)) rmSync(out, { recursive: true }); // empty (checked before)
   renameSync(tmp, out);
 }
 
-/** Copy the site and its corpus into `out` (absent or empty), the same way. */
+/** Copy the corpus's `files` from `data` into the new folder `out`. */
+const copyCorpus = (data: string, files: string[], out: string) => intoNewFolder(out, (dir) => files.forEach((f) => cpSync(join(data, f), join(dir, f))));
+
+/** Copy the site and its corpus into the new folder `out`. */
 function exportSite(site: string, data: string, files: string[], out: string): void {
-  const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  for (const f of readdirSync(site)) if (f !== 'data') cpSync(join(site, f), join(tmp, f), { recursive: true });
-  copyCorpus(data, files, join(tmp, 'data'));
-  if (existsSync(out)) rmSync(out, { recursive: true }); // empty (checked before)
-  renameSync(tmp, out);
+  intoNewFolder(out, (dir) => {
+    for (const f of readdirSync(site)) if (f !== 'data') cpSync(join(site, f), join(dir, f), { recursive: true });
+    copyCorpus(data, files, join(dir, 'data'));
+  });
 }
 
 export async function webCommand(argv: string[]): Promise<number> {
