@@ -66,8 +66,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
   say('');
   for (const v of d.verdict) say(`   ${v}`);
   say('');
-  say(`   What this shows: each objective's cost per step on this adapter, and whether ${values.budget} of pre-training already helps a downstream task. What it does not: which objective is better`);
-  say(`   at a useful budget — one seed, one task and minutes of a tiny model are far below where pre-training pays off; the full study (README) is one command away.`);
+  say(`   What this shows: each objective's cost per step on this adapter, and whether ${values.budget} of pre-training already puts meaning into the encoder that fine-tuning`);
+  say(`   cannot get from the labels (on word-valence no test word is labelled in training, so random weights score chance). What it does not: which objective is better —`);
+  say(`   one seed and seconds of pre-training are noisy, and sentence tasks need far more; the full study (README) is one command away.`);
   say(`   report ${join(out, 'report.md')} (and report.json, plots: *.svg)`);
   say('');
   say('next:');
