@@ -4,7 +4,7 @@
 //   as2           answer sentence selection (WikiQA / TREC-QA style TSVs), data = a folder
 //   tsv:FILE      any labelled TSV with a header row (textColumn, pairColumn?, labelColumn)
 //   jsonl:FILE    any labelled JSON-lines file (the same options name the fields)
-//   bundled:NAME  offline tasks built from npm packages: spam, sotu-party, moby-order
+//   bundled:NAME  offline tasks built from npm packages: spam, sotu-party, moby-order, word-valence
 // Each loader's layout, checks and fixed choices are described in its file under tasks/.
 // `encodeExample` turns an example into BERT's input: [CLS] a [SEP] (b [SEP]), token types
 // 0/1, truncated longest-first.
