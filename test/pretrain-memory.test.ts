@@ -13,7 +13,7 @@ import { memoryFiles, type DataFiles } from '../src/data/files.js';
 import { BatchLoader } from '../src/data/loader.js';
 import { MemoryRun } from '../src/train/run-store.js';
 import { pretrainingTask } from '../src/train/pretraining.js';
-import { runPretraining } from '../src/train/loop.js';
+import { REFIT_AT, runPretraining } from '../src/train/loop.js';
 import { MetricsLog } from '../src/train/metrics-log.js';
 import type { ObjectiveName } from '../src/objectives/registry.js';
 
@@ -99,5 +99,26 @@ describe('pre-training from memory into memory (the web page)', () => {
     const store = new MemoryRun('page');
     await runPretraining(rt, c, { task: pretrainingTask(c, inMemory()), store });
     await expect(runPretraining(rt, c, { task: pretrainingTask(c, inMemory()), store })).rejects.toThrow('page holds another run');
+  });
+
+  it('a time budget: fitted after the first timed steps, refitted once at REFIT_AT of it to the steps since, ending by the deadline', async () => {
+    // A clock the test moves: the steps up to the first fit take 300 ms each, every later one 100 ms.
+    const rt = await getRuntime();
+    const c = smallTrainConfig('rts', LOCATION, 'page', 1, { budget: { kind: 'time', seconds: 6 }, logEvery: 1000 });
+    let ms = 0;
+    const totals: number[] = [];
+    const report = { total: (n: number) => totals.push(n), step: () => {}, done: () => {}, message: () => {} };
+    const summary = await runPretraining(rt, c, {
+      task: pretrainingTask(c, inMemory()), store: new MemoryRun('page'), report, clock: () => ms,
+      afterStep: async (tr) => void (ms += tr.step <= 4 ? 300 : 100),
+    });
+    // Timed from step 1 (0 ms; deadline 6000). At step 4: 900 ms for 3 steps → 4 + ⌊5100 / 300⌋ = 21.
+    // REFIT_AT (5 %, 300 ms) has passed by then; the refit waits for 3 steps after the fit: at step 7,
+    // 1400 ms, (1400 − 900) / 3 ms a step → 7 + ⌊4600 / 166.7⌋ = 34. The run's clock ends at 4 × 300 +
+    // 30 × 100 = 4200 ms of its 6000; without the refit it would have stopped at 21 steps, 2900 ms.
+    expect(REFIT_AT).toBe(0.05);
+    expect(totals.slice(1)).toEqual([21, 34]);
+    expect(summary.steps).toBe(34);
+    expect(summary.seconds).toBeCloseTo(4.2, 6);
   });
 });
