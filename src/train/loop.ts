@@ -1,6 +1,6 @@
 // The pre-training loop over a Trainer: budgets (a time budget's schedule fitted once the
-// first steps are timed, and refitted at REFIT_AT of the budget), metrics read without stalling the GPU, the NaN/Inf stop,
-// evaluation and checkpoint cadence, and a final evaluation and checkpoint. Progress goes
+// first steps are timed, and again at REFIT_AT of the budget), metrics read without stalling
+// the GPU, the NaN/Inf stop, evaluation and checkpoint cadence, and a final evaluation and checkpoint. Progress goes
 // to a LoopReporter (the CLI's progress line), so this layer knows nothing of terminals.
 import type { Runtime } from '../gpu/runtime.js';
 import { Trainer, TrainingError, type TrainConfig, type StepReadout, type TrainerOptions } from './trainer.js';
@@ -36,8 +36,9 @@ export interface PretrainSummary {
 /**
  * The share of a time budget after which its schedule is fitted again, to the mean step time
  * since the first fit: the three steps that first fit it can still be slow (shaders compiling,
- * caches cold; a study's run once ended after 413 of its 600 s), and 5 % is inside the
- * warm-up (6 % of the steps), so the decay after it is the refitted one throughout.
+ * caches cold; a study's run once ended after 413 of its 600 s). Early, so that nearly all of
+ * the decay follows the refitted count; the default warm-up (6 % of the steps) follows it too,
+ * so where the first fit was short the rate may step back into warm-up once, at the refit.
  */
 export const REFIT_AT = 0.05;
 
