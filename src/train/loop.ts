@@ -1,7 +1,8 @@
 // The pre-training loop over a Trainer: budgets (a time budget's schedule fitted once the
 // first steps are timed, and again at REFIT_AT of the budget), metrics read without stalling
-// the GPU, the NaN/Inf stop, evaluation and checkpoint cadence, and a final evaluation and checkpoint. Progress goes
-// to a LoopReporter (the CLI's progress line), so this layer knows nothing of terminals.
+// the GPU, the NaN/Inf stop, evaluation and checkpoint cadence, and a final evaluation and
+// checkpoint. Progress goes to a LoopReporter (the CLI's progress line), so this layer knows
+// nothing of terminals.
 import type { Runtime } from '../gpu/runtime.js';
 import { Trainer, TrainingError, type TrainConfig, type StepReadout, type TrainerOptions } from './trainer.js';
 import { pretrainingTask } from './pretraining.js';
