@@ -5,7 +5,7 @@
 // that a machine with nothing usable gets a message that says what to install.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { constants as osConstants } from 'node:os';
+import { availableParallelism, constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describeAdapter as describe, isSoftware, openDevice, type AcquiredDevice, type AdapterDescription, type Backend } from './device.js';
 
@@ -21,7 +21,24 @@ async function dawn(): Promise<WebGpuModule> {
 }
 
 async function create(flags: string[]): Promise<GPU> {
+  setLlvmpipeThreads();
   return (await dawn()).create(flags);
+}
+
+/** Threads per core for Mesa's llvmpipe (lavapipe, and OpenGL on the CPU); see setLlvmpipeThreads. */
+export const LLVMPIPE_THREADS_PER_CORE = 4;
+
+/**
+ * llvmpipe splits each dispatch's workgroups evenly among its threads (one per core by
+ * default), and the dispatch ends with its slowest thread: on a shared machine one busy core
+ * stalls every dispatch. With more threads than cores the OS evens the load out — on lavapipe
+ * 4 per core trained `tiny` 1.3–1.4× faster on 2 cores (bench/RESULTS.md; no change seen
+ * through OpenGL). Mesa reads LP_NUM_THREADS
+ * when it enumerates its devices, so this runs before every Dawn instance is created; a
+ * value the user set is kept.
+ */
+export function setLlvmpipeThreads(): void {
+  process.env.LP_NUM_THREADS ??= String(Math.min(32, LLVMPIPE_THREADS_PER_CORE * availableParallelism()));
 }
 
 export type AdapterChoice = 'auto' | 'gpu' | 'lavapipe' | 'opengl' | 'swiftshader';
