@@ -45,9 +45,10 @@ describe('gelu', () => {
 });
 
 describe('dropout', () => {
-  it('matches the host twin exactly; keep rate within 4σ; backward reproduces the mask', async () => {
+  // 30012, a multiple of 4, takes the kernel's vec4 path; 30011 its element-wise one.
+  it.each([30011, 30012])('matches the host twin exactly; keep rate within 4σ; backward reproduces the mask (n = %i)', async (n) => {
     const rt = await getRuntime();
-    const n = 30011; // σ of the keep count ≥ 52: the 4σ check is tight enough to catch a wrong rate
+    // σ of the keep count ≥ 52: the 4σ check is tight enough to catch a wrong rate
     const x = randomNormal(n, 11), dy = randomNormal(n, 12);
     const tx = rt.upload(x, [n]), tdy = rt.upload(dy, [n]), y = rt.empty([n]), dx = rt.empty([n]);
     const seed = 1234, step = 7;
@@ -80,9 +81,8 @@ describe('dropout', () => {
     rt.release(tx, tdy, y, dx, rng);
   });
 
-  it('rate 0 is an exact identity (odd size, special values)', async () => {
+  it.each([1001, 1000])('rate 0 is an exact identity (special values, n = %i)', async (n) => {
     const rt = await getRuntime();
-    const n = 1001;
     const x = randomNormal(n, 5);
     x.set([0, -0, Infinity, -Infinity, NaN, 1e-40, 3.4e38], 0);
     const tx = rt.upload(x, [n]), y = rt.empty([n]), rng = dropoutRng(rt, 9, 1);
@@ -118,6 +118,11 @@ describe('f16 storage (lavapipe; adapters without shader-f16 refuse f16 tensors)
     await rt.run(await dropout(rt, tx, y, { rate: 0.3, rng, stream: 1 }));
     // Exact: the f32 product rounded to f16, as on the host.
     expect(Array.from(await rt.read(y))).toEqual(Array.from(fromF16(toF16(refDropout(x, 0.3, 77, 3, 1)))));
+    // The vec4 path (a size that is a multiple of 4) on f16.
+    const x4 = x.subarray(0, 1000), tx4 = rt.upload(x4, [1000], 'f16'), y4 = rt.empty([1000], 'f16');
+    await rt.run(await dropout(rt, tx4, y4, { rate: 0.3, rng, stream: 1 }));
+    expect(Array.from(await rt.read(y4))).toEqual(Array.from(fromF16(toF16(refDropout(x4, 0.3, 77, 3, 1)))));
+    rt.release(tx4, y4);
     await expect(() => gelu(rt, tx, rt.empty([n]))).toThrow(/gelu\.erf: out has dtype f32, expected f16/);
     rt.release(tx, tdy, y, dx, rng);
   });
