@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
@@ -24,6 +25,14 @@ describe('cli', () => {
     expect(info.matmulGflops).toBeGreaterThan(0);
     // The probe runs this adapter's untuned tile: the subgroup tile where the subgroup size is fixed (lavapipe).
     expect(Boolean(info.matmulProbe.tile.SUBGROUP)).toBe(process.env.ELECTROLITE_ADAPTER === 'lavapipe');
+  });
+
+  it('runs llvmpipe on 4 threads per core unless LP_NUM_THREADS says otherwise', () => {
+    const { LP_NUM_THREADS: _, ...unset } = process.env; // the test process has set its own
+    const def = spawnSync(process.execPath, [CLI, 'info', '--json', '--probe-seconds', '0.05'], { encoding: 'utf8', env: unset, timeout: 120_000 });
+    expect(JSON.parse(def.stdout).llvmpipeThreads).toBe(Math.min(32, 4 * availableParallelism()));
+    const set = cli(['info', '--json', '--probe-seconds', '0.05'], { LP_NUM_THREADS: '3' });
+    expect(JSON.parse(set.stdout).llvmpipeThreads).toBe(3);
   });
 
   it('exits 2 listing what was tried and what to install when the adapter is missing', () => {
