@@ -2,6 +2,8 @@
 // FORM: 0 erf (BERT), 1 tanh approximation. BWD: false → out = gelu(x);
 // true → out = dy · gelu'(x) (dy bound at binding 1; the forward binds x there too).
 // F16: x, dy, out stored as f16 (ST), computed in f32.
+// VEC4 (n a multiple of 4): elements move four at a time as vectors — on CPU adapters every
+// access costs per invocation, so one vec4 access replaces four (as in dropout.wgsl).
 //#if F16
 enable f16;
 alias ST = f16;
@@ -16,28 +18,59 @@ const VPT: u32 = 1u;
 
 struct Params { n: u32, gridX: u32, _p0: u32, _p1: u32 }
 
-@group(0) @binding(0) var<storage, read> x: array<ST>;
-@group(0) @binding(1) var<storage, read> dy: array<ST>;
-@group(0) @binding(2) var<storage, read_write> out: array<ST>;
+//#if VEC4
+alias SV = vec4<ST>;
+const W: u32 = 4u;  // elements per access
+//#else
+alias SV = ST;
+const W: u32 = 1u;
+//#endif
+@group(0) @binding(0) var<storage, read> x: array<SV>;
+@group(0) @binding(1) var<storage, read> dy: array<SV>;
+@group(0) @binding(2) var<storage, read_write> out: array<SV>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 //#include activations.wgsl
 
-// Each invocation handles VPT elements, WG apart (more independent work per invocation, and
-// neighbouring invocations touch neighbouring elements: coalesced on GPUs, vector lanes on CPUs).
+// Each invocation handles VPT elements in VPT / W accesses, WG apart (more independent work
+// per invocation, and neighbouring invocations touch neighbouring elements: coalesced on
+// GPUs, vector lanes on CPUs).
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let blk = (wid.y * p.gridX + wid.x) * VPT;
-  for (var k = 0u; k < VPT; k++) {
+  let blk = (wid.y * p.gridX + wid.x) * (VPT / W);
+  for (var k = 0u; k < VPT / W; k++) {
     let i = (blk + k) * WG + lid;
-    if (i >= p.n) { return; }
-    let v = f32(x[i]);
-    if (BWD) {
-      var g: f32;
-      if (FORM == 1u) { g = gelu_tanh_grad(v); } else { g = gelu_erf_grad(v); }
-      out[i] = ST(f32(dy[i]) * g);
-    } else {
-      if (FORM == 1u) { out[i] = ST(gelu_tanh(v)); } else { out[i] = ST(gelu_erf(v)); }
+    if (i * W >= p.n) { return; }
+    let v = x[i];
+    var r: SV;
+    for (var c = 0u; c < W; c++) {
+      let e = f32(ix(v, c));
+      var y: f32;
+      if (BWD) {
+        if (FORM == 1u) { y = gelu_tanh_grad(e); } else { y = gelu_erf_grad(e); }
+        y *= f32(ix(dy[i], c));
+      } else {
+        if (FORM == 1u) { y = gelu_tanh(e); } else { y = gelu_erf(e); }
+      }
+      set_ix(&r, c, ST(y));
     }
+    out[i] = r;
   }
+}
+
+// Component c of an access (the element itself when W = 1).
+fn ix(v: SV, c: u32) -> ST {
+//#if VEC4
+  return v[c];
+//#else
+  return v;
+//#endif
+}
+
+fn set_ix(r: ptr<function, SV>, c: u32, y: ST) {
+//#if VEC4
+  (*r)[c] = y;
+//#else
+  *r = y;
+//#endif
 }
