@@ -32,7 +32,7 @@ export const LLVMPIPE_THREADS_PER_CORE = 4;
  * llvmpipe splits each dispatch's workgroups evenly among its threads (one per core by
  * default), and the dispatch ends with its slowest thread: on a shared machine one busy core
  * stalls every dispatch. With more threads than cores the OS evens the load out — on lavapipe
- * 4 per core trained `tiny` 1.3–1.4× faster on 2 cores (bench/RESULTS.md; no change seen
+ * 4 per core trained `tiny` 1.25–1.55× faster on 2 cores (bench/RESULTS.md; no change seen
  * through OpenGL). Mesa reads LP_NUM_THREADS
  * when it enumerates its devices, so this runs before every Dawn instance is created; a
  * value the user set is kept.
