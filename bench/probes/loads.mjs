@@ -5,11 +5,9 @@
 // single-load path needs an address built from constants only), so the three run at the
 // same rate (bench/RESULTS.md, 2026-12-06): the matmul cannot escape its per-lane loads by
 // moving an operand to another address space. Run: node bench/probes/loads.mjs
-import { create, globals } from 'webgpu';
-Object.assign(globalThis, globals);
-const gpu = create(['backend=vulkan', 'adapter=llvmpipe']);
-const adapter = await gpu.requestAdapter();
-const device = await adapter.requestDevice({ requiredLimits: { maxUniformBufferBindingSize: adapter.limits.maxUniformBufferBindingSize } });
+import { fastestSubmit, lavapipeDevice, pipelineWith } from './lavapipe.mjs';
+
+const device = await lavapipeDevice(['maxUniformBufferBindingSize']);
 const ITER = 4096, WG = 2048;
 const kinds = {
   storage: `@group(0) @binding(0) var<storage, read> a: array<vec4f>;`,
@@ -31,17 +29,7 @@ ${wgmem ? 'var<workgroup> s: array<vec4f, 1024>;' : ''}
 const a = device.createBuffer({ size: 65536, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
 const o = device.createBuffer({ size: WG * 8 * 16, usage: GPUBufferUsage.STORAGE });
 async function time(name, code) {
-  const module = device.createShaderModule({ code });
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: a } }, { binding: 1, resource: { buffer: o } }] });
-  let best = Infinity;
-  for (let r = 0; r < 4; r++) {
-    const t0 = performance.now();
-    const enc = device.createCommandEncoder(); const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline); pass.setBindGroup(0, bg); pass.dispatchWorkgroups(WG); pass.end();
-    device.queue.submit([enc.finish()]); await device.queue.onSubmittedWorkDone();
-    best = Math.min(best, performance.now() - t0);
-  }
+  const best = await fastestSubmit(device, pipelineWith(device, code, [a, o]), [WG]);
   const loads = WG * 8 * ITER;
   console.log(name.padEnd(20), best.toFixed(1), 'ms', (loads / best / 1e6).toFixed(2), 'G vec4 loads/s');
 }

@@ -3,11 +3,9 @@
 // costs per invocation there, so the vec4 form does a quarter of them and runs ~2× faster
 // than the first (bench/RESULTS.md, 2026-12-06) — why GELU and dropout move vec4s when the
 // size allows. Run: node bench/probes/vec4.mjs
-import { create, globals } from 'webgpu';
-Object.assign(globalThis, globals);
-const gpu = create(['backend=vulkan', 'adapter=llvmpipe']);
-const adapter = await gpu.requestAdapter();
-const device = await adapter.requestDevice();
+import { fastestSubmit, lavapipeDevice, pipelineWith } from './lavapipe.mjs';
+
+const device = await lavapipeDevice();
 const N = 4096 * 512;
 const x = device.createBuffer({ size: N * 4, usage: GPUBufferUsage.STORAGE });
 const y = device.createBuffer({ size: N * 4, usage: GPUBufferUsage.STORAGE });
@@ -21,17 +19,7 @@ const variants = {
 };
 async function time(name) {
   const [code, wg] = variants[name];
-  const module = device.createShaderModule({ code });
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: x } }, { binding: 1, resource: { buffer: y } }] });
-  let best = Infinity;
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    const enc = device.createCommandEncoder(); const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline); pass.setBindGroup(0, bg); pass.dispatchWorkgroups(wg); pass.end();
-    device.queue.submit([enc.finish()]); await device.queue.onSubmittedWorkDone();
-    best = Math.min(best, performance.now() - t0);
-  }
+  const best = await fastestSubmit(device, pipelineWith(device, code, [x, y]), [wg], 5);
   console.log(name.padEnd(10), best.toFixed(2), 'ms', (N * 8 / best / 1e6).toFixed(2), 'GB/s');
 }
 for (let r = 0; r < 2; r++) for (const k of Object.keys(variants)) await time(k);
