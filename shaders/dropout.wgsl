@@ -7,7 +7,8 @@
 // from the `rng` buffer at run time, so one recorded op serves every training step.
 // F16: in/out stored as f16 (ST); the scaling is computed in f32.
 // VEC4 (n a multiple of 4): the 4 elements move as one vector — on CPU adapters every
-// access costs per invocation, so one vec4 access instead of four halves the kernel's time.
+// access costs per invocation, so one vec4 access replaces four (the Philox draw dominates:
+// 1.2× on lavapipe at 2 threads, even at 8; bench/RESULTS.md).
 //#if F16
 enable f16;
 alias ST = f16;

@@ -33,9 +33,8 @@ export const LLVMPIPE_THREADS_PER_CORE = 4;
  * default), and the dispatch ends with its slowest thread: on a shared machine one busy core
  * stalls every dispatch. With more threads than cores the OS evens the load out — on lavapipe
  * 4 per core trained `tiny` 1.25–1.55× faster on 2 cores (bench/RESULTS.md; no change seen
- * through OpenGL). Mesa reads LP_NUM_THREADS
- * when it enumerates its devices, so this runs before every Dawn instance is created; a
- * value the user set is kept.
+ * through OpenGL). Mesa reads LP_NUM_THREADS when it enumerates its devices, so this runs
+ * before every Dawn instance is created; a value the user set is kept.
  */
 export function setLlvmpipeThreads(): void {
   process.env.LP_NUM_THREADS ??= String(Math.min(32, LLVMPIPE_THREADS_PER_CORE * availableParallelism()));
