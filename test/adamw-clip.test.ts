@@ -65,7 +65,8 @@ describe('adamw (fused)', () => {
   it('matches a float64 reference over several steps, with and without decay, with clipping', async () => {
     const rt = await getRuntime();
     const step = createStepBuffer(rt);
-    for (const [n, decay] of [[1, true], [1031, true], [517, false]] as const) {
+    // 1032 and 516, multiples of 4, take the kernel's vec4 path; 1, 1031 and 517 its element-wise one.
+    for (const [n, decay] of [[1, true], [1031, true], [517, false], [1032, true], [516, false]] as const) {
       const p0 = randomArray(n, n, -1, 1);
       const param = rt.upload(p0, [n], 'f32', 'p'), grad = rt.empty([n]), m = rt.zeros([n]), v = rt.zeros([n]);
       const gHost = rt.empty([n], 'f32', 'gHost');
@@ -98,19 +99,20 @@ describe('adamw (fused)', () => {
   it('skips the update when the clip state says non-finite; unit clip state means no scaling', async () => {
     const rt = await getRuntime();
     const step = createStepBuffer(rt, 1, 0.01);
-    const n = 37;
-    const p0 = randomArray(n, 9);
-    const param = rt.upload(p0, [n]), grad = rt.upload(randomArray(n, 10), [n]), m = rt.zeros([n]), v = rt.zeros([n]);
-    const bad = rt.upload([1, 0, 0, 1], [4]);
-    await rt.run(await adamw(rt, { param, grad, m, v }, bad, step, { decay: true }));
-    expect(await rt.read(param)).toEqual(p0);
-    expect(Array.from(await rt.read(m)).every((x) => x === 0)).toBe(true);
-    const unit = unitClipState(rt);
-    await rt.run(await adamw(rt, { param, grad, m, v }, unit, step, { decay: false }));
-    // First step of Adam moves each param by ≈ lr·sign(g).
-    const p1 = await rt.read(param);
-    for (let i = 0; i < n; i++) expect(Math.abs(Math.abs(p1[i] - p0[i]) - 0.01)).toBeLessThan(1e-5);
-    rt.release(param, grad, m, v, bad, unit);
+    for (const n of [37, 36]) { // element-wise and vec4 paths
+      const p0 = randomArray(n, 9);
+      const param = rt.upload(p0, [n]), grad = rt.upload(randomArray(n, 10), [n]), m = rt.zeros([n]), v = rt.zeros([n]);
+      const bad = rt.upload([1, 0, 0, 1], [4]);
+      await rt.run(await adamw(rt, { param, grad, m, v }, bad, step, { decay: true }));
+      expect(await rt.read(param)).toEqual(p0);
+      expect(Array.from(await rt.read(m)).every((x) => x === 0)).toBe(true);
+      const unit = unitClipState(rt);
+      await rt.run(await adamw(rt, { param, grad, m, v }, unit, step, { decay: false }));
+      // First step of Adam moves each param by ≈ lr·sign(g).
+      const p1 = await rt.read(param);
+      for (let i = 0; i < n; i++) expect(Math.abs(Math.abs(p1[i] - p0[i]) - 0.01)).toBeLessThan(1e-5);
+      rt.release(param, grad, m, v, bad, unit);
+    }
   });
 
   it('rejects mismatched tensors, naming the op and shapes', async () => {
