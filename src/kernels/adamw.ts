@@ -11,15 +11,15 @@ import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
-import { grid1d } from './grid.js';
+import { grid1d, vec4Defines, VEC4_PATHS } from './grid.js';
 import { registerVariants } from './registry.js';
 
 const WG = 256;
 /** Elements per invocation: 4, so that sizes that are a multiple of 4 move as one vec4 per tensor (VEC4). */
 const PER = 4;
 const SIG: KernelSignature = { name: 'adamw', bindings: ['rw', 'read', 'rw', 'rw', 'read', 'uniform', 'uniform'] };
-const spec = (vec4: boolean): ShaderSpec => ({ file: 'adamw.wgsl', consts: { WG, PER }, defines: vec4 ? ['VEC4'] : undefined });
-registerVariants({ sig: SIG, spec: spec(false) }, { sig: SIG, spec: spec(true) });
+const spec = (size: number): ShaderSpec => ({ file: 'adamw.wgsl', consts: { WG, PER }, defines: vec4Defines(size) });
+for (const size of VEC4_PATHS) registerVariants({ sig: SIG, spec: spec(size) });
 
 export interface AdamWConfig {
   beta1?: number;
@@ -68,5 +68,5 @@ export function adamw(rt: Runtime, t: AdamWTensors, clipState: Tensor, step: GPU
     packUniform([['u32', t.param.size], ['u32', gx], ['f32', beta1], ['f32', beta2], ['f32', eps], ['f32', wd], ['u32', cfg.decay ? 1 : 0], ['u32', 0]]),
     `${name}.params`,
   );
-  return rt.op(SIG, spec(t.param.size % 4 === 0), [t.param, t.grad, t.m, t.v, clipState, step, params], [gx, gy], name);
+  return rt.op(SIG, spec(t.param.size), [t.param, t.grad, t.m, t.v, clipState, step, params], [gx, gy], name);
 }

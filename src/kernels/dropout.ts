@@ -10,16 +10,15 @@ import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
-import { grid1d } from './grid.js';
+import { grid1d, vec4Defines, VEC4_PATHS } from './grid.js';
 import { registerVariants } from './registry.js';
 
 const WG = 64;
 const SIG: KernelSignature = { name: 'dropout', bindings: ['read', 'rw', 'read', 'uniform'] };
-for (const f16 of [false, true]) for (const vec4 of [false, true]) registerVariants({ sig: SIG, spec: spec(f16, vec4) });
+for (const f16 of [false, true]) for (const size of VEC4_PATHS) registerVariants({ sig: SIG, spec: spec(f16, size) });
 
-/** Sizes that are a multiple of 4 move as vec4 (VEC4 in the shader); others element by element. */
-function spec(f16: boolean, vec4: boolean): ShaderSpec {
-  return { file: 'dropout.wgsl', consts: { WG }, f16: f16 || undefined, defines: vec4 ? ['VEC4'] : undefined };
+function spec(f16: boolean, size: number): ShaderSpec {
+  return { file: 'dropout.wgsl', consts: { WG }, f16: f16 || undefined, defines: vec4Defines(size) };
 }
 
 export interface DropoutOptions {
@@ -55,7 +54,7 @@ function build(rt: Runtime, name: string, inp: Tensor, out: Tensor, o: DropoutOp
     packUniform([['u32', inp.size], ['u32', gx], ['u32', dropoutThreshold(o.rate)], ['u32', o.stream], ['f32', scale], ['u32', 0], ['u32', 0], ['u32', 0]]),
     `${name}.params`,
   );
-  return rt.op(SIG, spec(inp.dtype === 'f16', inp.size % 4 === 0), [inp, out, o.rng, params], [gx, gy], name);
+  return rt.op(SIG, spec(inp.dtype === 'f16', inp.size), [inp, out, o.rng, params], [gx, gy], name);
 }
 
 /** out = dropout(x). */

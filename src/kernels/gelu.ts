@@ -5,7 +5,7 @@ import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
-import { grid1d } from './grid.js';
+import { grid1d, vec4Defines, VEC4_PATHS } from './grid.js';
 import { registerVariants } from './registry.js';
 
 export type GeluForm = 'erf' | 'tanh';
@@ -14,11 +14,10 @@ const WG = 256;
 /** Elements per invocation: 8 measured ~2× faster than 1 on lavapipe; plenty of threads remain on GPUs. A multiple of 4 (the vec4 path moves VPT / 4 vectors). */
 const VPT = 8;
 const SIG: KernelSignature = { name: 'gelu', bindings: ['read', 'read', 'rw', 'uniform'] };
-for (const FORM of [0, 1]) for (const BWD of [false, true]) for (const f16 of [false, true]) for (const vec4 of [false, true]) registerVariants({ sig: SIG, spec: spec(FORM, BWD, f16, vec4) });
+for (const FORM of [0, 1]) for (const BWD of [false, true]) for (const f16 of [false, true]) for (const size of VEC4_PATHS) registerVariants({ sig: SIG, spec: spec(FORM, BWD, f16, size) });
 
-/** Sizes that are a multiple of 4 move as vec4 (VEC4 in the shader); others element by element. */
-function spec(FORM: number, BWD: boolean, f16: boolean, vec4: boolean): ShaderSpec {
-  return { file: 'gelu.wgsl', consts: { FORM, BWD, VPT }, f16: f16 || undefined, defines: vec4 ? ['VEC4'] : undefined };
+function spec(FORM: number, BWD: boolean, f16: boolean, size: number): ShaderSpec {
+  return { file: 'gelu.wgsl', consts: { FORM, BWD, VPT }, f16: f16 || undefined, defines: vec4Defines(size) };
 }
 
 function build(rt: Runtime, name: string, form: GeluForm, x: Tensor, dy: Tensor | null, out: Tensor): Promise<Op> {
@@ -32,7 +31,7 @@ function build(rt: Runtime, name: string, form: GeluForm, x: Tensor, dy: Tensor 
   if (out.size !== x.size) throw new Error(`${name}: ${dy ? 'dx' : 'out'} ${shapeStr(out.shape)} must have the shape of x ${shapeStr(x.shape)}`);
   const [gx, gy] = grid1d(Math.ceil(x.size / VPT), WG, rt.limits.maxComputeWorkgroupsPerDimension);
   const params = rt.uniform(packUniform([['u32', x.size], ['u32', gx], ['u32', 0], ['u32', 0]]), `${name}.params`);
-  return rt.op(SIG, spec(FORMS[form], dy !== null, x.dtype === 'f16', x.size % 4 === 0), [x, dy ?? x, out, params], [gx, gy], name);
+  return rt.op(SIG, spec(FORMS[form], dy !== null, x.dtype === 'f16', x.size), [x, dy ?? x, out, params], [gx, gy], name);
 }
 
 /** out = GELU(x), elementwise. */
