@@ -4,9 +4,12 @@
 // paper's question (which objective buys the most accuracy per unit of compute), measured on
 // this adapter. All objectives run in one process, one after another, so their figures are
 // side by side. The first two steps (compilation, autotuning) are not timed; the median of
-// `steps` single-step samples is reported. `profile` N > 0 also times every op of the step on
-// its own (3 runs each, the fastest) and lists the N slowest with their phase and share of
-// the sum, and each phase's total.
+// `steps` single-step samples is reported. `profile` N > 0 also times every op of the step and
+// lists the N slowest with their phase and share of the sum, each phase's total and each
+// kernel's (an op's label without its layer number or chunk): inside whole steps from GPU
+// timestamps where the adapter has 'timestamp-query' (the median of 5 steps per op: the
+// caches and threads as a step leaves them, and the ops' sum is the step), else each op on
+// its own (3 submits, the fastest: warm caches, so the sum falls short of the step).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,25 +60,67 @@ export interface StepResult {
   tokensPerSecond: number;
   /** This objective's step time over MLM's (same attention setting, same run). */
   vsMlm?: number;
-  /** With --profile: each phase's summed op times, and the slowest ops. */
-  profile?: { phases: Record<string, number>; ops: { label: string; phase: string; ms: number }[] };
+  /**
+   * With --profile: how the ops were timed, how many there are, their sum, each phase's
+   * sum, the slowest ops and the slowest kernels (ops summed by label without layer or chunk).
+   */
+  profile?: { method: ProfileMethod; count: number; sumMs: number; phases: Record<string, number>; ops: OpTime[]; kernels: { kernel: string; phase: string; count: number; ms: number }[] };
 }
 
-/** Every op of the step timed alone (fastest of 3 submits of one launch), slowest first. */
-async function profileStep(rt: Runtime, tr: Trainer): Promise<{ label: string; phase: string; ms: number }[]> {
-  const out: { label: string; phase: string; ms: number }[] = [];
-  for (const { phase, ops } of tr.stepPhases())
-    for (const op of ops) {
-      let best = Infinity;
+/** How a profile timed the ops: inside whole steps (GPU timestamps) or each on its own. */
+export type ProfileMethod = 'in-step' | 'alone';
+
+export interface OpTime {
+  label: string;
+  phase: string;
+  ms: number;
+}
+
+/** Rounds of a whole step an in-step profile takes each op's median over. */
+const IN_STEP_ROUNDS = 5;
+
+/**
+ * Every op of the step timed, slowest first: inside whole steps by GPU timestamps (median of
+ * IN_STEP_ROUNDS) where the adapter has them, else alone (fastest of 3 submits of one launch).
+ */
+async function profileStep(rt: Runtime, tr: Trainer): Promise<{ method: ProfileMethod; ops: OpTime[] }> {
+  const phased = tr.stepPhases().flatMap(({ phase, ops }) => ops.map((op) => ({ phase, op })));
+  const times: number[][] = phased.map(() => []);
+  const method: ProfileMethod = rt.caps.timestamps ? 'in-step' : 'alone';
+  if (method === 'in-step') {
+    for (let r = 0; r < IN_STEP_ROUNDS; r++) {
+      const spans = await rt.timeInStep(phased.map((p) => p.op));
+      spans.forEach((s, i) => times[i].push(s.endMs - s.startMs));
+    }
+  } else {
+    for (const [i, { op }] of phased.entries())
       for (let r = 0; r < 3; r++) {
         const t0 = performance.now();
         rt.record(op);
         await rt.sync();
-        best = Math.min(best, performance.now() - t0);
+        times[i].push(performance.now() - t0);
       }
-      out.push({ label: op.label, phase, ms: Number(best.toFixed(3)) });
-    }
-  return out.sort((a, b) => b.ms - a.ms);
+  }
+  const ops = phased.map(({ phase, op }, i) => ({ label: op.label, phase, ms: Number((method === 'in-step' ? median(times[i]) : Math.min(...times[i])).toFixed(3)) }));
+  return { method, ops: ops.sort((a, b) => b.ms - a.ms) };
+}
+
+/** An op's kernel: its label without layer numbers or chunk indices (encoder.layer.3.query → encoder.layer.*.query). */
+export function kernelOf(label: string): string {
+  return label.replace(/\.\d+\./g, '.*.').replace(/\[[^\]]*\]/g, '');
+}
+
+/** The ops' times summed per phase and kernel, slowest kernel first. */
+export function byKernel(ops: OpTime[]): { kernel: string; phase: string; count: number; ms: number }[] {
+  const m = new Map<string, { kernel: string; phase: string; count: number; ms: number }>();
+  for (const op of ops) {
+    const kernel = kernelOf(op.label), key = `${op.phase} ${kernel}`;
+    const e = m.get(key) ?? { kernel, phase: op.phase, count: 0, ms: 0 };
+    e.count++;
+    e.ms += op.ms;
+    m.set(key, e);
+  }
+  return [...m.values()].map((e) => ({ ...e, ms: Number(e.ms.toFixed(3)) })).sort((a, b) => b.ms - a.ms);
 }
 
 /** The training config every step benchmark times: steps+2 of a linear schedule, no evaluation or checkpoints. */
@@ -127,23 +172,28 @@ export async function benchSteps(rt: Runtime, o: StepBenchOptions): Promise<Step
         const c = stepBenchConfig({ objective, preset, data, run: join(runRoot, `${objective}-${attention}`), batch, steps, attention });
         const mark = rt.pool.mark();
         const { tr, ms } = await timeTrainerSteps(rt, c, steps);
-        const ops = profileTop > 0 ? await profileStep(rt, tr) : [];
+        const prof = profileTop > 0 ? await profileStep(rt, tr) : null;
         rt.pool.releaseSince(mark); // this trainer's tensors: the next objective reuses the buffers
         const seqLen = tr.seqLen;
         const r: StepResult = { objective, attention, preset, batch, seqLen, ms: Number(ms.toFixed(2)), tokensPerSecond: Math.round((batch * seqLen * 1000) / ms) };
-        if (profileTop > 0) {
+        if (prof) {
+          const { method, ops } = prof;
           const phases: Record<string, number> = {};
           for (const { phase } of tr.stepPhases()) phases[phase] = Number(ops.filter((op) => op.phase === phase).reduce((t, op) => t + op.ms, 0).toFixed(3));
-          r.profile = { phases, ops: ops.slice(0, profileTop) };
+          const sumMs = Number(ops.reduce((a, op) => a + op.ms, 0).toFixed(3));
+          r.profile = { method, count: ops.length, sumMs, phases, ops: ops.slice(0, profileTop), kernels: byKernel(ops).slice(0, profileTop) };
         }
         const mlm = results.find((x) => x.objective === 'mlm' && x.attention === attention);
         if (mlm) r.vsMlm = Number((ms / mlm.ms).toFixed(2));
         results.push(r);
         table?.(`${objective.padEnd(10)} ${attention.padEnd(13)} ${ms.toFixed(1).padStart(9)} ${String(r.tokensPerSecond).padStart(9)}  ${r.vsMlm !== undefined ? `${r.vsMlm.toFixed(2)}×` : ''}\n`);
         if (table && r.profile) {
-          const sum = ops.reduce((a, op) => a + op.ms, 0);
-          table(`    ops timed alone: ${ops.length}, sum ${sum.toFixed(1)} ms (${Object.entries(r.profile.phases).map(([p, t]) => `${p} ${t.toFixed(1)}`).join(', ')})\n`);
-          for (const op of r.profile.ops) table(`    ${op.ms.toFixed(2).padStart(8)} ms ${((100 * op.ms) / sum).toFixed(1).padStart(5)} %  ${op.phase.padEnd(9)} ${op.label}\n`);
+          const p = r.profile, share = (ms: number) => `${((100 * ms) / p.sumMs).toFixed(1).padStart(5)} %`;
+          const how = p.method === 'in-step' ? `inside the step (GPU timestamps, median of ${IN_STEP_ROUNDS} steps)` : 'alone (fastest of 3 submits each; no timestamp-query here)';
+          table(`    ops timed ${how}: ${p.count}, sum ${p.sumMs.toFixed(1)} ms (${Object.entries(p.phases).map(([ph, t]) => `${ph} ${t.toFixed(1)}`).join(', ')})\n`);
+          for (const op of p.ops) table(`    ${op.ms.toFixed(2).padStart(8)} ms ${share(op.ms)}  ${op.phase.padEnd(9)} ${op.label}\n`);
+          table(`    by kernel (ops summed over layers and chunks):\n`);
+          for (const k of p.kernels) table(`    ${k.ms.toFixed(2).padStart(8)} ms ${share(k.ms)}  ${k.phase.padEnd(9)} ${k.kernel}${k.count > 1 ? ` ×${k.count}` : ''}\n`);
         }
       }
   } finally {

@@ -10,6 +10,7 @@ import { tempDir } from './tmp.js';
 import { getRuntime } from './harness.js';
 import { tileCandidates } from '../src/kernels/matmul.js';
 import { tileName } from '../bench/cases-matmul.js';
+import { byKernel, kernelOf } from '../bench/steps.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
@@ -61,7 +62,8 @@ describe('bench', () => {
     }
   }, 300_000);
 
-  it('steps --json --profile: step time per objective, cost relative to MLM, phases and slowest ops', () => {
+  it('steps --json --profile: step time per objective, cost relative to MLM, phases, slowest ops and kernels', async () => {
+    const rt = await getRuntime();
     const r = cli(['bench', 'steps', '--json', '--data', data, '--objectives', 'mlm,rts', '--steps', '1', '--profile', '3']);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -74,6 +76,13 @@ describe('bench', () => {
       expect(Object.keys(x.profile.phases)).toEqual(['forward', 'backward', 'optimizer']);
       expect(x.profile.ops).toHaveLength(3);
       expect(x.profile.ops[0].ms).toBeGreaterThanOrEqual(x.profile.ops[2].ms);
+      // Inside whole steps by GPU timestamps where the adapter has them (lavapipe), else alone.
+      expect(x.profile.method).toBe(rt.caps.timestamps ? 'in-step' : 'alone');
+      const phaseSum = Object.values(x.profile.phases as Record<string, number>).reduce((a, b) => a + b, 0);
+      expect(x.profile.sumMs).toBeCloseTo(phaseSum, 1);
+      expect(x.profile.count).toBeGreaterThan(50);
+      expect(x.profile.kernels).toHaveLength(3);
+      expect(x.profile.kernels[0].ms).toBeGreaterThanOrEqual(x.profile.ops[0].ms);
     }
     expect(mlm.vsMlm).toBeUndefined();
     expect(rts.vsMlm).toBeCloseTo(rts.ms / mlm.ms, 1);
@@ -182,5 +191,24 @@ describe('bench', () => {
     const c = cli(['bench', 'steps', '--attention', 'sparse']);
     expect(c.status).toBe(2);
     expect(c.stderr).toMatch(/bench steps: unknown --attention 'sparse' \(expected auto, both, fused, materialized\)/);
+  });
+});
+
+describe('step profile by kernel', () => {
+  it('sums ops per phase and label without layer numbers or chunks, slowest first', () => {
+    expect(kernelOf('encoder.layer.11.attention.self.query.backward.dW')).toBe('encoder.layer.*.attention.self.query.backward.dW');
+    expect(kernelOf('xent.logits[2]')).toBe('xent.logits');
+    expect(kernelOf('adamw[embeddings.word_embeddings.weight]')).toBe('adamw');
+    const k = byKernel([
+      { label: 'encoder.layer.0.intermediate.dense', phase: 'forward', ms: 2 },
+      { label: 'xent.logits[0]', phase: 'forward', ms: 3 },
+      { label: 'encoder.layer.1.intermediate.dense', phase: 'forward', ms: 2.5 },
+      { label: 'xent.logits[1]', phase: 'backward', ms: 1 },
+    ]);
+    expect(k).toEqual([
+      { kernel: 'encoder.layer.*.intermediate.dense', phase: 'forward', count: 2, ms: 4.5 },
+      { kernel: 'xent.logits', phase: 'forward', count: 1, ms: 3 },
+      { kernel: 'xent.logits', phase: 'backward', count: 1, ms: 1 },
+    ]);
   });
 });

@@ -175,6 +175,37 @@ describe('tensors', () => {
   });
 });
 
+describe('timing ops inside a submit', () => {
+  it('runs the ops in order, one span each from GPU timestamps, in order and not overlapping; refused without timestamp-query', async () => {
+    const rt = await getRuntime();
+    const n = 100, m = 384;
+    const a = rt.upload(randomArray(n, 1), [n]), b = rt.upload(randomArray(n, 2), [n]);
+    const x = rt.empty([n]), y = rt.empty([n]);
+    const A = rt.upload(randomArray(m * m, 3), [m, m]), B = rt.upload(randomArray(m * m, 4), [m, m]), C = rt.empty([m, m]);
+    const add = await binary(rt, 'add', a, b, x), big = await matmul(rt, A, B, C), mul = await binary(rt, 'mul', x, b, y);
+    const idle = { ...mul, label: 'empty grid', workgroups: [0, 1, 1] as const };
+    const ops = [add, big, idle, mul, await binary(rt, 'sub', y, a, x)];
+    if (!rt.caps.timestamps) {
+      await expect(rt.timeInStep(ops)).rejects.toThrow(/timestamp-query/);
+      return;
+    }
+    const spans = await rt.timeInStep(ops);
+    expect(spans.map((s) => s.label)).toEqual(ops.map((o) => o.label));
+    expect(spans[0].startMs).toBe(0);
+    for (const [i, s] of spans.entries()) {
+      expect(s.endMs).toBeGreaterThanOrEqual(s.startMs);
+      if (i > 0) expect(s.startMs).toBeGreaterThanOrEqual(spans[i - 1].endMs);
+    }
+    expect(spans[2].endMs).toBe(spans[2].startMs); // nothing dispatched
+    // 2·384³ FLOPs against 100 additions: the matmul's span is the longest by far.
+    const ms = spans.map((s) => s.endMs - s.startMs);
+    expect(ms[1]).toBeGreaterThan(5 * Math.max(ms[0], ms[3], ms[4]));
+    const av = await rt.read(a), bv = await rt.read(b), xv = await rt.read(x);
+    for (let i = 0; i < n; i++) expect(xv[i]).toBeCloseTo(Math.fround(Math.fround(av[i] + bv[i]) * bv[i]) - av[i], 5);
+    rt.release(a, b, x, y, A, B, C);
+  });
+});
+
 describe('includes', () => {
   it('appends an included file after the includer, once, and maps error lines back to it', async () => {
     const rt = await getRuntime();

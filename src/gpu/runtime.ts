@@ -340,6 +340,63 @@ export class Runtime {
     await this.sync();
   }
 
+  /**
+   * Run `ops` in order as one submit, each in its own compute pass between two GPU
+   * timestamps (the 'timestamp-query' feature), and return where each ran: start and end in
+   * ms from the first op's start. So a profile sees every op inside a whole step, with the
+   * caches and thread pool as the step leaves them, not one op repeated alone. Ops with an
+   * empty grid get a zero-length span. Submits pending work first.
+   */
+  async timeInStep(ops: readonly Op[]): Promise<{ label: string; startMs: number; endMs: number }[]> {
+    if (!this.caps.timestamps) throw new Error("timing ops inside a submit needs the adapter feature 'timestamp-query', which this adapter lacks");
+    this.flush();
+    const run = ops.filter((op) => op.workgroups.every((n) => n > 0));
+    // WebGPU caps a query set at 4096 queries: two per op.
+    const perSet = 2048;
+    const sets: { querySet: GPUQuerySet; resolve: GPUBuffer; staging: GPUBuffer; n: number }[] = [];
+    const enc = this.device.createCommandEncoder({ label: 'timed ops' });
+    for (let first = 0; first < run.length; first += perSet) {
+      const n = Math.min(perSet, run.length - first);
+      const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * n, label: 'op timestamps' });
+      const resolve = this.device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, label: 'op timestamps' });
+      const staging = this.device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'op timestamps' });
+      for (let i = 0; i < n; i++) {
+        const op = run[first + i];
+        const pass = enc.beginComputePass({ label: op.label, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+        pass.setPipeline(op.pipeline);
+        pass.setBindGroup(0, op.bindGroup);
+        pass.dispatchWorkgroups(op.workgroups[0], op.workgroups[1], op.workgroups[2]);
+        pass.end();
+      }
+      enc.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, staging, 0, 16 * n);
+      sets.push({ querySet, resolve, staging, n });
+    }
+    this.device.pushErrorScope('validation');
+    this.device.queue.submit([enc.finish()]);
+    const err = await this.device.popErrorScope();
+    if (err) throw new GpuError(`timing ops: ${err.message}`);
+    const ns: bigint[] = [];
+    for (const s of sets) {
+      await s.staging.mapAsync(GPUMapMode.READ);
+      ns.push(...new BigUint64Array(s.staging.getMappedRange().slice(0)));
+      s.staging.unmap();
+      s.staging.destroy();
+      s.resolve.destroy();
+      s.querySet.destroy();
+    }
+    this.checkErrors();
+    const t0 = ns.length ? ns[0] : 0n;
+    const ms = (t: bigint) => Number(t - t0) / 1e6;
+    const spans = new Map(run.map((op, i) => [op, { startMs: ms(ns[2 * i]), endMs: ms(ns[2 * i + 1]) }]));
+    let last = 0;
+    return ops.map((op) => {
+      const s = spans.get(op);
+      if (s) last = s.endMs;
+      return { label: op.label, startMs: s?.startMs ?? last, endMs: s?.endMs ?? last };
+    });
+  }
+
   /** Submit pending work, wait until the GPU is done, and throw any error it reported. */
   async sync(): Promise<void> {
     this.flush();
