@@ -29,7 +29,7 @@ export { initFromHf, describeInitFrom, type InitFromReport } from './io/init-fro
 export { loadPredictModel, Predictor, type PredictModel, type PredictInput, type PredictOutput } from './eval/predict.js';
 // The model, the objectives and the trainer.
 export { makeConfig, PRESETS, HEAD_NAMES, encoderParams, mlmHeadParams, detectionHeadParams, generatorConfig, generatorParams, type EncoderConfig, type ParamSpec, type PresetName } from './model/config.js';
-export { allocParams, initParams, loadParams, readParams, type ModelParams } from './model/params.js';
+export { allocParams, initParams, loadParams, readParams, releaseParams, type ModelParams, type ParamArena } from './model/params.js';
 export { Encoder, type EncoderInputs, type EncoderOptions } from './model/encoder.js';
 export { buildEncoderWithHead, type HeadSpec, type EncoderWithHead } from './model/assembly.js';
 export type { TrainGraph, MetricReader, Evaluation, GraphMetrics } from './model/graph.js';

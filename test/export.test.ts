@@ -16,7 +16,7 @@ import { readHfCheckpoint } from '../src/io/hf.js';
 import { exportRun, type Objective } from '../src/io/export.js';
 import { initFromHf, describeInitFrom } from '../src/io/init-from.js';
 import { detectionHeadParams, encoderParams, mlmHeadParams, type EncoderConfig } from '../src/model/config.js';
-import { allocParams, initParams, readParams } from '../src/model/params.js';
+import { allocParams, initParams, readParams, releaseParams } from '../src/model/params.js';
 import { loadPredictModel, Predictor, type PredictInput } from '../src/eval/predict.js';
 import { f32ToF16Bits } from '../src/gpu/tensor.js';
 import { WordPieceTokenizer } from '../src/data/tokenizer.js';
@@ -197,7 +197,8 @@ describe('--init-from', () => {
     const q = allocParams(rt, [...encoderParams(ck.config, ''), ...mlmHeadParams(ck.config)]);
     expect(initFromHf(fixture('bert-mlm-tiny'), ck.config, q, rt)).toMatchObject({ fresh: [], unused: [] });
     expect(() => initFromHf(fixture('bert-mlm-tiny'), ck.config, q)).toThrow(/needs the runtime/);
-    rt.release(...p.values.values(), ...p.grads.values(), ...q.values.values(), ...q.grads.values());
+    releaseParams(rt, p);
+    releaseParams(rt, q);
   });
 
   it('a public pre-training layout (BertForPreTraining names, LayerNorm gamma/beta, pooler, NSP head, position_ids) loads', () => {

@@ -9,7 +9,7 @@ import { sequenceLengths } from '../kernels/lengths.js';
 import { dropoutRng } from '../kernels/dropout.js';
 import { encoderParams, type EncoderConfig } from '../model/config.js';
 import { Encoder } from '../model/encoder.js';
-import { allocParams, initParams, loadParams } from '../model/params.js';
+import { allocParams, initParams, loadParams, releaseParams } from '../model/params.js';
 
 /** n × h mean-pooled hidden states (row-major float64) of `ids`/`types` (one array per example). */
 export async function encoderFeatures(
@@ -50,7 +50,8 @@ export async function encoderFeatures(
     }
   } finally {
     enc.release();
-    rt.release(ids, types, lengths, rng, ...params.values.values(), ...params.grads.values());
+    rt.release(ids, types, lengths, rng);
+    releaseParams(rt, params);
   }
   return out;
 }

@@ -177,7 +177,7 @@ export class Predictor {
       if (v.length !== n) throw new Error(`predict: ${model.source}: parameter '${s.name}' has ${v.length} values, expected ${n} for [${s.shape.join(', ')}]`);
       values.set(s.name, rt.upload(v, s.shape, 'f32', s.name));
     }
-    return new Predictor(rt, model, cfg, { specs, values, grads: new Map() });
+    return new Predictor(rt, model, cfg, { specs, values, grads: new Map(), arenas: [] }); // inference: plain tensors, no gradients
   }
 
   /** Run a batch. `positions`: for MLM, logits at [MASK] positions (default) or at all real positions. */

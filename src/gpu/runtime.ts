@@ -7,7 +7,7 @@ import type { AcquireOptions } from './adapter.js';
 import type { AcquiredDevice, Capabilities } from './device.js';
 import { BufferPool } from './pool.js';
 import { PipelineCache, type KernelSignature, type ShaderSources, type ShaderSpec } from './pipelines.js';
-import { bindingBytes, BYTES, checkShape, fromF16, numel, shapeStr, toF16, type DType, type HostArray, type Shape, type Tensor } from './tensor.js';
+import { bindingBytes, byteOffsetOf, BYTES, checkShape, fromF16, numel, shapeStr, toF16, type DType, type HostArray, type Shape, type Tensor } from './tensor.js';
 
 export class GpuError extends Error {
   constructor(message: string) {
@@ -142,12 +142,12 @@ export class Runtime {
     // writeBuffer needs a multiple of 4 bytes.
     const bytes = new Uint8Array(bindingBytes(t));
     bytes.set(new Uint8Array(host.buffer, host.byteOffset, host.byteLength));
-    this.device.queue.writeBuffer(t.buffer, 0, bytes);
+    this.device.queue.writeBuffer(t.buffer, byteOffsetOf(t), bytes);
   }
 
   /** Read a tensor back (f16 is widened to Float32Array). Submits pending work first. */
   async read(t: Tensor): Promise<Float32Array | Int32Array | Uint32Array> {
-    const raw = await this.readBytes(t.buffer, 0, bindingBytes(t), t.label);
+    const raw = await this.readBytes(t.buffer, byteOffsetOf(t), bindingBytes(t), t.label);
     switch (t.dtype) {
       case 'f32':
         return new Float32Array(raw, 0, t.size);
@@ -181,7 +181,41 @@ export class Runtime {
   }
 
   release(...tensors: Tensor[]): void {
-    for (const t of tensors) this.pool.release(t.buffer);
+    for (const t of tensors) {
+      if (t.view) throw new Error(`release: '${t.label}' is a view into '${t.view.owner.label}'; release that arena instead`);
+      this.pool.release(t.buffer);
+    }
+  }
+
+  /**
+   * One buffer holding several tensors, each starting at a multiple of the adapter's
+   * storage-offset alignment, zero-filled (the gaps stay zero). Returns the whole buffer as a
+   * flat tensor (`root`: one kernel can sweep every part at once; release it to free all)
+   * and one view per part, bound by kernels like any tensor.
+   */
+  arena(parts: readonly { shape: Shape; label: string }[], dtype: DType, label: string): { root: Tensor; views: Tensor[] } {
+    const align = this.limits.minStorageBufferOffsetAlignment ?? 256;
+    const starts: number[] = [];
+    let bytes = 0;
+    for (const p of parts) {
+      checkShape(p.shape, p.label);
+      starts.push(bytes);
+      bytes += Math.ceil(Math.max(4, numel(p.shape) * BYTES[dtype]) / align) * align;
+    }
+    const root = this.zeros([bytes / BYTES[dtype]], dtype, label);
+    const views = parts.map((p, i): Tensor => {
+      const size = numel(p.shape);
+      return { shape: [...p.shape], dtype, size, byteLength: size * BYTES[dtype], buffer: root.buffer, label: p.label, view: { byteOffset: starts[i], owner: root } };
+    });
+    return { root, views };
+  }
+
+  /** A view of `root` at the place and shape `like` has in its own arena (e.g. optimizer state laid out as the parameters). */
+  viewLike(root: Tensor, like: Tensor, label: string): Tensor {
+    const byteOffset = byteOffsetOf(like);
+    if (like.dtype !== root.dtype || byteOffset + like.byteLength > root.byteLength)
+      throw new Error(`${label}: ${like.label} (${like.dtype}, ${like.byteLength} bytes at ${byteOffset}) does not fit in '${root.label}' (${root.dtype}, ${root.byteLength} bytes)`);
+    return { shape: [...like.shape], dtype: like.dtype, size: like.size, byteLength: like.byteLength, buffer: root.buffer, label, view: { byteOffset, owner: root } };
   }
 
   /** A uniform buffer with fixed contents, made at setup time (not pooled). */
@@ -216,7 +250,7 @@ export class Runtime {
       if (isTensor(b)) {
         const size = bindingBytes(b);
         if (size > maxBind) throw new Error(`${label}: binding ${i} ('${b.label}', ${shapeStr(b.shape)}) is ${size} bytes, above maxStorageBufferBindingSize (${maxBind})`);
-        return { binding: i, resource: { buffer: b.buffer, offset: 0, size } };
+        return { binding: i, resource: { buffer: b.buffer, offset: byteOffsetOf(b), size } };
       }
       if ('mapState' in b) return { binding: i, resource: { buffer: b as GPUBuffer } };
       const r = b as { buffer: GPUBuffer; offset?: number; size?: number };
@@ -250,7 +284,7 @@ export class Runtime {
   copy(src: Tensor | GPUBuffer, dst: Tensor | GPUBuffer, bytes?: number): void {
     const s = 'dtype' in src ? src.buffer : src;
     const d = 'dtype' in dst ? dst.buffer : dst;
-    this.copyRange(s, 0, d, 0, bytes ?? ('dtype' in src ? bindingBytes(src) : s.size));
+    this.copyRange(s, 'dtype' in src ? byteOffsetOf(src) : 0, d, 'dtype' in dst ? byteOffsetOf(dst) : 0, bytes ?? ('dtype' in src ? bindingBytes(src) : s.size));
   }
 
   /**
@@ -267,7 +301,7 @@ export class Runtime {
       return part;
     });
     const staging = this.device.createBuffer({ size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'snapshot' });
-    for (const p of parts) this.copyRange(p.t.buffer, 0, staging, p.offset, p.bytes);
+    for (const p of parts) this.copyRange(p.t.buffer, byteOffsetOf(p.t), staging, p.offset, p.bytes);
     return new Promise((resolve, reject) => this.snapshots.push({ staging, parts, resolve, reject }));
   }
 
@@ -283,7 +317,7 @@ export class Runtime {
   clear(t: Tensor): void {
     this.endPass();
     this.encoder ??= this.device.createCommandEncoder({ label: 'step' });
-    this.encoder.clearBuffer(t.buffer, 0, bindingBytes(t));
+    this.encoder.clearBuffer(t.buffer, byteOffsetOf(t), bindingBytes(t));
   }
 
   private endPass(): void {

@@ -15,6 +15,17 @@ export interface Tensor {
   readonly byteLength: number;
   readonly buffer: GPUBuffer;
   readonly label: string;
+  /**
+   * A view into another tensor's buffer (an arena: Runtime.arena): where it starts, in bytes
+   * (a multiple of the adapter's storage-offset alignment), and the tensor that owns the
+   * buffer. Kernels bind a view like any tensor; only the owner is released.
+   */
+  readonly view?: { readonly byteOffset: number; readonly owner: Tensor };
+}
+
+/** Where a tensor starts in its buffer, in bytes (0 unless it is a view). */
+export function byteOffsetOf(t: Tensor): number {
+  return t.view?.byteOffset ?? 0;
 }
 
 export function numel(shape: Shape): number {

@@ -15,7 +15,7 @@
 // loss scaler (mixed precision) and the step; the data position and every random stream are functions of (seed, step), so a
 // resumed run reproduces the uninterrupted one exactly.
 import type { Runtime, Op } from '../gpu/runtime.js';
-import type { Tensor } from '../gpu/tensor.js';
+import { byteOffsetOf, type Tensor } from '../gpu/tensor.js';
 import { adamw, createStepBuffer, writeStep } from '../kernels/adamw.js';
 import { clipGradNorm, clipStateOf, createLossScaler, lossScalerOf, LOSS_SCALE_DEFAULTS } from '../kernels/clip.js';
 import { dropoutRng } from '../kernels/dropout.js';
@@ -23,7 +23,7 @@ import { newEncoderShare } from '../model/encoder.js';
 import { countParams, type EncoderConfig } from '../model/config.js';
 import type { Evaluation, GraphMetrics, TrainGraph } from '../model/graph.js';
 import { precisionUnavailable, type MixedPrecision, type Precision } from '../model/precision.js';
-import { allocParams, initParams, loadParams, readParams, recordZeroGrads, param, grad, type ModelParams } from '../model/params.js';
+import { allocParams, initParams, loadParams, readParams, recordZeroGrads, param, type ModelParams } from '../model/params.js';
 import type { PretrainEval, PretrainGraph } from '../objectives/registry.js';
 import { fromFloat32, toFloat32, type SafeTensor } from '../io/safetensors.js';
 import { defaultWarmupSteps, learningRate, type Schedule } from './schedule.js';
@@ -186,16 +186,19 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
       this.graphs.set(T, { train, eval: evalGraph });
     }
     this.train = this.graphs.get(this.task.seqLen)!.train;
-    const grads = this.params.specs.map((s) => grad(this.params, s.name));
+    // The optimizer sweeps whole parameter arenas (src/model/params.ts): one clipping partial
+    // sum and one AdamW dispatch per arena; the moments share the parameters' layout.
     const dynamic = this.scaler ? { scaler: this.scaler, growthInterval: c.lossScale?.growthInterval ?? LOSS_SCALE_DEFAULTS.growthInterval } : undefined;
-    const clip = await clipGradNorm(rt, grads, c.clip, undefined, dynamic);
+    const clip = await clipGradNorm(rt, this.params.arenas.map((a) => a.grads), c.clip, undefined, dynamic);
     this.clipState = clip.state;
     this.optimizerOps.push(...clip.ops);
-    for (const s of this.params.specs) {
-      const m = rt.zeros(s.shape, 'f32', `adam.m ${s.name}`), v = rt.zeros(s.shape, 'f32', `adam.v ${s.name}`);
-      this.m.set(s.name, m);
-      this.v.set(s.name, v);
-      this.optimizerOps.push(await adamw(rt, { param: param(this.params, s.name), grad: grad(this.params, s.name), m, v }, clip.state, this.stepBuf, { decay: s.decay, weightDecay: c.weightDecay }));
+    for (const a of this.params.arenas) {
+      const m = rt.zeros([a.values.size], 'f32', `adam.m ${a.values.label}`), v = rt.zeros([a.values.size], 'f32', `adam.v ${a.values.label}`);
+      for (const name of a.names) {
+        this.m.set(name, rt.viewLike(m, param(this.params, name), `adam.m ${name}`));
+        this.v.set(name, rt.viewLike(v, param(this.params, name), `adam.v ${name}`));
+      }
+      this.optimizerOps.push(await adamw(rt, { param: a.values, grad: a.grads, m, v }, clip.state, this.stepBuf, { decay: a.decay, weightDecay: c.weightDecay }));
     }
   }
 
@@ -332,7 +335,7 @@ export class Trainer<G extends TrainGraph<any, any> = PretrainGraph> {
     micros.forEach((g, a) => {
       let at = a * region * 4;
       for (const t of Object.values(g.inputs)) {
-        rt.copyRange(S, at, t.buffer, 0, t.size * 4);
+        rt.copyRange(S, at, t.buffer, byteOffsetOf(t), t.size * 4);
         at += t.size * 4;
       }
       at = (a * region + inputWords) * 4;
