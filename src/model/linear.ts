@@ -3,7 +3,7 @@
 // sum (deterministic, no atomics).
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { matmul, type MatrixView, type MatrixOperand } from '../kernels/matmul.js';
+import { matmul, type Activation, type MatrixView, type MatrixOperand } from '../kernels/matmul.js';
 import { columnSum } from '../kernels/colsum.js';
 
 /** A 2-D window of a row-major buffer: `rows`×`cols` starting at `offset`, rows `ld` apart. */
@@ -11,18 +11,27 @@ export function view2d(t: Tensor, rows: number, cols: number, ld = cols, offset 
   return { tensor: t, batch: [1, 1], rows, cols, ld, batchStrides: [0, 0], offset };
 }
 
-/** y = x·Wᵀ + b (PyTorch's Linear; W is [out, in]). */
-export function linearForward(rt: Runtime, x: MatrixOperand, W: Tensor, b: Tensor, y: MatrixOperand, label: string, activation: 'none' | 'gelu' | 'gelu_tanh' = 'none'): Promise<Op> {
-  return matmul(rt, x, W, y, { transB: true, bias: b, activation, label });
+/**
+ * y = x·Wᵀ + b (PyTorch's Linear; W is [out, in]). With `activation` and `preActivation`: y =
+ * act(x·Wᵀ + b), the values before the activation stored in `preActivation` (for backward).
+ */
+export function linearForward(rt: Runtime, x: MatrixOperand, W: Tensor, b: Tensor, y: MatrixOperand, label: string, activation: Activation = 'none', preActivation?: Tensor): Promise<Op> {
+  return matmul(rt, x, W, y, { transB: true, bias: b, activation, label, ...(preActivation ? { activationAux: { mode: 'keep-input' as const, tensor: preActivation } } : {}) });
 }
 
-/** Backward of y = x·Wᵀ + b: dW += dyᵀ·x, db += Σ_rows dy, and dx (= dy·W) written or, with `accumulateDx`, added. */
+/** Backward of y = x·Wᵀ + b: dW += dyᵀ·x, db += Σ_rows dy, and dx (= dy·W) written or, with `accumulateDx`, added (or carried through x's activation: dxThroughActivation). */
 export async function linearBackward(
   rt: Runtime,
-  a: { dy: MatrixOperand; x: MatrixOperand; W: Tensor; dW: Tensor; db: Tensor; dx: MatrixOperand | null; accumulateDx?: boolean; label: string },
+  a: {
+    dy: MatrixOperand; x: MatrixOperand; W: Tensor; dW: Tensor; db: Tensor; dx: MatrixOperand | null; accumulateDx?: boolean; label: string;
+    /** x = act(pre) for this activation and pre-activation tensor: dx becomes the gradient of pre, (dy·W) · act′(pre), in the same op. */
+    dxThroughActivation?: { activation: Activation; pre: Tensor };
+  },
 ): Promise<Op[]> {
   const ops: Op[] = [];
-  if (a.dx) ops.push(await matmul(rt, a.dy, a.W, a.dx, { accumulate: Boolean(a.accumulateDx), label: `${a.label}.dx` }));
+  const through = a.dxThroughActivation;
+  const fused = through ? { activation: through.activation, activationAux: { mode: 'grad-at' as const, tensor: through.pre } } : {};
+  if (a.dx) ops.push(await matmul(rt, a.dy, a.W, a.dx, { accumulate: Boolean(a.accumulateDx), label: `${a.label}.dx`, ...fused }));
   ops.push(await matmul(rt, a.dy, a.x, a.dW, { transA: true, accumulate: true, label: `${a.label}.dW` }));
   ops.push(...(await columnSum(rt, a.dy, a.db, { accumulate: true, label: `${a.label}.db` })));
   return ops;
