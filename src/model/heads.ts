@@ -15,7 +15,7 @@
 // the loss's gradient seed is multiplied by the dynamic loss scale (`gradScale`).
 import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { gelu, geluBackward } from '../kernels/gelu.js';
+import { geluBackward } from '../kernels/gelu.js';
 import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
 import { matmul } from '../kernels/matmul.js';
 import { xent, type XentOps } from '../kernels/xent.js';
@@ -77,11 +77,10 @@ async function mlmTransform(rt: Runtime, cfg: EncoderConfig, p: ModelParams, hid
   // h: the encoder's width (input of dense); E: the dense output = the embedding width.
   const h = hidden.shape[1], E = P(`${n.dense}.weight`).shape[0], cap = list.size;
   const sel = make([cap, h], 'sel'), pre = make([cap, E], 'pre'), act = make([cap, E], 'act'), ln = make([cap, E], 'ln'), stats = make([cap, 2], 'stats');
-  const form = geluForm(o.activation ?? cfg.hiddenAct);
+  const activation = o.activation ?? cfg.hiddenAct, form = geluForm(activation);
   const ops: Op[] = [
     await gatherRows(rt, hidden, list, sel),
-    await linearForward(rt, sel, P(`${n.dense}.weight`), P(`${n.dense}.bias`), pre, `${lb}.transform.dense`),
-    await gelu(rt, pre, act, { form }),
+    await linearForward(rt, sel, P(`${n.dense}.weight`), P(`${n.dense}.bias`), act, `${lb}.transform.dense`, activation, pre), // GELU fused, pre kept
     await layerNorm(rt, act, P(`${n.layerNorm}.weight`), P(`${n.layerNorm}.bias`), ln, stats, { eps: cfg.layerNormEps }),
   ];
   return { ops, n, lb, h, E, cap, sel, pre, act, ln, stats, form };
@@ -157,13 +156,11 @@ async function detectionLogits(rt: Runtime, cfg: EncoderConfig, p: ModelParams, 
   const h = cfg.hiddenSize, N = hidden.shape[0], n = HEAD_NAMES.detection;
   const P = (k: string) => param(p, k);
   const pre = make([N, h], 'pre'), act = make([N, h], 'act'), logits = make([N, 1], 'logits');
-  const form = geluForm(cfg.hiddenAct);
   const ops: Op[] = [
-    await linearForward(rt, hidden, P(`${n.dense}.weight`), P(`${n.dense}.bias`), pre, 'detect.dense'),
-    await gelu(rt, pre, act, { form }),
+    await linearForward(rt, hidden, P(`${n.dense}.weight`), P(`${n.dense}.bias`), act, 'detect.dense', cfg.hiddenAct, pre), // GELU fused, pre kept
     await linearForward(rt, act, P(`${n.prediction}.weight`), P(`${n.prediction}.bias`), logits, 'detect.prediction'),
   ];
-  return { ops, h, N, n, pre, act, logits, form };
+  return { ops, h, N, n, pre, act, logits };
 }
 
 export async function buildDetectionHead(
@@ -177,7 +174,7 @@ export async function buildDetectionHead(
 ): Promise<DetectionHead> {
   const a = arena(rt, 'detect');
   const d = await detectionLogits(rt, cfg, p, hidden, a.make);
-  const { h, N, n, pre, act, logits, form } = d;
+  const { h, N, n, pre, act, logits } = d;
   const P = (k: string) => param(p, k), G = (k: string) => grad(p, k);
   const dLogits = dHidden ? a.make([N, 1], 'dlogits') : undefined;
   const flat = (x: Tensor): Tensor => ({ ...x, shape: [N] });
@@ -185,11 +182,11 @@ export async function buildDetectionHead(
   const forward: Op[] = [...d.ops, ...b.forward];
   const backward: Op[] = [];
   if (dLogits && dHidden) {
-    const dAct = a.make([N, h], 'dact'), dPre = a.make([N, h], 'dpre');
+    const dPre = a.make([N, h], 'dpre');
     backward.push(
       ...b.backward,
-      ...(await linearBackward(rt, { dy: dLogits, x: act, W: P(`${n.prediction}.weight`), dW: G(`${n.prediction}.weight`), db: G(`${n.prediction}.bias`), dx: dAct, label: 'detect.prediction.backward' })),
-      await geluBackward(rt, pre, dAct, dPre, { form }),
+      // The input gradient goes through GELU in the same op: dPre = (dLogits·W) · GELU′(pre).
+      ...(await linearBackward(rt, { dy: dLogits, x: act, W: P(`${n.prediction}.weight`), dW: G(`${n.prediction}.weight`), db: G(`${n.prediction}.bias`), dx: dPre, dxThroughActivation: { activation: cfg.hiddenAct, pre }, label: 'detect.prediction.backward' })),
       ...(await linearBackward(rt, { dy: dPre, x: hidden, W: P(`${n.dense}.weight`), dW: G(`${n.dense}.weight`), db: G(`${n.dense}.bias`), dx: view2d(dHidden, N, h), label: 'detect.dense.backward' })),
     );
   }
