@@ -37,15 +37,10 @@ const TRANS_B: bool = false;
 const BIAS: bool = false;
 const ACT: u32 = 0u;         // 0 none, 1 GELU (erf), 2 GELU (tanh)
 const ACCUM: bool = false;
-// With the AUX define, a sixth binding `aux` laid out exactly as C fuses the activation's
-// forward or backward into the matmul (one pass over the [rows, FFN] tensor less each way):
-//  AUX_MODE 1  aux = the pre-activation y, C = act(y)       (FFN forward: keep y for backward)
-//  AUX_MODE 2  C = y · act'(aux), ACT naming the activation (its backward: aux holds the
-//              forward's pre-activation, y is the gradient of act's output)
-// With f32 storage this gives the separate kernels' bits exactly. With f16 storage the
-// fused path uses y before its rounding to f16 (the separate kernels see it stored), so the
-// two may differ by one f16 rounding.
-const AUX_MODE: u32 = 0u;
+// PRE_OUT (with an activation): a sixth binding `pre`, laid out exactly as C, also gets the
+// values before the activation — a layer's forward keeps them for its backward without a
+// separate activation pass over its output. With f16 storage, C's activation is taken of
+// the value before its rounding to f16 (a separate kernel would read it rounded).
 
 //#if A_F16
 alias TA = f16;
@@ -84,8 +79,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<TC>;
 @group(0) @binding(4) var<uniform> p: Params;
-//#if AUX
-@group(0) @binding(5) var<storage, read_write> aux: array<TC>;
+//#if PRE_OUT
+@group(0) @binding(5) var<storage, read_write> pre: array<TC>;
 //#endif
 
 // ---- element access ----------------------------------------------------------------
@@ -145,16 +140,8 @@ fn epilogue(cbase: u32, m: u32, n: u32, v: f32, b: f32) {
   var y = p.alpha * v;
   if (BIAS) { y += b; }
   if (ACCUM) { y += f32(C[ci]); }
-//#if AUX
-  if (AUX_MODE == 1u) { aux[ci] = TC(y); }
-  if (AUX_MODE == 2u) {
-    let x = f32(aux[ci]);
-    var d = 1.0;
-    if (ACT == 1u) { d = gelu_erf_grad(x); }
-    if (ACT == 2u) { d = gelu_tanh_grad(x); }
-    C[ci] = TC(y * d);
-    return;
-  }
+//#if PRE_OUT
+  pre[ci] = TC(y);
 //#endif
   if (ACT == 1u) { y = gelu_erf(y); }
   if (ACT == 2u) { y = gelu_tanh(y); }

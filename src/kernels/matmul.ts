@@ -140,13 +140,11 @@ export interface MatmulOptions {
   biasOffset?: number;
   activation?: Activation;
   /**
-   * The activation fused with a tensor laid out as C's (same shape and dtype), one of:
-   * 'keep-input': also store the pre-activation values there (C gets the activation of
-   * them), as a layer's forward keeps them for its backward; 'grad-at': C = result ·
-   * activation′(x) for the pre-activation values x held there — the activation's backward
-   * fused into the product that yields the gradient of its output. Needs an activation.
+   * With an activation: also store the values before it here (a tensor laid out as C's
+   * tensor, same dtype) — the forward keeps them for the activation's backward, with no
+   * separate activation pass.
    */
-  activationAux?: { mode: ActivationAuxMode; tensor: Tensor };
+  preActivationOut?: Tensor;
   /** C += result (gradient accumulation, residual adds); applied before the activation. */
   accumulate?: boolean;
   alpha?: number;
@@ -157,10 +155,8 @@ export interface MatmulOptions {
 }
 
 const SIG: KernelSignature = { name: 'matmul', bindings: ['read', 'read', 'read', 'rw', 'uniform'] };
-/** With a fused activation's tensor (activationAux): a sixth binding laid out as C. */
-const SIG_AUX: KernelSignature = { name: 'matmul.aux', bindings: ['read', 'read', 'read', 'rw', 'uniform', 'rw'] };
-export type ActivationAuxMode = 'keep-input' | 'grad-at';
-const AUX_MODE_CODE: Record<ActivationAuxMode, number> = { 'keep-input': 1, 'grad-at': 2 };
+/** With preActivationOut: a sixth binding laid out as C. */
+const SIG_PRE: KernelSignature = { name: 'matmul.pre', bindings: ['read', 'read', 'read', 'rw', 'uniform', 'rw'] };
 
 function isView(x: MatrixOperand): x is MatrixView {
   return (x as MatrixView).tensor !== undefined;
@@ -241,7 +237,7 @@ function checkTile(rt: Runtime, tile: MatmulTile, op: string): void {
 
 function specFor(tile: MatmulTile, f: {
   transA: boolean; transB: boolean; bias: boolean; act: number; accum: boolean;
-  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; aux?: number;
+  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean;
 }): ShaderSpec {
   const wgmem = Boolean(tile.WGMEM), subgroup = Boolean(tile.SUBGROUP) && !wgmem;
   const defines: string[] = [];
@@ -251,12 +247,12 @@ function specFor(tile: MatmulTile, f: {
   if (f.a16) defines.push('A_F16');
   if (f.b16) defines.push('B_F16');
   if (f.c16) defines.push('C_F16');
-  if (f.aux) defines.push('AUX');
+  if (f.pre) defines.push('PRE_OUT');
   return {
     file: 'matmul.wgsl',
     consts: {
       TM: tile.TM, TN: tile.TN, WGX: tile.WGX, WGY: tile.WGY, BK: tile.BK ?? 16, INTERLEAVE: Boolean(tile.INTERLEAVE) && !wgmem,
-      TRANS_A: f.transA, TRANS_B: f.transB, BIAS: f.bias, ACT: f.act, ACCUM: f.accum, ...(f.aux ? { AUX_MODE: f.aux } : {}),
+      TRANS_A: f.transA, TRANS_B: f.transB, BIAS: f.bias, ACT: f.act, ACCUM: f.accum,
     },
     defines,
     f16: f.a16 || f.b16 || f.c16,
@@ -285,14 +281,14 @@ function specFor(tile: MatmulTile, f: {
     specFor(subgroupTiles(8)[1], { ...f, transB: true, vecA: true, vecB: true, a16: true, b16: true, c16: true, act: 2 }),
   ];
   registerVariants(...v.map((spec) => ({ sig: SIG, spec })));
-  // The fused activation's two modes on each algorithm (f16 storage on one).
+  // The pre-activation output on each algorithm (f16 storage on one).
   registerVariants(
     ...[
-      specFor(DEFAULT_TILE, { ...f, vecA: true, vecB: true, bias: true, act: 1, aux: 1 }),
-      specFor(wgmem, { ...f, transB: true, act: 2, aux: 2 }),
-      specFor(subgroupTiles(8)[0], { ...f, transB: true, vecA: true, vecB: true, bias: true, act: 1, aux: 1 }),
-      specFor(subgroupTiles(8)[0], { ...f, vecA: true, vecB: true, a16: true, b16: true, c16: true, act: 1, aux: 2 }),
-    ].map((spec) => ({ sig: SIG_AUX, spec })),
+      specFor(DEFAULT_TILE, { ...f, vecA: true, vecB: true, bias: true, act: 1, pre: true }),
+      specFor(wgmem, { ...f, transB: true, act: 2, pre: true }),
+      specFor(subgroupTiles(8)[0], { ...f, transB: true, vecA: true, vecB: true, bias: true, act: 1, pre: true }),
+      specFor(subgroupTiles(8)[0], { ...f, vecA: true, vecB: true, a16: true, b16: true, c16: true, act: 2, pre: true }),
+    ].map((spec) => ({ sig: SIG_PRE, spec })),
   );
 }
 
@@ -423,16 +419,13 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
   }
   const act = ACT_CODE[o.activation ?? 'none'];
   if (act === undefined) throw new Error(`${name}: unknown activation '${o.activation}' (expected none, gelu, gelu_tanh)`);
-  const aux = o.activationAux;
-  const auxMode = aux ? AUX_MODE_CODE[aux.mode] : 0;
-  if (aux) {
-    if (auxMode === undefined) throw new Error(`${name}: unknown activationAux mode '${aux.mode}' (expected keep-input, grad-at)`);
-    if (act === 0) throw new Error(`${name}: activationAux '${aux.mode}' needs an activation`);
-    if (aux.mode === 'grad-at' && o.accumulate) throw new Error(`${name}: activationAux 'grad-at' scales the product by the activation's derivative; it cannot also accumulate into C`);
-    if (aux.tensor.dtype !== vC.tensor.dtype || aux.tensor.size !== vC.tensor.size)
-      throw new Error(`${name}: activationAux tensor '${aux.tensor.label}' ${aux.tensor.dtype} ${shapeStr(aux.tensor.shape)} must be laid out as C's tensor (${vC.tensor.dtype} ${shapeStr(vC.tensor.shape)})`);
-    if ([vA.tensor, vB.tensor, vC.tensor, o.bias].some((t) => t?.buffer === aux.tensor.buffer))
-      throw new Error(`${name}: activationAux tensor '${aux.tensor.label}' must not share a buffer with A, B, C or the bias`);
+  const pre = o.preActivationOut;
+  if (pre) {
+    if (act === 0) throw new Error(`${name}: preActivationOut needs an activation`);
+    if (pre.dtype !== vC.tensor.dtype || pre.size !== vC.tensor.size)
+      throw new Error(`${name}: preActivationOut '${pre.label}' ${pre.dtype} ${shapeStr(pre.shape)} must be laid out as C's tensor (${vC.tensor.dtype} ${shapeStr(vC.tensor.shape)})`);
+    if ([vA.tensor, vB.tensor, vC.tensor, o.bias].some((t) => t?.buffer === pre.buffer))
+      throw new Error(`${name}: preActivationOut '${pre.label}' must not share a buffer with A, B, C or the bias`);
   }
 
   const dims: MatmulShape = { M, N, K, batch: bC, transA, transB, dtypeA: vA.tensor.dtype, dtypeB: vB.tensor.dtype };
@@ -450,7 +443,7 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
     const spec = specFor(tile, {
       transA, transB, bias: Boolean(o.bias), act, accum: Boolean(o.accumulate),
       vecA: aligned(vA, rA), vecB: aligned(vB, rB),
-      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', aux: auxMode,
+      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', pre: Boolean(pre),
     });
     const params = rt.uniform(
       packUniform([
@@ -464,6 +457,6 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
     );
     const grid = [ceilDiv(N, tile.WGX * tile.TN), ceilDiv(M, tile.WGY * tile.TM), bC];
     const bindings = [vA.tensor, vB.tensor, o.bias ?? vA.tensor, vC.tensor, params];
-    return aux ? rt.op(SIG_AUX, spec, [...bindings, aux.tensor], grid, name) : rt.op(SIG, spec, bindings, grid, name);
+    return pre ? rt.op(SIG_PRE, spec, [...bindings, pre], grid, name) : rt.op(SIG, spec, bindings, grid, name);
   }
 }

@@ -38,7 +38,7 @@ import type { Runtime, Op } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { attention, attentionBackward, releaseAttentionScratch, type AttentionAlgorithm, type AttentionForward, type AttentionScratch } from '../kernels/attention.js';
 import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
-import { gelu } from '../kernels/gelu.js';
+import { gelu, geluBackward } from '../kernels/gelu.js';
 import { dropout, dropoutBackward } from '../kernels/dropout.js';
 import { embedding, embeddingBackward } from '../kernels/embedding.js';
 import { binary } from '../kernels/elementwise.js';
@@ -114,6 +114,7 @@ interface InputGradient {
 /** Gradient scratch shared by the layers' backward passes. */
 interface BackwardBuffers {
   dTmp: Tensor;
+  dAct: Tensor;
   dPre: Tensor;
   dCtx: Tensor;
   dQkv: Tensor;
@@ -477,6 +478,7 @@ export class Encoder {
     const { N, cfg } = this, h = cfg.hiddenSize, F = cfg.intermediateSize;
     return {
       dTmp: this.act([N, h], 'grad.tmp'),
+      dAct: this.act([N, F], 'grad.act'),
       dPre: this.act([N, F], 'grad.pre'),
       dCtx: this.act([N, h], 'grad.ctx'),
       dQkv: this.act([this.B, this.T, 3 * h], 'grad.qkv'),
@@ -499,8 +501,10 @@ export class Encoder {
     // GELU's output again (the forward kept only its input): output.dense's weight gradient reads it.
     const act = this.scratch('ffn.act', [...a.pre.shape]);
     b.push(await gelu(rt, a.pre, act, { form: geluForm(cfg.hiddenAct) }));
-    // Its input gradient goes through GELU in the same op (dPre = (dDense·W) · GELU′(pre)).
-    b.push(...(await linearBackward(rt, { dy: dDense, x: act, W: await this.weight(`${L}output.dense.weight`), dW: this.grad(`${L}output.dense.weight`), db: this.grad(`${L}output.dense.bias`), dx: bufs.dPre, dxThroughActivation: { activation: cfg.hiddenAct, pre: a.pre }, label: `${L}output.dense.backward` })));
+    // (GELU′ stays a separate op: fused into this product's epilogue it cost lavapipe more
+    // than the pass it saves; bench/RESULTS.md.)
+    b.push(...(await linearBackward(rt, { dy: dDense, x: act, W: await this.weight(`${L}output.dense.weight`), dW: this.grad(`${L}output.dense.weight`), db: this.grad(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward` })));
+    b.push(await geluBackward(rt, a.pre, bufs.dAct, bufs.dPre, { form: geluForm(cfg.hiddenAct) }));
     b.push(...(await linearBackward(rt, { dy: bufs.dPre, x: input, W: await this.weight(`${L}intermediate.dense.weight`), dW: this.grad(`${L}intermediate.dense.weight`), db: this.grad(`${L}intermediate.dense.bias`), dx, accumulateDx: accumulate, label: `${L}intermediate.dense.backward` })));
   }
 

@@ -182,11 +182,11 @@ export async function buildDetectionHead(
   const forward: Op[] = [...d.ops, ...b.forward];
   const backward: Op[] = [];
   if (dLogits && dHidden) {
-    const dPre = a.make([N, h], 'dpre');
+    const dAct = a.make([N, h], 'dact'), dPre = a.make([N, h], 'dpre');
     backward.push(
       ...b.backward,
-      // The input gradient goes through GELU in the same op: dPre = (dLogits·W) · GELU′(pre).
-      ...(await linearBackward(rt, { dy: dLogits, x: act, W: P(`${n.prediction}.weight`), dW: G(`${n.prediction}.weight`), db: G(`${n.prediction}.bias`), dx: dPre, dxThroughActivation: { activation: cfg.hiddenAct, pre }, label: 'detect.prediction.backward' })),
+      ...(await linearBackward(rt, { dy: dLogits, x: act, W: P(`${n.prediction}.weight`), dW: G(`${n.prediction}.weight`), db: G(`${n.prediction}.bias`), dx: dAct, label: 'detect.prediction.backward' })),
+      await geluBackward(rt, pre, dAct, dPre, { form: geluForm(cfg.hiddenAct) }),
       ...(await linearBackward(rt, { dy: dPre, x: hidden, W: P(`${n.dense}.weight`), dW: G(`${n.dense}.weight`), db: G(`${n.dense}.bias`), dx: view2d(dHidden, N, h), label: 'detect.dense.backward' })),
     );
   }

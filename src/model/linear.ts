@@ -16,22 +16,16 @@ export function view2d(t: Tensor, rows: number, cols: number, ld = cols, offset 
  * act(x·Wᵀ + b), the values before the activation stored in `preActivation` (for backward).
  */
 export function linearForward(rt: Runtime, x: MatrixOperand, W: Tensor, b: Tensor, y: MatrixOperand, label: string, activation: Activation = 'none', preActivation?: Tensor): Promise<Op> {
-  return matmul(rt, x, W, y, { transB: true, bias: b, activation, label, ...(preActivation ? { activationAux: { mode: 'keep-input' as const, tensor: preActivation } } : {}) });
+  return matmul(rt, x, W, y, { transB: true, bias: b, activation, label, preActivationOut: preActivation });
 }
 
-/** Backward of y = x·Wᵀ + b: dW += dyᵀ·x, db += Σ_rows dy, and dx (= dy·W) written or, with `accumulateDx`, added (or carried through x's activation: dxThroughActivation). */
+/** Backward of y = x·Wᵀ + b: dW += dyᵀ·x, db += Σ_rows dy, and dx (= dy·W) written or, with `accumulateDx`, added */
 export async function linearBackward(
   rt: Runtime,
-  a: {
-    dy: MatrixOperand; x: MatrixOperand; W: Tensor; dW: Tensor; db: Tensor; dx: MatrixOperand | null; accumulateDx?: boolean; label: string;
-    /** x = act(pre) for this activation and pre-activation tensor: dx becomes the gradient of pre, (dy·W) · act′(pre), in the same op. */
-    dxThroughActivation?: { activation: Activation; pre: Tensor };
-  },
+  a: { dy: MatrixOperand; x: MatrixOperand; W: Tensor; dW: Tensor; db: Tensor; dx: MatrixOperand | null; accumulateDx?: boolean; label: string },
 ): Promise<Op[]> {
   const ops: Op[] = [];
-  const through = a.dxThroughActivation;
-  const fused = through ? { activation: through.activation, activationAux: { mode: 'grad-at' as const, tensor: through.pre } } : {};
-  if (a.dx) ops.push(await matmul(rt, a.dy, a.W, a.dx, { accumulate: Boolean(a.accumulateDx), label: `${a.label}.dx`, ...fused }));
+  if (a.dx) ops.push(await matmul(rt, a.dy, a.W, a.dx, { accumulate: Boolean(a.accumulateDx), label: `${a.label}.dx` }));
   ops.push(await matmul(rt, a.dy, a.x, a.dW, { transA: true, accumulate: true, label: `${a.label}.dW` }));
   ops.push(...(await columnSum(rt, a.dy, a.db, { accumulate: true, label: `${a.label}.db` })));
   return ops;
