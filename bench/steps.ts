@@ -134,26 +134,35 @@ export function stepBenchConfig(o: { objective: ObjectiveName; preset: PresetNam
 }
 
 /**
- * A trainer built for `c` and the median wall time of `steps` single-step submits after 2
- * untimed ones (compilation, autotuning); `task` and `store` as Trainer.forTask takes them
- * (the web page's fetched corpus and a run in memory). `peakBytes`: the pool's high-water mark over the
- * timed steps less what was live before the trainer was built — its parameters, gradients,
- * optimizer state, activations and any transient of a step; not the autotuner's candidates.
+ * A trainer built for `c`, after 2 untimed steps (compilation, autotuning); `task` and
+ * `store` as Trainer.forTask takes them (the web page's fetched corpus and a run in memory).
+ * `peakBytes()`: the pool's high-water mark since this returned, less what was live before
+ * the trainer was built — its parameters, gradients, optimizer state, activations and any
+ * transient of a step; not the autotuner's candidates.
  */
-export async function timeTrainerSteps(rt: Runtime, c: TrainConfig, steps: number, opts: { task?: TrainingTask<PretrainGraph>; store?: RunStore } = {}): Promise<{ tr: Trainer; ms: number; peakBytes: number }> {
+export async function warmTrainer(rt: Runtime, c: TrainConfig, opts: { task?: TrainingTask<PretrainGraph>; store?: RunStore } = {}): Promise<{ tr: Trainer; peakBytes: () => number }> {
   const before = rt.pool.getStats().liveBytes;
   const tr = await Trainer.forTask(rt, opts.task ?? pretrainingTask(c), c, { store: opts.store });
   for (let s = 0; s < 2; s++) tr.runStep();
   await rt.sync();
   rt.pool.resetPeak();
+  return { tr, peakBytes: () => rt.pool.getStats().peakLiveBytes - before };
+}
+
+/** The wall time of one more optimizer step (one submit, waited for), ms. */
+export async function timeStep(rt: Runtime, tr: Trainer): Promise<number> {
+  const t0 = performance.now();
+  tr.runStep();
+  await rt.sync();
+  return performance.now() - t0;
+}
+
+/** warmTrainer, then the median of `steps` single-step submits, and the peak bytes over them. */
+export async function timeTrainerSteps(rt: Runtime, c: TrainConfig, steps: number, opts: { task?: TrainingTask<PretrainGraph>; store?: RunStore } = {}): Promise<{ tr: Trainer; ms: number; peakBytes: number }> {
+  const { tr, peakBytes } = await warmTrainer(rt, c, opts);
   const times: number[] = [];
-  for (let s = 0; s < steps; s++) {
-    const t0 = performance.now();
-    tr.runStep();
-    await rt.sync();
-    times.push(performance.now() - t0);
-  }
-  return { tr, ms: median(times), peakBytes: rt.pool.getStats().peakLiveBytes - before };
+  for (let s = 0; s < steps; s++) times.push(await timeStep(rt, tr));
+  return { tr, ms: median(times), peakBytes: peakBytes() };
 }
 
 export async function benchSteps(rt: Runtime, o: StepBenchOptions): Promise<StepBenchReport> {

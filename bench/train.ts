@@ -1,10 +1,12 @@
 // Training throughput against what the adapter can do (`electrolite bench train`): for each
-// model size and objective, one optimizer step's median time and tokens/s (steps.ts times
-// them), the model FLOPs per token from the objective's own formula (src/model/flops.ts),
-// and the model FLOP utilisation against the best matmul this adapter runs at the step's
-// own largest product, measured in the same run — so a figure says how far the step is from
-// the adapter's limit, not only how fast it is — and against the datasheet peak where the
-// device is known. Peak memory is the pool's high-water mark over the timed steps. With
+// model size and objective, one optimizer step's median time and tokens/s, the model FLOPs
+// per token from the objective's own formula (src/model/flops.ts), and the model FLOP
+// utilisation against the best matmul this adapter runs at the step's own largest product —
+// so a figure says how far the step is from the adapter's limit, not only how fast it is —
+// and against the datasheet peak where the device is known. The step, that matmul and the
+// TensorFlow.js peer's step are timed in alternating rounds (one of each per round, each
+// step after an untimed one of its own; medians over `steps` rounds), so the drift of a
+// shared machine falls on both sides of every ratio. Peak memory is the pool's high-water mark over the timed steps. With
 // several sizes the table shows how tokens/s and memory grow with the model. With several
 // precisions (`--precision f32,f16`) each objective runs in each, one right after the other,
 // and an f16 row is compared with its f32 row (vs_f32) and with the best f16-input matmul.
@@ -20,11 +22,11 @@ import type { Precision } from '../src/model/precision.js';
 import { TRAINING_FLOPS_PER_FORWARD } from '../src/model/flops.js';
 import { objectiveModule, type ObjectiveName } from '../src/objectives/registry.js';
 import { setAutotuneDefaults } from '../src/kernels/autotune.js';
-import { stepBenchConfig, timeTrainerSteps } from './steps.js';
+import { stepBenchConfig, timeStep, warmTrainer } from './steps.js';
 import { matmulCase } from './cases-matmul.js';
-import { timeOps } from './harness.js';
+import { median, timeOps } from './harness.js';
 import type { TfjsPeerRuntime } from './tfjs.js';
-import { tfjsTrain } from './peers/tfjs_train.js';
+import { tfjsResult, tfjsTrainer } from './peers/tfjs_train.js';
 
 export interface TrainBenchOptions {
   /** A directory made by `prepare`. */
@@ -33,7 +35,7 @@ export interface TrainBenchOptions {
   batch: number;
   /** In this order; `vs_mlm` needs MLM earlier in the list. */
   objectives: ObjectiveName[];
-  /** Timed steps per objective (after 2 untimed ones). */
+  /** Timed rounds per objective: a step of ours, the matmul, a step of the tfjs peer (each step after an untimed one of its own). */
   steps: number;
   /** Each objective in each, alternating (default ['f32']). */
   precisions?: Precision[];
@@ -140,10 +142,9 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
   setAutotuneDefaults({ log: say });
   const desc = `${rt.gpu.adapter.description}`;
   const peak = DATASHEET_F32_TFLOPS.find((d) => d.pattern.test(desc));
-  say(`adapter: ${desc} (${rt.gpu.kind}); batch ${o.batch}; median of ${o.steps} steps after 2 untimed ones; ${peak ? `datasheet peak ${peak.tflops} TFLOP/s (${peak.source})` : 'no datasheet peak known'}`);
+  say(`adapter: ${desc} (${rt.gpu.kind}); batch ${o.batch}; medians of ${o.steps} rounds (a step of ours, the matmul, a step of the tfjs peer, each step after an untimed one of its own); ${peak ? `datasheet peak ${peak.tflops} TFLOP/s (${peak.source})` : 'no datasheet peak known'}`);
   table?.(`${'model'.padEnd(6)} ${'objective'.padEnd(9)} ${'ms/step'.padStart(9)} ${'tokens/s'.padStart(9)} ${'MFLOP/tok'.padStart(9)} ${'GFLOP/s'.padStart(8)} ${'best mm'.padStart(8)} ${'MFU'.padStart(6)} ${'mem MB'.padStart(7)}  ×mlm\n`);
   const results: TrainBenchResult[] = [];
-  const matmulGflops = new Map<string, number>();
   const runRoot = mkdtempSync(join(tmpdir(), 'electrolite-bench-train-'));
   try {
     for (const model of o.models)
@@ -151,39 +152,59 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
         for (const precision of o.precisions ?? ['f32']) {
           const c = stepBenchConfig({ objective, preset: model, data: o.data, run: join(runRoot, `${model}-${objective}-${precision}`), batch: o.batch, steps: o.steps, precision });
           const mark = rt.pool.mark();
-          const { tr, ms, peakBytes } = await timeTrainerSteps(rt, c, o.steps);
-          rt.pool.releaseSince(mark);
+          const { tr, peakBytes } = await warmTrainer(rt, c);
           const T = tr.seqLen, cfg = tr.cfg;
           const flopsPerToken = TRAINING_FLOPS_PER_FORWARD * objectiveModule(objective).forwardFlopsPerToken(cfg, {}, T, c.maskProb!);
-          const tokensPerS = (o.batch * T * 1000) / ms;
           const mm = largestMatmul(cfg, objective, o.batch * T, c.maskProb!);
           // An f16 step's limit is the matmul with f16 inputs (f32 accumulation) at the same shape.
           const shape = `${mm.M}x${mm.K}x${mm.N}${precision === 'f16' ? ' f16' : ''}`;
-          if (!matmulGflops.has(shape)) {
-            const mc = matmulCase('matmul', mm.M, mm.K, mm.N, false, false, precision === 'f16' ? { inputs: 'f16' } : {});
-            const built = await mc.setup(rt);
-            const mmMs = await timeOps(rt, built.ops);
+          const mc = matmulCase('matmul', mm.M, mm.K, mm.N, false, false, precision === 'f16' ? { inputs: 'f16' } : {});
+          // Its buffers stay live over the timed steps: left out of the step's peak memory.
+          const live = rt.pool.getStats().liveBytes;
+          const built = await mc.setup(rt);
+          const matmulBytes = rt.pool.getStats().liveBytes - live;
+          // The peers train in f32: they run beside the f32 row only.
+          const peer = precision === 'f32' ? PEER_OBJECTIVE[objective] : null;
+          const tfjs = o.tfjs && peer ? tfjsTrainer(o.tfjs, cfg, peer, o.batch, T) : null;
+          const ours: number[] = [], matmulMs: number[] = [], theirs: number[] = [];
+          try {
+            if (tfjs) await tfjs.step(); // compilation
+            // Rounds alternating ours, the matmul and the tfjs peer's, so the drift of a shared
+            // machine falls on every side of each ratio. Each side runs a step untimed first,
+            // so the timed one follows its own kind (as in training), not the other's.
+            for (let r = 0; r < o.steps; r++) {
+              await timeStep(rt, tr);
+              ours.push(await timeStep(rt, tr));
+              matmulMs.push(await timeOps(rt, built.ops, { minSampleMs: 50, samples: 3 }));
+              if (tfjs) {
+                await tfjs.step();
+                theirs.push(await tfjs.step());
+              }
+            }
+          } finally {
+            tfjs?.dispose();
             built.release();
-            matmulGflops.set(shape, mc.flops! / (mmMs * 1e6));
-        }
-        const best = matmulGflops.get(shape)!;
+          }
+          const ms = median(ours);
+          const peakMem = peakBytes() - matmulBytes;
+          rt.pool.releaseSince(mark);
+          const tokensPerS = (o.batch * T * 1000) / ms;
+          const best = mc.flops! / (median(matmulMs) * 1e6);
         const gflops = (flopsPerToken * tokensPerS) / 1e9;
         const r: TrainBenchResult = {
           model, objective, precision, batch: o.batch, seq_len: T,
           tokens_per_s: Math.round(tokensPerS), step_ms: Number(ms.toFixed(2)), flops_per_token: Math.round(flopsPerToken),
           mfu_vs_matmul: Number((gflops / best).toFixed(3)), best_matmul_gflops: Number(best.toFixed(2)), best_matmul_shape: shape,
           ...(peak ? { mfu_vs_peak: Number((gflops / (peak.tflops * 1e3)).toFixed(4)) } : {}),
-          peak_mem_mb: Number((peakBytes / 2 ** 20).toFixed(1)),
+          peak_mem_mb: Number((peakMem / 2 ** 20).toFixed(1)),
         };
         const mlm = results.find((x) => x.objective === 'mlm' && x.model === model && x.precision === precision);
         if (mlm) r.vs_mlm = Number((r.step_ms / mlm.step_ms).toFixed(2));
         const f32 = precision === 'f16' ? results.find((x) => x.objective === objective && x.model === model && x.precision === 'f32') : undefined;
         if (f32) r.vs_f32 = Number((r.step_ms / f32.step_ms).toFixed(2));
-        // The peers train in f32: they run beside the f32 row only.
-        const peer = precision === 'f32' ? PEER_OBJECTIVE[objective] : null;
-        if (o.tfjs && peer) {
-          const t = await tfjsTrain(o.tfjs, cfg, peer, o.batch, T, o.steps);
-          say(`tfjs peer (${o.tfjs.description}): ${model} ${objective} ${t.tokens_per_s} tokens/s, ${t.step_ms} ms/step, first loss ${t.first_loss}`);
+        if (tfjs) {
+          const t = tfjsResult(peer!, o.batch, T, median(theirs), tfjs.firstLoss);
+          say(`tfjs peer (${o.tfjs!.description}): ${model} ${objective} ${t.tokens_per_s} tokens/s, ${t.step_ms} ms/step, first loss ${t.first_loss}`);
           r.tfjs_tokens_per_s = t.tokens_per_s;
           r.vs_tfjs = Number((r.tokens_per_s / t.tokens_per_s).toFixed(2));
           r.tfjs_first_loss = t.first_loss;

@@ -1,6 +1,7 @@
 // The TensorFlow.js peer of `bench train --vs tfjs`: the same encoder and objective written
 // with tfjs's ops on its WebGPU backend, on the same kind of adapter, timed as the engine's
-// steps are (the median of `steps` optimizer steps after two untimed ones). What a step does
+// steps are (one optimizer step per call, waited for; bench/train.ts alternates them with
+// the engine's and takes medians). What a step does
 // mirrors bench/peers/torch_train.py, the PyTorch peer:
 //   mlm: BERT (post-LN, GELU, dropout 0.1 on the hidden states and the attention
 //        probabilities) + BertForMaskedLM's head at the 15 % selected positions only (dense,
@@ -15,7 +16,6 @@
 import type { Scalar } from '@tensorflow/tfjs-core';
 import type { Tf, TfTensor, TfjsPeerRuntime } from '../tfjs.js';
 import type { EncoderConfig } from '../../src/model/config.js';
-import { median } from '../harness.js';
 
 type Variable = ReturnType<Tf['variable']>;
 
@@ -111,8 +111,16 @@ function inputs(tf: Tf, V: number, B: number, T: number, nSel: number): { ids: T
   return { ids: tf.tensor2d(ids, [B, T], 'int32'), sel: tf.tensor1d(sel, 'int32'), target: tf.tensor2d(target, [B * T, 1]) };
 }
 
-/** Train `objective` for 2 + steps optimizer steps; the median of the last `steps`. */
-export async function tfjsTrain(peer: TfjsPeerRuntime, cfg: EncoderConfig, objective: 'mlm' | 'rts', B: number, T: number, steps: number): Promise<TfjsTrainResult> {
+/** One optimizer step at a time of the tfjs peer's model: `step()` runs one, waits for the GPU and returns its wall time in ms. */
+export interface TfjsTrainer {
+  step(): Promise<number>;
+  /** The loss of the first step (NaN before it). */
+  readonly firstLoss: number;
+  dispose(): void;
+}
+
+/** Build the peer's model and optimizer for `objective` (B × T tokens a step). */
+export function tfjsTrainer(peer: TfjsPeerRuntime, cfg: EncoderConfig, objective: 'mlm' | 'rts', B: number, T: number): TfjsTrainer {
   const { tf } = peer;
   const V = cfg.vocabSize;
   const nSel = Math.max(1, Math.round(0.15 * B * T));
@@ -134,36 +142,48 @@ export async function tfjsTrain(peer: TfjsPeerRuntime, cfg: EncoderConfig, objec
     const logits = linear(tf, gelu(tf, linear(tf, hidden, P('head.dense.w'), P('head.dense.b'))), P('head.out.w'), P('head.out.b'));
     return tf.losses.sigmoidCrossEntropy(x.target, logits) as Scalar;
   };
-  const times: number[] = [];
+  let k = 0;
   let firstLoss = NaN;
-  for (let k = 0; k < steps + 2; k++) {
-    const x = inputs(tf, V, B, T, nSel);
-    const t0 = performance.now();
-    const value = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(loss(x), vars);
-      const g = vars.map((v) => grads[v.name]);
-      // Global-norm clipping at 1 (PyTorch's clip_grad_norm_), then AdamW.
-      // (A chain of adds: tf.addN binds every input at once, past WebGPU's 8 storage buffers a stage.)
-      const norm = tf.sqrt(g.map((t) => tf.sum(tf.square(t))).reduce((a, b) => tf.add(a, b)));
-      const scale = tf.minimum(tf.div(1, tf.add(norm, 1e-6)), 1);
-      const c1 = 1 - beta1 ** (k + 1), c2 = 1 - beta2 ** (k + 1);
-      vars.forEach((v, i) => {
-        const gi = tf.mul(g[i], scale);
-        m[i].assign(tf.add(tf.mul(m[i], beta1), tf.mul(gi, 1 - beta1)));
-        s[i].assign(tf.add(tf.mul(s[i], beta2), tf.mul(tf.square(gi), 1 - beta2)));
-        const update = tf.div(tf.div(m[i], c1), tf.add(tf.sqrt(tf.div(s[i], c2)), eps));
-        v.assign(tf.sub(tf.mul(v, 1 - lr * wd), tf.mul(update, lr)));
+  return {
+    get firstLoss() {
+      return firstLoss;
+    },
+    async step() {
+      const x = inputs(tf, V, B, T, nSel);
+      const t0 = performance.now();
+      const value = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(loss(x), vars);
+        const g = vars.map((v) => grads[v.name]);
+        // Global-norm clipping at 1 (PyTorch's clip_grad_norm_), then AdamW.
+        // (A chain of adds: tf.addN binds every input at once, past WebGPU's 8 storage buffers a stage.)
+        const norm = tf.sqrt(g.map((t) => tf.sum(tf.square(t))).reduce((a, b) => tf.add(a, b)));
+        const scale = tf.minimum(tf.div(1, tf.add(norm, 1e-6)), 1);
+        const c1 = 1 - beta1 ** (k + 1), c2 = 1 - beta2 ** (k + 1);
+        vars.forEach((v, i) => {
+          const gi = tf.mul(g[i], scale);
+          m[i].assign(tf.add(tf.mul(m[i], beta1), tf.mul(gi, 1 - beta1)));
+          s[i].assign(tf.add(tf.mul(s[i], beta2), tf.mul(tf.square(gi), 1 - beta2)));
+          const update = tf.div(tf.div(m[i], c1), tf.add(tf.sqrt(tf.div(s[i], c2)), eps));
+          v.assign(tf.sub(tf.mul(v, 1 - lr * wd), tf.mul(update, lr)));
+        });
+        return value;
       });
-      return value;
-    });
-    await peer.sync(value);
-    peer.check(`the ${objective} step`);
-    if (k >= 2) times.push(performance.now() - t0);
-    if (k === 0) firstLoss = (await value.data())[0];
-    value.dispose();
-    for (const t of [x.ids, x.sel, x.target]) t.dispose();
-  }
-  for (const v of [...vars, ...m, ...s]) v.dispose();
-  const ms = median(times);
+      await peer.sync(value);
+      peer.check(`the ${objective} step`);
+      const ms = performance.now() - t0;
+      if (k === 0) firstLoss = (await value.data())[0];
+      value.dispose();
+      for (const t of [x.ids, x.sel, x.target]) t.dispose();
+      k++;
+      return ms;
+    },
+    dispose() {
+      for (const v of [...vars, ...m, ...s]) v.dispose();
+    },
+  };
+}
+
+/** The result row from the median step time. */
+export function tfjsResult(objective: 'mlm' | 'rts', B: number, T: number, ms: number, firstLoss: number): TfjsTrainResult {
   return { objective, tokens_per_s: Math.round((B * T * 1000) / ms), step_ms: Number(ms.toFixed(2)), first_loss: Number(firstLoss.toFixed(4)) };
 }
