@@ -6,6 +6,8 @@
 // One entry point, two passes (the GRADS define picks):
 //   probs  — s holds scale·Q·Kᵀ; writes P̃ = softmax(s over valid keys) ∘ mask·dropScale in
 //            place, and lse = m + log Σ exp(s − m) (0 for an empty row), as the fused forward.
+//            With PROBS_OUT, P̃ goes to a separate buffer `out` and s is only read: the
+//            scores stay for the backward, which then need not recompute them.
 //   grads  — s holds scale·Q·Kᵀ again (recomputed), g holds dP̃ = dO·Vᵀ; with
 //            P = exp(s − lse), z = mask·dropScale, Δ = Σ_j P z dP̃ (= dO·O), writes
 //            s ← P z (for dV = P̃ᵀ·dO) and g ← dS = P (z dP̃ − Δ) (for dQ and dK).
@@ -31,7 +33,19 @@ struct Params { T: u32, H: u32, scale: f32, dropP: f32, dropScale: f32, seed: u3
 @group(0) @binding(1) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(2) var<storage, read> lengths: array<u32>;
 @group(0) @binding(3) var<uniform> p: Params;
+//#if PROBS_OUT
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
 //#endif
+//#endif
+
+// Where probs writes P̃: in place, or to `out` (PROBS_OUT).
+fn put_prob(i: u32, v: f32) {
+//#if PROBS_OUT
+  out[i] = v;
+//#else
+  s[i] = v;
+//#endif
+}
 
 //#include row_common.wgsl
 
@@ -81,8 +95,8 @@ fn main(invocation: RowInvocation, @builtin(num_workgroups) nwg: vec3u) {
     let z = keep4(q, r.i, r.bh);
     for (var c = 0u; c < 4u; c++) {
       let j = 4u * q + c;
-      if (j < r.len) { s[r.base + j] = exp(s[r.base + j] - m) * inv * z[c]; }
-      else if (j < r.cols) { s[r.base + j] = 0.0; }
+      if (j < r.len) { put_prob(r.base + j, exp(s[r.base + j] - m) * inv * z[c]); }
+      else if (j < r.cols) { put_prob(r.base + j, 0.0); }
     }
   }
 //#else

@@ -34,8 +34,8 @@ async function runGpu(
   c: Case,
   qkv: Float32Array,
   dout: Float32Array,
-  o: { dropout?: AttentionDropout; tile?: AttentionTile; tileDq?: AttentionTile; tileDkv?: AttentionTile; dtype?: DType; step?: number; algorithm?: AttentionAlgorithm; scratch?: AttentionScratch } = {},
-): Promise<Run> {
+  o: { dropout?: AttentionDropout; tile?: AttentionTile; tileDq?: AttentionTile; tileDkv?: AttentionTile; dtype?: DType; step?: number; algorithm?: AttentionAlgorithm; scratch?: AttentionScratch; keepScores?: boolean } = {},
+): Promise<Run & { ops: string[] }> {
   const { B, T, H, D } = c;
   const dtype = o.dtype ?? 'f32';
   const tq = rt.upload(qkv, [B, T, 3 * H * D], dtype, 'qkv');
@@ -44,13 +44,16 @@ async function runGpu(
   const tlse = rt.empty([B, H, T], 'f32', 'lse');
   const tg = rt.upload(dout, [B, T, H * D], dtype, 'dout');
   const tdq = rt.empty([B, T, 3 * H * D], dtype, 'dqkv');
-  const fwd = await attention(rt, tq, tl, to, tlse, { heads: H, dropout: o.dropout, tile: o.tile, algorithm: o.algorithm ?? 'fused', scratch: o.scratch });
+  let kept: ReturnType<Runtime['empty']> | null = null;
+  const keepScores = o.keepScores ? () => (kept = rt.empty([B * H, T, T], 'f32', 'kept scores')) : undefined;
+  const fwd = await attention(rt, tq, tl, to, tlse, { heads: H, dropout: o.dropout, tile: o.tile, algorithm: o.algorithm ?? 'fused', scratch: o.scratch, keepScores });
+  expect(fwd.keptScores).toBe(kept);
   expect(fwd.algorithm).toBe(o.algorithm ?? 'fused');
   const bwd = await attentionBackward(rt, fwd, tg, tdq, { tileDq: o.tileDq, tileDkv: o.tileDkv });
   if (o.step !== undefined) fwd.setStep(o.step);
   await rt.run(...fwd.ops, ...bwd.ops);
-  const r = { out: (await rt.read(to)) as Float32Array, lse: (await rt.read(tlse)) as Float32Array, dqkv: (await rt.read(tdq)) as Float32Array };
-  rt.release(tq, tl, to, tlse, tg, tdq);
+  const r = { out: (await rt.read(to)) as Float32Array, lse: (await rt.read(tlse)) as Float32Array, dqkv: (await rt.read(tdq)) as Float32Array, ops: [...fwd.ops, ...bwd.ops].map((op) => op.label) };
+  rt.release(tq, tl, to, tlse, tg, tdq, ...(kept ? [kept] : []));
   if (!o.scratch) releaseAttentionScratch(rt, fwd.scratch);
   return r;
 }
@@ -182,6 +185,25 @@ describe('attention, materialised algorithm', () => {
 });
 
 describe('attention dropout', () => {
+  it('materialised with the scores kept for the backward: the same bits as recomputing them, one matmul less (dropout, padding)', async () => {
+    const rt = await getRuntime();
+    const c: Case = { B: 2, T: 21, H: 3, D: 32, lengths: [21, 9] };
+    const { qkv, dout } = inputs(c, 51);
+    const dropout = { p: 0.2, seed: 77, stream: 1 };
+    const recompute = await runGpu(rt, c, qkv, dout, { algorithm: 'materialized', dropout, step: 3 });
+    const kept = await runGpu(rt, c, qkv, dout, { algorithm: 'materialized', dropout, step: 3, keepScores: true });
+    for (const k of ['out', 'lse', 'dqkv'] as const) expect(Array.from(kept[k]), k).toEqual(Array.from(recompute[k]));
+    expectClose(kept.dqkv, refAttentionBackward(qkv, c.lengths, dout, c, undefined, { ...dropout, step: 3 }), TOL_GRAD, 'dqkv, kept scores');
+    expect(recompute.ops.filter((l) => l.endsWith('.scores'))).toEqual(['attention.scores', 'attention_bwd.scores']);
+    expect(kept.ops.filter((l) => l.endsWith('.scores'))).toEqual(['attention.scores']);
+    // 'fused' never asks for a buffer.
+    const fused = await attention(rt, rt.empty([1, 4, 96]), rt.upload([4], [1], 'u32'), rt.empty([1, 4, 32]), rt.empty([1, 1, 4]), { heads: 1, algorithm: 'fused', keepScores: () => { throw new Error('asked'); } });
+    expect(fused.keptScores).toBeNull();
+    // A wrong buffer is refused by name.
+    const bad = () => rt.empty([2, 4, 4], 'f32');
+    await expect(attention(rt, rt.empty([1, 4, 96]), rt.upload([4], [1], 'u32'), rt.empty([1, 4, 32]), rt.empty([1, 1, 4]), { heads: 1, algorithm: 'materialized', keepScores: bad })).rejects.toThrow(/attention: keepScores/);
+  });
+
   it('forward and backward use the reference mask (several steps via setStep), both algorithms', async () => {
     const rt = await getRuntime();
     const c: Case = { B: 2, T: 19, H: 2, D: 32, lengths: [19, 11] };

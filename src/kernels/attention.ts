@@ -19,7 +19,9 @@
 //    global memory; the only option when [B·H, T, T] scores would not fit a binding.
 //  - 'materialized': scores = scale·Q·Kᵀ by the matmul kernels into a [B·H, T, T] scratch,
 //    softmax/dropout rows in place (shaders/attention_probs.wgsl), then P̃·V; backward
-//    recomputes the scores and runs five matmuls around one row kernel. On CPU adapters the
+//    recomputes the scores and runs five matmuls around one row kernel. Given a buffer of
+//    its own (`keepScores`), the forward keeps the scores there (P̃ goes to the scratch)
+//    and the backward reads them instead of recomputing: one matmul less for B·H·T² floats. On CPU adapters the
 //    matmuls' subgroup tiles make this several times faster (bench/RESULTS.md).
 // 'auto' (the default) lets the autotuner measure both per adapter and shape class.
 import type { Runtime, Op } from '../gpu/runtime.js';
@@ -85,9 +87,11 @@ const FWD: KernelSignature = { name: 'attention', bindings: ['read', 'read', 'rw
 const BWD: KernelSignature = { name: 'attention_bwd', bindings: ['read', 'read', 'read', 'read', 'read', 'rw', 'uniform'] };
 const PROBS: KernelSignature = { name: 'attention.probs', bindings: ['rw', 'rw', 'read', 'uniform'] };
 const GRADS: KernelSignature = { name: 'attention.grads', bindings: ['rw', 'rw', 'read', 'read', 'uniform'] };
+const PROBS_OUT: KernelSignature = { name: 'attention.probs_out', bindings: ['rw', 'rw', 'read', 'uniform', 'rw'] };
 for (const l of ROW_LAYOUTS)
   registerVariants(
     { sig: PROBS, spec: layoutSpec('attention_probs.wgsl', l) },
+    { sig: PROBS_OUT, spec: layoutSpec('attention_probs.wgsl', l, {}, ['PROBS_OUT']) },
     { sig: GRADS, spec: layoutSpec('attention_probs.wgsl', l, {}, ['GRADS']) },
   );
 
@@ -158,6 +162,12 @@ export interface AttentionOptions {
   algorithm?: AttentionAlgorithm | 'auto';
   /** Materialised algorithm: where its scratch lives (shared between calls); default a private holder. */
   scratch?: AttentionScratch;
+  /**
+   * Materialised algorithm: called once when it is chosen, for an f32 [B·H, T, T] buffer of
+   * this call's own where the forward keeps the scores for its backward (which then skips
+   * recomputing them); null to recompute. Not called for 'fused'.
+   */
+  keepScores?: () => Tensor | null;
   /** Fused forward tile; default defaultAttentionTile('fwd', D). */
   tile?: AttentionTile;
   autotune?: AutotuneOptions;
@@ -180,6 +190,8 @@ export interface AttentionForward {
   readonly scale: number;
   /** The materialised algorithm's scratch holder (empty for 'fused'). */
   readonly scratch: AttentionScratch;
+  /** Materialised: the scores kept for the backward (keepScores), if any. */
+  readonly keptScores: Tensor | null;
 }
 
 export interface AttentionBackwardOptions {
@@ -247,15 +259,25 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
   );
   const scratch = opts.scratch ?? {};
   let ops: Op[];
+  let keptScores: Tensor | null = null;
   if (algorithm === 'fused') {
     ops = [await rt.op(FWD, fwdSpec(D, tile, f16), [qkv, lengths, out, lse, params], [ceilDiv(T, tile.WG), B * H], name)];
   } else {
     const S = scratchTensor(rt, scratch, 'scores', B * H, T);
+    keptScores = opts.keepScores?.() ?? null;
+    if (keptScores) {
+      expectDType(name, 'keepScores', keptScores, 'f32');
+      expectShape(name, 'keepScores', keptScores, [B * H, T, T]);
+      if (keptScores.buffer === S.buffer) throw new Error(`${name}: the kept scores must not share a buffer with the scratch`);
+    }
     const [q, k, v] = [0, 1, 2].map((part) => headsView(qkv, B, T, H, D, 3 * H * D, part * H * D));
     const layout = rowLayout(rt, 'auto', `${name}.probs`);
+    const probs = keptScores
+      ? rt.op(PROBS_OUT, layoutSpec('attention_probs.wgsl', layout, {}, ['PROBS_OUT']), [keptScores, lse, lengths, params, S], rowGrid(rt, B * H * T, layout), `${name}.probs`)
+      : rt.op(PROBS, layoutSpec('attention_probs.wgsl', layout), [S, lse, lengths, params], rowGrid(rt, B * H * T, layout), `${name}.probs`);
     ops = [
-      await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores`, autotune: opts.autotune }),
-      await rt.op(PROBS, layoutSpec('attention_probs.wgsl', layout), [S, lse, lengths, params], rowGrid(rt, B * H * T, layout), `${name}.probs`),
+      await matmul(rt, q, k, keptScores ?? S, { transB: true, alpha: scale, label: `${name}.scores`, autotune: opts.autotune }),
+      await probs,
       await matmul(rt, S, v, headsView(out, B, T, H, D), { label: `${name}.context`, autotune: opts.autotune }),
     ];
   }
@@ -263,7 +285,7 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
     algorithm,
     ops,
     dims: { B, T, H, D },
-    qkv, lengths, out, lse, params, scale, scratch,
+    qkv, lengths, out, lse, params, scale, scratch, keptScores,
     stepTarget: { buffer: params, offset: STEP_OFFSET },
     setStep(step: number) {
       rt.device.queue.writeBuffer(params, STEP_OFFSET, new Uint32Array([step >>> 0]));
@@ -352,13 +374,14 @@ export async function attentionBackward(rt: Runtime, fwd: AttentionForward, dout
 }
 
 /**
- * Materialised backward: S = scale·Q·Kᵀ (recomputed), G = dO·Vᵀ, then the grads row kernel
- * turns S into P̃ and G into dS; dQ = scale·dS·K, dK = scale·dSᵀ·Q, dV = P̃ᵀ·dO.
+ * Materialised backward: S = scale·Q·Kᵀ (recomputed, unless the forward kept it), G = dO·Vᵀ,
+ * then the grads row kernel turns S into P̃ and G into dS; dQ = scale·dS·K, dK = scale·dSᵀ·Q,
+ * dV = P̃ᵀ·dO.
  */
 async function materializedBackward(rt: Runtime, fwd: AttentionForward, dout: Tensor, dqkv: Tensor): Promise<{ ops: Op[] }> {
   const name = 'attention_bwd';
   const { B, T, H, D } = fwd.dims;
-  const S = scratchTensor(rt, fwd.scratch, 'scores', B * H, T);
+  const S = fwd.keptScores ?? scratchTensor(rt, fwd.scratch, 'scores', B * H, T);
   const G = scratchTensor(rt, fwd.scratch, 'grads', B * H, T);
   const [q, k, v] = [0, 1, 2].map((part) => headsView(fwd.qkv, B, T, H, D, 3 * H * D, part * H * D));
   const [dq, dk, dv] = [0, 1, 2].map((part) => headsView(dqkv, B, T, H, D, 3 * H * D, part * H * D));
@@ -367,7 +390,7 @@ async function materializedBackward(rt: Runtime, fwd: AttentionForward, dout: Te
   const scale = fwd.scale;
   return {
     ops: [
-      await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores` }),
+      ...(fwd.keptScores ? [] : [await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores` })]),
       await matmul(rt, dO, v, G, { transB: true, label: `${name}.dprobs` }),
       await rt.op(GRADS, layoutSpec('attention_probs.wgsl', layout, {}, ['GRADS']), [S, G, fwd.lse, fwd.lengths, fwd.params], rowGrid(rt, B * H * T, layout), `${name}.grads`),
       await matmul(rt, G, k, dq, { alpha: scale, label: `${name}.dq` }),

@@ -87,6 +87,14 @@ export interface EncoderOptions {
 }
 
 /**
+ * Attention scores an encoder keeps from its forward for its backward (materialised
+ * attention: the backward then skips one matmul per layer): a layer keeps them while the
+ * total stays within this, so memory grows by at most this much. At batch 32 × 128, `tiny`
+ * keeps both layers' (2 × 4 MiB), `mini` all 4 (8 MiB each), `small` 4 of 12.
+ */
+export const KEPT_SCORES_BYTES = 32 * 2 ** 20;
+
+/**
  * Memory two encoders of one shape share because they never run at once (a trainer's
  * training and evaluation graphs; one queue runs their submits in order): the materialised
  * attention's scratch, and the activations — the training encoder (built first) lends each
@@ -466,6 +474,7 @@ export class Encoder {
     const ctx = this.act([B, T, h], `${L}ctx`), lse = this.tensor([B, H, T], `${L}lse`);
     const attn = await attention(rt, qkv, inp.lengths, ctx, lse, {
       heads: H,
+      keepScores: () => this.keptScoresBuffer(l, H, o),
       dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: DROPOUT_SITES.attentionProbs(o.streamBase ?? 0, l) } : undefined,
       scratch: o.share?.attention ?? this.attnScratch,
       algorithm: o.attention,
@@ -473,6 +482,20 @@ export class Encoder {
     f.push(...attn.ops);
     return { qkv, ctx, lse, attn };
   }
+
+  /**
+   * A buffer where layer l's materialised attention keeps its scores for the backward
+   * (which then skips recomputing them), while this encoder's kept scores fit in
+   * KEPT_SCORES_BYTES; null (recompute) beyond that, and for a forward-only encoder.
+   */
+  private keptScoresBuffer(l: number, H: number, o: EncoderOptions): Tensor | null {
+    const bytes = this.B * H * this.T * this.T * 4;
+    if (o.forwardOnly || this.keptScoresBytes + bytes > KEPT_SCORES_BYTES) return null;
+    this.keptScoresBytes += bytes;
+    return this.tensor([this.B * H, this.T, this.T], `encoder.layer.${l}.attention.kept_scores`);
+  }
+
+  private keptScoresBytes = 0;
 
   private backwardBuffers(): BackwardBuffers {
     const { N, cfg } = this, h = cfg.hiddenSize, F = cfg.intermediateSize;
