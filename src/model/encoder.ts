@@ -88,9 +88,9 @@ export interface EncoderOptions {
 
 /**
  * Attention scores an encoder keeps from its forward for its backward (materialised
- * attention: the backward then skips one matmul per layer): a layer keeps them while the
- * total stays within this, so memory grows by at most this much. At batch 32 × 128, `tiny`
- * keeps both layers' (2 × 4 MiB), `mini` all 4 (8 MiB each), `small` 4 of 12.
+ * attention: the backward then skips one matmul per layer) when every layer's fit in this
+ * together; else none are kept. At batch 32 × 128, `tiny` (2 × 4 MiB) and `mini` (4 × 8 MiB)
+ * keep them; `small` (12 × 8 MiB) does not, so its memory stays as it was (under 1 GiB).
  */
 export const KEPT_SCORES_BYTES = 32 * 2 ** 20;
 
@@ -485,17 +485,14 @@ export class Encoder {
 
   /**
    * A buffer where layer l's materialised attention keeps its scores for the backward
-   * (which then skips recomputing them), while this encoder's kept scores fit in
-   * KEPT_SCORES_BYTES; null (recompute) beyond that, and for a forward-only encoder.
+   * (which then skips recomputing them) when every layer's fit in KEPT_SCORES_BYTES; null
+   * (recompute) otherwise, and for a forward-only encoder.
    */
   private keptScoresBuffer(l: number, H: number, o: EncoderOptions): Tensor | null {
-    const bytes = this.B * H * this.T * this.T * 4;
-    if (o.forwardOnly || this.keptScoresBytes + bytes > KEPT_SCORES_BYTES) return null;
-    this.keptScoresBytes += bytes;
+    const bytes = this.cfg.numLayers * this.B * H * this.T * this.T * 4;
+    if (o.forwardOnly || bytes > KEPT_SCORES_BYTES) return null;
     return this.tensor([this.B * H, this.T, this.T], `encoder.layer.${l}.attention.kept_scores`);
   }
-
-  private keptScoresBytes = 0;
 
   private backwardBuffers(): BackwardBuffers {
     const { N, cfg } = this, h = cfg.hiddenSize, F = cfg.intermediateSize;
