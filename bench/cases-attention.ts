@@ -1,7 +1,8 @@
 // Benchmark cases for attention, forward and backward, both algorithms ('fused' flash-style
 // kernels, 'materialized' scores through the matmuls), at small-BERT shapes with padding and
 // attention dropout 0.1. FLOPs are nominal: forward 4·B·H·T²·D (QKᵀ and P·V), backward
-// 8·B·H·T²·D (dV, dP, dQ, dK; both algorithms also recompute QKᵀ, not counted).
+// 8·B·H·T²·D (dV, dP, dQ, dK; both algorithms also recompute QKᵀ, not counted, except
+// 'materialized kept', whose forward kept the scores for it, as the encoder does when they fit).
 // The TensorFlow.js peer of the forward is matMul(Q, Kᵀ)·scale → softmax → matMul(·, V) on
 // [B·H, T, D] tensors (no mask, no dropout: slightly less work than ours).
 // At head dim 64, also f16 storage of qkv, the output and their gradients (f32 arithmetic),
@@ -23,16 +24,18 @@ export function attentionCases(): BenchCase[] {
   for (const algorithm of ATTENTION_ALGORITHMS) {
     const shape = `B${B} T${T} H${H} D${D}`;
     const f16 = dtype === 'f16';
-    const make = async (rt: Parameters<BenchCase['setup']>[0], backward: boolean) => {
+    const make = async (rt: Parameters<BenchCase['setup']>[0], backward: boolean, keep = false) => {
       const qkv = rt.upload(fill(B * T * 3 * H * D, 1), [B, T, 3 * H * D], dtype);
       // Realistic padding: lengths spread between T/2 and T.
       const lengths = rt.upload(Array.from({ length: B }, (_, b) => T - Math.floor((b * T) / (2 * B))), [B], 'u32');
       const out = rt.empty([B, T, H * D], dtype), lse = rt.empty([B, H, T]);
       const dout = rt.upload(fill(B * T * H * D, 2), [B, T, H * D], dtype), dqkv = rt.empty([B, T, 3 * H * D], dtype);
-      const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, dropout: { p: 0.1, seed: 1 }, algorithm });
+      const kept = keep ? rt.empty([B * H, T, T]) : null;
+      const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, dropout: { p: 0.1, seed: 1 }, algorithm, keepScores: () => kept });
       const ops = backward ? (await attentionBackward(rt, fwd, dout, dqkv)).ops : fwd.ops;
       if (backward) await rt.run(...fwd.ops);
-      return { ops, release: () => (rt.release(qkv, lengths, out, lse, dout, dqkv), releaseAttentionScratch(rt, fwd.scratch)) };
+      // (A kept-scores backward run again finds P̃ where the scores were: same work, other numbers.)
+      return { ops, release: () => (rt.release(qkv, lengths, out, lse, dout, dqkv, ...(kept ? [kept] : [])), releaseAttentionScratch(rt, fwd.scratch)) };
     };
     const BH = B * H;
     if (f16) {
@@ -53,6 +56,8 @@ export function attentionCases(): BenchCase[] {
       },
     });
     cases.push({ kernel: `attention_bwd[${algorithm}]`, shape, flops: 8 * BH * T * T * D, setup: (rt) => make(rt, true) });
+    if (algorithm === 'materialized' && T === 128)
+      cases.push({ kernel: 'attention_bwd[materialized kept]', shape, flops: 8 * BH * T * T * D, setup: (rt) => make(rt, true, true) });
   }
   return cases;
 }
