@@ -1,4 +1,5 @@
-// Fused AdamW (shaders/adamw.wgsl): one dispatch per parameter tensor updates param, m and v.
+// Fused AdamW (shaders/adamw.wgsl): one dispatch per tensor updates param, m and v (the trainer
+// passes whole parameter arenas: src/model/params.ts).
 //
 //   const step = createStepBuffer(rt);                 // [step u32, lr f32], shared by all ops
 //   const op = await adamw(rt, { param, grad, m, v }, clip.state, step, { weightDecay: 0.01, decay: true });

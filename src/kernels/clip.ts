@@ -4,7 +4,8 @@
 //   rt.record(...clip.ops);                             // every step, after backward
 //   // clip.state = [scale, norm, sumsq, nonfinite] (f32), read by adamw()
 //
-// One `sumsq` dispatch per gradient tensor (each writes per-workgroup partial sums into its
+// One `sumsq` dispatch per gradient tensor (the trainer passes whole gradient arenas:
+// src/model/params.ts; each writes per-workgroup partial sums into its
 // own fixed slots), then one `finalize` dispatch summing every slot in a fixed order:
 // deterministic, and any number of tensors despite the 8-storage-binding limit.
 import type { Runtime, Op } from '../gpu/runtime.js';
