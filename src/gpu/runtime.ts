@@ -7,7 +7,7 @@ import type { AcquireOptions } from './adapter.js';
 import type { AcquiredDevice, Capabilities } from './device.js';
 import { BufferPool } from './pool.js';
 import { PipelineCache, type KernelSignature, type ShaderSources, type ShaderSpec } from './pipelines.js';
-import { bindingBytes, byteOffsetOf, BYTES, checkShape, fromF16, numel, shapeStr, toF16, type DType, type HostArray, type Shape, type Tensor } from './tensor.js';
+import { arenaBytes, bindingBytes, byteOffsetOf, BYTES, checkShape, fromF16, numel, shapeStr, toF16, type DType, type HostArray, type Shape, type Tensor } from './tensor.js';
 
 export class GpuError extends Error {
   constructor(message: string) {
@@ -200,7 +200,7 @@ export class Runtime {
     for (const p of parts) {
       checkShape(p.shape, p.label);
       starts.push(bytes);
-      bytes += Math.ceil(Math.max(4, numel(p.shape) * BYTES[dtype]) / align) * align;
+      bytes += arenaBytes(numel(p.shape), dtype, align);
     }
     const root = this.zeros([bytes / BYTES[dtype]], dtype, label);
     const views = parts.map((p, i): Tensor => {

@@ -23,6 +23,11 @@ export interface Tensor {
   readonly view?: { readonly byteOffset: number; readonly owner: Tensor };
 }
 
+/** Bytes a tensor of `size` elements takes in an arena: its data rounded up to whole `align`s (at least 4 bytes of data). */
+export function arenaBytes(size: number, dtype: DType, align: number): number {
+  return Math.ceil(Math.max(4, size * BYTES[dtype]) / align) * align;
+}
+
 /** Where a tensor starts in its buffer, in bytes (0 unless it is a view). */
 export function byteOffsetOf(t: Tensor): number {
   return t.view?.byteOffset ?? 0;

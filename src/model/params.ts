@@ -7,7 +7,7 @@
 // per tensor: on CPU adapters every dispatch costs ~0.2 ms, and a model has ~200 tensors),
 // and zeroing the gradients is one clear per arena. Kernels bind the views like any tensor.
 import type { Runtime } from '../gpu/runtime.js';
-import { BYTES, type Tensor } from '../gpu/tensor.js';
+import { arenaBytes, numel, type Tensor } from '../gpu/tensor.js';
 import { randomNormal } from '../kernels/random.js';
 import type { ParamSpec } from './config.js';
 
@@ -35,7 +35,7 @@ export function arenaGroups(specs: readonly ParamSpec[], maxBytes: number, align
   for (const decay of [true, false]) {
     let g: { decay: boolean; specs: ParamSpec[]; bytes: number } | null = null;
     for (const s of specs.filter((x) => x.decay === decay)) {
-      const bytes = Math.ceil(Math.max(4, s.shape.reduce((a, b) => a * b, 1) * BYTES.f32) / align) * align;
+      const bytes = arenaBytes(numel(s.shape), 'f32', align);
       if (bytes > maxBytes) throw new Error(`parameter '${s.name}' [${s.shape.join(', ')}] needs ${bytes} bytes, above this adapter's binding limit of ${maxBytes}`);
       if (!g || g.bytes + bytes > maxBytes) groups.push((g = { decay, specs: [], bytes: 0 }));
       g.specs.push(s);
