@@ -6,8 +6,9 @@
 // and against the datasheet peak where the device is known. The step, that matmul and the
 // TensorFlow.js peer's step are timed in alternating rounds (one of each per round, each
 // step after an untimed one of its own; medians over `steps` rounds), so the drift of a
-// shared machine falls on both sides of every ratio. Peak memory is the pool's high-water mark over the timed steps. With
-// several sizes the table shows how tokens/s and memory grow with the model. With several
+// shared machine falls on both sides of every ratio. Peak memory is the pool's high-water
+// mark over the timed steps. With several sizes the table shows how tokens/s and memory
+// grow with the model. With several
 // precisions (`--precision f32,f16`) each objective runs in each, one right after the other,
 // and an f16 row is compared with its f32 row (vs_f32) and with the best f16-input matmul.
 import { mkdtempSync, rmSync } from 'node:fs';

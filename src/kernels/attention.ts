@@ -21,8 +21,9 @@
 //    softmax/dropout rows in place (shaders/attention_probs.wgsl), then P̃·V; backward
 //    recomputes the scores and runs five matmuls around one row kernel. Given a buffer of
 //    its own (`keepScores`), the forward keeps the scores there (P̃ goes to the scratch)
-//    and the backward reads them instead of recomputing: one matmul less for B·H·T² floats. On CPU adapters the
-//    matmuls' subgroup tiles make this several times faster (bench/RESULTS.md).
+//    and the backward reads them instead of recomputing: one matmul less for B·H·T² floats.
+//    On CPU adapters the matmuls' subgroup tiles make this algorithm several times faster
+//    (bench/RESULTS.md).
 // 'auto' (the default) lets the autotuner measure both per adapter and shape class.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { isCpuAdapter } from '../gpu/adapter.js';
