@@ -41,6 +41,10 @@ const ACCUM: bool = false;
 // values before the activation — a layer's forward keeps them for its backward without a
 // separate activation pass over its output. With f16 storage, C's activation is taken of
 // the value before its rounding to f16 (a separate kernel would read it rounded).
+// ROW_SUMS (unbatched): a sixth binding `row_sums` gets Σ_k op(A)[m, k] (added with ACCUM),
+// summed from the A values the tile loads anyway — a linear layer's bias gradient beside its
+// weight gradient (dW = dyᵀ·x, db = Σ_rows dy), without a pass of its own over dy. Only the
+// workgroups of the first column block store them; each sums its rows in k order.
 
 //#if A_F16
 alias TA = f16;
@@ -62,7 +66,7 @@ struct Params {
   M: u32, N: u32, K: u32, nb2: u32,
   lda: u32, ldb: u32, ldc: u32, alpha: f32,
   offA: u32, sA1: u32, sA2: u32, offBias: u32,
-  offB: u32, sB1: u32, sB2: u32, _p1: u32,
+  offB: u32, sB1: u32, sB2: u32, offRowSums: u32,
   offC: u32, sC1: u32, sC2: u32, _p2: u32,
 }
 
@@ -81,6 +85,17 @@ struct Params {
 @group(0) @binding(4) var<uniform> p: Params;
 //#if PRE_OUT
 @group(0) @binding(5) var<storage, read_write> pre: array<TC>;
+//#endif
+//#if ROW_SUMS
+@group(0) @binding(5) var<storage, read_write> row_sums: array<f32>;
+
+// s holds partial sums of row m (per k mod 4 in the register tilings).
+fn store_row_sum(m: u32, s: vec4f) {
+  let i = p.offRowSums + m;
+  var y = (s.x + s.y) + (s.z + s.w);
+  if (ACCUM) { y += row_sums[i]; }
+  row_sums[i] = y;
+}
 //#endif
 
 // ---- element access ----------------------------------------------------------------
@@ -260,6 +275,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let bbase = batch_base(z, p.offB, p.sB1, p.sB2);
   let cbase = batch_base(z, p.offC, p.sC1, p.sC2);
   var acc: array<vec4f, TM * TN4>;
+//#if ROW_SUMS
+  var rs: array<vec4f, AR>;   // the rows this invocation loads (load_a)
+//#endif
   // Rows past M and columns past N read in-range neighbours (or clamped, robust
   // accesses) and are never stored; only the K tail must be exact zeros.
   let kfull = p.K & ~3u;
@@ -273,6 +291,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         for (var j4 = 0u; j4 < TN4; j4++) { bv[kk * TN4 + j4] = select(vec4f(0.0), bv[kk * TN4 + j4], keep[kk]); }
       }
     }
+//#if ROW_SUMS
+    for (var r = 0u; r < AR; r++) { rs[r] += av[r]; }
+//#endif
     for (var i = 0u; i < TM; i++) {
 //#if SUBGROUPS
       let a = subgroupShuffle(av[i / WGX], i % WGX);
@@ -305,6 +326,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       }
     }
   }
+//#if ROW_SUMS
+  // Subgroup: lane `lane` loaded rows m0 + r·WGX + lane; plain: every invocation of a row
+  // of the workgroup loaded rows m0 .. m0+TM-1, and the first stores them.
+  if (wid.x == 0u) {
+    for (var r = 0u; r < AR; r++) {
+//#if SUBGROUPS
+      let m = m0 + r * WGX + lane;
+//#else
+      let m = m0 + r;
+      if (lane != 0u) { break; }
+//#endif
+      if (m < p.M) { store_row_sum(m, rs[r]); }
+    }
+  }
+//#endif
 }
 //#endif
 
@@ -329,6 +365,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var acc: array<f32, TM * TN>;
   var a: array<f32, TM>;
   var b: array<f32, TN>;
+//#if ROW_SUMS
+  var rs: array<f32, TM>;
+//#endif
   for (var k0 = 0u; k0 < p.K; k0 += BK) {
     // Consecutive invocations read consecutive addresses of each operand.
     for (var e = li; e < BK * BM; e += NT) {
@@ -349,6 +388,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     for (var kk = 0u; kk < BK; kk++) {
       for (var i = 0u; i < TM; i++) { a[i] = As[kk * BM + lid.y + i * WGY]; }
       for (var j = 0u; j < TN; j++) { b[j] = Bs[kk * BN + lid.x + j * WGX]; }
+//#if ROW_SUMS
+      for (var i = 0u; i < TM; i++) { rs[i] += a[i]; }
+//#endif
       for (var i = 0u; i < TM; i++) {
         for (var j = 0u; j < TN; j++) { acc[i * TN + j] = fma(a[i], b[j], acc[i * TN + j]); }
       }
@@ -365,5 +407,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       if (n < p.N) { epilogue(cbase, m, n, acc[i * TN + j], bj[j]); }
     }
   }
+//#if ROW_SUMS
+  if (wid.x == 0u && lid.x == 0u) {
+    for (var i = 0u; i < TM; i++) {
+      let m = m0 + lid.y + i * WGY;
+      if (m < p.M) { store_row_sum(m, vec4f(rs[i], 0.0, 0.0, 0.0)); }
+    }
+  }
+//#endif
 }
 //#endif

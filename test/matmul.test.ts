@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomArray, expectClose } from './harness.js';
 import { matmul, headsView, DEFAULT_TILE, TILE_CANDIDATES, GPU_TILE_CANDIDATES, tileCandidates, subgroupTiles, fixedSubgroupSize, subgroupTilesAgree, type MatmulTile, type MatrixView } from '../src/kernels/matmul.js';
-import { refMatmulFull, refMatmulView, hostMatrix, type HostView, type RefMatmulOptions } from '../src/kernels/ref/matmul.js';
+import { refMatmulFull, refMatmulView, refRowSums, hostMatrix, type HostView, type RefMatmulOptions } from '../src/kernels/ref/matmul.js';
 import { toF16, fromF16, type DType } from '../src/gpu/tensor.js';
 import { gelu } from '../src/kernels/gelu.js';
 import { geluErf, geluErfGrad, geluTanh, geluTanhGrad } from '../src/kernels/ref/activations.js';
@@ -130,6 +130,40 @@ describe('matmul', () => {
     expect(() => matmul(rt, a, a, c, { activation: 'gelu', preActivationOut: a })).toThrow(/must not share a buffer/);
     rt.release(a, c, wrong);
   });
+
+  it('row sums of op(A) beside the product (rowSumsOut): each tiling algorithm, both layouts of A, written or accumulated at an offset, f16 A', async () => {
+    const rt = await getRuntime();
+    // Plain register tiles (several rows of invocations: only the first stores), subgroup, workgroup memory.
+    const tiles = [...baseTiles(rt), WGMEM_TILE];
+    type Case = [number, number, number, boolean, boolean, DType];
+    // Odd M and K (rows past M, a K tail), one row, one column block and several.
+    const cases: Case[] = [[45, 39, 83, true, true, 'f32'], [13, 21, 5, false, false, 'f32'], [1, 7, 40, true, false, 'f32'], [36, 64, 20, true, true, 'f32']];
+    if (rt.caps.f16) cases.push([27, 33, 18, true, true, 'f16']);
+    let seed = 500;
+    for (const tile of tiles)
+      for (const [M, K, N, transA, accumulate, dt] of cases) {
+        const what = `${transA ? 'Aᵀ' : 'A'} ${dt} ${M}x${K}x${N}${accumulate ? ' accumulated' : ''} ${JSON.stringify(tile)}`;
+        const A = randomArray(M * K, seed++), B = randomArray(K * N, seed++), C0 = randomArray(M * N, seed++), R0 = randomArray(M + 9, seed++);
+        const Aq = dt === 'f16' ? fromF16(toF16(A)) : A;
+        const tA = rt.upload(A, transA ? [K, M] : [M, K], dt), tB = rt.upload(B, [K, N]), tC = rt.upload(C0, [M, N]), tR = rt.upload(R0, [M + 9]);
+        await rt.run(await matmul(rt, tA, tB, tC, { transA, accumulate, rowSumsOut: { tensor: tR, offset: 5 }, tile }));
+        const sums = await rt.read(tR);
+        const tol = dt === 'f16' ? { atol: 2e-2, rtol: 2e-2 } : tolF32(K);
+        expectClose(sums.subarray(5, 5 + M), refRowSums(Aq, M, K, transA, accumulate ? R0.subarray(5, 5 + M) : undefined), tol, `row sums ${what}`);
+        // The elements around the slice are untouched, and C is the product as without row sums.
+        expect([...sums.subarray(0, 5), ...sums.subarray(5 + M)], `outside the slice ${what}`).toEqual([...R0.subarray(0, 5), ...R0.subarray(5 + M)].map(Math.fround));
+        expectClose(await rt.read(tC), refMatmulFull(Aq, B, M, K, N, { transA, accumulate }, C0), tol, `C ${what}`);
+        rt.release(tA, tB, tC, tR);
+      }
+    // Misuse is refused by name.
+    const a = rt.upload([1, 2, 3, 4], [2, 2]), c = rt.empty([2, 2]), r = rt.empty([2]), short = rt.empty([3]), i32 = rt.empty([2], 'i32'), batched = rt.empty([2, 2, 2]), cb = rt.empty([2, 2, 2]);
+    expect(() => matmul(rt, a, a, c, { rowSumsOut: { tensor: i32 } })).toThrow(/rowSumsOut .* has dtype i32/);
+    expect(() => matmul(rt, a, a, c, { rowSumsOut: { tensor: short, offset: 2 } })).toThrow(/too short for 2 row sums from offset 2/);
+    expect(() => matmul(rt, batched, a, cb, { rowSumsOut: { tensor: r } })).toThrow(/needs an unbatched product, got batch 2/);
+    expect(() => matmul(rt, a, a, c, { activation: 'gelu', preActivationOut: r, rowSumsOut: { tensor: short } })).toThrow(/preActivationOut|cannot be combined/);
+    expect(() => matmul(rt, a, a, c, { rowSumsOut: { tensor: c } })).toThrow(/must not share a buffer/);
+    rt.release(a, c, r, short, i32, batched, cb);
+  }, 400_000);
 
   it('batched 3-D operands and a broadcast 2-D operand', async () => {
     const rt = await getRuntime();

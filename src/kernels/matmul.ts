@@ -145,6 +145,13 @@ export interface MatmulOptions {
    * separate activation pass.
    */
   preActivationOut?: Tensor;
+  /**
+   * Also Σ_k op(A)[m, k] for each row m into `tensor[offset + m]` (f32; written, or added to
+   * with `accumulate`), summed from the A values the product loads anyway: a linear layer's
+   * bias gradient beside its weight gradient (dW = dyᵀ·x → db = Σ_rows dy) without a pass of
+   * its own over dy. Unbatched products only; not with preActivationOut.
+   */
+  rowSumsOut?: { tensor: Tensor; offset?: number };
   /** C += result (gradient accumulation, residual adds); applied before the activation. */
   accumulate?: boolean;
   alpha?: number;
@@ -157,6 +164,8 @@ export interface MatmulOptions {
 const SIG: KernelSignature = { name: 'matmul', bindings: ['read', 'read', 'read', 'rw', 'uniform'] };
 /** With preActivationOut: a sixth binding laid out as C. */
 const SIG_PRE: KernelSignature = { name: 'matmul.pre', bindings: ['read', 'read', 'read', 'rw', 'uniform', 'rw'] };
+/** With rowSumsOut: a sixth binding, the row sums. */
+const SIG_ROW_SUMS: KernelSignature = { name: 'matmul.row_sums', bindings: ['read', 'read', 'read', 'rw', 'uniform', 'rw'] };
 
 function isView(x: MatrixOperand): x is MatrixView {
   return (x as MatrixView).tensor !== undefined;
@@ -237,7 +246,7 @@ function checkTile(rt: Runtime, tile: MatmulTile, op: string): void {
 
 function specFor(tile: MatmulTile, f: {
   transA: boolean; transB: boolean; bias: boolean; act: number; accum: boolean;
-  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean;
+  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean; rowSums?: boolean;
 }): ShaderSpec {
   const wgmem = Boolean(tile.WGMEM), subgroup = Boolean(tile.SUBGROUP) && !wgmem;
   const defines: string[] = [];
@@ -248,6 +257,7 @@ function specFor(tile: MatmulTile, f: {
   if (f.b16) defines.push('B_F16');
   if (f.c16) defines.push('C_F16');
   if (f.pre) defines.push('PRE_OUT');
+  if (f.rowSums) defines.push('ROW_SUMS');
   return {
     file: 'matmul.wgsl',
     consts: {
@@ -289,6 +299,15 @@ function specFor(tile: MatmulTile, f: {
       specFor(subgroupTiles(8)[0], { ...f, transB: true, vecA: true, vecB: true, bias: true, act: 1, pre: true }),
       specFor(subgroupTiles(8)[0], { ...f, vecA: true, vecB: true, a16: true, b16: true, c16: true, act: 2, pre: true }),
     ].map((spec) => ({ sig: SIG_PRE, spec })),
+  );
+  // Row sums (bias gradients beside weight gradients: Aᵀ, accumulated) on each algorithm.
+  registerVariants(
+    ...[
+      specFor(DEFAULT_TILE, { ...f, transA: true, accum: true, rowSums: true }),
+      specFor(wgmem, { ...f, transA: true, accum: true, a16: true, rowSums: true }),
+      specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, accum: true, rowSums: true }),
+      specFor(subgroupTiles(8)[0], { ...f, vecA: true, vecB: true, rowSums: true }),
+    ].map((spec) => ({ sig: SIG_ROW_SUMS, spec })),
   );
 }
 
@@ -428,6 +447,19 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
       throw new Error(`${name}: preActivationOut '${pre.label}' must not share a buffer with A, B, C or the bias`);
   }
 
+  const rowSums = o.rowSumsOut;
+  const rsOffset = rowSums?.offset ?? 0;
+  if (rowSums) {
+    const t = rowSums.tensor;
+    if (t.dtype !== 'f32') throw new Error(`${name}: rowSumsOut '${t.label}' has dtype ${t.dtype}, expected f32`);
+    if (!Number.isInteger(rsOffset) || rsOffset < 0) throw new Error(`${name}: rowSumsOut offset must be a non-negative integer, got ${rsOffset}`);
+    if (t.size < rsOffset + M) throw new Error(`${name}: rowSumsOut '${t.label}' ${shapeStr(t.shape)} is too short for ${M} row sums${rsOffset ? ` from offset ${rsOffset}` : ''}: ${shapes()}`);
+    if (bC !== 1) throw new Error(`${name}: rowSumsOut needs an unbatched product, got batch ${bC}: ${shapes()}`);
+    if (pre) throw new Error(`${name}: rowSumsOut and preActivationOut cannot be combined`);
+    if ([vA.tensor, vB.tensor, vC.tensor, o.bias].some((x) => x !== undefined && x.buffer === t.buffer))
+      throw new Error(`${name}: rowSumsOut '${t.label}' must not share a buffer with A, B, C or the bias`);
+  }
+
   const dims: MatmulShape = { M, N, K, batch: bC, transA, transB, dtypeA: vA.tensor.dtype, dtypeB: vB.tensor.dtype };
   if (o.tile) checkTile(rt, o.tile, name);
   return (async () => {
@@ -443,20 +475,22 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
     const spec = specFor(tile, {
       transA, transB, bias: Boolean(o.bias), act, accum: Boolean(o.accumulate),
       vecA: aligned(vA, rA), vecB: aligned(vB, rB),
-      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', pre: Boolean(pre),
+      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', pre: Boolean(pre), rowSums: Boolean(rowSums),
     });
     const params = rt.uniform(
       packUniform([
         ['u32', M], ['u32', N], ['u32', K], ['u32', nb2],
         ['u32', vA.ld], ['u32', vB.ld], ['u32', vC.ld], ['f32', o.alpha ?? 1],
         ['u32', rA.off], ['u32', rA.s1], ['u32', rA.s2], ['u32', o.biasOffset ?? 0],
-        ['u32', rB.off], ['u32', rB.s1], ['u32', rB.s2], ['u32', 0],
+        ['u32', rB.off], ['u32', rB.s1], ['u32', rB.s2], ['u32', rsOffset],
         ['u32', rC.off], ['u32', rC.s1], ['u32', rC.s2], ['u32', 0],
       ]),
       `${name}.params`,
     );
     const grid = [ceilDiv(N, tile.WGX * tile.TN), ceilDiv(M, tile.WGY * tile.TM), bC];
     const bindings = [vA.tensor, vB.tensor, o.bias ?? vA.tensor, vC.tensor, params];
-    return pre ? rt.op(SIG_PRE, spec, [...bindings, pre], grid, name) : rt.op(SIG, spec, bindings, grid, name);
+    if (pre) return rt.op(SIG_PRE, spec, [...bindings, pre], grid, name);
+    if (rowSums) return rt.op(SIG_ROW_SUMS, spec, [...bindings, rowSums.tensor], grid, name);
+    return rt.op(SIG, spec, bindings, grid, name);
   }
 }

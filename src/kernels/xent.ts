@@ -15,8 +15,8 @@
 // the embeddings): pass accumulate: false to overwrite them.
 // Per chunk of Vc ids: forward = logits tile Z = H·W_cᵀ + b_c (a matmul, autotuned like every
 // other) + row stats; then one finalize. Backward per chunk: the tile becomes the gradient
-// G in place (grad), then dH (+)= G·W_c and dW_c (+)= Gᵀ·H (matmuls) and db_c (+)= Σ_i G
-// (column sums). With several chunks the backward first recomputes chunk c's logits into
+// G in place (grad), then dH (+)= G·W_c and dW_c (+)= Gᵀ·H (matmuls; the second also sums
+// db_c (+)= Σ_i G from the G values it loads). With several chunks the backward first recomputes chunk c's logits into
 // the tile (8·S·V·h flops in all, one [S, Vc] tile of memory); when one chunk covers V (the
 // default when S·V·4 ≤ 64 MiB, e.g. S 615 × V 30522), the forward's logits are still there
 // (6·S·V·h flops). The backward must then follow this op set's forward (as it does in a step).
@@ -27,7 +27,6 @@ import type { KernelSignature } from '../gpu/pipelines.js';
 import { ceilDiv, grid1d } from './grid.js';
 import { registerVariants } from './registry.js';
 import { matmul, type MatrixView } from './matmul.js';
-import { columnSum } from './colsum.js';
 import type { AutotuneOptions } from './autotune.js';
 
 const WG = 256;
@@ -149,10 +148,9 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
           ? await rt.op(SIG_GRAD_SCALED, GRAD_SCALED_SPEC, [logitsTile, stats, t.labels, params, o.gradScale], gradGrid, `${name}.grad[${c}]`)
           : await rt.op(SIG_GRAD, GRAD_SPEC, [logitsTile, stats, t.labels, params], gradGrid, `${name}.grad[${c}]`),
       );
-      // dH (+)= G·W_c;  dW_c (+)= Gᵀ·H;  db_c (+)= Σ_i G
+      // dH (+)= G·W_c;  dW_c (+)= Gᵀ·H and db_c (+)= Σ_i G in one product
       backward.push(await matmul(rt, Z, Wc, t.dHidden!, { accumulate: c > 0 || Boolean(o.accumulateHidden), label: `${name}.dhidden[${c}]`, ...mm }));
-      backward.push(await matmul(rt, Z, t.hidden, view(t.dWeight!, vc, h, h, v0 * h), { transA: true, accumulate: acc, label: `${name}.dweight[${c}]`, ...mm }));
-      backward.push(...(await columnSum(rt, Z, t.dBias!, { accumulate: acc, dbOffset: v0, label: `${name}.dbias[${c}]` })));
+      backward.push(await matmul(rt, Z, t.hidden, view(t.dWeight!, vc, h, h, v0 * h), { transA: true, accumulate: acc, rowSumsOut: { tensor: t.dBias!, offset: v0 }, label: `${name}.dweight[${c}]`, ...mm }));
     }
   }
   const finParams = uni({}, `${name}.finalize`);

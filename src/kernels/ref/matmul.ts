@@ -68,3 +68,14 @@ export function refMatmulFull(A: ArrayLike<number>, B: ArrayLike<number>, M: num
   const b = o.transB ? hostMatrix(B, N, K) : hostMatrix(B, K, N);
   return refMatmulView(a, b, hostMatrix(C0 ?? new Float64Array(M * N), M, N), o);
 }
+
+/** Σ_k op(A)[m, k] for each row m of op(A) (A packed, K×M when transA), added to `init` when given: matmul's rowSumsOut. */
+export function refRowSums(A: ArrayLike<number>, M: number, K: number, transA = false, init?: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(M);
+  for (let m = 0; m < M; m++) {
+    let s = init ? init[m] : 0;
+    for (let k = 0; k < K; k++) s += transA ? A[k * M + m] : A[m * K + k];
+    out[m] = s;
+  }
+  return out;
+}
