@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { getRuntime, randomArray, expectClose } from './harness.js';
 import { autotune, adapterKey, autotuneEnabled, setAutotuneDefaults } from '../src/kernels/autotune.js';
 import { matmul, tunedTile, shapeClass, defaultTile, DEFAULT_TILE, TILE_CANDIDATES, MATMUL_TUNE_KEY } from '../src/kernels/matmul.js';
-import { refMatmulFull } from '../src/kernels/ref/matmul.js';
+import { refMatmulFull, refRowSums } from '../src/kernels/ref/matmul.js';
 import { attention, chooseAttentionAlgorithm, releaseAttentionScratch, ATTENTION_ALGORITHMS, ATTENTION_TUNE_KEY } from '../src/kernels/attention.js';
 import { refAttentionForward } from '../src/kernels/ref/attention.js';
 import { tempDir } from './tmp.js';
@@ -104,7 +104,15 @@ describe('autotune', () => {
     await rt.run(await matmul(rt, tA, tB, tC, { autotune: { enabled: true, cacheFile } }));
     // 12 products of |x| < 1 in f32.
     expectClose(await rt.read(tC), refMatmulFull(A, B, 30, 12, 20), { atol: 1e-5, rtol: 1e-5 }, 'autotuned matmul');
-    rt.release(tA, tB, tC);
+    // With row sums the product is a kernel of its own, tuned and cached under its own class.
+    const withSums = { ...shape, rowSums: true };
+    expect(shapeClass(withSums)).toBe(`${shapeClass(shape)}+rowsums`);
+    const sumsTile = await tunedTile(rt, withSums, { enabled: true, cacheFile }, candidates);
+    expect(JSON.parse(readFileSync(cacheFile, 'utf8')).entries[`${adapterKey(rt)}|${MATMUL_TUNE_KEY}|${shapeClass(withSums)}`].choice).toEqual(sumsTile);
+    const tR = rt.empty([30]);
+    await rt.run(await matmul(rt, tA, tB, tC, { rowSumsOut: { tensor: tR }, autotune: { enabled: true, cacheFile } }));
+    expectClose(await rt.read(tR), refRowSums(A, 30, 12), { atol: 1e-5, rtol: 1e-5 }, 'autotuned row sums');
+    rt.release(tA, tB, tC, tR);
   });
 
   it('the attention algorithm is measured per shape class and cached; attention(…, auto) uses the choice', async () => {

@@ -215,12 +215,18 @@ export interface MatmulShape {
   transB: boolean;
   dtypeA: DType;
   dtypeB: DType;
+  /**
+   * With rowSumsOut: tuned as a kernel of its own, since the few extra additions per step
+   * can push a large tile's loop past what lavapipe's compiler unrolls (a 24×4 subgroup
+   * tile ran ~3.5× slower with them; bench/RESULTS.md).
+   */
+  rowSums?: boolean;
 }
 
-/** Shape class for tuning: transposes, dtypes and a size bucket per dimension. */
-export function shapeClass(s: Pick<MatmulShape, 'M' | 'N' | 'K' | 'transA' | 'transB' | 'dtypeA' | 'dtypeB'>): string {
+/** Shape class for tuning: transposes, dtypes and a size bucket per dimension (and '+rowsums' for that variant). */
+export function shapeClass(s: Pick<MatmulShape, 'M' | 'N' | 'K' | 'transA' | 'transB' | 'dtypeA' | 'dtypeB' | 'rowSums'>): string {
   const b = (x: number) => (x <= 32 ? 's' : x <= 128 ? 'm' : x <= 512 ? 'l' : 'x');
-  return `${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'}.${s.dtypeA}${s.dtypeB}.${b(s.M)}${b(s.N)}${b(s.K)}`;
+  return `${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'}.${s.dtypeA}${s.dtypeB}.${b(s.M)}${b(s.N)}${b(s.K)}${s.rowSums ? '+rowsums' : ''}`;
 }
 
 function checkTile(rt: Runtime, tile: MatmulTile, op: string): void {
@@ -370,11 +376,12 @@ export async function tunedTile(rt: Runtime, s: MatmulShape, opts: AutotuneOptio
         const A = rt.upload(tuningInput(M * K), s.transA ? [K, M] : [M, K], s.dtypeA, 'autotune.A');
         const B = rt.upload(tuningInput(K * N), s.transB ? [N, K] : [K, N], s.dtypeB, 'autotune.B');
         const C = rt.empty([M, N], 'f32', 'autotune.C');
+        const sums = s.rowSums ? rt.empty([M], 'f32', 'autotune.rowSums') : null;
         try {
-          const op = await matmul(rt, A, B, C, { transA: s.transA, transB: s.transB, tile });
+          const op = await matmul(rt, A, B, C, { transA: s.transA, transB: s.transB, tile, ...(sums ? { rowSumsOut: { tensor: sums } } : {}) });
           return await timeOp(rt, op, { abandonAbove: 3 * best });
         } finally {
-          rt.release(A, B, C);
+          rt.release(A, B, C, ...(sums ? [sums] : []));
         }
       },
     },
@@ -460,7 +467,7 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
       throw new Error(`${name}: rowSumsOut '${t.label}' must not share a buffer with A, B, C or the bias`);
   }
 
-  const dims: MatmulShape = { M, N, K, batch: bC, transA, transB, dtypeA: vA.tensor.dtype, dtypeB: vB.tensor.dtype };
+  const dims: MatmulShape = { M, N, K, batch: bC, transA, transB, dtypeA: vA.tensor.dtype, dtypeB: vB.tensor.dtype, rowSums: Boolean(rowSums) };
   if (o.tile) checkTile(rt, o.tile, name);
   return (async () => {
     const tile = o.tile ?? (await tunedTile(rt, dims, o.autotune));
