@@ -292,6 +292,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       }
     }
 //#if ROW_SUMS
+    // Here, before the product loop: placed after it, the same additions kept lavapipe from
+    // unrolling that loop (16×4 subgroup tile 2.3× slower, bench/RESULTS.md).
     for (var r = 0u; r < AR; r++) { rs[r] += av[r]; }
 //#endif
     for (var i = 0u; i < TM; i++) {
