@@ -8,7 +8,8 @@ import { sizeClass } from '../src/gpu/pool.js';
 import { binary } from '../src/kernels/elementwise.js';
 import { matmul } from '../src/kernels/matmul.js';
 import { GpuError } from '../src/gpu/runtime.js';
-import { f16BitsToF32, f32ToF16Bits } from '../src/gpu/tensor.js';
+import { f16BitsToF32, f32ToF16Bits, spanOf } from '../src/gpu/tensor.js';
+import { reduceRows } from '../src/kernels/reduce.js';
 import { allocParams, arenaGroups, releaseParams } from '../src/model/params.js';
 
 describe('specialize', () => {
@@ -218,6 +219,30 @@ describe('arenas', () => {
     expect(() => rt.viewLike(plain, c, 'too small')).toThrow(/does not fit in/);
     expect(() => rt.release(a)).toThrow(/'a' is a view into 'arena'; release that arena instead/);
     rt.release(root, m, plain, bp, twice);
+  });
+
+  it('spanOf: consecutive parts with no gap are one view (kernels read it as one matrix); gaps, other buffers and orders are refused', async () => {
+    const rt = await getRuntime();
+    const align = rt.limits.minStorageBufferOffsetAlignment;
+    const n = align / 4; // parts of whole alignments follow each other with no gap
+    const { root, views } = rt.arena([{ shape: [n], label: 'p' }, { shape: [2, n / 2], label: 'q' }, { shape: [n], label: 'r' }, { shape: [3], label: 's' }, { shape: [n], label: 't' }], 'f32', 'arena');
+    const [p, q, r, s, t] = views;
+    const pqr = spanOf([p, q, r], [3, n], 'pqr')!;
+    expect(pqr).not.toBeNull();
+    expect([pqr.view!.byteOffset, pqr.byteLength, pqr.size, pqr.shape]).toEqual([0, 3 * align, 3 * n, [3, n]]);
+    rt.write(p, new Float32Array(n).fill(1));
+    rt.write(q, new Float32Array(n).fill(2));
+    rt.write(r, new Float32Array(n).fill(3));
+    const sums = rt.empty([3]);
+    await rt.run(await reduceRows(rt, 'sum', pqr, sums));
+    expect(Array.from(await rt.read(sums))).toEqual([n, 2 * n, 3 * n]);
+    expect(spanOf([s, t], [3 + n], 'st')).toBeNull(); // s's 12 bytes leave a gap before t
+    expect(spanOf([q, p], [2 * n], 'qp')).toBeNull(); // not in the arena's order
+    const other = rt.arena([{ shape: [n], label: 'u' }], 'f32', 'other');
+    expect(spanOf([r, other.views[0]], [2 * n], 'ru')).toBeNull(); // another buffer
+    expect(spanOf([rt.empty([n])], [n], 'plain')).toBeNull(); // not a view
+    expect(() => spanOf([p, q], [3, n], 'wrong')).toThrow(/wrong: shape \[3, \d+\] does not hold the \d+ elements of p, q/);
+    rt.release(root, other.root, sums);
   });
 });
 

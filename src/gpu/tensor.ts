@@ -33,6 +33,24 @@ export function byteOffsetOf(t: Tensor): number {
   return t.view?.byteOffset ?? 0;
 }
 
+/**
+ * One view over consecutive views of the same buffer (parts of an arena that follow each
+ * other with no gap), shaped `shape` — e.g. the query, key and value weights [h, h] as one
+ * [3h, h] matrix — or null when they are not consecutive. Plain data: nothing is allocated.
+ */
+export function spanOf(parts: readonly Tensor[], shape: Shape, label: string): Tensor | null {
+  const first = parts[0];
+  if (!first?.view) return null;
+  let end = first.view.byteOffset, size = 0;
+  for (const t of parts) {
+    if (t.view?.owner !== first.view.owner || t.dtype !== first.dtype || t.view.byteOffset !== end) return null;
+    end += t.byteLength;
+    size += t.size;
+  }
+  if (numel(shape) !== size) throw new Error(`${label}: shape ${shapeStr(shape)} does not hold the ${size} elements of ${parts.map((t) => t.label).join(', ')}`);
+  return { shape: [...shape], dtype: first.dtype, size, byteLength: end - first.view.byteOffset, buffer: first.buffer, label, view: { byteOffset: first.view.byteOffset, owner: first.view.owner } };
+}
+
 export function numel(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;

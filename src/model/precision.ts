@@ -33,10 +33,14 @@ const halves = new WeakMap<ModelParams, Map<string, Tensor>>();
  * over it) and the op that refreshes it from the f32 master.
  */
 export async function halfParam(rt: Runtime, p: ModelParams, name: string): Promise<{ tensor: Tensor; cast: Op }> {
+  return halfOf(rt, p, name, param(p, name));
+}
+
+/** The same for `master`, a view over parameters of `p` (a span: tensor.ts spanOf) known by `key`. */
+export async function halfOf(rt: Runtime, p: ModelParams, key: string, master: Tensor): Promise<{ tensor: Tensor; cast: Op }> {
   let m = halves.get(p);
   if (!m) halves.set(p, (m = new Map()));
-  const master = param(p, name);
-  let t = m.get(name);
-  if (!t) m.set(name, (t = rt.empty(master.shape, 'f16', `${name} (f16)`)));
+  let t = m.get(key);
+  if (!t) m.set(key, (t = rt.empty(master.shape, 'f16', `${key} (f16)`)));
   return { tensor: t, cast: await castToF16(rt, master, t) };
 }
