@@ -91,3 +91,28 @@ describe('GPU model with dropout 0.1 vs the float64 reference drawing the same m
       enc.release();
     });
 });
+
+describe("GELU's output kept from the forward or recomputed in the backward", () => {
+  for (const c of [CASES[0], CASES[2]])
+    it(`${c.name}: the same hidden states and gradients, bit for bit`, async () => {
+      const rt = await getRuntime();
+      const results: { hidden: ArrayLike<number>; grads: Map<string, Float32Array>; recomputes: number }[] = [];
+      for (const keepGeluOutput of [true, false]) {
+        const { params, inputs } = setup(rt, specsOf(c), 31);
+        const enc = await Encoder.build(rt, c.cfg, params, '', inputs, { dropoutRng: dropoutRng(rt, SEED, STEP), seed: SEED, keepGeluOutput });
+        enc.setStep(STEP);
+        const built = await buildHead(c, rt, params, enc);
+        recordZeroGrads(rt, params);
+        rt.record(...enc.forwardOps, ...built.forward, ...built.backward, ...enc.backwardOps);
+        await rt.sync();
+        const recomputes = enc.backwardOps.filter((op) => /^gelu\.(erf|tanh)$/.test(op.label)).length;
+        results.push({ hidden: await rt.read(enc.hidden), grads: await readParams(rt, params, 'grads'), recomputes });
+        built.release();
+        enc.release();
+      }
+      const [kept, recomputed] = results;
+      expect([kept.recomputes, recomputed.recomputes]).toEqual([0, c.cfg.numLayers]);
+      expect(Array.from(kept.hidden)).toEqual(Array.from(recomputed.hidden));
+      for (const [name, g] of recomputed.grads) expect(Array.from(kept.grads.get(name)!), name).toEqual(Array.from(g));
+    });
+});

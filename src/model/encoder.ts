@@ -84,6 +84,12 @@ export interface EncoderOptions {
   share?: EncoderShare;
   /** Mixed precision: f16 activations and weight copies (see the header). Default: all f32. */
   mixed?: MixedPrecision;
+  /**
+   * Keep each layer's GELU output from the forward for the backward (which then skips
+   * recomputing it from the pre-activation). Default: when every layer's fit in
+   * KEPT_GELU_BYTES together.
+   */
+  keepGeluOutput?: boolean;
 }
 
 /**
@@ -93,6 +99,13 @@ export interface EncoderOptions {
  * keep them; `small` (12 × 8 MiB) does not, so its memory stays as it was (under 1 GiB).
  */
 export const KEPT_SCORES_BYTES = 32 * 2 ** 20;
+
+/**
+ * The same for the FFN's GELU output ([N, F] per layer), which the backward otherwise
+ * recomputes for the output dense's weight gradient: `tiny` keeps it at batch 32 × 128 (2 ×
+ * 8 MiB); `mini` (4 × 16 MiB) and `small` do not.
+ */
+export const KEPT_GELU_BYTES = 32 * 2 ** 20;
 
 /**
  * Memory two encoders of one shape share because they never run at once (a trainer's
@@ -142,7 +155,8 @@ interface LayerActs extends AttentionActs {
   sum1: Tensor; // x + attention branch: LN₁'s input
   stats1: Tensor;
   y1: Tensor; // LN₁'s output, the FFN's input
-  pre: Tensor; // [N, F] (GELU's output is recomputed from it in backward)
+  pre: Tensor; // [N, F]
+  act: Tensor | null; // GELU(pre) when kept (keepsGeluOutput), else recomputed from pre in backward
   sum2: Tensor; // y1 + FFN branch: LN₂'s input
   stats2: Tensor;
   y2: Tensor;
@@ -157,6 +171,7 @@ interface PreLayerActs extends AttentionActs {
   statsV: Tensor;
   v: Tensor; // LN₂(r), the FFN's input
   pre: Tensor;
+  act: Tensor | null;
 }
 
 export class Encoder {
@@ -332,7 +347,7 @@ export class Encoder {
       const ln1 = await this.residualLayerNorm(`${L}attention.output.LayerNorm`, attn.out, x, `${L}sum1`, `${L}stats1`, `${L}y1`, eps);
       const ffn = await this.ffnBranchForward(l, ln1.y, o);
       const ln2 = await this.residualLayerNorm(`${L}output.LayerNorm`, ffn.out, ln1.y, `${L}sum2`, `${L}stats2`, `${L}y2`, eps);
-      this.layers.push({ x, ...attn.acts, sum1: ln1.sum, stats1: ln1.stats, y1: ln1.y, pre: ffn.pre, sum2: ln2.sum, stats2: ln2.stats, y2: ln2.y });
+      this.layers.push({ x, ...attn.acts, sum1: ln1.sum, stats1: ln1.stats, y1: ln1.y, pre: ffn.pre, act: ffn.act, sum2: ln2.sum, stats2: ln2.stats, y2: ln2.y });
       x = ln2.y;
     }
     this.hidden = x;
@@ -358,7 +373,7 @@ export class Encoder {
       // The next stream = r + FFN(v), normalised by the next layer's LN₁ (or the final LN), one op.
       const last = l + 1 === cfg.numLayers;
       const next = await this.residualLayerNorm(lnName(l + 1), ffn.out, ln2.sum, `${L}stream.out`, last ? 'encoder.final_layer_norm.stats' : `encoder.layer.${l + 1}.stats1`, last ? 'encoder.final_layer_norm' : `encoder.layer.${l + 1}.ln1`, eps);
-      this.preLayers.push({ x, u, statsU, ...attn.acts, r: ln2.sum, statsV: ln2.stats, v: ln2.y, pre: ffn.pre });
+      this.preLayers.push({ x, u, statsU, ...attn.acts, r: ln2.sum, statsV: ln2.stats, v: ln2.y, pre: ffn.pre, act: ffn.act });
       [x, u, statsU] = [next.sum, next.y, next.stats];
     }
     this.finalX = x;
@@ -449,18 +464,27 @@ export class Encoder {
   private async ffnBranchForward(l: number, input: Tensor, o: EncoderOptions) {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, F = cfg.intermediateSize, L = `encoder.layer.${l}.`, f = this.forwardOps;
-    const pre = this.act([N, F], `${L}ffn.pre`), act = this.scratch('ffn.act', [N, F]), dense = this.scratch('branch.dense', [N, h]);
+    const kept = this.keepsGeluOutput(o);
+    const pre = this.act([N, F], `${L}ffn.pre`), dense = this.scratch('branch.dense', [N, h]);
+    const act = kept ? this.act([N, F], `${L}ffn.act`) : this.scratch('ffn.act', [N, F]);
     // GELU fused into the product: it writes act and keeps pre for backward.
     f.push(await linearForward(rt, input, await this.weight(`${L}intermediate.dense.weight`), this.param(`${L}intermediate.dense.bias`), act, `${L}intermediate.dense`, cfg.hiddenAct, pre));
     f.push(await linearForward(rt, act, await this.weight(`${L}output.dense.weight`), this.param(`${L}output.dense.bias`), dense, `${L}output.dense`));
-    return { pre, out: await this.dropoutForward(dense, () => this.scratch('branch.dropout', [N, h]), DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), o) };
+    return { pre, act: kept ? act : null, out: await this.dropoutForward(dense, () => this.scratch('branch.dropout', [N, h]), DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), o) };
+  }
+
+  /** Whether the FFN keeps GELU's output for the backward (EncoderOptions.keepGeluOutput). */
+  private keepsGeluOutput(o: EncoderOptions): boolean {
+    if (o.forwardOnly) return false;
+    const bytes = this.cfg.numLayers * this.N * this.cfg.intermediateSize * (this.actType === 'f16' ? 2 : 4);
+    return o.keepGeluOutput ?? bytes <= KEPT_GELU_BYTES;
   }
 
   /**
    * One tensor per name for the whole encoder, for what no backward reads again: a branch's
    * output dense and its dropout (consumed by the residual LayerNorm that follows; dropout's
-   * backward regenerates its mask), and GELU's output (recomputed from its input in
-   * backward). Every layer writes it again, so memory does not grow with depth.
+   * backward regenerates its mask), and GELU's output when it is not kept (recomputed from
+   * its input in backward). Every layer writes it again, so memory does not grow with depth.
    */
   private scratch(name: string, shape: number[]): Tensor {
     let t = this.scratches.get(name);
@@ -536,7 +560,7 @@ export class Encoder {
    * from its output gradient dOut to dx (written, or added to with `accumulate`). dOut is
    * read before dx is written, so they may be the same buffer.
    */
-  private async ffnBackward(l: number, a: { pre: Tensor }, input: Tensor, dOut: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers, o: EncoderOptions): Promise<void> {
+  private async ffnBackward(l: number, a: { pre: Tensor; act: Tensor | null }, input: Tensor, dOut: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers, o: EncoderOptions): Promise<void> {
     const { rt, cfg } = this;
     const L = `encoder.layer.${l}.`, b = this.backwardOps;
     let dDense = dOut;
@@ -544,9 +568,12 @@ export class Encoder {
       b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l) }));
       dDense = bufs.dTmp;
     }
-    // GELU's output again (the forward kept only its input): output.dense's weight gradient reads it.
-    const act = this.scratch('ffn.act', [...a.pre.shape]);
-    b.push(await gelu(rt, a.pre, act, { form: geluForm(cfg.hiddenAct) }));
+    // GELU's output, which output.dense's weight gradient reads: kept, or recomputed from its input.
+    let act = a.act;
+    if (!act) {
+      act = this.scratch('ffn.act', [...a.pre.shape]);
+      b.push(await gelu(rt, a.pre, act, { form: geluForm(cfg.hiddenAct) }));
+    }
     // (GELU′ stays a separate op: fused into this product's epilogue it cost lavapipe more
     // than the pass it saves; bench/RESULTS.md.)
     b.push(...(await linearBackward(rt, { dy: dDense, x: act, W: await this.weight(`${L}output.dense.weight`), dW: this.grad(`${L}output.dense.weight`), db: this.grad(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward` })));
