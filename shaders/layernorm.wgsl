@@ -9,6 +9,10 @@
 // Row kernels use the layouts of row_common.wgsl (WG, TPR; SUBGROUPS).
 // F16: the activations (x, res, s, y, dy, dx) are stored as f16 (ST); γ, β, stats and
 // the parameter gradients stay f32; all arithmetic is f32.
+// VEC4 (h a multiple of 4): every access moves four columns (SV / FV), and each invocation
+// sums its row's columns in four partial sums first — on CPU adapters every access costs
+// per invocation, so one vec4 access replaces four (as in gelu.wgsl). Columns, bases and
+// strides below count these units (W columns each).
 //#if SUBGROUPS
 enable subgroups;
 //#endif
@@ -19,6 +23,18 @@ alias ST = f16;
 alias ST = f32;
 //#endif
 
+//#if VEC4
+alias SV = vec4<ST>;
+alias FV = vec4f;
+const W: u32 = 4u;
+fn hsum(v: FV) -> f32 { return (v.x + v.y) + (v.z + v.w); }
+//#else
+alias SV = ST;
+alias FV = f32;
+const W: u32 = 1u;
+fn hsum(v: FV) -> f32 { return v; }
+//#endif
+
 const WG: u32 = 64u;
 const TPR: u32 = 64u;
 const ACCUMULATE: bool = false;
@@ -26,41 +42,41 @@ const ACCUMULATE: bool = false;
 struct Params { rows: u32, h: u32, gridX: u32, eps: f32, rowsPerBlock: u32, blocks: u32, _p0: u32, _p1: u32 }
 
 //#if FWD
-@group(0) @binding(0) var<storage, read> x: array<ST>;
-@group(0) @binding(1) var<storage, read> gamma: array<f32>;
-@group(0) @binding(2) var<storage, read> beta: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<ST>;
+@group(0) @binding(0) var<storage, read> x: array<SV>;
+@group(0) @binding(1) var<storage, read> gamma: array<FV>;
+@group(0) @binding(2) var<storage, read> beta: array<FV>;
+@group(0) @binding(3) var<storage, read_write> y: array<SV>;
 @group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 //#if RESIDUAL
-@group(0) @binding(6) var<storage, read> res: array<ST>;
-@group(0) @binding(7) var<storage, read_write> s: array<ST>;
+@group(0) @binding(6) var<storage, read> res: array<SV>;
+@group(0) @binding(7) var<storage, read_write> s: array<SV>;
 //#endif
 
-fn load_in(i: u32) -> f32 {
+fn load_in(i: u32) -> FV {
 //#if RESIDUAL
   // The sum as stored in s (rounded to ST), so that forward and backward see the same input.
-  return f32(ST(f32(x[i]) + f32(res[i])));
+  return FV(SV(FV(x[i]) + FV(res[i])));
 //#else
-  return f32(x[i]);
+  return FV(x[i]);
 //#endif
 }
 //#endif
 
 //#if BWD_DX
-@group(0) @binding(0) var<storage, read> dy: array<ST>;
-@group(0) @binding(1) var<storage, read> x: array<ST>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(0) var<storage, read> dy: array<SV>;
+@group(0) @binding(1) var<storage, read> x: array<SV>;
+@group(0) @binding(2) var<storage, read> gamma: array<FV>;
 @group(0) @binding(3) var<storage, read> stats: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<ST>;
+@group(0) @binding(4) var<storage, read_write> dx: array<SV>;
 @group(0) @binding(5) var<uniform> p: Params;
 //#endif
 
 //#if BWD_PARTIAL
-@group(0) @binding(0) var<storage, read> dy: array<ST>;
-@group(0) @binding(1) var<storage, read> x: array<ST>;
+@group(0) @binding(0) var<storage, read> dy: array<SV>;
+@group(0) @binding(1) var<storage, read> x: array<SV>;
 @group(0) @binding(2) var<storage, read> stats: array<f32>;
-@group(0) @binding(3) var<storage, read_write> part: array<f32>;
+@group(0) @binding(3) var<storage, read_write> part: array<FV>;
 @group(0) @binding(4) var<uniform> p: Params;
 //#endif
 
@@ -76,26 +92,26 @@ fn load_in(i: u32) -> f32 {
 //#if FWD
 @compute @workgroup_size(WG)
 fn main(invocation: RowInvocation) {
-  let r = row_slot(invocation, p.gridX, p.rows, p.h);
-  var s1 = 0.0;
+  let r = row_slot(invocation, p.gridX, p.rows, p.h / W);
+  var s1 = FV(0.0);
   for (var c = r.lane; c < r.len; c += TPR) {
     let v = load_in(r.base + c);
 //#if RESIDUAL
-    s[r.base + c] = ST(v);
+    s[r.base + c] = SV(v);
 //#endif
     s1 += v;
   }
-  let mean = row_reduce(s1, 0u, invocation) / f32(p.h);
+  let mean = row_reduce(hsum(s1), 0u, invocation) / f32(p.h);
   // Two passes (mean, then squared deviations): no cancellation for large means.
-  var s2 = 0.0;
+  var s2 = FV(0.0);
   for (var c = r.lane; c < r.len; c += TPR) {
     let d = load_in(r.base + c) - mean;
     s2 += d * d;
   }
-  let variance = row_reduce(s2, 0u, invocation) / f32(p.h);
+  let variance = row_reduce(hsum(s2), 0u, invocation) / f32(p.h);
   let rstd = 1.0 / sqrt(variance + p.eps);
   for (var c = r.lane; c < r.len; c += TPR) {
-    y[r.base + c] = ST((load_in(r.base + c) - mean) * rstd * gamma[c] + beta[c]);
+    y[r.base + c] = SV((load_in(r.base + c) - mean) * rstd * gamma[c] + beta[c]);
   }
   if (r.len > 0u && r.lane == 0u) {
     stats[2u * r.row] = mean;
@@ -107,48 +123,49 @@ fn main(invocation: RowInvocation) {
 //#if BWD_DX
 @compute @workgroup_size(WG)
 fn main(invocation: RowInvocation) {
-  let r = row_slot(invocation, p.gridX, p.rows, p.h);
+  let r = row_slot(invocation, p.gridX, p.rows, p.h / W);
   var mean = 0.0;
   var rstd = 0.0;
   if (r.row < p.rows) {
     mean = stats[2u * r.row];
     rstd = stats[2u * r.row + 1u];
   }
-  var sa = 0.0;
-  var sb = 0.0;
+  var sa = FV(0.0);
+  var sb = FV(0.0);
   for (var c = r.lane; c < r.len; c += TPR) {
-    let g = f32(dy[r.base + c]) * gamma[c];
+    let g = FV(dy[r.base + c]) * gamma[c];
     sa += g;
-    sb += g * (f32(x[r.base + c]) - mean) * rstd;
+    sb += g * (FV(x[r.base + c]) - mean) * rstd;
   }
-  let ma = row_reduce(sa, 0u, invocation) / f32(p.h);
-  let mb = row_reduce(sb, 0u, invocation) / f32(p.h);
+  let ma = row_reduce(hsum(sa), 0u, invocation) / f32(p.h);
+  let mb = row_reduce(hsum(sb), 0u, invocation) / f32(p.h);
   for (var c = r.lane; c < r.len; c += TPR) {
-    let g = f32(dy[r.base + c]) * gamma[c];
-    let xh = (f32(x[r.base + c]) - mean) * rstd;
-    dx[r.base + c] = ST(rstd * (g - ma - xh * mb));
+    let g = FV(dy[r.base + c]) * gamma[c];
+    let xh = (FV(x[r.base + c]) - mean) * rstd;
+    dx[r.base + c] = SV(rstd * (g - ma - xh * mb));
   }
 }
 //#endif
 
 //#if BWD_PARTIAL
-// One invocation per (column, block of rows); consecutive invocations read consecutive columns.
+// One invocation per (column unit, block of rows); consecutive invocations read consecutive columns.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let cols = p.h / W;
   let c = gid.x;
   let blk = gid.y;
-  if (c >= p.h || blk >= p.blocks) { return; }
+  if (c >= cols || blk >= p.blocks) { return; }
   let r0 = blk * p.rowsPerBlock;
   let r1 = min(p.rows, r0 + p.rowsPerBlock);
-  var sg = 0.0;
-  var sb = 0.0;
+  var sg = FV(0.0);
+  var sb = FV(0.0);
   for (var r = r0; r < r1; r++) {
-    let d = f32(dy[r * p.h + c]);
-    sg += d * (f32(x[r * p.h + c]) - stats[2u * r]) * stats[2u * r + 1u];
+    let d = FV(dy[r * cols + c]);
+    sg += d * (FV(x[r * cols + c]) - stats[2u * r]) * stats[2u * r + 1u];
     sb += d;
   }
-  part[(2u * blk) * p.h + c] = sg;
-  part[(2u * blk + 1u) * p.h + c] = sb;
+  part[(2u * blk) * cols + c] = sg;
+  part[(2u * blk + 1u) * cols + c] = sb;
 }
 //#endif
 

@@ -7,12 +7,14 @@
 // (deterministic, no float atomics; optionally accumulated into existing gradients).
 // Activations (x, residual, sum, y, dy, dx) are f32, or all f16 where the adapter has
 // shader-f16 (arithmetic in f32); gamma, beta, stats and their gradients are always f32.
+// Where h is a multiple of 4 the kernels move four columns per access (VEC4).
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { registerVariants } from './registry.js';
 import { layoutSpec, rowGrid, rowLayout, ROW_LAYOUTS, type RowVariant } from './reduce.js';
+import { vec4Defines, VEC4_PATHS } from './grid.js';
 
 const FWD: KernelSignature = { name: 'layernorm', bindings: ['read', 'read', 'read', 'rw', 'rw', 'uniform'] };
 const FWD_RES: KernelSignature = { name: 'layernorm.residual', bindings: ['read', 'read', 'read', 'rw', 'rw', 'uniform', 'read', 'rw'] };
@@ -23,16 +25,19 @@ const COL_WG = 64;
 const MAX_BLOCKS = 256;
 
 const spec16 = (spec: ShaderSpec, f16: boolean): ShaderSpec => ({ ...spec, f16: f16 || undefined });
+/** The kernel's defines for width h: VEC4 (four columns per access) when h is a multiple of 4. */
+const withVec4 = (defines: string[], h: number): string[] => [...defines, ...(vec4Defines(h) ?? [])];
 for (const l of ROW_LAYOUTS)
   for (const f16 of [false, true])
-    registerVariants(
-      { sig: FWD, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, ['FWD']), f16) },
-      { sig: FWD_RES, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, ['FWD', 'RESIDUAL']), f16) },
-      { sig: BWD_DX, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, ['BWD_DX']), f16) },
-    );
+    for (const h of VEC4_PATHS)
+      registerVariants(
+        { sig: FWD, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD'], h)), f16) },
+        { sig: FWD_RES, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD', 'RESIDUAL'], h)), f16) },
+        { sig: BWD_DX, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['BWD_DX'], h)), f16) },
+      );
+const partialSpec = (h: number, f16: boolean): ShaderSpec => spec16({ file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: withVec4(['BWD_PARTIAL'], h) }, f16);
 registerVariants(
-  { sig: BWD_PARTIAL, spec: { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: ['BWD_PARTIAL'] } },
-  { sig: BWD_PARTIAL, spec: { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: ['BWD_PARTIAL'], f16: true } },
+  ...VEC4_PATHS.flatMap((h) => [false, true].map((f16) => ({ sig: BWD_PARTIAL, spec: partialSpec(h, f16) }))),
   { sig: BWD_FINAL, spec: { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1, ACCUMULATE: false }, defines: ['BWD_FINAL'] } },
   { sig: BWD_FINAL, spec: { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1, ACCUMULATE: true }, defines: ['BWD_FINAL'] } },
 );
@@ -92,7 +97,7 @@ export function layerNorm(rt: Runtime, x: Tensor, gamma: Tensor, beta: Tensor, y
   const layout = rowLayout(rt, opts.variant, name);
   const [gx, gy] = rowGrid(rt, rows, layout);
   const params = rt.uniform(packUniform([['u32', rows], ['u32', h], ['u32', gx], ['f32', eps], ['u32', 0], ['u32', 0], ['u32', 0], ['u32', 0]]), `${name}.params`);
-  const defines = opts.residual ? ['FWD', 'RESIDUAL'] : ['FWD'];
+  const defines = withVec4(opts.residual ? ['FWD', 'RESIDUAL'] : ['FWD'], h);
   const bindings = opts.residual ? [x, gamma, beta, y, stats, params, opts.residual, opts.sum!] : [x, gamma, beta, y, stats, params];
   return rt.op(opts.residual ? FWD_RES : FWD, spec16(layoutSpec('layernorm.wgsl', layout, {}, defines), x.dtype === 'f16'), bindings, [gx, gy], name);
 }
@@ -129,10 +134,10 @@ export async function layerNormBackward(rt: Runtime, a: LayerNormBackwardArgs): 
   const params = rt.uniform(packUniform([['u32', rows], ['u32', h], ['u32', gx], ['f32', 0], ['u32', rowsPerBlock], ['u32', blocks], ['u32', 0], ['u32', 0]]), `${name}.params`);
   const part = rt.empty([blocks, 2, h], 'f32', `${name}.partials`);
   const f16 = a.x.dtype === 'f16';
-  const colGroups = Math.ceil(h / COL_WG);
+  const units = vec4Defines(h) ? h / 4 : h; // columns per access (withVec4)
   return [
-    await rt.op(BWD_DX, spec16(layoutSpec('layernorm.wgsl', layout, {}, ['BWD_DX']), f16), [a.dy, a.x, a.gamma, a.stats, a.dx, params], [gx, gy], `${name}.dx`),
-    await rt.op(BWD_PARTIAL, spec16({ file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: ['BWD_PARTIAL'] }, f16), [a.dy, a.x, a.stats, part, params], [colGroups, blocks], `${name}.partial`),
-    await rt.op(BWD_FINAL, { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1, ACCUMULATE: Boolean(a.accumulate) }, defines: ['BWD_FINAL'] }, [part, a.dgamma, a.dbeta, params], [colGroups, 1], `${name}.params_grad`),
+    await rt.op(BWD_DX, spec16(layoutSpec('layernorm.wgsl', layout, {}, withVec4(['BWD_DX'], h)), f16), [a.dy, a.x, a.gamma, a.stats, a.dx, params], [gx, gy], `${name}.dx`),
+    await rt.op(BWD_PARTIAL, partialSpec(h, f16), [a.dy, a.x, a.stats, part, params], [Math.ceil(units / COL_WG), blocks], `${name}.partial`),
+    await rt.op(BWD_FINAL, { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1, ACCUMULATE: Boolean(a.accumulate) }, defines: ['BWD_FINAL'] }, [part, a.dgamma, a.dbeta, params], [Math.ceil(h / COL_WG), 1], `${name}.params_grad`),
   ];
 }
