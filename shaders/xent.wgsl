@@ -15,6 +15,24 @@
 //     G[i, n] = scale·(exp(Z[i, n] − lse_i) − [v0+n = label_i]), 0 on invalid rows.
 
 const WG: u32 = 256u;
+// VEC4 (the chunk's width and the tile's row stride multiples of 4): row_stats and grad move
+// four logits per access (TV / UV, VW = 4 logits per access; LANE: a vector's column offsets) — on CPU adapters
+// every access costs per invocation. Without it the same code runs on scalars.
+//#if VEC4
+alias TV = vec4f;
+alias UV = vec4u;
+const VW: u32 = 4u;
+const LANE: vec4u = vec4u(0u, 1u, 2u, 3u);
+fn comp(v: TV, k: u32) -> f32 { return v[k]; }
+fn compu(v: UV, k: u32) -> u32 { return v[k]; }
+//#else
+alias TV = f32;
+alias UV = u32;
+const VW: u32 = 1u;
+const LANE: u32 = 0u;
+fn comp(v: TV, k: u32) -> f32 { return v; }
+fn compu(v: UV, k: u32) -> u32 { return v; }
+//#endif
 // The finalize pass's fixed-order totals: (Σ loss, #valid, #correct, #bad).
 alias WorkgroupSum = vec4f;
 //#include workgroup_sum.wgsl
@@ -26,7 +44,7 @@ struct Params {
 }
 
 //#if ROWSTATS
-@group(0) @binding(0) var<storage, read> tile: array<f32>;
+@group(0) @binding(0) var<storage, read> tile: array<TV>;
 @group(0) @binding(1) var<storage, read_write> partial: array<vec4f>;
 @group(0) @binding(2) var<storage, read> sel_meta: array<u32>;
 @group(0) @binding(3) var<uniform> p: Params;
@@ -35,21 +53,30 @@ struct Params {
 fn row_stats(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = wid.x * WG + lid;
   if (i >= min(sel_meta[0], p.S)) { return; }
-  let base = i * p.tileLd;
+  // VW running (max, Σ exp(z − max), first argmax) triples, one per column mod VW, with one
+  // exp per logit (when the max moves, the sum is rescaled by the same exp), then merged in
+  // column order: ties keep the lowest index.
+  let base = i * (p.tileLd / VW);
   var m = tile[base];
-  var s = 1.0;
-  var best = 0u;
-  for (var n = 1u; n < p.N; n++) {
-    let z = tile[base + n];
-    if (z > m) {
-      s = s * exp(m - z) + 1.0;
-      m = z;
-      best = n;
-    } else {
-      s += exp(z - m);
-    }
+  var s = TV(1.0);
+  var best = UV(0u) + LANE;
+  for (var q = 1u; q < p.N / VW; q++) {
+    let z = tile[base + q];
+    let up = z > m;
+    let e = exp(-abs(z - m));
+    s = select(s + e, s * e + 1.0, up);
+    best = select(best, UV(VW * q) + LANE, up);
+    m = max(m, z);
   }
-  partial[p.chunk * p.S + i] = vec4f(m, s, f32(p.v0 + best), 0.0);
+  var mx = comp(m, 0u);
+  for (var k = 1u; k < VW; k++) { mx = max(mx, comp(m, k)); }
+  var sum = 0.0;
+  var arg = 0xffffffffu;
+  for (var k = 0u; k < VW; k++) {
+    sum += comp(s, k) * exp(comp(m, k) - mx);
+    if (comp(m, k) == mx) { arg = min(arg, compu(best, k)); }
+  }
+  partial[p.chunk * p.S + i] = vec4f(mx, sum, f32(p.v0 + arg), 0.0);
 }
 //#endif
 
@@ -113,7 +140,7 @@ fn finalize(@builtin(local_invocation_index) lid: u32) {
 //#endif
 
 //#if GRAD
-@group(0) @binding(0) var<storage, read_write> tile: array<f32>;
+@group(0) @binding(0) var<storage, read_write> tile: array<TV>;
 @group(0) @binding(1) var<storage, read> stats: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
 @group(0) @binding(3) var<uniform> p: Params;
@@ -123,8 +150,8 @@ fn finalize(@builtin(local_invocation_index) lid: u32) {
 @group(0) @binding(4) var<storage, read> grad_scale: array<f32>;
 //#endif
 
-// Each invocation turns GC consecutive entries of one row: the row's stats are loaded once
-// (on CPU adapters every invocation's load is a separate access).
+// Each invocation turns GC consecutive entries of one row (GC / VW accesses): the row's stats
+// are loaded once (on CPU adapters every invocation's load is a separate access).
 const GC: u32 = 16u;
 
 @compute @workgroup_size(WG)
@@ -135,9 +162,9 @@ fn grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let r = e / per_row;
   let c0 = (e % per_row) * GC;
   let c1 = min(c0 + GC, p.N);
-  let base = r * p.tileLd;
+  let base = r * (p.tileLd / VW);
   if (stats[r * 4u + 3u] == 0.0) {
-    for (var c = c0; c < c1; c++) { tile[base + c] = 0.0; }
+    for (var c = c0; c < c1; c += VW) { tile[base + c / VW] = TV(0.0); }
     return;
   }
   let lse = stats[r * 4u];
@@ -146,9 +173,9 @@ fn grad(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   scale *= grad_scale[0];
 //#endif
   let label = labels[r];
-  for (var c = c0; c < c1; c++) {
-    let g = exp(tile[base + c] - lse) - select(0.0, 1.0, label == p.v0 + c);
-    tile[base + c] = g * scale;
+  for (var c = c0; c < c1; c += VW) {
+    let g = exp(tile[base + c / VW] - lse) - select(TV(0.0), TV(1.0), UV(label) == UV(p.v0 + c) + LANE);
+    tile[base + c / VW] = g * scale;
   }
 }
 //#endif

@@ -23,7 +23,7 @@
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
-import type { KernelSignature } from '../gpu/pipelines.js';
+import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { ceilDiv, grid1d } from './grid.js';
 import { registerVariants } from './registry.js';
 import { matmul, type MatrixView } from './matmul.js';
@@ -38,13 +38,16 @@ export const XENT_TILE_BYTES = 64 * 2 ** 20;
 const SIG_RS: KernelSignature = { name: 'xent.row_stats', bindings: ['read', 'rw', 'read', 'uniform'] };
 const SIG_FIN: KernelSignature = { name: 'xent.finalize', bindings: ['read', 'read', 'read', 'read', 'read', 'read', 'rw', 'uniform'] };
 const SIG_GRAD: KernelSignature = { name: 'xent.grad', bindings: ['rw', 'read', 'read', 'uniform'] };
-const RS_SPEC = { file: 'xent.wgsl', entry: 'row_stats', defines: ['ROWSTATS'], consts: { WG } };
-const FIN_SPEC = { file: 'xent.wgsl', entry: 'finalize', defines: ['FINAL'], consts: { WG } };
-const GRAD_SPEC = { file: 'xent.wgsl', entry: 'grad', defines: ['GRAD'], consts: { WG } };
+/** A tile kernel's spec: four logits per access where the chunk's width and the tile's row stride allow (VEC4). */
+const tileSpec = (entry: string, defines: string[], vec4: boolean): ShaderSpec => ({ file: 'xent.wgsl', entry, defines: vec4 ? [...defines, 'VEC4'] : defines, consts: { WG } });
+const RS_SPEC = (vec4: boolean) => tileSpec('row_stats', ['ROWSTATS'], vec4);
+const FIN_SPEC = tileSpec('finalize', ['FINAL'], false);
+const GRAD_SPEC = (vec4: boolean) => tileSpec('grad', ['GRAD'], vec4);
 /** The grad kernel multiplied by a dynamic loss scale (mixed precision). */
 const SIG_GRAD_SCALED: KernelSignature = { name: 'xent.grad.scaled', bindings: ['rw', 'read', 'read', 'uniform', 'read'] };
-const GRAD_SCALED_SPEC = { ...GRAD_SPEC, defines: ['GRAD', 'SCALED'] };
-registerVariants({ sig: SIG_RS, spec: RS_SPEC }, { sig: SIG_FIN, spec: FIN_SPEC }, { sig: SIG_GRAD, spec: GRAD_SPEC }, { sig: SIG_GRAD_SCALED, spec: GRAD_SCALED_SPEC });
+const GRAD_SCALED_SPEC = (vec4: boolean) => tileSpec('grad', ['GRAD', 'SCALED'], vec4);
+registerVariants({ sig: SIG_FIN, spec: FIN_SPEC });
+for (const vec4 of [false, true]) registerVariants({ sig: SIG_RS, spec: RS_SPEC(vec4) }, { sig: SIG_GRAD, spec: GRAD_SPEC(vec4) }, { sig: SIG_GRAD_SCALED, spec: GRAD_SCALED_SPEC(vec4) });
 
 export interface XentTensors {
   hidden: Tensor;
@@ -137,16 +140,17 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
     const Z = view(logitsTile, S, vc, Vc, 0); // the tile: chunk c's logits, then its gradient
     const Wc = view(t.weight, vc, h, h, v0 * h);
     const params = uni({ v0, N: vc, chunk: c }, `${name}.chunk[${c}]`);
+    const vec4 = vc % 4 === 0 && Vc % 4 === 0;
     // Z[i, n] = H[i,:]·W[v0+n,:] + b[v0+n]
     const logits = () => matmul(rt, t.hidden, Wc, Z, { transB: true, bias: t.bias, biasOffset: v0, label: `${name}.logits[${c}]`, ...mm });
-    forwardChunks.push([await logits(), await rt.op(SIG_RS, RS_SPEC, [logitsTile, partial, t.meta, params], [ceilDiv(S, WG)], `${name}.row_stats[${c}]`)]);
+    forwardChunks.push([await logits(), await rt.op(SIG_RS, RS_SPEC(vec4), [logitsTile, partial, t.meta, params], [ceilDiv(S, WG)], `${name}.row_stats[${c}]`)]);
     if (grads) {
       if (nChunks > 1) backward.push(await logits()); // else the forward's logits are still in the tile
       const gradGrid = grid1d(S * ceilDiv(vc, GRAD_COLS), WG, rt.limits.maxComputeWorkgroupsPerDimension);
       backward.push(
         o.gradScale
-          ? await rt.op(SIG_GRAD_SCALED, GRAD_SCALED_SPEC, [logitsTile, stats, t.labels, params, o.gradScale], gradGrid, `${name}.grad[${c}]`)
-          : await rt.op(SIG_GRAD, GRAD_SPEC, [logitsTile, stats, t.labels, params], gradGrid, `${name}.grad[${c}]`),
+          ? await rt.op(SIG_GRAD_SCALED, GRAD_SCALED_SPEC(vec4), [logitsTile, stats, t.labels, params, o.gradScale], gradGrid, `${name}.grad[${c}]`)
+          : await rt.op(SIG_GRAD, GRAD_SPEC(vec4), [logitsTile, stats, t.labels, params], gradGrid, `${name}.grad[${c}]`),
       );
       // dH (+)= G·W_c;  dW_c (+)= Gᵀ·H and db_c (+)= Σ_i G in one product
       backward.push(await matmul(rt, Z, Wc, t.dHidden!, { accumulate: c > 0 || Boolean(o.accumulateHidden), label: `${name}.dhidden[${c}]`, ...mm }));
