@@ -11,7 +11,10 @@
 //   grads  — s holds scale·Q·Kᵀ again (recomputed), g holds dP̃ = dO·Vᵀ; with
 //            P = exp(s − lse), z = mask·dropScale, Δ = Σ_j P z dP̃ (= dO·O), writes
 //            s ← P z (for dV = P̃ᵀ·dO) and g ← dS = P (z dP̃ − Δ) (for dQ and dK).
-// Row layouts of row_common.wgsl (WG, TPR; SUBGROUPS); sums in a fixed order.
+// Row layouts of row_common.wgsl (WG, TPR; SUBGROUPS); sums in a fixed order. Keys are
+// visited in quads (the dropout draw's unit); with VEC4 (T a multiple of 4) s, g and out are
+// bound as vec4 arrays and a quad is one access (on CPU adapters every access costs per
+// invocation), else four, bounded by the row's end.
 //#if SUBGROUPS
 enable subgroups;
 //#endif
@@ -23,9 +26,14 @@ const TPR: u32 = 64u;
 // The fused kernels' Params (the same uniform buffer), then the batch size.
 struct Params { T: u32, H: u32, scale: f32, dropP: f32, dropScale: f32, seed: u32, stream: u32, step: u32, B: u32 }
 
-@group(0) @binding(0) var<storage, read_write> s: array<f32>;
+//#if VEC4
+alias SV = vec4f;
+//#else
+alias SV = f32;
+//#endif
+@group(0) @binding(0) var<storage, read_write> s: array<SV>;
 //#if GRADS
-@group(0) @binding(1) var<storage, read_write> g: array<f32>;
+@group(0) @binding(1) var<storage, read_write> g: array<SV>;
 @group(0) @binding(2) var<storage, read> lse: array<f32>;
 @group(0) @binding(3) var<storage, read> lengths: array<u32>;
 @group(0) @binding(4) var<uniform> p: Params;
@@ -34,18 +42,69 @@ struct Params { T: u32, H: u32, scale: f32, dropP: f32, dropScale: f32, seed: u3
 @group(0) @binding(2) var<storage, read> lengths: array<u32>;
 @group(0) @binding(3) var<uniform> p: Params;
 //#if PROBS_OUT
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<SV>;
 //#endif
 //#endif
 
-// Where probs writes P̃: in place, or to `out` (PROBS_OUT).
-fn put_prob(i: u32, v: f32) {
-//#if PROBS_OUT
-  out[i] = v;
+// Quad q (keys 4q .. 4q+3) of the row starting at element `base` (a multiple of T), and its
+// store; without VEC4, keys at or past `cols` read 0 and are not written.
+fn quad_s(base: u32, q: u32, cols: u32) -> vec4f {
+//#if VEC4
+  return s[base / 4u + q];
 //#else
-  s[i] = v;
+  var v = vec4f(0.0);
+  for (var c = 0u; c < 4u; c++) { if (4u * q + c < cols) { v[c] = s[base + 4u * q + c]; } }
+  return v;
 //#endif
 }
+
+fn set_quad_s(base: u32, q: u32, cols: u32, v: vec4f) {
+//#if VEC4
+  s[base / 4u + q] = v;
+//#else
+  for (var c = 0u; c < 4u; c++) { if (4u * q + c < cols) { s[base + 4u * q + c] = v[c]; } }
+//#endif
+}
+
+//#if GRADS
+fn quad_g(base: u32, q: u32, cols: u32) -> vec4f {
+//#if VEC4
+  return g[base / 4u + q];
+//#else
+  var v = vec4f(0.0);
+  for (var c = 0u; c < 4u; c++) { if (4u * q + c < cols) { v[c] = g[base + 4u * q + c]; } }
+  return v;
+//#endif
+}
+
+fn set_quad_g(base: u32, q: u32, cols: u32, v: vec4f) {
+//#if VEC4
+  g[base / 4u + q] = v;
+//#else
+  for (var c = 0u; c < 4u; c++) { if (4u * q + c < cols) { g[base + 4u * q + c] = v[c]; } }
+//#endif
+}
+//#endif
+
+// Where probs writes P̃: in place, or to `out` (PROBS_OUT).
+fn put_probs(base: u32, q: u32, cols: u32, v: vec4f) {
+//#if PROBS_OUT
+//#if VEC4
+  out[base / 4u + q] = v;
+//#else
+  for (var c = 0u; c < 4u; c++) { if (4u * q + c < cols) { out[base + 4u * q + c] = v[c]; } }
+//#endif
+//#else
+  set_quad_s(base, q, cols, v);
+//#endif
+}
+
+// Which keys of quad q lie before the row's valid length.
+fn valid4(q: u32, len: u32) -> vec4<bool> {
+  return vec4u(4u * q) + vec4u(0u, 1u, 2u, 3u) < vec4u(len);
+}
+
+fn hsum4(v: vec4f) -> f32 { return (v.x + v.y) + (v.z + v.w); }
 
 //#include row_common.wgsl
 
@@ -82,49 +141,35 @@ fn main(invocation: RowInvocation, @builtin(num_workgroups) nwg: vec3u) {
   let r = row_of(invocation, nwg);
   let lane = row_lane(invocation);
 //#ifnot GRADS
-  // probs
-  var m = -1.0e30;
-  for (var j = lane; j < r.len; j += TPR) { m = max(m, s[r.base + j]); }
-  m = row_reduce(m, 1u, invocation);
-  var l = 0.0;
-  for (var j = lane; j < r.len; j += TPR) { l += exp(s[r.base + j] - m); }
-  l = row_reduce(l, 0u, invocation);
+  // probs (four partial maxima and sums per invocation, then the row's)
+  var m4 = vec4f(-1.0e30);
+  for (var q = lane; 4u * q < r.len; q += TPR) { m4 = max(m4, select(vec4f(-1.0e30), quad_s(r.base, q, r.cols), valid4(q, r.len))); }
+  let m = row_reduce(max(max(m4.x, m4.y), max(m4.z, m4.w)), 1u, invocation);
+  var l4 = vec4f(0.0);
+  for (var q = lane; 4u * q < r.len; q += TPR) { l4 += select(vec4f(0.0), exp(quad_s(r.base, q, r.cols) - m), valid4(q, r.len)); }
+  let l = row_reduce(hsum4(l4), 0u, invocation);
   let inv = select(0.0, 1.0 / l, l > 0.0);
   if (r.valid && lane == 0u) { lse[r.row] = select(0.0, m + log(l), l > 0.0); }
   for (var q = lane; 4u * q < r.cols; q += TPR) {
     let z = keep4(q, r.i, r.bh);
-    for (var c = 0u; c < 4u; c++) {
-      let j = 4u * q + c;
-      if (j < r.len) { put_prob(r.base + j, exp(s[r.base + j] - m) * inv * z[c]); }
-      else if (j < r.cols) { put_prob(r.base + j, 0.0); }
-    }
+    put_probs(r.base, q, r.cols, select(vec4f(0.0), exp(quad_s(r.base, q, r.cols) - m) * inv * z, valid4(q, r.len)));
   }
 //#else
   // grads
   var lse_i = 0.0;
   if (r.valid) { lse_i = lse[r.row]; }
-  var d = 0.0;
+  var d4 = vec4f(0.0);
   for (var q = lane; 4u * q < r.len; q += TPR) {
     let z = keep4(q, r.i, r.bh);
-    for (var c = 0u; c < 4u; c++) {
-      let j = 4u * q + c;
-      if (j < r.len) { d += exp(s[r.base + j] - lse_i) * z[c] * g[r.base + j]; }
-    }
+    d4 += select(vec4f(0.0), exp(quad_s(r.base, q, r.cols) - lse_i) * z * quad_g(r.base, q, r.cols), valid4(q, r.len));
   }
-  d = row_reduce(d, 0u, invocation);
+  let d = row_reduce(hsum4(d4), 0u, invocation);
   for (var q = lane; 4u * q < r.cols; q += TPR) {
     let z = keep4(q, r.i, r.bh);
-    for (var c = 0u; c < 4u; c++) {
-      let j = 4u * q + c;
-      if (j < r.len) {
-        let pj = exp(s[r.base + j] - lse_i);
-        g[r.base + j] = pj * (z[c] * g[r.base + j] - d);
-        s[r.base + j] = pj * z[c];
-      } else if (j < r.cols) {
-        g[r.base + j] = 0.0;
-        s[r.base + j] = 0.0;
-      }
-    }
+    let ok = valid4(q, r.len);
+    let pj = exp(quad_s(r.base, q, r.cols) - lse_i);
+    set_quad_g(r.base, q, r.cols, select(vec4f(0.0), pj * (z * quad_g(r.base, q, r.cols) - d), ok));
+    set_quad_s(r.base, q, r.cols, select(vec4f(0.0), pj * z, ok));
   }
 //#endif
 }

@@ -30,10 +30,10 @@ import { isCpuAdapter } from '../gpu/adapter.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, expectShape, shapeStr, type DType, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
-import { ceilDiv } from './grid.js';
+import { ceilDiv, vec4Defines, VEC4_PATHS } from './grid.js';
 import { registerVariants } from './registry.js';
 import { headsView, matmul } from './matmul.js';
-import { layoutSpec, rowGrid, rowLayout, ROW_LAYOUTS } from './reduce.js';
+import { layoutSpec, rowGrid, rowLayout, ROW_LAYOUTS, type RowLayout } from './reduce.js';
 import { autotune, timeOps, tuningInput, type AutotuneOptions } from './autotune.js';
 
 export const ATTENTION_MAX_T = 512;
@@ -89,12 +89,15 @@ const BWD: KernelSignature = { name: 'attention_bwd', bindings: ['read', 'read',
 const PROBS: KernelSignature = { name: 'attention.probs', bindings: ['rw', 'rw', 'read', 'uniform'] };
 const GRADS: KernelSignature = { name: 'attention.grads', bindings: ['rw', 'rw', 'read', 'read', 'uniform'] };
 const PROBS_OUT: KernelSignature = { name: 'attention.probs_out', bindings: ['rw', 'rw', 'read', 'uniform', 'rw'] };
+/** The row kernel of materialised attention for rows of T keys (one vec4 per quad of keys where T is a multiple of 4). */
+const probsSpec = (l: RowLayout, defines: string[], T: number): ShaderSpec => layoutSpec('attention_probs.wgsl', l, {}, [...defines, ...(vec4Defines(T) ?? [])]);
 for (const l of ROW_LAYOUTS)
-  registerVariants(
-    { sig: PROBS, spec: layoutSpec('attention_probs.wgsl', l) },
-    { sig: PROBS_OUT, spec: layoutSpec('attention_probs.wgsl', l, {}, ['PROBS_OUT']) },
-    { sig: GRADS, spec: layoutSpec('attention_probs.wgsl', l, {}, ['GRADS']) },
-  );
+  for (const T of VEC4_PATHS)
+    registerVariants(
+      { sig: PROBS, spec: probsSpec(l, [], T) },
+      { sig: PROBS_OUT, spec: probsSpec(l, ['PROBS_OUT'], T) },
+      { sig: GRADS, spec: probsSpec(l, ['GRADS'], T) },
+    );
 
 function fwdSpec(D: number, t: AttentionTile, f16: boolean): ShaderSpec {
   return { file: 'attention.wgsl', consts: { D, WG: t.WG, BT: t.BT, UNROLL: t.UNROLL ?? false }, f16 };
@@ -274,8 +277,8 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
     const [q, k, v] = [0, 1, 2].map((part) => headsView(qkv, B, T, H, D, 3 * H * D, part * H * D));
     const layout = rowLayout(rt, 'auto', `${name}.probs`);
     const probs = keptScores
-      ? rt.op(PROBS_OUT, layoutSpec('attention_probs.wgsl', layout, {}, ['PROBS_OUT']), [keptScores, lse, lengths, params, S], rowGrid(rt, B * H * T, layout), `${name}.probs`)
-      : rt.op(PROBS, layoutSpec('attention_probs.wgsl', layout), [S, lse, lengths, params], rowGrid(rt, B * H * T, layout), `${name}.probs`);
+      ? rt.op(PROBS_OUT, probsSpec(layout, ['PROBS_OUT'], T), [keptScores, lse, lengths, params, S], rowGrid(rt, B * H * T, layout), `${name}.probs`)
+      : rt.op(PROBS, probsSpec(layout, [], T), [S, lse, lengths, params], rowGrid(rt, B * H * T, layout), `${name}.probs`);
     ops = [
       await matmul(rt, q, k, keptScores ?? S, { transB: true, alpha: scale, label: `${name}.scores`, autotune: opts.autotune }),
       await probs,
@@ -393,7 +396,7 @@ async function materializedBackward(rt: Runtime, fwd: AttentionForward, dout: Te
     ops: [
       ...(fwd.keptScores ? [] : [await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores` })]),
       await matmul(rt, dO, v, G, { transB: true, label: `${name}.dprobs` }),
-      await rt.op(GRADS, layoutSpec('attention_probs.wgsl', layout, {}, ['GRADS']), [S, G, fwd.lse, fwd.lengths, fwd.params], rowGrid(rt, B * H * T, layout), `${name}.grads`),
+      await rt.op(GRADS, probsSpec(layout, ['GRADS'], T), [S, G, fwd.lse, fwd.lengths, fwd.params], rowGrid(rt, B * H * T, layout), `${name}.grads`),
       await matmul(rt, G, k, dq, { alpha: scale, label: `${name}.dq` }),
       await matmul(rt, G, q, dk, { transA: true, alpha: scale, label: `${name}.dk` }),
       await matmul(rt, S, dO, dv, { transA: true, label: `${name}.dv` }),
