@@ -22,14 +22,28 @@ alias TD = f16;
 alias TD = f32;
 //#endif
 
+// VEC4 (width a multiple of 4): gather and scatter move four elements per invocation and
+// access (on CPU adapters every access costs per invocation, the list entry's too).
+//#if VEC4
+alias SV = vec4<TS>;
+alias DV = vec4<TD>;
+alias FV = vec4f;
+const VW: u32 = 4u;
+//#else
+alias SV = TS;
+alias DV = TD;
+alias FV = f32;
+const VW: u32 = 1u;
+//#endif
+
 const WG: u32 = 256u;
 const NONE: u32 = 0xffffffffu;
 
 struct Params { rows: u32, cap: u32, width: u32, gridX: u32 }
 
-@group(0) @binding(0) var<storage, read> src: array<TS>;
+@group(0) @binding(0) var<storage, read> src: array<SV>;
 @group(0) @binding(1) var<storage, read_write> list: array<u32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<TD>;
+@group(0) @binding(2) var<storage, read_write> dst: array<DV>;
 @group(0) @binding(3) var<uniform> p: Params;
 // The inverse index is u32 data in binding 2; WGSL lets entry points that never share a
 // variable bind different types at one binding.
@@ -39,17 +53,18 @@ fn flat(wid: vec3u, lid: u32) -> u32 {
   return (wid.y * p.gridX + wid.x) * WG + lid;
 }
 
-// One invocation per element of out [cap, width].
+// One invocation per VW elements of out [cap, width].
 @compute @workgroup_size(WG)
 fn gather(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = flat(wid, lid);
-  if (i >= p.cap * p.width) { return; }
-  let k = i / p.width;
-  let c = i - k * p.width;
+  let w = p.width / VW;
+  if (i >= p.cap * w) { return; }
+  let k = i / w;
+  let c = i - k * w;
   let r = list[k];
-  var v = 0.0;
-  if (r < p.rows) { v = f32(src[r * p.width + c]); }
-  dst[i] = TD(v);
+  var v = FV(0.0);
+  if (r < p.rows) { v = FV(src[r * w + c]); }
+  dst[i] = DV(v);
 }
 
 // inv [rows] ← NONE.
@@ -73,11 +88,12 @@ fn invert_set(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index
 @compute @workgroup_size(WG)
 fn scatter(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = flat(wid, lid);
-  if (i >= p.rows * p.width) { return; }
-  let n = i / p.width;
-  let c = i - n * p.width;
+  let w = p.width / VW;
+  if (i >= p.rows * w) { return; }
+  let n = i / w;
+  let c = i - n * w;
   let k = list[n];
-  var v = 0.0;
-  if (k < p.cap) { v = f32(src[k * p.width + c]); }
-  dst[i] = TD(v);
+  var v = FV(0.0);
+  if (k < p.cap) { v = FV(src[k * w + c]); }
+  dst[i] = DV(v);
 }

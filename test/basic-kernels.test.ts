@@ -5,6 +5,7 @@ import { getRuntime, randomArray, expectClose } from './harness.js';
 import { affine, binary, tanhBackward, tanhForward, BINARY_OPS, type BinaryOp } from '../src/kernels/elementwise.js';
 import { reduceRows } from '../src/kernels/reduce.js';
 import { matmul } from '../src/kernels/matmul.js';
+import { gatherRows, scatterRows } from '../src/kernels/gather.js';
 import { refAffine, refBinary, refMatmul, refReduceRows, refTanh, refTanhBackward } from '../src/kernels/ref/basic.js';
 import { smokeRun } from '../src/kernels/smoke.js';
 
@@ -111,5 +112,28 @@ describe('smoke check (what `npm start` runs before training)', () => {
     const results = await smokeRun(rt);
     expect(results.map((r) => r.kernel)).toEqual(expect.arrayContaining(['attention fused [2,19,2×32]', 'attention materialized [2,19,2×32]']));
     for (const r of results) expect(r.ok, `${r.kernel}: max abs err ${r.maxAbsErr} > ${r.tolerance}`).toBe(true);
+  });
+});
+
+describe('gather_rows', () => {
+  it('rows at a list (zero rows past the valid entries) and the way back (zeros elsewhere), width odd and a multiple of 4', async () => {
+    const rt = await getRuntime();
+    for (const width of [5, 16]) {
+      const [rows, cap] = [19, 5];
+      const x = randomArray(rows * width, 60 + width);
+      const list = Uint32Array.from([4, 18, 0, 0xffffffff, 0xffffffff]);
+      const tx = rt.upload(x, [rows, width]), tl = rt.upload(list, [cap], 'u32'), out = rt.upload(randomArray(cap * width, 61), [cap, width]);
+      await rt.run(await gatherRows(rt, tx, tl, out));
+      const want = new Float32Array(cap * width);
+      list.forEach((r, k) => { if (r < rows) want.set(x.subarray(r * width, (r + 1) * width), k * width); });
+      expect(Array.from(await rt.read(out)), `gather, width ${width}`).toEqual(Array.from(want));
+      const dy = randomArray(cap * width, 62);
+      const tdy = rt.upload(dy, [cap, width]), inv = rt.empty([rows], 'u32'), dx = rt.upload(randomArray(rows * width, 63), [rows, width]);
+      await rt.run(...(await scatterRows(rt, tdy, tl, inv, dx)));
+      const wantDx = new Float32Array(rows * width);
+      list.forEach((r, k) => { if (r < rows) wantDx.set(dy.subarray(k * width, (k + 1) * width), r * width); });
+      expect(Array.from(await rt.read(dx)), `scatter, width ${width}`).toEqual(Array.from(wantDx));
+      rt.release(tx, tl, out, tdy, inv, dx);
+    }
   });
 });

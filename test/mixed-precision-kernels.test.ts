@@ -173,24 +173,26 @@ describe('f16 storage in the small kernels', () => {
     rt.release(tx, db);
   });
 
-  it('gather from f16 rows into f32, scatter f32 rows into f16 (zeros elsewhere)', async () => {
+  it('gather from f16 rows into f32, scatter f32 rows into f16 (zeros elsewhere), width odd and a multiple of 4', async () => {
     const rt = await getRuntime();
     if (!rt.caps.f16) return expect(() => rt.empty([1], 'f16')).toThrow(/shader-f16/);
-    const [rows, width, cap] = [23, 7, 6];
-    const x = asF16(randomArray(rows * width, 40));
-    const list = Uint32Array.from([5, 0, 22, 9, 0xffffffff, 0xffffffff]);
-    const tx = rt.upload(x, [rows, width], 'f16'), tl = rt.upload(list, [cap], 'u32'), out = rt.empty([cap, width]);
-    await rt.run(await gatherRows(rt, tx, tl, out));
-    const want = new Float32Array(cap * width);
-    list.forEach((r, k) => { if (r < rows) want.set(x.subarray(r * width, (r + 1) * width), k * width); });
-    expect(await rt.read(out)).toEqual(want);
-    const dy = randomArray(cap * width, 41);
-    const tdy = rt.upload(dy, [cap, width]), inv = rt.empty([rows], 'u32'), dx = rt.upload(randomArray(rows * width, 42), [rows, width], 'f16');
-    await rt.run(...(await scatterRows(rt, tdy, tl, inv, dx)));
-    const wantDx = new Float32Array(rows * width);
-    list.forEach((r, k) => { if (r < rows) wantDx.set(dy.subarray(k * width, (k + 1) * width), r * width); });
-    expect(await rt.read(dx)).toEqual(asF16(wantDx));
-    rt.release(tx, tl, out, tdy, inv, dx);
+    for (const width of [7, 12]) {
+      const [rows, cap] = [23, 6];
+      const x = asF16(randomArray(rows * width, 40));
+      const list = Uint32Array.from([5, 0, 22, 9, 0xffffffff, 0xffffffff]);
+      const tx = rt.upload(x, [rows, width], 'f16'), tl = rt.upload(list, [cap], 'u32'), out = rt.empty([cap, width]);
+      await rt.run(await gatherRows(rt, tx, tl, out));
+      const want = new Float32Array(cap * width);
+      list.forEach((r, k) => { if (r < rows) want.set(x.subarray(r * width, (r + 1) * width), k * width); });
+      expect(await rt.read(out)).toEqual(want);
+      const dy = randomArray(cap * width, 41);
+      const tdy = rt.upload(dy, [cap, width]), inv = rt.empty([rows], 'u32'), dx = rt.upload(randomArray(rows * width, 42), [rows, width], 'f16');
+      await rt.run(...(await scatterRows(rt, tdy, tl, inv, dx)));
+      const wantDx = new Float32Array(rows * width);
+      list.forEach((r, k) => { if (r < rows) wantDx.set(dy.subarray(k * width, (k + 1) * width), r * width); });
+      expect(await rt.read(dx)).toEqual(asF16(wantDx));
+      rt.release(tx, tl, out, tdy, inv, dx);
+    }
   });
 
   it('the f32 → f16 cast rounds to nearest (overflow to Inf, which the loss scale relies on); the f16 add', async () => {
