@@ -16,11 +16,23 @@
 // ACCUMULATE adds to the existing gradient instead of overwriting it.
 // F16: out (forward) and dout (backward) stored as f16 (ST); tables, gradients and all
 // arithmetic stay f32.
+// VEC4 (h a multiple of 4): FWD, GRAD_WORD and GRAD_SMALL move four columns per access (SV /
+// FV; columns and strides count these units) — on CPU adapters every access costs per
+// invocation, the sorted keys' and token types' loads too. Sums keep their order per column.
 //#if F16
 enable f16;
 alias ST = f16;
 //#else
 alias ST = f32;
+//#endif
+//#if VEC4
+alias SV = vec4<ST>;
+alias FV = vec4f;
+const VW: u32 = 4u;
+//#else
+alias SV = ST;
+alias FV = f32;
+const VW: u32 = 1u;
 //#endif
 
 const WG: u32 = 64u;
@@ -35,10 +47,10 @@ const POS: bool = false;
 struct Params { N: u32, T: u32, h: u32, V: u32, NT: u32, gridX: u32, _p0: u32, _p1: u32 }
 @group(0) @binding(0) var<storage, read> ids: array<u32>;
 @group(0) @binding(1) var<storage, read> types: array<u32>;
-@group(0) @binding(2) var<storage, read> word: array<f32>;
-@group(0) @binding(3) var<storage, read> pos: array<f32>;
-@group(0) @binding(4) var<storage, read> ttab: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<ST>;
+@group(0) @binding(2) var<storage, read> word: array<FV>;
+@group(0) @binding(3) var<storage, read> pos: array<FV>;
+@group(0) @binding(4) var<storage, read> ttab: array<FV>;
+@group(0) @binding(5) var<storage, read_write> out: array<SV>;
 @group(0) @binding(6) var<uniform> p: Params;
 
 // TPR invocations per token (1 on CPU adapters, WG on GPUs: coalesced columns).
@@ -49,8 +61,9 @@ fn main(invocation: RowInvocation) {
   let id = min(ids[n], p.V - 1u);
   let tt = min(types[n], p.NT - 1u);
   let t = n % p.T;
-  for (var c = row_lane(invocation); c < p.h; c += TPR) {
-    out[n * p.h + c] = ST((word[id * p.h + c] + ttab[tt * p.h + c]) + pos[t * p.h + c]);
+  let w = p.h / VW;
+  for (var c = row_lane(invocation); c < w; c += TPR) {
+    out[n * w + c] = SV((word[id * w + c] + ttab[tt * w + c]) + pos[t * w + c]);
   }
 }
 //#endif
@@ -122,8 +135,8 @@ fn sort_global(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
 //#if GRAD_WORD
 struct Params { N: u32, V: u32, h: u32, shift: u32, gridX: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<storage, read> keys: array<u32>;
-@group(0) @binding(1) var<storage, read> dout: array<ST>;
-@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(1) var<storage, read> dout: array<SV>;
+@group(0) @binding(2) var<storage, read_write> grad: array<FV>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 // First index in keys[0, N) whose key is ≥ target.
@@ -146,13 +159,14 @@ fn main(invocation: RowInvocation) {
   var last = p.N;
   if (v + 1u < p.V) { last = lower_bound((v + 1u) << p.shift); }
   let mask = (1u << p.shift) - 1u;
-  for (var c = row_lane(invocation); c < p.h; c += TPR) {
-    var acc = 0.0;
+  let w = p.h / VW;
+  for (var c = row_lane(invocation); c < w; c += TPR) {
+    var acc = FV(0.0);
     for (var i = first; i < last; i++) {
-      acc += f32(dout[(keys[i] & mask) * p.h + c]);
+      acc += FV(dout[(keys[i] & mask) * w + c]);
     }
-    if (ACCUMULATE) { acc = grad[v * p.h + c] + acc; }
-    grad[v * p.h + c] = acc;
+    if (ACCUMULATE) { acc = grad[v * w + c] + acc; }
+    grad[v * w + c] = acc;
   }
 }
 //#endif
@@ -160,24 +174,25 @@ fn main(invocation: RowInvocation) {
 //#if GRAD_SMALL
 struct Params { N: u32, T: u32, h: u32, rows: u32, NT: u32, gridX: u32, _p0: u32, _p1: u32 }
 @group(0) @binding(0) var<storage, read> types: array<u32>;
-@group(0) @binding(1) var<storage, read> dout: array<ST>;
-@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(1) var<storage, read> dout: array<SV>;
+@group(0) @binding(2) var<storage, read_write> grad: array<FV>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let w = p.h / VW;
   let i = (wid.y * p.gridX + wid.x) * WG + lid;
-  if (i >= p.rows * p.h) { return; }
-  let r = i / p.h;
-  let c = i - r * p.h;
-  var acc = 0.0;
+  if (i >= p.rows * w) { return; }
+  let r = i / w;
+  let c = i - r * w;
+  var acc = FV(0.0);
   if (POS) {
     if (r < p.T) {
-      for (var n = r; n < p.N; n += p.T) { acc += f32(dout[n * p.h + c]); }
+      for (var n = r; n < p.N; n += p.T) { acc += FV(dout[n * w + c]); }
     }
   } else {
     for (var n = 0u; n < p.N; n++) {
-      if (min(types[n], p.NT - 1u) == r) { acc += f32(dout[n * p.h + c]); }
+      if (min(types[n], p.NT - 1u) == r) { acc += FV(dout[n * w + c]); }
     }
   }
   if (ACCUMULATE) { acc = grad[i] + acc; }

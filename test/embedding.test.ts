@@ -34,8 +34,9 @@ function f32TokenOrder(ids: ArrayLike<number>, dOut: Float32Array, s: RefEmbeddi
   return g;
 }
 
-// [B, T, h, V, P, NT]: tiny; odd; N = 1179 > 512 (global sort steps, Npad 2048); all ids alike.
-const CASES = [[1, 1, 1, 1, 1, 1], [3, 7, 5, 11, 9, 2], [9, 131, 13, 37, 140, 3], [4, 33, 6, 3, 40, 2]] as const;
+// [B, T, h, V, P, NT]: tiny; odd; N = 1179 > 512 (global sort steps, Npad 2048); all ids
+// alike; h a multiple of 4 (four columns per access).
+const CASES = [[1, 1, 1, 1, 1, 1], [3, 7, 5, 11, 9, 2], [9, 131, 13, 37, 140, 3], [4, 33, 6, 3, 40, 2], [3, 40, 12, 5, 64, 3]] as const;
 
 // Both layouts (one invocation per token / vocabulary row, or a workgroup each) on every adapter.
 describe('embedding', () => {
@@ -120,24 +121,26 @@ describe('embedding f16 output / dOut (lavapipe; adapters without shader-f16 ref
   it('f16 out is the f32 sum rounded; f16 dOut gives the token-order f32 gradient of the rounded values', async () => {
     const rt = await getRuntime();
     if (!rt.caps.f16) return expect(() => rt.empty([1], 'f16')).toThrow(/shader-f16/);
-    const [B, T, h, V, P, NT] = [5, 13, 7, 9, 16, 2];
-    const s = { N: B * T, T, h, V, P, NT };
-    const { host, dev } = setup(rt, s, B, 5);
-    for (const variant of ['per-invocation', 'plain'] as const) {
-      const out = rt.empty([B, T, h], 'f16');
-      await rt.run(await embedding(rt, dev.ids, dev.types, dev.tables, out, { variant }));
-      const want32 = Float32Array.from(refEmbedding(host.ids, host.types, host.word, host.pos, host.type, s));
-      // f32 sum (two adds) then one f16 rounding: equal to the rounded reference except at rounding ties.
-      expectClose(await rt.read(out), fromF16(toF16(want32)), { atol: 1e-3, rtol: 1e-3 }, `f16 forward ${variant}`);
-      const dOut = fromF16(toF16(randomNormal(s.N * h, 8)));
-      const tdOut = rt.upload(dOut, [B, T, h], 'f16');
-      const grads: EmbeddingTables = { word: rt.empty([V, h]), position: rt.empty([P, h]), type: rt.empty([NT, h]) };
-      await rt.run(...(await embeddingBackward(rt, { ids: dev.ids, types: dev.types, dOut: tdOut, grads, variant })));
-      expect(Array.from(await rt.read(grads.word))).toEqual(Array.from(f32TokenOrder(host.ids, dOut, s)));
-      // Sums of ≤ 65 terms in f32 of f16-exact inputs.
-      expectClose(await rt.read(grads.position), refEmbeddingBackward(host.ids, host.types, dOut, s).position, { atol: 1e-5, rtol: 1e-5 }, `f16 position ${variant}`);
-      rt.release(out, tdOut, grads.word, grads.position, grads.type);
+    // h odd and a multiple of 4 (four columns per access).
+    for (const [B, T, h, V, P, NT] of [[5, 13, 7, 9, 16, 2], [5, 13, 8, 9, 16, 2]]) {
+      const s = { N: B * T, T, h, V, P, NT };
+      const { host, dev } = setup(rt, s, B, 5);
+      for (const variant of ['per-invocation', 'plain'] as const) {
+        const out = rt.empty([B, T, h], 'f16');
+        await rt.run(await embedding(rt, dev.ids, dev.types, dev.tables, out, { variant }));
+        const want32 = Float32Array.from(refEmbedding(host.ids, host.types, host.word, host.pos, host.type, s));
+        // f32 sum (two adds) then one f16 rounding: equal to the rounded reference except at rounding ties.
+        expectClose(await rt.read(out), fromF16(toF16(want32)), { atol: 1e-3, rtol: 1e-3 }, `f16 forward h=${h} ${variant}`);
+        const dOut = fromF16(toF16(randomNormal(s.N * h, 8)));
+        const tdOut = rt.upload(dOut, [B, T, h], 'f16');
+        const grads: EmbeddingTables = { word: rt.empty([V, h]), position: rt.empty([P, h]), type: rt.empty([NT, h]) };
+        await rt.run(...(await embeddingBackward(rt, { ids: dev.ids, types: dev.types, dOut: tdOut, grads, variant })));
+        expect(Array.from(await rt.read(grads.word))).toEqual(Array.from(f32TokenOrder(host.ids, dOut, s)));
+        // Sums of ≤ 65 terms in f32 of f16-exact inputs.
+        expectClose(await rt.read(grads.position), refEmbeddingBackward(host.ids, host.types, dOut, s).position, { atol: 1e-5, rtol: 1e-5 }, `f16 position h=${h} ${variant}`);
+        rt.release(out, tdOut, grads.word, grads.position, grads.type);
+      }
+      rt.release(dev.ids, dev.types, dev.tables.word, dev.tables.position, dev.tables.type);
     }
-    rt.release(dev.ids, dev.types, dev.tables.word, dev.tables.position, dev.tables.type);
   });
 });

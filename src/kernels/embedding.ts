@@ -20,8 +20,8 @@ import type { Runtime, Op } from '../gpu/runtime.js';
 import { isCpuAdapter } from '../gpu/adapter.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
-import type { KernelSignature } from '../gpu/pipelines.js';
-import { grid1d } from './grid.js';
+import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
+import { grid1d, vec4Defines, VEC4_PATHS } from './grid.js';
 import { registerVariants, type KernelVariant } from './registry.js';
 
 const WG = 64;
@@ -39,23 +39,27 @@ const SORT: KernelSignature = { name: 'embedding.sort', bindings: ['rw', 'unifor
 const GRAD_WORD: KernelSignature = { name: 'embedding.grad_word', bindings: ['read', 'read', 'rw', 'uniform'] };
 const GRAD_SMALL: KernelSignature = { name: 'embedding.grad_small', bindings: ['read', 'read', 'rw', 'uniform'] };
 const file = 'embedding.wgsl';
+/** A column kernel's spec for width h: four columns per access where h is a multiple of 4 (VEC4). */
+const colSpec = (define: string, consts: Record<string, number | boolean>, f16: boolean | undefined, h: number): ShaderSpec => ({ file, consts: { WG, ...consts }, defines: [define, ...(vec4Defines(h) ?? [])], f16: f16 || undefined });
 registerVariants(
-  ...[1, WG].flatMap((TPR): KernelVariant[] =>
-    [false, true].flatMap((f16): KernelVariant[] => [
-      { sig: FWD, spec: { file, consts: { WG, TPR }, defines: ['FWD'], f16: f16 || undefined } },
-      { sig: GRAD_WORD, spec: { file, consts: { WG, TPR, ACCUMULATE: false }, defines: ['GRAD_WORD'], f16: f16 || undefined } },
-      { sig: GRAD_WORD, spec: { file, consts: { WG, TPR, ACCUMULATE: true }, defines: ['GRAD_WORD'], f16: f16 || undefined } },
-    ]),
-  ),
+  ...VEC4_PATHS.flatMap((h) => [
+    ...[1, WG].flatMap((TPR): KernelVariant[] =>
+      [false, true].flatMap((f16): KernelVariant[] => [
+        { sig: FWD, spec: colSpec('FWD', { TPR }, f16, h) },
+        { sig: GRAD_WORD, spec: colSpec('GRAD_WORD', { TPR, ACCUMULATE: false }, f16, h) },
+        { sig: GRAD_WORD, spec: colSpec('GRAD_WORD', { TPR, ACCUMULATE: true }, f16, h) },
+      ]),
+    ),
+    ...[false, true].flatMap((ACCUMULATE): KernelVariant[] =>
+      [false, true].flatMap((f16): KernelVariant[] => [
+        { sig: GRAD_SMALL, spec: colSpec('GRAD_SMALL', { ACCUMULATE, POS: true }, f16, h) },
+        { sig: GRAD_SMALL, spec: colSpec('GRAD_SMALL', { ACCUMULATE, POS: false }, f16, h) },
+      ]),
+    ),
+  ]),
   { sig: KEYS, spec: { file, consts: { WG }, defines: ['KEYS'] } },
   { sig: SORT, spec: { file, consts: { WG: SORT_WG }, defines: ['SORT'], entry: 'sort_local' } },
   { sig: SORT, spec: { file, consts: { WG: SORT_WG }, defines: ['SORT'], entry: 'sort_global' } },
-  ...[false, true].flatMap((ACCUMULATE): KernelVariant[] =>
-    [false, true].flatMap((f16): KernelVariant[] => [
-      { sig: GRAD_SMALL, spec: { file, consts: { WG, ACCUMULATE, POS: true }, defines: ['GRAD_SMALL'], f16: f16 || undefined } },
-      { sig: GRAD_SMALL, spec: { file, consts: { WG, ACCUMULATE, POS: false }, defines: ['GRAD_SMALL'], f16: f16 || undefined } },
-    ]),
-  ),
 );
 
 export interface EmbeddingTables {
@@ -101,7 +105,7 @@ export function embedding(rt: Runtime, ids: Tensor, types: Tensor, tables: Embed
   const TPR = tprFor(rt, opts.variant);
   const [gx, gy] = grid1d(N, WG / TPR, rt.limits.maxComputeWorkgroupsPerDimension);
   const params = rt.uniform(packUniform([['u32', N], ['u32', T], ['u32', h], ['u32', V], ['u32', NT], ['u32', gx], ['u32', 0], ['u32', 0]]), `${name}.params`);
-  return rt.op(FWD, { file, consts: { WG, TPR }, defines: ['FWD'], f16: out.dtype === 'f16' || undefined }, [ids, types, tables.word, tables.position, tables.type, out, params], [gx, gy], name);
+  return rt.op(FWD, colSpec('FWD', { TPR }, out.dtype === 'f16', h), [ids, types, tables.word, tables.position, tables.type, out, params], [gx, gy], name);
 }
 
 export interface EmbeddingBackwardArgs {
@@ -155,12 +159,12 @@ export async function embeddingBackward(rt: Runtime, a: EmbeddingBackwardArgs): 
   const TPR = tprFor(rt, a.variant);
   [gx, gy] = grid1d(V, WG / TPR, maxWg);
   params = rt.uniform(packUniform([['u32', N], ['u32', V], ['u32', h], ['u32', shift], ['u32', gx], ['u32', 0], ['u32', 0], ['u32', 0]]), `${name}.word.params`);
-  ops.push(await rt.op(GRAD_WORD, { file, consts: { WG, TPR, ACCUMULATE: acc }, defines: ['GRAD_WORD'], f16 }, [keys, a.dOut, a.grads.word, params], [gx, gy], `${name}.word`));
+  ops.push(await rt.op(GRAD_WORD, colSpec('GRAD_WORD', { TPR, ACCUMULATE: acc }, f16, h), [keys, a.dOut, a.grads.word, params], [gx, gy], `${name}.word`));
 
   for (const [what, rows, pos, t] of [['position', P, true, a.grads.position], ['type', NT, false, a.grads.type]] as const) {
-    [gx, gy] = grid1d(rows * h, WG, maxWg);
+    [gx, gy] = grid1d(rows * (vec4Defines(h) ? h / 4 : h), WG, maxWg);
     params = rt.uniform(packUniform([['u32', N], ['u32', T], ['u32', h], ['u32', rows], ['u32', NT], ['u32', gx], ['u32', 0], ['u32', 0]]), `${name}.${what}.params`);
-    ops.push(await rt.op(GRAD_SMALL, { file, consts: { WG, ACCUMULATE: acc, POS: pos }, defines: ['GRAD_SMALL'], f16 }, [a.types, a.dOut, t, params], [gx, gy], `${name}.${what}`));
+    ops.push(await rt.op(GRAD_SMALL, colSpec('GRAD_SMALL', { ACCUMULATE: acc, POS: pos }, f16, h), [a.types, a.dOut, t, params], [gx, gy], `${name}.${what}`));
   }
   return ops;
 }
