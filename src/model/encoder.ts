@@ -288,14 +288,22 @@ export class Encoder {
    * dispatches, and the input gradient sums over 3h in one pass instead of being added to
    * twice. Null otherwise (the three are then applied one by one).
    */
-  private qkvProjection(l: number): { key: string; W: Tensor; b: Tensor; dW: Tensor; db: Tensor } | null {
+  private qkvProjection(l: number): { key: string; W: Tensor; b: Tensor } | null {
+    const L = `encoder.layer.${l}.attention.self.`;
+    const W = this.qkvSpan(l, 'weight', (n) => this.param(n), ''), b = this.qkvSpan(l, 'bias', (n) => this.param(n), '');
+    return W && b ? { key: `${L}qkv.weight`, W, b } : null;
+  }
+
+  /** The gradients of qkvProjection(l)'s weight and bias (the gradient arenas share the parameters' layout). */
+  private qkvGradients(l: number): { dW: Tensor; db: Tensor } {
+    const dW = this.qkvSpan(l, 'weight', (n) => this.grad(n), 'grad '), db = this.qkvSpan(l, 'bias', (n) => this.grad(n), 'grad ');
+    if (!dW || !db) throw new Error(`encoder: layer ${l}'s query, key and value gradients are not laid out as their parameters`);
+    return { dW, db };
+  }
+
+  private qkvSpan(l: number, what: 'weight' | 'bias', of: (name: string) => Tensor, labelPrefix: string): Tensor | null {
     const h = this.cfg.hiddenSize, L = `encoder.layer.${l}.attention.self.`;
-    const span = (of: (name: string) => Tensor, what: 'weight' | 'bias', label: string) =>
-      spanOf(['query', 'key', 'value'].map((p) => of(`${L}${p}.${what}`)), what === 'weight' ? [3 * h, h] : [3 * h], label);
-    const key = `${L}qkv.weight`;
-    const W = span((n) => this.param(n), 'weight', this.prefix + key), b = span((n) => this.param(n), 'bias', `${this.prefix}${L}qkv.bias`);
-    const dW = span((n) => this.grad(n), 'weight', `grad ${this.prefix}${key}`), db = span((n) => this.grad(n), 'bias', `grad ${this.prefix}${L}qkv.bias`);
-    return W && b && dW && db ? { key, W, b, dW, db } : null;
+    return spanOf(['query', 'key', 'value'].map((p) => of(`${L}${p}.${what}`)), what === 'weight' ? [3 * h, h] : [3 * h], `${labelPrefix}${this.prefix}${L}qkv.${what}`);
   }
 
   private embSum!: Tensor;
@@ -473,9 +481,12 @@ export class Encoder {
     return { pre, act: kept ? act : null, out: await this.dropoutForward(dense, () => this.scratch('branch.dropout', [N, h]), DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), o) };
   }
 
-  /** Whether the FFN keeps GELU's output for the backward (EncoderOptions.keepGeluOutput). */
+  /**
+   * Whether the FFN keeps GELU's output for the backward (EncoderOptions.keepGeluOutput). A
+   * forward-only encoder lays its activations out the same way, so that an evaluation graph
+   * borrows every one of them from its training graph (EncoderShare).
+   */
   private keepsGeluOutput(o: EncoderOptions): boolean {
-    if (o.forwardOnly) return false;
     const bytes = this.cfg.numLayers * this.N * this.cfg.intermediateSize * (this.actType === 'f16' ? 2 : 4);
     return o.keepGeluOutput ?? bytes <= KEPT_GELU_BYTES;
   }
@@ -599,7 +610,8 @@ export class Encoder {
     const fused = this.qkvProjection(l);
     if (fused) {
       const dy = view2d(bufs.dQkv, N, 3 * h);
-      b.push(...(await linearBackward(rt, { dy, x: input, W: await this.matmulWeight(fused.key, fused.W), dW: fused.dW, db: fused.db, dx, accumulateDx: accumulate, label: `${L}qkv.backward` })));
+      const { dW, db } = this.qkvGradients(l);
+      b.push(...(await linearBackward(rt, { dy, x: input, W: await this.matmulWeight(fused.key, fused.W), dW, db, dx, accumulateDx: accumulate, label: `${L}qkv.backward` })));
     } else
       for (const [p, part] of (['query', 'key', 'value'] as const).entries()) {
         const dy = view2d(bufs.dQkv, N, h, 3 * h, p * h);
