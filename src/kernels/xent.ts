@@ -15,8 +15,8 @@
 // the embeddings): pass accumulate: false to overwrite them.
 // Per chunk of Vc ids: forward = logits tile Z = H·W_cᵀ + b_c (a matmul, autotuned like every
 // other) + row stats; then one finalize. Backward per chunk: the tile becomes the gradient
-// G in place (grad), then dH (+)= G·W_c and dW_c (+)= Gᵀ·H (matmuls; the second also sums
-// db_c (+)= Σ_i G from the G values it loads). With several chunks the backward first recomputes chunk c's logits into
+// G in place (grad), then dH (+)= G·W_c, and dW_c (+)= Gᵀ·H with db_c (+)= Σ_i G
+// (weight-grad.ts: in the product, or a column-sum pass). With several chunks the backward first recomputes chunk c's logits into
 // the tile (8·S·V·h flops in all, one [S, Vc] tile of memory); when one chunk covers V (the
 // default when S·V·4 ≤ 64 MiB, e.g. S 615 × V 30522), the forward's logits are still there
 // (6·S·V·h flops). The backward must then follow this op set's forward (as it does in a step).
@@ -26,6 +26,7 @@ import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { ceilDiv, grid1d } from './grid.js';
 import { registerVariants } from './registry.js';
+import { weightAndBiasGrad } from './weight-grad.js';
 import { matmul, type MatrixView } from './matmul.js';
 import type { AutotuneOptions } from './autotune.js';
 
@@ -152,9 +153,9 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
           ? await rt.op(SIG_GRAD_SCALED, GRAD_SCALED_SPEC(vec4), [logitsTile, stats, t.labels, params, o.gradScale], gradGrid, `${name}.grad[${c}]`)
           : await rt.op(SIG_GRAD, GRAD_SPEC(vec4), [logitsTile, stats, t.labels, params], gradGrid, `${name}.grad[${c}]`),
       );
-      // dH (+)= G·W_c;  dW_c (+)= Gᵀ·H and db_c (+)= Σ_i G in one product
+      // dH (+)= G·W_c;  dW_c (+)= Gᵀ·H and db_c (+)= Σ_i G (weight-grad.ts)
       backward.push(await matmul(rt, Z, Wc, t.dHidden!, { accumulate: c > 0 || Boolean(o.accumulateHidden), label: `${name}.dhidden[${c}]`, ...mm }));
-      backward.push(await matmul(rt, Z, t.hidden, view(t.dWeight!, vc, h, h, v0 * h), { transA: true, accumulate: acc, rowSumsOut: { tensor: t.dBias!, offset: v0 }, label: `${name}.dweight[${c}]`, ...mm }));
+      backward.push(...(await weightAndBiasGrad(rt, { dy: Z, x: t.hidden, dW: view(t.dWeight!, vc, h, h, v0 * h), db: t.dBias!, dbOffset: v0, accumulate: acc, label: `${name}.dweight[${c}]`, autotune: o.autotune })));
     }
   }
   const finParams = uni({}, `${name}.finalize`);
