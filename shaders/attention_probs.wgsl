@@ -46,45 +46,40 @@ alias SV = f32;
 //#endif
 //#endif
 
-// Quad q (keys 4q .. 4q+3) of the row starting at element `base` (a multiple of T), and its
-// store; without VEC4, keys at or past `cols` read 0 and are not written.
-fn quad_s(base: u32, q: u32, cols: u32) -> vec4f {
-//#if VEC4
-  return s[base / 4u + q];
-//#else
-  var v = vec4f(0.0);
-  for (var c = 0u; c < 4u; c++) { if (4u * q + c < cols) { v[c] = s[base + 4u * q + c]; } }
-  return v;
-//#endif
-}
-
-fn set_quad_s(base: u32, q: u32, cols: u32, v: vec4f) {
-//#if VEC4
-  s[base / 4u + q] = v;
-//#else
-  for (var c = 0u; c < 4u; c++) { if (4u * q + c < cols) { s[base + 4u * q + c] = v[c]; } }
-//#endif
-}
-
+// Element (scalar layouts) or quad (VEC4) i of s, or of g (from_g, GRADS only).
+fn ld(from_g: bool, i: u32) -> SV {
 //#if GRADS
-fn quad_g(base: u32, q: u32, cols: u32) -> vec4f {
+  if (from_g) { return g[i]; }
+//#endif
+  return s[i];
+}
+
+fn st(to_g: bool, i: u32, v: SV) {
+//#if GRADS
+  if (to_g) { g[i] = v; return; }
+//#endif
+  s[i] = v;
+}
+
+// Quad q (keys 4q .. 4q+3) of the row of s (or g) starting at element `base` (a multiple of
+// T), and its store; without VEC4, keys at or past `cols` read 0 and are not written.
+fn quad(from_g: bool, base: u32, q: u32, cols: u32) -> vec4f {
 //#if VEC4
-  return g[base / 4u + q];
+  return ld(from_g, base / 4u + q);
 //#else
   var v = vec4f(0.0);
-  for (var c = 0u; c < 4u; c++) { if (4u * q + c < cols) { v[c] = g[base + 4u * q + c]; } }
+  for (var c = 0u; c < 4u; c++) { if (4u * q + c < cols) { v[c] = ld(from_g, base + 4u * q + c); } }
   return v;
 //#endif
 }
 
-fn set_quad_g(base: u32, q: u32, cols: u32, v: vec4f) {
+fn set_quad(to_g: bool, base: u32, q: u32, cols: u32, v: vec4f) {
 //#if VEC4
-  g[base / 4u + q] = v;
+  st(to_g, base / 4u + q, v);
 //#else
-  for (var c = 0u; c < 4u; c++) { if (4u * q + c < cols) { g[base + 4u * q + c] = v[c]; } }
+  for (var c = 0u; c < 4u; c++) { if (4u * q + c < cols) { st(to_g, base + 4u * q + c, v[c]); } }
 //#endif
 }
-//#endif
 
 // Where probs writes P̃: in place, or to `out` (PROBS_OUT).
 fn put_probs(base: u32, q: u32, cols: u32, v: vec4f) {
@@ -95,7 +90,7 @@ fn put_probs(base: u32, q: u32, cols: u32, v: vec4f) {
   for (var c = 0u; c < 4u; c++) { if (4u * q + c < cols) { out[base + 4u * q + c] = v[c]; } }
 //#endif
 //#else
-  set_quad_s(base, q, cols, v);
+  set_quad(false, base, q, cols, v);
 //#endif
 }
 
@@ -143,16 +138,16 @@ fn main(invocation: RowInvocation, @builtin(num_workgroups) nwg: vec3u) {
 //#ifnot GRADS
   // probs (four partial maxima and sums per invocation, then the row's)
   var m4 = vec4f(-1.0e30);
-  for (var q = lane; 4u * q < r.len; q += TPR) { m4 = max(m4, select(vec4f(-1.0e30), quad_s(r.base, q, r.cols), valid4(q, r.len))); }
+  for (var q = lane; 4u * q < r.len; q += TPR) { m4 = max(m4, select(vec4f(-1.0e30), quad(false, r.base, q, r.cols), valid4(q, r.len))); }
   let m = row_reduce(max(max(m4.x, m4.y), max(m4.z, m4.w)), 1u, invocation);
   var l4 = vec4f(0.0);
-  for (var q = lane; 4u * q < r.len; q += TPR) { l4 += select(vec4f(0.0), exp(quad_s(r.base, q, r.cols) - m), valid4(q, r.len)); }
+  for (var q = lane; 4u * q < r.len; q += TPR) { l4 += select(vec4f(0.0), exp(quad(false, r.base, q, r.cols) - m), valid4(q, r.len)); }
   let l = row_reduce(hsum4(l4), 0u, invocation);
   let inv = select(0.0, 1.0 / l, l > 0.0);
   if (r.valid && lane == 0u) { lse[r.row] = select(0.0, m + log(l), l > 0.0); }
   for (var q = lane; 4u * q < r.cols; q += TPR) {
     let z = keep4(q, r.i, r.bh);
-    put_probs(r.base, q, r.cols, select(vec4f(0.0), exp(quad_s(r.base, q, r.cols) - m) * inv * z, valid4(q, r.len)));
+    put_probs(r.base, q, r.cols, select(vec4f(0.0), exp(quad(false, r.base, q, r.cols) - m) * inv * z, valid4(q, r.len)));
   }
 //#else
   // grads
@@ -161,15 +156,15 @@ fn main(invocation: RowInvocation, @builtin(num_workgroups) nwg: vec3u) {
   var d4 = vec4f(0.0);
   for (var q = lane; 4u * q < r.len; q += TPR) {
     let z = keep4(q, r.i, r.bh);
-    d4 += select(vec4f(0.0), exp(quad_s(r.base, q, r.cols) - lse_i) * z * quad_g(r.base, q, r.cols), valid4(q, r.len));
+    d4 += select(vec4f(0.0), exp(quad(false, r.base, q, r.cols) - lse_i) * z * quad(true, r.base, q, r.cols), valid4(q, r.len));
   }
   let d = row_reduce(hsum4(d4), 0u, invocation);
   for (var q = lane; 4u * q < r.cols; q += TPR) {
     let z = keep4(q, r.i, r.bh);
     let ok = valid4(q, r.len);
-    let pj = exp(quad_s(r.base, q, r.cols) - lse_i);
-    set_quad_g(r.base, q, r.cols, select(vec4f(0.0), pj * (z * quad_g(r.base, q, r.cols) - d), ok));
-    set_quad_s(r.base, q, r.cols, select(vec4f(0.0), pj * z, ok));
+    let pj = exp(quad(false, r.base, q, r.cols) - lse_i);
+    set_quad(true, r.base, q, r.cols, select(vec4f(0.0), pj * (z * quad(true, r.base, q, r.cols) - d), ok));
+    set_quad(false, r.base, q, r.cols, select(vec4f(0.0), pj * z, ok));
   }
 //#endif
 }
