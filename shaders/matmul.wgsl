@@ -81,20 +81,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read> B: array<TB>;
 //#endif
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-// VEC_C (register tilings; C's row stride, offset and batch strides multiples of 4): C (and
-// pre) are bound as vec4 arrays and an invocation's column quads are stored as one access
-// each (one vec4 load too with ACCUM) — on CPU adapters every access costs per invocation,
-// and a product with K = 64..128 spent ~10 % of its time storing scalars. A quad that runs
-// past N is stored element by element.
-//#if VEC_C
-alias CV = vec4<TC>;
-//#else
-alias CV = TC;
-//#endif
-@group(0) @binding(3) var<storage, read_write> C: array<CV>;
+@group(0) @binding(3) var<storage, read_write> C: array<TC>;
 @group(0) @binding(4) var<uniform> p: Params;
 //#if PRE_OUT
-@group(0) @binding(5) var<storage, read_write> pre: array<CV>;
+@group(0) @binding(5) var<storage, read_write> pre: array<TC>;
 //#endif
 //#if ROW_SUMS
 @group(0) @binding(5) var<storage, read_write> row_sums: array<f32>;
@@ -164,44 +154,14 @@ fn epilogue(cbase: u32, m: u32, n: u32, v: f32, b: f32) {
   let ci = cbase + m * p.ldc + n;
   var y = p.alpha * v;
   if (BIAS) { y += b; }
-//#if VEC_C
-  if (ACCUM) { y += f32(C[ci >> 2u][ci & 3u]); }
-//#if PRE_OUT
-  pre[ci >> 2u][ci & 3u] = TC(y);
-//#endif
-//#else
   if (ACCUM) { y += f32(C[ci]); }
 //#if PRE_OUT
   pre[ci] = TC(y);
 //#endif
-//#endif
-  y = activate(y);
-//#if VEC_C
-  C[ci >> 2u][ci & 3u] = TC(y);
-//#else
+  if (ACT == 1u) { y = gelu_erf(y); }
+  if (ACT == 2u) { y = gelu_tanh(y); }
   C[ci] = TC(y);
-//#endif
 }
-
-fn activate(y: f32) -> f32 {
-  if (ACT == 1u) { return gelu_erf(y); }
-  if (ACT == 2u) { return gelu_tanh(y); }
-  return y;
-}
-
-//#if VEC_C
-// The same for the four columns n0 .. n0+3 of row m, one access each (n0 + 3 < N).
-fn epilogue4(cbase: u32, m: u32, n0: u32, v: vec4f, b: vec4f) {
-  let q = (cbase + m * p.ldc + n0) >> 2u;
-  var y = p.alpha * v;
-  if (BIAS) { y += b; }
-  if (ACCUM) { y += vec4f(C[q]); }
-//#if PRE_OUT
-  pre[q] = CV(y);
-//#endif
-  C[q] = CV(vec4f(activate(y.x), activate(y.y), activate(y.z), activate(y.w)));
-}
-//#endif
 
 // bias[n] for a column n < N (0 when there is no bias).
 fn bias_at(n: u32) -> f32 {
@@ -363,12 +323,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     for (var j4 = 0u; j4 < TN4; j4++) {
       let n0 = col_of(wid.x, lane, j4);
       let v = acc[i * TN4 + j4];
-//#if VEC_C
-      if (n0 + 3u < p.N) {
-        epilogue4(cbase, m, n0, v, bq[j4]);
-        continue;
-      }
-//#endif
       for (var c = 0u; c < 4u; c++) {
         if (n0 + c < p.N) { epilogue(cbase, m, n0 + c, v[c], bq[j4][c]); }
       }

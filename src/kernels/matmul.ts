@@ -252,14 +252,13 @@ function checkTile(rt: Runtime, tile: MatmulTile, op: string): void {
 
 function specFor(tile: MatmulTile, f: {
   transA: boolean; transB: boolean; bias: boolean; act: number; accum: boolean;
-  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean; rowSums?: boolean; vecC?: boolean;
+  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean; rowSums?: boolean;
 }): ShaderSpec {
   const wgmem = Boolean(tile.WGMEM), subgroup = Boolean(tile.SUBGROUP) && !wgmem;
   const defines: string[] = [];
   if (wgmem) defines.push('WGMEM');
   if (!wgmem && f.vecA) defines.push('VEC_A');
   if (!wgmem && f.vecB) defines.push('VEC_B');
-  if (!wgmem && f.vecC) defines.push('VEC_C');
   if (f.a16) defines.push('A_F16');
   if (f.b16) defines.push('B_F16');
   if (f.c16) defines.push('C_F16');
@@ -296,12 +295,6 @@ function specFor(tile: MatmulTile, f: {
     specFor(subgroupTiles(8)[0], { ...f, vecA: true, vecB: true, bias: true, act: 1 }),
     specFor(subgroupTiles(8)[2], { ...f, transA: true, transB: true, accum: true }),
     specFor(subgroupTiles(8)[1], { ...f, transB: true, vecA: true, vecB: true, a16: true, b16: true, c16: true, act: 2 }),
-    // C as vec4s: every epilogue on both register tilings, f16 C.
-    specFor(DEFAULT_TILE, { ...f, vecA: true, vecB: true, vecC: true, bias: true, act: 1, accum: true }),
-    specFor(interleaved, { ...f, transB: true, vecC: true, act: 2 }),
-    specFor(subgroupTiles(8)[0], { ...f, transB: true, vecA: true, vecB: true, vecC: true, bias: true, act: 1 }),
-    specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, vecC: true, accum: true }),
-    specFor(subgroupTiles(8)[1], { ...f, vecA: true, vecB: true, a16: true, b16: true, c16: true, vecC: true, bias: true, act: 1 }),
   ];
   registerVariants(...v.map((spec) => ({ sig: SIG, spec })));
   // The pre-activation output on each algorithm (f16 storage on one).
@@ -311,8 +304,6 @@ function specFor(tile: MatmulTile, f: {
       specFor(wgmem, { ...f, transB: true, act: 2, pre: true }),
       specFor(subgroupTiles(8)[0], { ...f, transB: true, vecA: true, vecB: true, bias: true, act: 1, pre: true }),
       specFor(subgroupTiles(8)[0], { ...f, vecA: true, vecB: true, a16: true, b16: true, c16: true, act: 2, pre: true }),
-      specFor(subgroupTiles(8)[0], { ...f, transB: true, vecA: true, vecB: true, vecC: true, bias: true, act: 1, pre: true }),
-      specFor(subgroupTiles(8)[0], { ...f, vecA: true, vecB: true, a16: true, b16: true, c16: true, vecC: true, act: 2, pre: true }),
     ].map((spec) => ({ sig: SIG_PRE, spec })),
   );
   // Row sums (bias gradients beside weight gradients: Aᵀ, accumulated) on each algorithm.
@@ -321,7 +312,6 @@ function specFor(tile: MatmulTile, f: {
       specFor(DEFAULT_TILE, { ...f, transA: true, accum: true, rowSums: true }),
       specFor(wgmem, { ...f, transA: true, accum: true, a16: true, rowSums: true }),
       specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, accum: true, rowSums: true }),
-      specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, vecC: true, accum: true, rowSums: true }),
       specFor(subgroupTiles(8)[0], { ...f, vecA: true, vecB: true, rowSums: true }),
     ].map((spec) => ({ sig: SIG_ROW_SUMS, spec })),
   );
@@ -493,8 +483,6 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
       transA, transB, bias: Boolean(o.bias), act, accum: Boolean(o.accumulate),
       vecA: aligned(vA, rA), vecB: aligned(vB, rB),
       a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', pre: Boolean(pre), rowSums: Boolean(rowSums),
-      // C as vec4s: whole quads from its start to its end, so no element is past the array's last vec4.
-      vecC: aligned(vC, rC) && vC.tensor.size % 4 === 0,
     });
     const params = rt.uniform(
       packUniform([
