@@ -45,6 +45,12 @@ const ACCUM: bool = false;
 // summed from the A values the tile loads anyway — a linear layer's bias gradient beside its
 // weight gradient (dW = dyᵀ·x, db = Σ_rows dy), without a pass of its own over dy. Only the
 // workgroups of the first column block store them; each sums its rows in k order.
+// LIMIT: a last binding `limit` caps one extent at run time by limit[p.offLimit], a count
+// only the GPU knows (the MLM selection's, of a capacity-sized buffer): LIMIT_DIM 1 caps M
+// (C's rows from the limit on are zero, or kept with ACCUM, and cost no products), 2 caps K
+// (terms from the limit on are dropped: the caller's rows there are zero or unwanted).
+const LIMIT_DIM: u32 = 0u;     // 0 none, 1 M, 2 K
+const LIMIT_BINDING: u32 = 5u; // after C's params and any sixth binding
 
 //#if A_F16
 alias TA = f16;
@@ -67,7 +73,7 @@ struct Params {
   lda: u32, ldb: u32, ldc: u32, alpha: f32,
   offA: u32, sA1: u32, sA2: u32, offBias: u32,
   offB: u32, sB1: u32, sB2: u32, offRowSums: u32,
-  offC: u32, sC1: u32, sC2: u32, _p2: u32,
+  offC: u32, sC1: u32, sC2: u32, offLimit: u32,
 }
 
 //#if VEC_A
@@ -97,6 +103,22 @@ fn store_row_sum(m: u32, s: vec4f) {
   row_sums[i] = y;
 }
 //#endif
+//#if LIMIT
+@group(0) @binding(LIMIT_BINDING) var<storage, read> limit: array<u32>;
+fn limit_value() -> u32 { return limit[p.offLimit]; }
+//#else
+fn limit_value() -> u32 { return 0xffffffffu; }
+//#endif
+
+// The extents the product runs over: M and K, one of them capped by the run-time limit.
+fn m_end() -> u32 {
+  if (LIMIT_DIM == 1u) { return min(p.M, limit_value()); }
+  return p.M;
+}
+fn k_end() -> u32 {
+  if (LIMIT_DIM == 2u) { return min(p.K, limit_value()); }
+  return p.K;
+}
 
 // ---- element access ----------------------------------------------------------------
 
@@ -161,6 +183,11 @@ fn epilogue(cbase: u32, m: u32, n: u32, v: f32, b: f32) {
   if (ACT == 1u) { y = gelu_erf(y); }
   if (ACT == 2u) { y = gelu_tanh(y); }
   C[ci] = TC(y);
+}
+
+// C at a row past the run-time row limit: zero, or left as it is with ACCUM.
+fn clear(cbase: u32, m: u32, n: u32) {
+  if (!ACCUM) { C[cbase + m * p.ldc + n] = TC(0.0); }
 }
 
 // bias[n] for a column n < N (0 when there is no bias).
@@ -279,13 +306,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var rs: array<vec4f, AR>;   // the rows this invocation loads (load_a)
 //#endif
   // Rows past M and columns past N read in-range neighbours (or clamped, robust
-  // accesses) and are never stored; only the K tail must be exact zeros.
-  let kfull = p.K & ~3u;
-  for (var k = 0u; k < p.K; k += 4u) {
+  // accesses) and are never stored; only the K tail must be exact zeros. A tile wholly
+  // past the row limit runs no products. The loop's bound is the same in every lane of a
+  // subgroup tile (m0 and one value every lane reads), which the uniformity analysis
+  // cannot see through a storage load: hence the diagnostic.
+  let m_lim = m_end();
+  let K = k_end();
+  let k_stop = select(K, 0u, m0 >= m_lim);
+  let kfull = K & ~3u;
+  @diagnostic(off, subgroup_uniformity) for (var k = 0u; k < k_stop; k += 4u) {
     var av = load_a(abase, m0, lane, k);
     var bv = load_b(bbase, wid.x, lane, k);
     if (k >= kfull) {
-      let keep = vec4<bool>(k < p.K, k + 1u < p.K, k + 2u < p.K, k + 3u < p.K);
+      let keep = vec4<bool>(k < K, k + 1u < K, k + 2u < K, k + 3u < K);
       for (var r = 0u; r < AR; r++) { av[r] = select(vec4f(0.0), av[r], keep); }
       for (var kk = 0u; kk < 4u; kk++) {
         for (var j4 = 0u; j4 < TN4; j4++) { bv[kk * TN4 + j4] = select(vec4f(0.0), bv[kk * TN4 + j4], keep[kk]); }
@@ -324,7 +357,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       let n0 = col_of(wid.x, lane, j4);
       let v = acc[i * TN4 + j4];
       for (var c = 0u; c < 4u; c++) {
-        if (n0 + c < p.N) { epilogue(cbase, m, n0 + c, v[c], bq[j4][c]); }
+        if (n0 + c >= p.N) { continue; }
+        if (m < m_lim) { epilogue(cbase, m, n0 + c, v[c], bq[j4][c]); } else { clear(cbase, m, n0 + c); }
       }
     }
   }
@@ -370,20 +404,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 //#if ROW_SUMS
   var rs: array<f32, TM>;
 //#endif
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+  let m_lim = m_end();
+  let K = k_end();
+  let k_stop = select(K, 0u, m0 >= m_lim); // the same for the whole workgroup (barriers)
+  for (var k0 = 0u; k0 < k_stop; k0 += BK) {
     // Consecutive invocations read consecutive addresses of each operand.
     for (var e = li; e < BK * BM; e += NT) {
       var kk: u32; var mm: u32;
       if (TRANS_A) { mm = e % BM; kk = e / BM; } else { kk = e % BK; mm = e / BK; }
       var v = 0.0;
-      if (m0 + mm < p.M && k0 + kk < p.K) { v = a1(abase + a_index(m0 + mm, k0 + kk)); }
+      if (m0 + mm < p.M && k0 + kk < K) { v = a1(abase + a_index(m0 + mm, k0 + kk)); }
       As[kk * BM + mm] = v;
     }
     for (var e = li; e < BK * BN; e += NT) {
       var kk: u32; var nn: u32;
       if (TRANS_B) { kk = e % BK; nn = e / BK; } else { nn = e % BN; kk = e / BN; }
       var v = 0.0;
-      if (n0 + nn < p.N && k0 + kk < p.K) { v = b1(bbase + b_index(k0 + kk, n0 + nn)); }
+      if (n0 + nn < p.N && k0 + kk < K) { v = b1(bbase + b_index(k0 + kk, n0 + nn)); }
       Bs[kk * BN + nn] = v;
     }
     workgroupBarrier();
@@ -406,7 +443,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     if (m >= p.M) { break; }
     for (var j = 0u; j < TN; j++) {
       let n = n0 + lid.x + j * WGX;
-      if (n < p.N) { epilogue(cbase, m, n, acc[i * TN + j], bj[j]); }
+      if (n >= p.N) { continue; }
+      if (m < m_lim) { epilogue(cbase, m, n, acc[i * TN + j], bj[j]); } else { clear(cbase, m, n); }
     }
   }
 //#if ROW_SUMS

@@ -28,9 +28,11 @@ async function check2d(rt: Runtime, M: number, K: number, N: number, o: RefMatmu
   const C0 = randomArray(M * N, seed + 2);
   const tC = rt.upload(C0, [M, N]);
   const bias = o.bias ? rt.upload(o.bias, [N]) : undefined;
-  await rt.run(await matmul(rt, tA, tB, tC, { ...o, bias, tile: o.tile ?? DEFAULT_TILE }));
-  expectClose(await rt.read(tC), refMatmulFull(A, B, M, K, N, o, C0), tolF32(K), `${what} ${M}x${K}x${N}`);
-  rt.release(tA, tB, tC, ...(bias ? [bias] : []));
+  // A run-time limit sits at offset 1 of a small u32 tensor (an offset other than 0).
+  const lim = o.limit ? rt.upload(new Uint32Array([7, o.limit.value, 3]), [3], 'u32') : undefined;
+  await rt.run(await matmul(rt, tA, tB, tC, { ...o, bias, tile: o.tile ?? DEFAULT_TILE, limit: o.limit && lim ? { dim: o.limit.dim, tensor: lim, offset: 1 } : undefined }));
+  expectClose(await rt.read(tC), refMatmulFull(A, B, M, K, N, o, C0), tolF32(K), `${what} ${M}x${K}x${N}${o.limit ? ` limit ${o.limit.dim} ${o.limit.value}` : ''}`);
+  rt.release(tA, tB, tC, ...(bias ? [bias] : []), ...(lim ? [lim] : []));
 }
 
 describe('matmul', () => {
@@ -163,6 +165,43 @@ describe('matmul', () => {
     expect(() => matmul(rt, a, a, c, { activation: 'gelu', preActivationOut: r, rowSumsOut: { tensor: short } })).toThrow(/preActivationOut|cannot be combined/);
     expect(() => matmul(rt, a, a, c, { rowSumsOut: { tensor: c } })).toThrow(/must not share a buffer/);
     rt.release(a, c, r, short, i32, batched, cb);
+  }, 400_000);
+
+  it('a run-time limit on M or K read from a GPU buffer: each tiling algorithm, limits inside a tile, on a tile edge, 0 and past the extent, with bias, accumulate and row sums', async () => {
+    const rt = await getRuntime();
+    const tiles = [...baseTiles(rt), WGMEM_TILE];
+    let seed = 700;
+    for (const tile of tiles) {
+      // M 45 (tiles of 16 or 32 rows: 13 ends inside the first, 32 on an edge), K 39.
+      for (const value of [0, 13, 32, 45, 1000])
+        await check2d(rt, 45, 39, 83, { tile, transB: true, bias: randomArray(83, seed), limit: { dim: 'M', value } }, seed++, `rows ${JSON.stringify(tile)}`);
+      // K capped, with the row sums (dW and db of the MLM head): sums and product both stop
+      // at the limit; the K tail inside a quad, on one, 0 and past K.
+      const [M, K, N] = [20, 45, 36];
+      for (const L of [0, 6, 29, 44, 100]) {
+        const A = randomArray(M * K, seed++), B = randomArray(K * N, seed++), C0 = randomArray(M * N, seed++), R0 = randomArray(M, seed++);
+        const tA = rt.upload(A, [K, M]), tB = rt.upload(B, [K, N]), tC = rt.upload(C0, [M, N]), tR = rt.upload(R0, [M]), lim = rt.upload(new Uint32Array([L]), [1], 'u32');
+        await rt.run(await matmul(rt, tA, tB, tC, { transA: true, accumulate: true, rowSumsOut: { tensor: tR }, limit: { dim: 'K', tensor: lim }, tile }));
+        const what = `row sums, depth limit ${L} ${JSON.stringify(tile)}`;
+        expectClose(await rt.read(tR), refRowSums(A, M, K, true, R0, L), tolF32(K), what);
+        expectClose(await rt.read(tC), refMatmulFull(A, B, M, K, N, { transA: true, accumulate: true, limit: { dim: 'K', value: L } }, C0), tolF32(K), what);
+        rt.release(tA, tB, tC, tR, lim);
+      }
+    }
+    // Rows past the limit keep C with accumulate; a K limit without row sums.
+    const tile = baseTiles(rt).at(-1)!;
+    await check2d(rt, 45, 39, 21, { tile, accumulate: true, limit: { dim: 'M', value: 20 } }, seed++, `rows accumulated ${JSON.stringify(tile)}`);
+    await check2d(rt, 37, 39, 20, { tile, transA: true, limit: { dim: 'K', value: 21 } }, seed++, `depth ${JSON.stringify(tile)}`);
+    // Misuse is refused by name.
+    const a = rt.upload([1, 2, 3, 4], [2, 2]), c = rt.empty([2, 2]), r = rt.empty([2]), f = rt.empty([1]), u = rt.empty([2], 'u32');
+    expect(() => matmul(rt, a, a, c, { limit: { dim: 'M', tensor: f } })).toThrow(/limit .* has dtype f32, expected u32/);
+    expect(() => matmul(rt, a, a, c, { limit: { dim: 'M', tensor: u, offset: 2 } })).toThrow(/limit offset 2 is outside/);
+    expect(() => matmul(rt, a, a, c, { limit: { dim: 'N' as 'M', tensor: u } })).toThrow(/limit.dim must be 'M' or 'K'/);
+    expect(() => matmul(rt, a, a, c, { rowSumsOut: { tensor: r }, limit: { dim: 'M', tensor: u } })).toThrow(/K only/);
+    const pre = rt.empty([2, 2]);
+    expect(() => matmul(rt, a, a, c, { activation: 'gelu', preActivationOut: pre, limit: { dim: 'M', tensor: u } })).toThrow(/limit and preActivationOut cannot be combined/);
+    expect(() => matmul(rt, a, a, c, { limit: { dim: 'M', tensor: c as never } })).toThrow(/has dtype f32/);
+    rt.release(a, c, r, f, u, pre);
   }, 400_000);
 
   it('batched 3-D operands and a broadcast 2-D operand', async () => {

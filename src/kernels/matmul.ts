@@ -152,6 +152,15 @@ export interface MatmulOptions {
    * its own over dy. Unbatched products only; not with preActivationOut.
    */
   rowSumsOut?: { tensor: Tensor; offset?: number };
+  /**
+   * An extent known only on the GPU: M ('M') or K ('K') is capped at run time by
+   * `tensor[offset]` (u32), e.g. the MLM selection's count of a capacity-sized buffer.
+   * Capping M, C's rows from the limit on are zero (left as they are with `accumulate`) and
+   * cost no products; capping K drops the terms from the limit on (rows of op(A)ᵀ / op(B)
+   * the caller knows to be zero or unwanted). Not with preActivationOut; K only with
+   * rowSumsOut.
+   */
+  limit?: { dim: 'M' | 'K'; tensor: Tensor; offset?: number };
   /** C += result (gradient accumulation, residual adds); applied before the activation. */
   accumulate?: boolean;
   alpha?: number;
@@ -166,6 +175,10 @@ const SIG: KernelSignature = { name: 'matmul', bindings: ['read', 'read', 'read'
 const SIG_PRE: KernelSignature = { name: 'matmul.pre', bindings: ['read', 'read', 'read', 'rw', 'uniform', 'rw'] };
 /** With rowSumsOut: a sixth binding, the row sums. */
 const SIG_ROW_SUMS: KernelSignature = { name: 'matmul.row_sums', bindings: ['read', 'read', 'read', 'rw', 'uniform', 'rw'] };
+/** With a run-time limit: its tensor last (after the row sums, if any). */
+const SIG_LIMIT: KernelSignature = { name: 'matmul.limit', bindings: [...SIG.bindings, 'read'] };
+const SIG_ROW_SUMS_LIMIT: KernelSignature = { name: 'matmul.row_sums.limit', bindings: [...SIG_ROW_SUMS.bindings, 'read'] };
+const LIMIT_DIM = { M: 1, K: 2 } as const;
 
 function isView(x: MatrixOperand): x is MatrixView {
   return (x as MatrixView).tensor !== undefined;
@@ -252,7 +265,7 @@ function checkTile(rt: Runtime, tile: MatmulTile, op: string): void {
 
 function specFor(tile: MatmulTile, f: {
   transA: boolean; transB: boolean; bias: boolean; act: number; accum: boolean;
-  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean; rowSums?: boolean;
+  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean; rowSums?: boolean; limit?: 'M' | 'K';
 }): ShaderSpec {
   const wgmem = Boolean(tile.WGMEM), subgroup = Boolean(tile.SUBGROUP) && !wgmem;
   const defines: string[] = [];
@@ -264,11 +277,13 @@ function specFor(tile: MatmulTile, f: {
   if (f.c16) defines.push('C_F16');
   if (f.pre) defines.push('PRE_OUT');
   if (f.rowSums) defines.push('ROW_SUMS');
+  if (f.limit) defines.push('LIMIT');
+  const limitConsts: Record<string, number> = f.limit ? { LIMIT_DIM: LIMIT_DIM[f.limit], LIMIT_BINDING: f.pre || f.rowSums ? 6 : 5 } : {};
   return {
     file: 'matmul.wgsl',
     consts: {
       TM: tile.TM, TN: tile.TN, WGX: tile.WGX, WGY: tile.WGY, BK: tile.BK ?? 16, INTERLEAVE: Boolean(tile.INTERLEAVE) && !wgmem,
-      TRANS_A: f.transA, TRANS_B: f.transB, BIAS: f.bias, ACT: f.act, ACCUM: f.accum,
+      TRANS_A: f.transA, TRANS_B: f.transB, BIAS: f.bias, ACT: f.act, ACCUM: f.accum, ...limitConsts,
     },
     defines,
     f16: f.a16 || f.b16 || f.c16,
@@ -314,6 +329,12 @@ function specFor(tile: MatmulTile, f: {
       specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, accum: true, rowSums: true }),
       specFor(subgroupTiles(8)[0], { ...f, vecA: true, vecB: true, rowSums: true }),
     ].map((spec) => ({ sig: SIG_ROW_SUMS, spec })),
+  );
+  // Run-time limits: rows on the register and workgroup-memory tilings, depth with the row
+  // sums on the subgroup tiling (the MLM head's three products).
+  registerVariants(
+    ...[specFor(DEFAULT_TILE, { ...f, transB: true, bias: true, limit: 'M' }), specFor(wgmem, { ...f, accum: true, limit: 'K' })].map((spec) => ({ sig: SIG_LIMIT, spec })),
+    { sig: SIG_ROW_SUMS_LIMIT, spec: specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, accum: true, rowSums: true, limit: 'K' }) },
   );
 }
 
@@ -467,6 +488,20 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
       throw new Error(`${name}: rowSumsOut '${t.label}' must not share a buffer with A, B, C or the bias`);
   }
 
+  const limit = o.limit;
+  const limitOffset = limit?.offset ?? 0;
+  if (limit) {
+    const t = limit.tensor;
+    if (limit.dim !== 'M' && limit.dim !== 'K') throw new Error(`${name}: limit.dim must be 'M' or 'K', got '${limit.dim as string}'`);
+    if (t.dtype !== 'u32') throw new Error(`${name}: limit '${t.label}' has dtype ${t.dtype}, expected u32`);
+    if (!Number.isInteger(limitOffset) || limitOffset < 0 || limitOffset >= t.size)
+      throw new Error(`${name}: limit offset ${limitOffset} is outside limit '${t.label}' ${shapeStr(t.shape)}`);
+    if (pre) throw new Error(`${name}: a run-time limit and preActivationOut cannot be combined`);
+    if (rowSums && limit.dim === 'M') throw new Error(`${name}: rowSumsOut takes a run-time limit on K only, got M`);
+    if (t.buffer === vC.tensor.buffer || (rowSums && t.buffer === rowSums.tensor.buffer))
+      throw new Error(`${name}: limit '${t.label}' must not share a buffer with C or the row sums`);
+  }
+
   const dims: MatmulShape = { M, N, K, batch: bC, transA, transB, dtypeA: vA.tensor.dtype, dtypeB: vB.tensor.dtype, rowSums: Boolean(rowSums) };
   if (o.tile) checkTile(rt, o.tile, name);
   return (async () => {
@@ -482,7 +517,7 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
     const spec = specFor(tile, {
       transA, transB, bias: Boolean(o.bias), act, accum: Boolean(o.accumulate),
       vecA: aligned(vA, rA), vecB: aligned(vB, rB),
-      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', pre: Boolean(pre), rowSums: Boolean(rowSums),
+      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', pre: Boolean(pre), rowSums: Boolean(rowSums), limit: limit?.dim,
     });
     const params = rt.uniform(
       packUniform([
@@ -490,14 +525,14 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
         ['u32', vA.ld], ['u32', vB.ld], ['u32', vC.ld], ['f32', o.alpha ?? 1],
         ['u32', rA.off], ['u32', rA.s1], ['u32', rA.s2], ['u32', o.biasOffset ?? 0],
         ['u32', rB.off], ['u32', rB.s1], ['u32', rB.s2], ['u32', rsOffset],
-        ['u32', rC.off], ['u32', rC.s1], ['u32', rC.s2], ['u32', 0],
+        ['u32', rC.off], ['u32', rC.s1], ['u32', rC.s2], ['u32', limitOffset],
       ]),
       `${name}.params`,
     );
     const grid = [ceilDiv(N, tile.WGX * tile.TN), ceilDiv(M, tile.WGY * tile.TM), bC];
     const bindings = [vA.tensor, vB.tensor, o.bias ?? vA.tensor, vC.tensor, params];
     if (pre) return rt.op(SIG_PRE, spec, [...bindings, pre], grid, name);
-    if (rowSums) return rt.op(SIG_ROW_SUMS, spec, [...bindings, rowSums.tensor], grid, name);
-    return rt.op(SIG, spec, bindings, grid, name);
+    if (rowSums) return limit ? rt.op(SIG_ROW_SUMS_LIMIT, spec, [...bindings, rowSums.tensor, limit.tensor], grid, name) : rt.op(SIG_ROW_SUMS, spec, [...bindings, rowSums.tensor], grid, name);
+    return limit ? rt.op(SIG_LIMIT, spec, [...bindings, limit.tensor], grid, name) : rt.op(SIG, spec, bindings, grid, name);
   }
 }

@@ -29,6 +29,11 @@ export interface WeightGradArgs {
   dbOffset?: number;
   /** Add to dW and db instead of overwriting them. */
   accumulate: boolean;
+  /**
+   * rows capped at run time by `tensor[offset]` (u32; matmul's limit on K): the rows of dy
+   * from there on are zero (the MLM head's unselected capacity), so the product skips them.
+   */
+  rowLimit?: { tensor: Tensor; offset?: number };
   label: string;
   autotune?: AutotuneOptions;
 }
@@ -41,7 +46,8 @@ export async function weightAndBiasGrad(rt: Runtime, a: WeightGradArgs): Promise
 }
 
 async function biasGradOps(rt: Runtime, a: WeightGradArgs, route: BiasGradRoute): Promise<Op[]> {
-  const mm = { transA: true, accumulate: a.accumulate, label: `${a.label}.dW`, autotune: a.autotune };
+  const limit = a.rowLimit ? { dim: 'K' as const, ...a.rowLimit } : undefined;
+  const mm = { transA: true, accumulate: a.accumulate, label: `${a.label}.dW`, autotune: a.autotune, limit };
   if (route === 'row-sums') return [await matmul(rt, a.dy, a.x, a.dW, { ...mm, rowSumsOut: { tensor: a.db, offset: a.dbOffset } })];
   return [await matmul(rt, a.dy, a.x, a.dW, mm), ...(await columnSum(rt, a.dy, a.db, { accumulate: a.accumulate, dbOffset: a.dbOffset, label: `${a.label}.db` }))];
 }

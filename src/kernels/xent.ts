@@ -9,7 +9,8 @@
 // position list[k] of the selection; S = the selection's capacity). weight [V, h] (tied to
 // the word embeddings), bias [V]. labels [S] u32 or i32: ids outside [0, V) are ignored and
 // counted as bad (stats[4S+4]). meta u32 [≥ 1]: meta[0] = number of valid rows (the
-// selection's count; rows from there on are ignored). Loss = weight · mean over valid rows.
+// selection's count; rows from there on are ignored, and the three products skip them: matmul's
+// run-time limit). Loss = weight · mean over valid rows.
 // Gradients: dHidden [S, h] is written (or added with accumulateHidden); dWeight [V, h]
 // and dBias [V] are ADDED to by default (gradient accumulation, and the decoder is tied to
 // the embeddings): pass accumulate: false to overwrite them.
@@ -132,6 +133,9 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
     );
   const view = (t: Tensor, rows: number, cols: number, ld: number, offset: number): MatrixView => ({ tensor: t, batch: [1, 1], rows, cols, ld, batchStrides: [0, 0], offset });
   const mm = { autotune: o.autotune };
+  // The products run over the selection's count (meta[0]), not all S rows of its capacity:
+  // rows past it are ignored by the row statistics and zero in the gradient tile.
+  const rowLimit = { tensor: t.meta, offset: 0 };
   const chunks: { v0: number; vcount: number }[] = [];
   const forwardChunks: Op[][] = [];
   const backward: Op[] = [];
@@ -143,7 +147,7 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
     const params = uni({ v0, N: vc, chunk: c }, `${name}.chunk[${c}]`);
     const vec4 = vc % 4 === 0 && Vc % 4 === 0;
     // Z[i, n] = H[i,:]·W[v0+n,:] + b[v0+n]
-    const logits = () => matmul(rt, t.hidden, Wc, Z, { transB: true, bias: t.bias, biasOffset: v0, label: `${name}.logits[${c}]`, ...mm });
+    const logits = () => matmul(rt, t.hidden, Wc, Z, { transB: true, bias: t.bias, biasOffset: v0, label: `${name}.logits[${c}]`, limit: { dim: 'M', ...rowLimit }, ...mm });
     forwardChunks.push([await logits(), await rt.op(SIG_RS, RS_SPEC(vec4), [logitsTile, partial, t.meta, params], [ceilDiv(S, WG)], `${name}.row_stats[${c}]`)]);
     if (grads) {
       if (nChunks > 1) backward.push(await logits()); // else the forward's logits are still in the tile
@@ -154,8 +158,8 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
           : await rt.op(SIG_GRAD, GRAD_SPEC(vec4), [logitsTile, stats, t.labels, params], gradGrid, `${name}.grad[${c}]`),
       );
       // dH (+)= G·W_c;  dW_c (+)= Gᵀ·H and db_c (+)= Σ_i G (weight-grad.ts)
-      backward.push(await matmul(rt, Z, Wc, t.dHidden!, { accumulate: c > 0 || Boolean(o.accumulateHidden), label: `${name}.dhidden[${c}]`, ...mm }));
-      backward.push(...(await weightAndBiasGrad(rt, { dy: Z, x: t.hidden, dW: view(t.dWeight!, vc, h, h, v0 * h), db: t.dBias!, dbOffset: v0, accumulate: acc, label: `${name}.dweight[${c}]`, autotune: o.autotune })));
+      backward.push(await matmul(rt, Z, Wc, t.dHidden!, { accumulate: c > 0 || Boolean(o.accumulateHidden), label: `${name}.dhidden[${c}]`, limit: { dim: 'M', ...rowLimit }, ...mm }));
+      backward.push(...(await weightAndBiasGrad(rt, { dy: Z, x: t.hidden, dW: view(t.dWeight!, vc, h, h, v0 * h), db: t.dBias!, dbOffset: v0, accumulate: acc, label: `${name}.dweight[${c}]`, autotune: o.autotune, rowLimit })));
     }
   }
   const finParams = uni({}, `${name}.finalize`);

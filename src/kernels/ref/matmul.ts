@@ -20,6 +20,8 @@ export interface RefMatmulOptions {
   activation?: 'none' | 'gelu' | 'gelu_tanh';
   accumulate?: boolean;
   alpha?: number;
+  /** matmul's run-time limit, as a value: M capped (C's rows from it zero, kept with accumulate) or K capped (terms from it dropped). */
+  limit?: { dim: 'M' | 'K'; value: number };
 }
 
 function at(v: HostView, b: number, r: number, c: number): number {
@@ -37,7 +39,9 @@ function at(v: HostView, b: number, r: number, c: number): number {
 export function refMatmulView(A: HostView, B: HostView, C: HostView, o: RefMatmulOptions = {}): Float64Array {
   const out = Float64Array.from(C.data);
   const M = C.rows, N = C.cols;
-  const K = o.transA ? A.rows : A.cols;
+  const Kfull = o.transA ? A.rows : A.cols;
+  const K = o.limit?.dim === 'K' ? Math.min(Kfull, o.limit.value) : Kfull;
+  const rowEnd = o.limit?.dim === 'M' ? Math.min(M, o.limit.value) : M;
   const nb = C.batch[0] * C.batch[1];
   for (let b = 0; b < nb; b++) {
     const b1 = Math.floor(b / C.batch[1]), b2 = b % C.batch[1];
@@ -51,6 +55,10 @@ export function refMatmulView(A: HostView, B: HostView, C: HostView, o: RefMatmu
           s += a * bv;
         }
         const ci = cbase + m * C.ld + n;
+        if (m >= rowEnd) {
+          if (!o.accumulate) out[ci] = 0;
+          continue;
+        }
         let y = (o.alpha ?? 1) * s;
         if (o.bias) y += o.bias[n];
         if (o.accumulate) y += C.data[ci];
@@ -69,12 +77,12 @@ export function refMatmulFull(A: ArrayLike<number>, B: ArrayLike<number>, M: num
   return refMatmulView(a, b, hostMatrix(C0 ?? new Float64Array(M * N), M, N), o);
 }
 
-/** Σ_k op(A)[m, k] for each row m of op(A) (A packed, K×M when transA), added to `init` when given: matmul's rowSumsOut. */
-export function refRowSums(A: ArrayLike<number>, M: number, K: number, transA = false, init?: ArrayLike<number>): Float64Array {
+/** Σ_k op(A)[m, k] for each row m of op(A) (A packed, K×M when transA), k below kLimit, added to `init` when given: matmul's rowSumsOut. */
+export function refRowSums(A: ArrayLike<number>, M: number, K: number, transA = false, init?: ArrayLike<number>, kLimit = K): Float64Array {
   const out = new Float64Array(M);
   for (let m = 0; m < M; m++) {
     let s = init ? init[m] : 0;
-    for (let k = 0; k < K; k++) s += transA ? A[k * M + m] : A[m * K + k];
+    for (let k = 0; k < Math.min(K, kLimit); k++) s += transA ? A[k * M + m] : A[m * K + k];
     out[m] = s;
   }
   return out;
