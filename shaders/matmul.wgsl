@@ -45,11 +45,13 @@ const ACCUM: bool = false;
 // summed from the A values the tile loads anyway — a linear layer's bias gradient beside its
 // weight gradient (dW = dyᵀ·x, db = Σ_rows dy), without a pass of its own over dy. Only the
 // workgroups of the first column block store them; each sums its rows in k order.
-// LIMIT: a last binding `limit` caps one extent at run time by limit[p.offLimit], a count
-// only the GPU knows (the MLM selection's, of a capacity-sized buffer): LIMIT_DIM 1 caps M
-// (C's rows from the limit on are zero, or kept with ACCUM, and cost no products), 2 caps K
-// (terms from the limit on are dropped: the caller's rows there are zero or unwanted).
-const LIMIT_DIM: u32 = 0u;     // 0 none, 1 M, 2 K
+// LIMIT: a last binding `limit` caps extents at run time by a count only the GPU knows —
+// the MLM selection's count of a capacity-sized buffer, or each sequence's length, so
+// padding costs nothing: batch entry z reads limit[p.offLimit + z / p.limitPer]. The bits
+// of LIMIT_DIMS say which extents it caps: M (C's rows from the limit on are zero, or kept
+// with ACCUM, with no products), N (the same for C's columns), K (terms from the limit on
+// are dropped: the caller's values there are zero or unwanted).
+const LIMIT_DIMS: u32 = 0u;    // bits: 1 M, 2 N, 4 K
 const LIMIT_BINDING: u32 = 5u; // after C's params and any sixth binding
 
 //#if A_F16
@@ -74,6 +76,7 @@ struct Params {
   offA: u32, sA1: u32, sA2: u32, offBias: u32,
   offB: u32, sB1: u32, sB2: u32, offRowSums: u32,
   offC: u32, sC1: u32, sC2: u32, offLimit: u32,
+  limitPer: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 //#if VEC_A
@@ -105,19 +108,22 @@ fn store_row_sum(m: u32, s: vec4f) {
 //#endif
 //#if LIMIT
 @group(0) @binding(LIMIT_BINDING) var<storage, read> limit: array<u32>;
-fn limit_value() -> u32 { return limit[p.offLimit]; }
+fn limit_value(z: u32) -> u32 { return limit[p.offLimit + z / p.limitPer]; }
 //#else
-fn limit_value() -> u32 { return 0xffffffffu; }
+fn limit_value(z: u32) -> u32 { return 0xffffffffu; }
 //#endif
 
-// The extents the product runs over: M and K, one of them capped by the run-time limit.
-fn m_end() -> u32 {
-  if (LIMIT_DIM == 1u) { return min(p.M, limit_value()); }
-  return p.M;
-}
-fn k_end() -> u32 {
-  if (LIMIT_DIM == 2u) { return min(p.K, limit_value()); }
-  return p.K;
+// The extents batch entry z runs over: M, N and K, capped where LIMIT_DIMS says.
+struct Extents { M: u32, N: u32, K: u32 }
+fn extents(z: u32) -> Extents {
+  var e = Extents(p.M, p.N, p.K);
+  if (LIMIT_DIMS != 0u) {
+    let l = limit_value(z);
+    if ((LIMIT_DIMS & 1u) != 0u) { e.M = min(e.M, l); }
+    if ((LIMIT_DIMS & 2u) != 0u) { e.N = min(e.N, l); }
+    if ((LIMIT_DIMS & 4u) != 0u) { e.K = min(e.K, l); }
+  }
+  return e;
 }
 
 // ---- element access ----------------------------------------------------------------
@@ -185,7 +191,7 @@ fn epilogue(cbase: u32, m: u32, n: u32, v: f32, b: f32) {
   C[ci] = TC(y);
 }
 
-// C at a row past the run-time row limit: zero, or left as it is with ACCUM.
+// C past the run-time limit on M or N: zero, or left as it is with ACCUM.
 fn clear(cbase: u32, m: u32, n: u32) {
   if (!ACCUM) { C[cbase + m * p.ldc + n] = TC(0.0); }
 }
@@ -307,12 +313,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 //#endif
   // Rows past M and columns past N read in-range neighbours (or clamped, robust
   // accesses) and are never stored; only the K tail must be exact zeros. A tile wholly
-  // past the row limit runs no products. The loop's bound is the same in every lane of a
-  // subgroup tile (m0 and one value every lane reads), which the uniformity analysis
-  // cannot see through a storage load: hence the diagnostic.
-  let m_lim = m_end();
-  let K = k_end();
-  let k_stop = select(K, 0u, m0 >= m_lim);
+  // past the limits on M or N runs no products. The loop's bound is the same in every lane
+  // of a subgroup tile (m0, the tile's first column and one value every lane reads), which
+  // the uniformity analysis cannot see through a storage load: hence the diagnostic.
+  let lim = extents(z);
+  let K = lim.K;
+  let k_stop = select(K, 0u, m0 >= lim.M || col_of(wid.x, 0u, 0u) >= lim.N);
   let kfull = K & ~3u;
   @diagnostic(off, subgroup_uniformity) for (var k = 0u; k < k_stop; k += 4u) {
     var av = load_a(abase, m0, lane, k);
@@ -358,7 +364,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       let v = acc[i * TN4 + j4];
       for (var c = 0u; c < 4u; c++) {
         if (n0 + c >= p.N) { continue; }
-        if (m < m_lim) { epilogue(cbase, m, n0 + c, v[c], bq[j4][c]); } else { clear(cbase, m, n0 + c); }
+        if (m < lim.M && n0 + c < lim.N) { epilogue(cbase, m, n0 + c, v[c], bq[j4][c]); } else { clear(cbase, m, n0 + c); }
       }
     }
   }
@@ -404,9 +410,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 //#if ROW_SUMS
   var rs: array<f32, TM>;
 //#endif
-  let m_lim = m_end();
-  let K = k_end();
-  let k_stop = select(K, 0u, m0 >= m_lim); // the same for the whole workgroup (barriers)
+  let lim = extents(z);
+  let K = lim.K;
+  let k_stop = select(K, 0u, m0 >= lim.M || n0 >= lim.N); // the same for the whole workgroup (barriers)
   for (var k0 = 0u; k0 < k_stop; k0 += BK) {
     // Consecutive invocations read consecutive addresses of each operand.
     for (var e = li; e < BK * BM; e += NT) {
@@ -444,7 +450,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     for (var j = 0u; j < TN; j++) {
       let n = n0 + lid.x + j * WGX;
       if (n >= p.N) { continue; }
-      if (m < m_lim) { epilogue(cbase, m, n, acc[i * TN + j], bj[j]); } else { clear(cbase, m, n); }
+      if (m < lim.M && n < lim.N) { epilogue(cbase, m, n, acc[i * TN + j], bj[j]); } else { clear(cbase, m, n); }
     }
   }
 //#if ROW_SUMS

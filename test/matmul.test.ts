@@ -29,9 +29,9 @@ async function check2d(rt: Runtime, M: number, K: number, N: number, o: RefMatmu
   const tC = rt.upload(C0, [M, N]);
   const bias = o.bias ? rt.upload(o.bias, [N]) : undefined;
   // A run-time limit sits at offset 1 of a small u32 tensor (an offset other than 0).
-  const lim = o.limit ? rt.upload(new Uint32Array([7, o.limit.value, 3]), [3], 'u32') : undefined;
-  await rt.run(await matmul(rt, tA, tB, tC, { ...o, bias, tile: o.tile ?? DEFAULT_TILE, limit: o.limit && lim ? { dim: o.limit.dim, tensor: lim, offset: 1 } : undefined }));
-  expectClose(await rt.read(tC), refMatmulFull(A, B, M, K, N, o, C0), tolF32(K), `${what} ${M}x${K}x${N}${o.limit ? ` limit ${o.limit.dim} ${o.limit.value}` : ''}`);
+  const lim = o.limit ? rt.upload(new Uint32Array([7, o.limit.values[0], 3]), [3], 'u32') : undefined;
+  await rt.run(await matmul(rt, tA, tB, tC, { ...o, bias, tile: o.tile ?? DEFAULT_TILE, limit: o.limit && lim ? { dims: o.limit.dims, tensor: lim, offset: 1 } : undefined }));
+  expectClose(await rt.read(tC), refMatmulFull(A, B, M, K, N, o, C0), tolF32(K), `${what} ${M}x${K}x${N}${o.limit ? ` limit ${o.limit.dims.join('')} ${o.limit.values[0]}` : ''}`);
   rt.release(tA, tB, tC, ...(bias ? [bias] : []), ...(lim ? [lim] : []));
 }
 
@@ -174,33 +174,55 @@ describe('matmul', () => {
     for (const tile of tiles) {
       // M 45 (tiles of 16 or 32 rows: 13 ends inside the first, 32 on an edge), K 39.
       for (const value of [0, 13, 32, 45, 1000])
-        await check2d(rt, 45, 39, 83, { tile, transB: true, bias: randomArray(83, seed), limit: { dim: 'M', value } }, seed++, `rows ${JSON.stringify(tile)}`);
+        await check2d(rt, 45, 39, 83, { tile, transB: true, bias: randomArray(83, seed), limit: { dims: ['M'], values: [value] } }, seed++, `rows ${JSON.stringify(tile)}`);
+      // Rows and columns together (attention scores), columns ending inside a tile.
+      await check2d(rt, 45, 39, 83, { tile, transB: true, limit: { dims: ['M', 'N'], values: [37] } }, seed++, `rows and columns ${JSON.stringify(tile)}`);
       // K capped, with the row sums (dW and db of the MLM head): sums and product both stop
       // at the limit; the K tail inside a quad, on one, 0 and past K.
       const [M, K, N] = [20, 45, 36];
       for (const L of [0, 6, 29, 44, 100]) {
         const A = randomArray(M * K, seed++), B = randomArray(K * N, seed++), C0 = randomArray(M * N, seed++), R0 = randomArray(M, seed++);
         const tA = rt.upload(A, [K, M]), tB = rt.upload(B, [K, N]), tC = rt.upload(C0, [M, N]), tR = rt.upload(R0, [M]), lim = rt.upload(new Uint32Array([L]), [1], 'u32');
-        await rt.run(await matmul(rt, tA, tB, tC, { transA: true, accumulate: true, rowSumsOut: { tensor: tR }, limit: { dim: 'K', tensor: lim }, tile }));
+        await rt.run(await matmul(rt, tA, tB, tC, { transA: true, accumulate: true, rowSumsOut: { tensor: tR }, limit: { dims: ['K'], tensor: lim }, tile }));
         const what = `row sums, depth limit ${L} ${JSON.stringify(tile)}`;
         expectClose(await rt.read(tR), refRowSums(A, M, K, true, R0, L), tolF32(K), what);
-        expectClose(await rt.read(tC), refMatmulFull(A, B, M, K, N, { transA: true, accumulate: true, limit: { dim: 'K', value: L } }, C0), tolF32(K), what);
+        expectClose(await rt.read(tC), refMatmulFull(A, B, M, K, N, { transA: true, accumulate: true, limit: { dims: ['K'], values: [L] } }, C0), tolF32(K), what);
         rt.release(tA, tB, tC, tR, lim);
       }
     }
     // Rows past the limit keep C with accumulate; a K limit without row sums.
     const tile = baseTiles(rt).at(-1)!;
-    await check2d(rt, 45, 39, 21, { tile, accumulate: true, limit: { dim: 'M', value: 20 } }, seed++, `rows accumulated ${JSON.stringify(tile)}`);
-    await check2d(rt, 37, 39, 20, { tile, transA: true, limit: { dim: 'K', value: 21 } }, seed++, `depth ${JSON.stringify(tile)}`);
+    await check2d(rt, 45, 39, 21, { tile, accumulate: true, limit: { dims: ['M'], values: [20] } }, seed++, `rows accumulated ${JSON.stringify(tile)}`);
+    await check2d(rt, 37, 39, 20, { tile, transA: true, limit: { dims: ['K'], values: [21] } }, seed++, `depth ${JSON.stringify(tile)}`);
+    // One limit per sequence over attention heads ([B, T, H·D] views, batch [B, H]): the
+    // scores' rows and columns, the context's rows and depth, as a padding-aware attention runs them.
+    {
+      const [B, T, H, D] = [3, 21, 2, 12];
+      const lengths = [21, 0, 9];
+      const Q = randomArray(B * T * H * D, seed++), Kt = randomArray(B * T * H * D, seed++), S0 = randomArray(B * H * T * T, seed++);
+      const tQ = rt.upload(Q, [B, T, H * D]), tK = rt.upload(Kt, [B, T, H * D]), tS = rt.upload(S0, [B * H, T, T]), tL = rt.upload(new Uint32Array(lengths), [B], 'u32');
+      const hq = headsView(tQ, B, T, H, D), hk = headsView(tK, B, T, H, D);
+      const sView: MatrixView = { tensor: tS, batch: [B, H], rows: T, cols: T, ld: T, batchStrides: [H * T * T, T * T], offset: 0 };
+      const host = (data: ArrayLike<number>, v: MatrixView): HostView => ({ ...v, data: Float64Array.from(data) });
+      const per = { per: H };
+      await rt.run(await matmul(rt, hq, hk, sView, { transB: true, tile, limit: { dims: ['M', 'N'], tensor: tL, ...per } }));
+      expectClose(await rt.read(tS), refMatmulView(host(Q, hq), host(Kt, hk), host(S0, sView), { transB: true, limit: { dims: ['M', 'N'], values: lengths, ...per } }), tolF32(D), 'scores, a limit per sequence');
+      const tO = rt.upload(randomArray(B * T * H * D, seed++), [B, T, H * D]), O0 = await rt.read(tO), ho = headsView(tO, B, T, H, D);
+      await rt.run(await matmul(rt, sView, hk, ho, { tile, limit: { dims: ['M', 'K'], tensor: tL, ...per } }));
+      const S1 = await rt.read(tS);
+      expectClose(await rt.read(tO), refMatmulView(host(S1, sView), host(Kt, hk), host(O0, ho), { limit: { dims: ['M', 'K'], values: lengths, ...per } }), tolF32(T), 'context, a limit per sequence');
+      rt.release(tQ, tK, tS, tL, tO);
+    }
     // Misuse is refused by name.
     const a = rt.upload([1, 2, 3, 4], [2, 2]), c = rt.empty([2, 2]), r = rt.empty([2]), f = rt.empty([1]), u = rt.empty([2], 'u32');
-    expect(() => matmul(rt, a, a, c, { limit: { dim: 'M', tensor: f } })).toThrow(/limit .* has dtype f32, expected u32/);
-    expect(() => matmul(rt, a, a, c, { limit: { dim: 'M', tensor: u, offset: 2 } })).toThrow(/limit offset 2 is outside/);
-    expect(() => matmul(rt, a, a, c, { limit: { dim: 'N' as 'M', tensor: u } })).toThrow(/limit.dim must be 'M' or 'K'/);
-    expect(() => matmul(rt, a, a, c, { rowSumsOut: { tensor: r }, limit: { dim: 'M', tensor: u } })).toThrow(/K only/);
+    expect(() => matmul(rt, a, a, c, { limit: { dims: ['M'], tensor: f } })).toThrow(/limit .* has dtype f32, expected u32/);
+    expect(() => matmul(rt, a, a, c, { limit: { dims: ['M'], tensor: u, offset: 2 } })).toThrow(/too short for 1 value\(s\) from offset 2/);
+    expect(() => matmul(rt, a, a, c, { limit: { dims: ['X' as 'M'], tensor: u } })).toThrow(/limit.dims must be distinct dims of M, N, K/);
+    expect(() => matmul(rt, a, a, c, { limit: { dims: ['M', 'M'], tensor: u } })).toThrow(/distinct/);
+    expect(() => matmul(rt, a, a, c, { limit: { dims: ['M'], tensor: u, per: 2 } })).toThrow(/limit.per must divide the batch 1/);
+    expect(() => matmul(rt, a, a, c, { rowSumsOut: { tensor: r }, limit: { dims: ['M'], tensor: u } })).toThrow(/K only/);
     const pre = rt.empty([2, 2]);
-    expect(() => matmul(rt, a, a, c, { activation: 'gelu', preActivationOut: pre, limit: { dim: 'M', tensor: u } })).toThrow(/limit and preActivationOut cannot be combined/);
-    expect(() => matmul(rt, a, a, c, { limit: { dim: 'M', tensor: c as never } })).toThrow(/has dtype f32/);
+    expect(() => matmul(rt, a, a, c, { activation: 'gelu', preActivationOut: pre, limit: { dims: ['M'], tensor: u } })).toThrow(/limit and preActivationOut cannot be combined/);
     rt.release(a, c, r, f, u, pre);
   }, 400_000);
 

@@ -129,6 +129,15 @@ export interface MatrixView extends MatrixLayout {
 
 export type MatrixOperand = Tensor | MatrixView;
 
+export type LimitDim = 'M' | 'N' | 'K';
+export interface MatmulLimit {
+  dims: readonly LimitDim[];
+  tensor: Tensor;
+  offset?: number;
+  per?: number;
+}
+const LIMIT_BIT: Record<LimitDim, number> = { M: 1, N: 2, K: 4 };
+
 export interface MatmulOptions {
   /** Use Aᵀ: A is stored K×M. */
   transA?: boolean;
@@ -153,14 +162,15 @@ export interface MatmulOptions {
    */
   rowSumsOut?: { tensor: Tensor; offset?: number };
   /**
-   * An extent known only on the GPU: M ('M') or K ('K') is capped at run time by
-   * `tensor[offset]` (u32), e.g. the MLM selection's count of a capacity-sized buffer.
-   * Capping M, C's rows from the limit on are zero (left as they are with `accumulate`) and
-   * cost no products; capping K drops the terms from the limit on (rows of op(A)ᵀ / op(B)
-   * the caller knows to be zero or unwanted). Not with preActivationOut; K only with
-   * rowSumsOut.
+   * Extents known only on the GPU (the MLM selection's count of a capacity-sized buffer,
+   * each sequence's length): the listed dims are capped at run time by a u32, which batch
+   * entry b reads from `tensor[offset + ⌊b / per⌋]` (per: batch entries sharing one value,
+   * default all). Capping M or N, C's rows or columns from the limit on are zero (left as
+   * they are with `accumulate`) and cost no products; capping K drops the terms from the
+   * limit on (values the caller knows to be zero or unwanted). Not with preActivationOut;
+   * only K with rowSumsOut.
    */
-  limit?: { dim: 'M' | 'K'; tensor: Tensor; offset?: number };
+  limit?: MatmulLimit;
   /** C += result (gradient accumulation, residual adds); applied before the activation. */
   accumulate?: boolean;
   alpha?: number;
@@ -178,7 +188,6 @@ const SIG_ROW_SUMS: KernelSignature = { name: 'matmul.row_sums', bindings: ['rea
 /** With a run-time limit: its tensor last (after the row sums, if any). */
 const SIG_LIMIT: KernelSignature = { name: 'matmul.limit', bindings: [...SIG.bindings, 'read'] };
 const SIG_ROW_SUMS_LIMIT: KernelSignature = { name: 'matmul.row_sums.limit', bindings: [...SIG_ROW_SUMS.bindings, 'read'] };
-const LIMIT_DIM = { M: 1, K: 2 } as const;
 
 function isView(x: MatrixOperand): x is MatrixView {
   return (x as MatrixView).tensor !== undefined;
@@ -265,7 +274,7 @@ function checkTile(rt: Runtime, tile: MatmulTile, op: string): void {
 
 function specFor(tile: MatmulTile, f: {
   transA: boolean; transB: boolean; bias: boolean; act: number; accum: boolean;
-  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean; rowSums?: boolean; limit?: 'M' | 'K';
+  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean; rowSums?: boolean; limit?: readonly LimitDim[];
 }): ShaderSpec {
   const wgmem = Boolean(tile.WGMEM), subgroup = Boolean(tile.SUBGROUP) && !wgmem;
   const defines: string[] = [];
@@ -278,7 +287,7 @@ function specFor(tile: MatmulTile, f: {
   if (f.pre) defines.push('PRE_OUT');
   if (f.rowSums) defines.push('ROW_SUMS');
   if (f.limit) defines.push('LIMIT');
-  const limitConsts: Record<string, number> = f.limit ? { LIMIT_DIM: LIMIT_DIM[f.limit], LIMIT_BINDING: f.pre || f.rowSums ? 6 : 5 } : {};
+  const limitConsts: Record<string, number> = f.limit ? { LIMIT_DIMS: f.limit.reduce((bits, d) => bits | LIMIT_BIT[d], 0), LIMIT_BINDING: f.pre || f.rowSums ? 6 : 5 } : {};
   return {
     file: 'matmul.wgsl',
     consts: {
@@ -333,8 +342,8 @@ function specFor(tile: MatmulTile, f: {
   // Run-time limits: rows on the register and workgroup-memory tilings, depth with the row
   // sums on the subgroup tiling (the MLM head's three products).
   registerVariants(
-    ...[specFor(DEFAULT_TILE, { ...f, transB: true, bias: true, limit: 'M' }), specFor(wgmem, { ...f, accum: true, limit: 'K' })].map((spec) => ({ sig: SIG_LIMIT, spec })),
-    { sig: SIG_ROW_SUMS_LIMIT, spec: specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, accum: true, rowSums: true, limit: 'K' }) },
+    ...[specFor(DEFAULT_TILE, { ...f, transB: true, bias: true, limit: ['M', 'N'] }), specFor(wgmem, { ...f, accum: true, limit: ['M', 'K'] })].map((spec) => ({ sig: SIG_LIMIT, spec })),
+    { sig: SIG_ROW_SUMS_LIMIT, spec: specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, accum: true, rowSums: true, limit: ['K'] }) },
   );
 }
 
@@ -492,12 +501,16 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
   const limitOffset = limit?.offset ?? 0;
   if (limit) {
     const t = limit.tensor;
-    if (limit.dim !== 'M' && limit.dim !== 'K') throw new Error(`${name}: limit.dim must be 'M' or 'K', got '${limit.dim as string}'`);
+    if (limit.dims.length === 0 || limit.dims.some((d) => !(d in LIMIT_BIT)) || new Set(limit.dims).size !== limit.dims.length)
+      throw new Error(`${name}: limit.dims must be distinct dims of M, N, K, got [${limit.dims.join(', ')}]`);
+    const per = limit.per ?? bC;
+    if (!Number.isInteger(per) || per < 1 || bC % per) throw new Error(`${name}: limit.per must divide the batch ${bC}, got ${limit.per}`);
+    const needed = limitOffset + bC / per;
     if (t.dtype !== 'u32') throw new Error(`${name}: limit '${t.label}' has dtype ${t.dtype}, expected u32`);
-    if (!Number.isInteger(limitOffset) || limitOffset < 0 || limitOffset >= t.size)
-      throw new Error(`${name}: limit offset ${limitOffset} is outside limit '${t.label}' ${shapeStr(t.shape)}`);
+    if (!Number.isInteger(limitOffset) || limitOffset < 0 || needed > t.size)
+      throw new Error(`${name}: limit '${t.label}' ${shapeStr(t.shape)} is too short for ${bC / per} value(s) from offset ${limitOffset}`);
     if (pre) throw new Error(`${name}: a run-time limit and preActivationOut cannot be combined`);
-    if (rowSums && limit.dim === 'M') throw new Error(`${name}: rowSumsOut takes a run-time limit on K only, got M`);
+    if (rowSums && limit.dims.some((d) => d !== 'K')) throw new Error(`${name}: rowSumsOut takes a run-time limit on K only, got [${limit.dims.join(', ')}]`);
     if (t.buffer === vC.tensor.buffer || (rowSums && t.buffer === rowSums.tensor.buffer))
       throw new Error(`${name}: limit '${t.label}' must not share a buffer with C or the row sums`);
   }
@@ -517,7 +530,7 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
     const spec = specFor(tile, {
       transA, transB, bias: Boolean(o.bias), act, accum: Boolean(o.accumulate),
       vecA: aligned(vA, rA), vecB: aligned(vB, rB),
-      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', pre: Boolean(pre), rowSums: Boolean(rowSums), limit: limit?.dim,
+      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', pre: Boolean(pre), rowSums: Boolean(rowSums), limit: limit?.dims,
     });
     const params = rt.uniform(
       packUniform([
@@ -526,6 +539,7 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
         ['u32', rA.off], ['u32', rA.s1], ['u32', rA.s2], ['u32', o.biasOffset ?? 0],
         ['u32', rB.off], ['u32', rB.s1], ['u32', rB.s2], ['u32', rsOffset],
         ['u32', rC.off], ['u32', rC.s1], ['u32', rC.s2], ['u32', limitOffset],
+        ['u32', limit?.per ?? bC], ['u32', 0], ['u32', 0], ['u32', 0],
       ]),
       `${name}.params`,
     );

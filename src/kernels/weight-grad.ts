@@ -46,7 +46,7 @@ export async function weightAndBiasGrad(rt: Runtime, a: WeightGradArgs): Promise
 }
 
 async function biasGradOps(rt: Runtime, a: WeightGradArgs, route: BiasGradRoute): Promise<Op[]> {
-  const limit = a.rowLimit ? { dim: 'K' as const, ...a.rowLimit } : undefined;
+  const limit = a.rowLimit ? { dims: ['K' as const], ...a.rowLimit } : undefined;
   const mm = { transA: true, accumulate: a.accumulate, label: `${a.label}.dW`, autotune: a.autotune, limit };
   if (route === 'row-sums') return [await matmul(rt, a.dy, a.x, a.dW, { ...mm, rowSumsOut: { tensor: a.db, offset: a.dbOffset } })];
   return [await matmul(rt, a.dy, a.x, a.dW, mm), ...(await columnSum(rt, a.dy, a.db, { accumulate: a.accumulate, dbOffset: a.dbOffset, label: `${a.label}.db` }))];

@@ -147,7 +147,7 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
     const params = uni({ v0, N: vc, chunk: c }, `${name}.chunk[${c}]`);
     const vec4 = vc % 4 === 0 && Vc % 4 === 0;
     // Z[i, n] = H[i,:]·W[v0+n,:] + b[v0+n]
-    const logits = () => matmul(rt, t.hidden, Wc, Z, { transB: true, bias: t.bias, biasOffset: v0, label: `${name}.logits[${c}]`, limit: { dim: 'M', ...rowLimit }, ...mm });
+    const logits = () => matmul(rt, t.hidden, Wc, Z, { transB: true, bias: t.bias, biasOffset: v0, label: `${name}.logits[${c}]`, limit: { dims: ['M'], ...rowLimit }, ...mm });
     forwardChunks.push([await logits(), await rt.op(SIG_RS, RS_SPEC(vec4), [logitsTile, partial, t.meta, params], [ceilDiv(S, WG)], `${name}.row_stats[${c}]`)]);
     if (grads) {
       if (nChunks > 1) backward.push(await logits()); // else the forward's logits are still in the tile
@@ -158,7 +158,7 @@ export async function xent(rt: Runtime, t: XentTensors, o: XentOptions = {}): Pr
           : await rt.op(SIG_GRAD, GRAD_SPEC(vec4), [logitsTile, stats, t.labels, params], gradGrid, `${name}.grad[${c}]`),
       );
       // dH (+)= G·W_c;  dW_c (+)= Gᵀ·H and db_c (+)= Σ_i G (weight-grad.ts)
-      backward.push(await matmul(rt, Z, Wc, t.dHidden!, { accumulate: c > 0 || Boolean(o.accumulateHidden), label: `${name}.dhidden[${c}]`, limit: { dim: 'M', ...rowLimit }, ...mm }));
+      backward.push(await matmul(rt, Z, Wc, t.dHidden!, { accumulate: c > 0 || Boolean(o.accumulateHidden), label: `${name}.dhidden[${c}]`, limit: { dims: ['M'], ...rowLimit }, ...mm }));
       backward.push(...(await weightAndBiasGrad(rt, { dy: Z, x: t.hidden, dW: view(t.dWeight!, vc, h, h, v0 * h), db: t.dBias!, dbOffset: v0, accumulate: acc, label: `${name}.dweight[${c}]`, autotune: o.autotune, rowLimit })));
     }
   }

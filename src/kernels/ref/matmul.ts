@@ -20,8 +20,12 @@ export interface RefMatmulOptions {
   activation?: 'none' | 'gelu' | 'gelu_tanh';
   accumulate?: boolean;
   alpha?: number;
-  /** matmul's run-time limit, as a value: M capped (C's rows from it zero, kept with accumulate) or K capped (terms from it dropped). */
-  limit?: { dim: 'M' | 'K'; value: number };
+  /**
+   * matmul's run-time limit, as values: batch entry b's listed dims capped by
+   * values[⌊b / per⌋] (per default: all entries) — M or N capped: C's rows or columns from
+   * it zero (kept with accumulate); K capped: terms from it dropped.
+   */
+  limit?: { dims: readonly ('M' | 'N' | 'K')[]; values: ArrayLike<number>; per?: number };
 }
 
 function at(v: HostView, b: number, r: number, c: number): number {
@@ -40,10 +44,11 @@ export function refMatmulView(A: HostView, B: HostView, C: HostView, o: RefMatmu
   const out = Float64Array.from(C.data);
   const M = C.rows, N = C.cols;
   const Kfull = o.transA ? A.rows : A.cols;
-  const K = o.limit?.dim === 'K' ? Math.min(Kfull, o.limit.value) : Kfull;
-  const rowEnd = o.limit?.dim === 'M' ? Math.min(M, o.limit.value) : M;
   const nb = C.batch[0] * C.batch[1];
   for (let b = 0; b < nb; b++) {
+    const l = o.limit ? o.limit.values[Math.floor(b / (o.limit.per ?? nb))] : Infinity;
+    const capped = (d: 'M' | 'N' | 'K', x: number) => (o.limit?.dims.includes(d) ? Math.min(x, l) : x);
+    const K = capped('K', Kfull), rowEnd = capped('M', M), colEnd = capped('N', N);
     const b1 = Math.floor(b / C.batch[1]), b2 = b % C.batch[1];
     const cbase = C.offset + b1 * C.batchStrides[0] + b2 * C.batchStrides[1];
     for (let m = 0; m < M; m++)
@@ -55,7 +60,7 @@ export function refMatmulView(A: HostView, B: HostView, C: HostView, o: RefMatmu
           s += a * bv;
         }
         const ci = cbase + m * C.ld + n;
-        if (m >= rowEnd) {
+        if (m >= rowEnd || n >= colEnd) {
           if (!o.accumulate) out[ci] = 0;
           continue;
         }
