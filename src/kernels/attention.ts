@@ -32,7 +32,7 @@ import { expectDType, expectShape, shapeStr, type DType, type Tensor } from '../
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { ceilDiv, vec4Defines, VEC4_PATHS } from './grid.js';
 import { registerVariants } from './registry.js';
-import { headsView, matmul } from './matmul.js';
+import { headsView, matmul, type LimitDim, type MatmulLimit } from './matmul.js';
 import { layoutSpec, rowGrid, rowLayout, ROW_LAYOUTS, type RowLayout } from './reduce.js';
 import { autotune, timeOps, tuningInput, type AutotuneOptions } from './autotune.js';
 
@@ -279,10 +279,11 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
     const probs = keptScores
       ? rt.op(PROBS_OUT, probsSpec(layout, ['PROBS_OUT'], T), [keptScores, lse, lengths, params, S], rowGrid(rt, B * H * T, layout), `${name}.probs`)
       : rt.op(PROBS, probsSpec(layout, [], T), [S, lse, lengths, params], rowGrid(rt, B * H * T, layout), `${name}.probs`);
+    const pad = paddingLimits(lengths, H);
     ops = [
-      await matmul(rt, q, k, keptScores ?? S, { transB: true, alpha: scale, label: `${name}.scores`, autotune: opts.autotune }),
+      await matmul(rt, q, k, keptScores ?? S, { transB: true, alpha: scale, label: `${name}.scores`, autotune: opts.autotune, limit: pad(['N']) }),
       await probs,
-      await matmul(rt, S, v, headsView(out, B, T, H, D), { label: `${name}.context`, autotune: opts.autotune }),
+      await matmul(rt, S, v, headsView(out, B, T, H, D), { label: `${name}.context`, autotune: opts.autotune, limit: pad(['K']) }),
     ];
   }
   return {
@@ -378,6 +379,17 @@ export async function attentionBackward(rt: Runtime, fwd: AttentionForward, dout
 }
 
 /**
+ * The materialised products' run-time limits: batch entry (b, h) reads sequence b's length,
+ * so padded keys cost no products — the scores' and probabilities' columns past it (which
+ * the row kernels ignore; left zero), the context's and dQ's terms over them (probability
+ * 0), and dK's and dV's rows for them (zero gradients). Padded queries are computed as
+ * before: they attend to the real keys, and their gradients follow dO.
+ */
+function paddingLimits(lengths: Tensor, H: number): (dims: LimitDim[]) => MatmulLimit {
+  return (dims) => ({ dims, tensor: lengths, per: H });
+}
+
+/**
  * Materialised backward: S = scale·Q·Kᵀ (recomputed, unless the forward kept it), G = dO·Vᵀ,
  * then the grads row kernel turns S into P̃ and G into dS; dQ = scale·dS·K, dK = scale·dSᵀ·Q,
  * dV = P̃ᵀ·dO.
@@ -392,14 +404,15 @@ async function materializedBackward(rt: Runtime, fwd: AttentionForward, dout: Te
   const dO = headsView(dout, B, T, H, D);
   const layout = rowLayout(rt, 'auto', `${name}.grads`);
   const scale = fwd.scale;
+  const pad = paddingLimits(fwd.lengths, H);
   return {
     ops: [
-      ...(fwd.keptScores ? [] : [await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores` })]),
-      await matmul(rt, dO, v, G, { transB: true, label: `${name}.dprobs` }),
+      ...(fwd.keptScores ? [] : [await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores`, limit: pad(['N']) })]),
+      await matmul(rt, dO, v, G, { transB: true, label: `${name}.dprobs`, limit: pad(['N']) }),
       await rt.op(GRADS, probsSpec(layout, ['GRADS'], T), [S, G, fwd.lse, fwd.lengths, fwd.params], rowGrid(rt, B * H * T, layout), `${name}.grads`),
-      await matmul(rt, G, k, dq, { alpha: scale, label: `${name}.dq` }),
-      await matmul(rt, G, q, dk, { transA: true, alpha: scale, label: `${name}.dk` }),
-      await matmul(rt, S, dO, dv, { transA: true, label: `${name}.dv` }),
+      await matmul(rt, G, k, dq, { alpha: scale, label: `${name}.dq`, limit: pad(['K']) }),
+      await matmul(rt, G, q, dk, { transA: true, alpha: scale, label: `${name}.dk`, limit: pad(['M']) }),
+      await matmul(rt, S, dO, dv, { transA: true, label: `${name}.dv`, limit: pad(['M']) }),
     ],
   };
 }

@@ -506,7 +506,7 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
     const per = limit.per ?? bC;
     if (!Number.isInteger(per) || per < 1 || bC % per) throw new Error(`${name}: limit.per must divide the batch ${bC}, got ${limit.per}`);
     const needed = limitOffset + bC / per;
-    if (t.dtype !== 'u32') throw new Error(`${name}: limit '${t.label}' has dtype ${t.dtype}, expected u32`);
+    if (t.dtype !== 'u32' && t.dtype !== 'i32') throw new Error(`${name}: limit '${t.label}' has dtype ${t.dtype}, expected u32 (or non-negative i32)`);
     if (!Number.isInteger(limitOffset) || limitOffset < 0 || needed > t.size)
       throw new Error(`${name}: limit '${t.label}' ${shapeStr(t.shape)} is too short for ${bC / per} value(s) from offset ${limitOffset}`);
     if (pre) throw new Error(`${name}: a run-time limit and preActivationOut cannot be combined`);
