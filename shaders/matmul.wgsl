@@ -191,9 +191,15 @@ fn epilogue(cbase: u32, m: u32, n: u32, v: f32, b: f32) {
   C[ci] = TC(y);
 }
 
-// C past the run-time limit on M or N: zero, or left as it is with ACCUM.
+// C (and the pre-activation output) past the run-time limit on M or N: zero, or left as it
+// is with ACCUM.
 fn clear(cbase: u32, m: u32, n: u32) {
-  if (!ACCUM) { C[cbase + m * p.ldc + n] = TC(0.0); }
+  if (ACCUM) { return; }
+  let ci = cbase + m * p.ldc + n;
+  C[ci] = TC(0.0);
+//#if PRE_OUT
+  pre[ci] = TC(0.0);
+//#endif
 }
 
 // bias[n] for a column n < N (0 when there is no bias).

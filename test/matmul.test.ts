@@ -4,7 +4,7 @@
 // Autotuning is off under vitest (deterministic); tiles are passed explicitly here.
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomArray, expectClose } from './harness.js';
-import { matmul, headsView, DEFAULT_TILE, TILE_CANDIDATES, GPU_TILE_CANDIDATES, tileCandidates, subgroupTiles, fixedSubgroupSize, subgroupTilesAgree, type MatmulTile, type MatrixView } from '../src/kernels/matmul.js';
+import { matmul, headsView, DEFAULT_TILE, TILE_CANDIDATES, GPU_TILE_CANDIDATES, tileCandidates, subgroupTiles, fixedSubgroupSize, subgroupTilesAgree, type MatmulTile, type MatrixView, type MatrixLayout } from '../src/kernels/matmul.js';
 import { refMatmulFull, refMatmulView, refRowSums, hostMatrix, type HostView, type RefMatmulOptions } from '../src/kernels/ref/matmul.js';
 import { toF16, fromF16, type DType } from '../src/gpu/tensor.js';
 import { gelu } from '../src/kernels/gelu.js';
@@ -213,6 +213,22 @@ describe('matmul', () => {
       expectClose(await rt.read(tO), refMatmulView(host(S1, sView), host(Kt, hk), host(O0, ho), { limit: { dims: ['M', 'K'], values: lengths, ...per } }), tolF32(T), 'context, a limit per sequence');
       rt.release(tQ, tK, tS, tL, tO);
     }
+    // A linear layer over B sequences of T positions (batch [1, B], W broadcast), GELU with the
+    // pre-activation kept: rows past each length are zero in both outputs.
+    {
+      const [B, T, K, N] = [3, 20, 13, 24];
+      const lengths = [20, 3, 0];
+      const X = randomArray(B * T * K, seed++, -2, 2), W = randomArray(N * K, seed++), bias = randomArray(N, seed++);
+      const tX = rt.upload(X, [B * T, K]), tW = rt.upload(W, [N, K]), tb = rt.upload(bias, [N]), tL = rt.upload(new Uint32Array(lengths), [B], 'u32');
+      const act = rt.upload(randomArray(B * T * N, seed++), [B * T, N]), pre = rt.upload(randomArray(B * T * N, seed++), [B * T, N]);
+      const seqs = (t: typeof tX, cols: number): MatrixView => ({ tensor: t, batch: [1, B], rows: T, cols, ld: cols, batchStrides: [0, T * cols], offset: 0 });
+      await rt.run(await matmul(rt, seqs(tX, K), tW, seqs(act, N), { transB: true, bias: tb, activation: 'gelu', preActivationOut: pre, tile, limit: { dims: ['M'], tensor: tL, per: 1 } }));
+      const host = (data: ArrayLike<number>, v: MatrixLayout): HostView => ({ ...v, data: Float64Array.from(data) });
+      const ref = refMatmulView(host(X, seqs(tX, K)), host(W, { batch: [1, 1], rows: N, cols: K, ld: K, batchStrides: [0, 0], offset: 0 }), host(new Float64Array(B * T * N), seqs(act, N)), { transB: true, bias, limit: { dims: ['M'], values: lengths, per: 1 } });
+      expectClose(await rt.read(pre), ref, tolF32(K), 'pre, a limit per sequence');
+      expectClose(await rt.read(act), ref.map(geluErf), tolF32(K), 'GELU, a limit per sequence');
+      rt.release(tX, tW, tb, tL, act, pre);
+    }
     // Misuse is refused by name.
     const a = rt.upload([1, 2, 3, 4], [2, 2]), c = rt.empty([2, 2]), r = rt.empty([2]), f = rt.empty([1]), u = rt.empty([2], 'u32');
     expect(() => matmul(rt, a, a, c, { limit: { dims: ['M'], tensor: f } })).toThrow(/limit .* has dtype f32, expected u32/);
@@ -221,9 +237,7 @@ describe('matmul', () => {
     expect(() => matmul(rt, a, a, c, { limit: { dims: ['M', 'M'], tensor: u } })).toThrow(/distinct/);
     expect(() => matmul(rt, a, a, c, { limit: { dims: ['M'], tensor: u, per: 2 } })).toThrow(/limit.per must divide the batch 1/);
     expect(() => matmul(rt, a, a, c, { rowSumsOut: { tensor: r }, limit: { dims: ['M'], tensor: u } })).toThrow(/K only/);
-    const pre = rt.empty([2, 2]);
-    expect(() => matmul(rt, a, a, c, { activation: 'gelu', preActivationOut: pre, limit: { dims: ['M'], tensor: u } })).toThrow(/limit and preActivationOut cannot be combined/);
-    rt.release(a, c, r, f, u, pre);
+    rt.release(a, c, r, f, u);
   }, 400_000);
 
   it('batched 3-D operands and a broadcast 2-D operand', async () => {

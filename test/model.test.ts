@@ -30,6 +30,12 @@ function fixture(dir: string) {
   return { ck, expected, B, T, ids, types, lengths };
 }
 
+/** The rows of a [B, T, width] array at real positions (t < lengths[b]); a fixture with padding makes the selection matter. */
+function realRows(B: number, T: number, lengths: Uint32Array, width: number): (x: ArrayLike<number>) => Float64Array {
+  expect(lengths.some((l) => l < T), 'the fixture has padding').toBe(true);
+  return (x) => Float64Array.from({ length: B * T * width }, (_, i) => i).filter((i) => Math.floor(i / width) % T < lengths[Math.floor(i / (T * width))]).map((i) => x[i]);
+}
+
 describe('GPU model vs transformers and the float64 reference', () => {
   it('BERT MLM: hidden states match transformers; loss and every gradient match the reference', async () => {
     const rt = await getRuntime();
@@ -49,8 +55,10 @@ describe('GPU model vs transformers and the float64 reference', () => {
     rt.record(...enc.forwardOps, ...head.forward, ...head.backward, ...enc.backwardOps);
     await rt.sync();
 
-    // (1) transformers: the encoder's output for this checkpoint and input.
-    expectClose(await rt.read(enc.hidden), toFloat32(expected.last_hidden_state), { atol: 1e-4, rtol: 1e-4 }, 'last_hidden_state vs transformers');
+    // (1) transformers: the encoder's output for this checkpoint and input, at the real
+    // positions (padded ones are not computed; EncoderInputs.lengths).
+    const real = realRows(B, T, lengths, cfg.hiddenSize);
+    expectClose(real(await rt.read(enc.hidden)), real(toFloat32(expected.last_hidden_state)), { atol: 1e-4, rtol: 1e-4 }, 'last_hidden_state vs transformers');
     // (2) float64 reference: loss and gradients.
     const p64: Params = new Map([...ck.params].map(([k, v]) => [k, Float64Array.from(v)]));
     const ref = referenceForwardBackward(cfg, p64, '', { B, T, ids: Int32Array.from(ids), types: Int32Array.from(types), lengths: Int32Array.from(lengths) }, { kind: 'mlm', positions: Int32Array.from(positions), labels: Int32Array.from(labels) });
@@ -76,7 +84,8 @@ describe('GPU model vs transformers and the float64 reference', () => {
     rt.record(...enc.forwardOps, ...head.forward, ...head.backward, ...enc.backwardOps);
     await rt.sync();
 
-    expectClose(await rt.read(head.logits), toFloat32(expected.detection_logits), { atol: 1e-4, rtol: 1e-4 }, 'detection logits vs transformers');
+    const real = realRows(B, T, lengths, 1);
+    expectClose(real(await rt.read(head.logits)), real(toFloat32(expected.detection_logits)), { atol: 1e-4, rtol: 1e-4 }, 'detection logits vs transformers (real positions)');
     const p64: Params = new Map([...ck.params].map(([k, v]) => [k, Float64Array.from(v)]));
     const ref = referenceForwardBackward(cfg, p64, '', { B, T, ids: Int32Array.from(ids), types: Int32Array.from(types), lengths: Int32Array.from(lengths) }, { kind: 'detection', labels: target, weights: weight, lambda: 50 });
     const out = await rt.read(head.bce.out);

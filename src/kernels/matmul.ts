@@ -167,8 +167,7 @@ export interface MatmulOptions {
    * entry b reads from `tensor[offset + ⌊b / per⌋]` (per: batch entries sharing one value,
    * default all). Capping M or N, C's rows or columns from the limit on are zero (left as
    * they are with `accumulate`) and cost no products; capping K drops the terms from the
-   * limit on (values the caller knows to be zero or unwanted). Not with preActivationOut;
-   * only K with rowSumsOut.
+   * limit on (values the caller knows to be zero or unwanted). Only K with rowSumsOut.
    */
   limit?: MatmulLimit;
   /** C += result (gradient accumulation, residual adds); applied before the activation. */
@@ -188,6 +187,7 @@ const SIG_ROW_SUMS: KernelSignature = { name: 'matmul.row_sums', bindings: ['rea
 /** With a run-time limit: its tensor last (after the row sums, if any). */
 const SIG_LIMIT: KernelSignature = { name: 'matmul.limit', bindings: [...SIG.bindings, 'read'] };
 const SIG_ROW_SUMS_LIMIT: KernelSignature = { name: 'matmul.row_sums.limit', bindings: [...SIG_ROW_SUMS.bindings, 'read'] };
+const SIG_PRE_LIMIT: KernelSignature = { name: 'matmul.pre.limit', bindings: [...SIG_PRE.bindings, 'read'] };
 
 function isView(x: MatrixOperand): x is MatrixView {
   return (x as MatrixView).tensor !== undefined;
@@ -344,6 +344,7 @@ function specFor(tile: MatmulTile, f: {
   registerVariants(
     ...[specFor(DEFAULT_TILE, { ...f, transB: true, bias: true, limit: ['M', 'N'] }), specFor(wgmem, { ...f, accum: true, limit: ['M', 'K'] })].map((spec) => ({ sig: SIG_LIMIT, spec })),
     { sig: SIG_ROW_SUMS_LIMIT, spec: specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, accum: true, rowSums: true, limit: ['K'] }) },
+    { sig: SIG_PRE_LIMIT, spec: specFor(subgroupTiles(8)[0], { ...f, transB: true, vecA: true, vecB: true, bias: true, act: 1, pre: true, limit: ['M'] }) },
   );
 }
 
@@ -509,7 +510,6 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
     if (t.dtype !== 'u32' && t.dtype !== 'i32') throw new Error(`${name}: limit '${t.label}' has dtype ${t.dtype}, expected u32 (or non-negative i32)`);
     if (!Number.isInteger(limitOffset) || limitOffset < 0 || needed > t.size)
       throw new Error(`${name}: limit '${t.label}' ${shapeStr(t.shape)} is too short for ${bC / per} value(s) from offset ${limitOffset}`);
-    if (pre) throw new Error(`${name}: a run-time limit and preActivationOut cannot be combined`);
     if (rowSums && limit.dims.some((d) => d !== 'K')) throw new Error(`${name}: rowSumsOut takes a run-time limit on K only, got [${limit.dims.join(', ')}]`);
     if (t.buffer === vC.tensor.buffer || (rowSums && t.buffer === rowSums.tensor.buffer))
       throw new Error(`${name}: limit '${t.label}' must not share a buffer with C or the row sums`);
@@ -545,7 +545,7 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
     );
     const grid = [ceilDiv(N, tile.WGX * tile.TN), ceilDiv(M, tile.WGY * tile.TM), bC];
     const bindings = [vA.tensor, vB.tensor, o.bias ?? vA.tensor, vC.tensor, params];
-    if (pre) return rt.op(SIG_PRE, spec, [...bindings, pre], grid, name);
+    if (pre) return limit ? rt.op(SIG_PRE_LIMIT, spec, [...bindings, pre, limit.tensor], grid, name) : rt.op(SIG_PRE, spec, [...bindings, pre], grid, name);
     if (rowSums) return limit ? rt.op(SIG_ROW_SUMS_LIMIT, spec, [...bindings, rowSums.tensor, limit.tensor], grid, name) : rt.op(SIG_ROW_SUMS, spec, [...bindings, rowSums.tensor], grid, name);
     return limit ? rt.op(SIG_LIMIT, spec, [...bindings, limit.tensor], grid, name) : rt.op(SIG, spec, bindings, grid, name);
   }

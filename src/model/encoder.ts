@@ -45,7 +45,7 @@ import { binary } from '../kernels/elementwise.js';
 import { geluForm, type EncoderConfig } from './config.js';
 import { grad, param, type ModelParams } from './params.js';
 import { DROPOUT_SITES } from './dropout-sites.js';
-import { linearBackward, linearForward, view2d } from './linear.js';
+import { linearBackward, linearForward, view2d, type Padding } from './linear.js';
 import { halfOf, type MixedPrecision } from './precision.js';
 
 export interface EncoderInputs {
@@ -53,7 +53,11 @@ export interface EncoderInputs {
   ids: Tensor;
   /** [B, T] u32 token types. */
   types: Tensor;
-  /** [B] u32 valid lengths (padding at the end). */
+  /**
+   * [B] u32 valid lengths (padding at the end). Positions at or past them are not computed:
+   * the linear layers skip them, so their hidden states are not BERT's (zero before each
+   * layer norm); nothing real reads them.
+   */
   lengths: Tensor;
 }
 
@@ -187,6 +191,9 @@ export class Encoder {
   private finalX: Tensor | null = null;
   private finalStats: Tensor | null = null;
   private arena: Tensor[] = [];
+  /** The layers' linear products skip padded positions (their hidden states are not computed: zero). */
+  private padding!: Padding;
+
   /** One scratch for every layer's materialised attention (layers run one after another). */
   private attnScratch: AttentionScratch = {};
 
@@ -207,6 +214,7 @@ export class Encoder {
     const [B, T] = inputs.ids.shape;
     if (T > cfg.maxPositions) throw new Error(`encoder: sequence length ${T} exceeds max_position_embeddings ${cfg.maxPositions}`);
     const e = new Encoder(rt, cfg, params, prefix, B, T);
+    e.padding = { lengths: inputs.lengths, seqLen: T };
     if (opts.mixed) e.actType = 'f16';
     if (opts.share) {
       e.share = opts.share;
@@ -464,7 +472,7 @@ export class Encoder {
     const h = cfg.hiddenSize, L = `encoder.layer.${l}.`;
     const sa = await this.selfAttentionForward(l, input, inp, o);
     const dense = this.scratch('branch.dense', [N, h]);
-    this.forwardOps.push(await linearForward(rt, view2d(sa.ctx, N, h), await this.weight(`${L}attention.output.dense.weight`), this.param(`${L}attention.output.dense.bias`), dense, `${L}attention.output.dense`));
+    this.forwardOps.push(await linearForward(rt, view2d(sa.ctx, N, h), await this.weight(`${L}attention.output.dense.weight`), this.param(`${L}attention.output.dense.bias`), dense, `${L}attention.output.dense`, 'none', undefined, this.padding));
     return { acts: sa, out: await this.dropoutForward(dense, () => this.scratch('branch.dropout', [N, h]), DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l), o) };
   }
 
@@ -476,8 +484,8 @@ export class Encoder {
     const pre = this.act([N, F], `${L}ffn.pre`), dense = this.scratch('branch.dense', [N, h]);
     const act = kept ? this.act([N, F], `${L}ffn.act`) : this.scratch('ffn.act', [N, F]);
     // GELU fused into the product: it writes act and keeps pre for backward.
-    f.push(await linearForward(rt, input, await this.weight(`${L}intermediate.dense.weight`), this.param(`${L}intermediate.dense.bias`), act, `${L}intermediate.dense`, cfg.hiddenAct, pre));
-    f.push(await linearForward(rt, act, await this.weight(`${L}output.dense.weight`), this.param(`${L}output.dense.bias`), dense, `${L}output.dense`));
+    f.push(await linearForward(rt, input, await this.weight(`${L}intermediate.dense.weight`), this.param(`${L}intermediate.dense.bias`), act, `${L}intermediate.dense`, cfg.hiddenAct, pre, this.padding));
+    f.push(await linearForward(rt, act, await this.weight(`${L}output.dense.weight`), this.param(`${L}output.dense.bias`), dense, `${L}output.dense`, 'none', undefined, this.padding));
     return { pre, act: kept ? act : null, out: await this.dropoutForward(dense, () => this.scratch('branch.dropout', [N, h]), DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), o) };
   }
 
@@ -528,10 +536,10 @@ export class Encoder {
     const h = cfg.hiddenSize, H = cfg.numHeads, L = `encoder.layer.${l}.`, f = this.forwardOps;
     const qkv = this.act([B, T, 3 * h], `${L}qkv`);
     const fused = this.qkvProjection(l);
-    if (fused) f.push(await linearForward(rt, input, await this.matmulWeight(fused.key, fused.W), fused.b, view2d(qkv, N, 3 * h), `${L}qkv`));
+    if (fused) f.push(await linearForward(rt, input, await this.matmulWeight(fused.key, fused.W), fused.b, view2d(qkv, N, 3 * h), `${L}qkv`, 'none', undefined, this.padding));
     else
       for (const [p, part] of (['query', 'key', 'value'] as const).entries())
-        f.push(await linearForward(rt, input, await this.weight(`${L}attention.self.${part}.weight`), this.param(`${L}attention.self.${part}.bias`), view2d(qkv, N, h, 3 * h, p * h), `${L}${part}`));
+        f.push(await linearForward(rt, input, await this.weight(`${L}attention.self.${part}.weight`), this.param(`${L}attention.self.${part}.bias`), view2d(qkv, N, h, 3 * h, p * h), `${L}${part}`, 'none', undefined, this.padding));
     const ctx = this.act([B, T, h], `${L}ctx`), lse = this.tensor([B, H, T], `${L}lse`);
     const attn = await attention(rt, qkv, inp.lengths, ctx, lse, {
       heads: H,
@@ -587,9 +595,9 @@ export class Encoder {
     }
     // (GELU′ stays a separate op: fused into this product's epilogue it cost lavapipe more
     // than the pass it saves; bench/RESULTS.md.)
-    b.push(...(await linearBackward(rt, { dy: dDense, x: act, W: await this.weight(`${L}output.dense.weight`), dW: this.grad(`${L}output.dense.weight`), db: this.grad(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward` })));
+    b.push(...(await linearBackward(rt, { dy: dDense, x: act, W: await this.weight(`${L}output.dense.weight`), dW: this.grad(`${L}output.dense.weight`), db: this.grad(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward`, padding: this.padding })));
     b.push(await geluBackward(rt, a.pre, bufs.dAct, bufs.dPre, { form: geluForm(cfg.hiddenAct) }));
-    b.push(...(await linearBackward(rt, { dy: bufs.dPre, x: input, W: await this.weight(`${L}intermediate.dense.weight`), dW: this.grad(`${L}intermediate.dense.weight`), db: this.grad(`${L}intermediate.dense.bias`), dx, accumulateDx: accumulate, label: `${L}intermediate.dense.backward` })));
+    b.push(...(await linearBackward(rt, { dy: bufs.dPre, x: input, W: await this.weight(`${L}intermediate.dense.weight`), dW: this.grad(`${L}intermediate.dense.weight`), db: this.grad(`${L}intermediate.dense.bias`), dx, accumulateDx: accumulate, label: `${L}intermediate.dense.backward`, padding: this.padding })));
   }
 
   /**
@@ -605,17 +613,17 @@ export class Encoder {
       b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l) }));
       dDense = bufs.dTmp;
     }
-    b.push(...(await linearBackward(rt, { dy: dDense, x: view2d(a.ctx, N, h), W: await this.weight(`${L}attention.output.dense.weight`), dW: this.grad(`${L}attention.output.dense.weight`), db: this.grad(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward` })));
+    b.push(...(await linearBackward(rt, { dy: dDense, x: view2d(a.ctx, N, h), W: await this.weight(`${L}attention.output.dense.weight`), dW: this.grad(`${L}attention.output.dense.weight`), db: this.grad(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward`, padding: this.padding })));
     b.push(...(await attentionBackward(rt, a.attn, reshape(bufs.dCtx, a.ctx), bufs.dQkv)).ops);
     const fused = this.qkvProjection(l);
     if (fused) {
       const dy = view2d(bufs.dQkv, N, 3 * h);
       const { dW, db } = this.qkvGradients(l);
-      b.push(...(await linearBackward(rt, { dy, x: input, W: await this.matmulWeight(fused.key, fused.W), dW, db, dx, accumulateDx: accumulate, label: `${L}qkv.backward` })));
+      b.push(...(await linearBackward(rt, { dy, x: input, W: await this.matmulWeight(fused.key, fused.W), dW, db, dx, accumulateDx: accumulate, label: `${L}qkv.backward`, padding: this.padding })));
     } else
       for (const [p, part] of (['query', 'key', 'value'] as const).entries()) {
         const dy = view2d(bufs.dQkv, N, h, 3 * h, p * h);
-        b.push(...(await linearBackward(rt, { dy, x: input, W: await this.weight(`${L}attention.self.${part}.weight`), dW: this.grad(`${L}attention.self.${part}.weight`), db: this.grad(`${L}attention.self.${part}.bias`), dx, accumulateDx: accumulate || p > 0, label: `${L}${part}.backward` })));
+        b.push(...(await linearBackward(rt, { dy, x: input, W: await this.weight(`${L}attention.self.${part}.weight`), dW: this.grad(`${L}attention.self.${part}.weight`), db: this.grad(`${L}attention.self.${part}.bias`), dx, accumulateDx: accumulate || p > 0, label: `${L}${part}.backward`, padding: this.padding })));
       }
   }
 
