@@ -1,6 +1,7 @@
 // Shared set-up of the GPU-model-vs-reference tests: a small config (hidden 64 with 2 heads:
 // head dim 32 is the attention kernel's minimum; odd FFN width), a padded batch with two
 // token types, random parameters, targets, and the gradient comparison.
+import { expect } from 'vitest';
 import { getRuntime, expectClose, rng } from './harness.js';
 import type { EncoderConfig, ParamSpec } from '../src/model/config.js';
 import { allocParams, loadParams } from '../src/model/params.js';
@@ -68,4 +69,10 @@ export function detectionTargets() {
   const target = Float64Array.from({ length: N }, (_, i) => (i % 3 === 1 ? 1 : 0));
   const weight = Float64Array.from({ length: N }, (_, i) => (i % T < LENGTHS[Math.floor(i / T)] ? 1 : 0));
   return { N, target, weight };
+}
+
+/** The rows of a [B, T, width] array at real positions (t < lengths[b]: padded ones are not computed); inputs with padding make the selection matter. */
+export function realRows(B: number, T: number, lengths: ArrayLike<number>, width: number): (x: ArrayLike<number>) => Float64Array {
+  expect(Array.from(lengths).some((l) => l < T), 'the inputs have padding').toBe(true);
+  return (x) => Float64Array.from({ length: B * T * width }, (_, i) => i).filter((i) => Math.floor(i / width) % T < lengths[Math.floor(i / (T * width))]).map((i) => x[i]);
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { getRuntime, expectClose } from './harness.js';
-import { compareGrads } from './model-helpers.js';
+import { compareGrads, realRows } from './model-helpers.js';
 import { readHfCheckpoint } from '../src/io/hf.js';
 import { loadSafetensors, toFloat32 } from '../src/io/safetensors.js';
 import { encoderParams, mlmHeadParams, detectionHeadParams } from '../src/model/config.js';
@@ -28,12 +28,6 @@ function fixture(dir: string) {
   const types = Uint32Array.from(inputs.token_type_ids.flat());
   const lengths = Uint32Array.from(inputs.attention_mask.map((m: number[]) => m.reduce((a, b) => a + b, 0)));
   return { ck, expected, B, T, ids, types, lengths };
-}
-
-/** The rows of a [B, T, width] array at real positions (t < lengths[b]); a fixture with padding makes the selection matter. */
-function realRows(B: number, T: number, lengths: Uint32Array, width: number): (x: ArrayLike<number>) => Float64Array {
-  expect(lengths.some((l) => l < T), 'the fixture has padding').toBe(true);
-  return (x) => Float64Array.from({ length: B * T * width }, (_, i) => i).filter((i) => Math.floor(i / width) % T < lengths[Math.floor(i / (T * width))]).map((i) => x[i]);
 }
 
 describe('GPU model vs transformers and the float64 reference', () => {
