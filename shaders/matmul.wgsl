@@ -76,7 +76,7 @@ struct Params {
   offA: u32, sA1: u32, sA2: u32, offBias: u32,
   offB: u32, sB1: u32, sB2: u32, offRowSums: u32,
   offC: u32, sC1: u32, sC2: u32, offLimit: u32,
-  limitPer: u32, kSeg: u32, _p1: u32, _p2: u32,
+  limitPer: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 //#if VEC_A
@@ -111,13 +111,6 @@ fn store_row_sum(m: u32, s: vec4f) {
 fn limit_value(z: u32) -> u32 { return limit[p.offLimit + z / p.limitPer]; }
 //#else
 fn limit_value(z: u32) -> u32 { return 0xffffffffu; }
-//#endif
-
-// KSEG (with LIMIT, no K bit): K runs in segments of p.kSeg terms, segment s capped by
-// limit[p.offLimit + s] — a weight gradient summed over B sequences of T rows skips each
-// one's padded rows (zero gradients) instead of adding them.
-//#if KSEG
-fn segment_end(s0: u32, K: u32) -> u32 { return min(K, s0 + min(p.kSeg, limit[p.offLimit + s0 / p.kSeg])); }
 //#endif
 
 // The extents batch entry z runs over: M, N and K, capped where LIMIT_DIMS says.
@@ -332,44 +325,35 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let lim = extents(z);
   let K = lim.K;
   let k_stop = select(K, 0u, m0 >= lim.M || col_of(wid.x, 0u, 0u) >= lim.N);
-//#if KSEG
-  for (var s0 = 0u; s0 < k_stop; s0 += p.kSeg) {
-    let k_end = segment_end(s0, K);
-//#else
-  {
-    let s0 = 0u;
-    let k_end = k_stop;
-//#endif
-    let kfull = k_end & ~3u;
-    @diagnostic(off, subgroup_uniformity) for (var k = s0; k < k_end; k += 4u) {
-      var av = load_a(abase, m0, lane, k);
-      var bv = load_b(bbase, wid.x, lane, k);
-      if (k >= kfull) {
-        let keep = vec4<bool>(k < k_end, k + 1u < k_end, k + 2u < k_end, k + 3u < k_end);
-        for (var r = 0u; r < AR; r++) { av[r] = select(vec4f(0.0), av[r], keep); }
-        for (var kk = 0u; kk < 4u; kk++) {
-          for (var j4 = 0u; j4 < TN4; j4++) { bv[kk * TN4 + j4] = select(vec4f(0.0), bv[kk * TN4 + j4], keep[kk]); }
-        }
+  let kfull = K & ~3u;
+  @diagnostic(off, subgroup_uniformity) for (var k = 0u; k < k_stop; k += 4u) {
+    var av = load_a(abase, m0, lane, k);
+    var bv = load_b(bbase, wid.x, lane, k);
+    if (k >= kfull) {
+      let keep = vec4<bool>(k < K, k + 1u < K, k + 2u < K, k + 3u < K);
+      for (var r = 0u; r < AR; r++) { av[r] = select(vec4f(0.0), av[r], keep); }
+      for (var kk = 0u; kk < 4u; kk++) {
+        for (var j4 = 0u; j4 < TN4; j4++) { bv[kk * TN4 + j4] = select(vec4f(0.0), bv[kk * TN4 + j4], keep[kk]); }
       }
-  //#if ROW_SUMS
-      // Here, before the product loop: placed after it, the same additions kept lavapipe from
-      // unrolling that loop (16×4 subgroup tile 2.3× slower, bench/RESULTS.md).
-      for (var r = 0u; r < AR; r++) { rs[r] += av[r]; }
-  //#endif
-      for (var i = 0u; i < TM; i++) {
-  //#if SUBGROUPS
-        let a = subgroupShuffle(av[i / WGX], i % WGX);
-  //#else
-        let a = av[i];
-  //#endif
-        for (var j4 = 0u; j4 < TN4; j4++) {
-          var s = acc[i * TN4 + j4];
-          s = fma(vec4f(a.x), bv[j4], s);
-          s = fma(vec4f(a.y), bv[TN4 + j4], s);
-          s = fma(vec4f(a.z), bv[2u * TN4 + j4], s);
-          s = fma(vec4f(a.w), bv[3u * TN4 + j4], s);
-          acc[i * TN4 + j4] = s;
-        }
+    }
+//#if ROW_SUMS
+    // Here, before the product loop: placed after it, the same additions kept lavapipe from
+    // unrolling that loop (16×4 subgroup tile 2.3× slower, bench/RESULTS.md).
+    for (var r = 0u; r < AR; r++) { rs[r] += av[r]; }
+//#endif
+    for (var i = 0u; i < TM; i++) {
+//#if SUBGROUPS
+      let a = subgroupShuffle(av[i / WGX], i % WGX);
+//#else
+      let a = av[i];
+//#endif
+      for (var j4 = 0u; j4 < TN4; j4++) {
+        var s = acc[i * TN4 + j4];
+        s = fma(vec4f(a.x), bv[j4], s);
+        s = fma(vec4f(a.y), bv[TN4 + j4], s);
+        s = fma(vec4f(a.z), bv[2u * TN4 + j4], s);
+        s = fma(vec4f(a.w), bv[3u * TN4 + j4], s);
+        acc[i * TN4 + j4] = s;
       }
     }
   }
@@ -435,43 +419,34 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let lim = extents(z);
   let K = lim.K;
   let k_stop = select(K, 0u, m0 >= lim.M || n0 >= lim.N); // the same for the whole workgroup (barriers)
-//#if KSEG
-  for (var s0 = 0u; s0 < k_stop; s0 += p.kSeg) {
-    let k_end = segment_end(s0, K);
-//#else
-  {
-    let s0 = 0u;
-    let k_end = k_stop;
-//#endif
-    for (var k0 = s0; k0 < k_end; k0 += BK) {
-      // Consecutive invocations read consecutive addresses of each operand.
-      for (var e = li; e < BK * BM; e += NT) {
-        var kk: u32; var mm: u32;
-        if (TRANS_A) { mm = e % BM; kk = e / BM; } else { kk = e % BK; mm = e / BK; }
-        var v = 0.0;
-        if (m0 + mm < p.M && k0 + kk < k_end) { v = a1(abase + a_index(m0 + mm, k0 + kk)); }
-        As[kk * BM + mm] = v;
-      }
-      for (var e = li; e < BK * BN; e += NT) {
-        var kk: u32; var nn: u32;
-        if (TRANS_B) { kk = e % BK; nn = e / BK; } else { nn = e % BN; kk = e / BN; }
-        var v = 0.0;
-        if (n0 + nn < p.N && k0 + kk < k_end) { v = b1(bbase + b_index(k0 + kk, n0 + nn)); }
-        Bs[kk * BN + nn] = v;
-      }
-      workgroupBarrier();
-      for (var kk = 0u; kk < BK; kk++) {
-        for (var i = 0u; i < TM; i++) { a[i] = As[kk * BM + lid.y + i * WGY]; }
-        for (var j = 0u; j < TN; j++) { b[j] = Bs[kk * BN + lid.x + j * WGX]; }
-  //#if ROW_SUMS
-        for (var i = 0u; i < TM; i++) { rs[i] += a[i]; }
-  //#endif
-        for (var i = 0u; i < TM; i++) {
-          for (var j = 0u; j < TN; j++) { acc[i * TN + j] = fma(a[i], b[j], acc[i * TN + j]); }
-        }
-      }
-      workgroupBarrier();
+  for (var k0 = 0u; k0 < k_stop; k0 += BK) {
+    // Consecutive invocations read consecutive addresses of each operand.
+    for (var e = li; e < BK * BM; e += NT) {
+      var kk: u32; var mm: u32;
+      if (TRANS_A) { mm = e % BM; kk = e / BM; } else { kk = e % BK; mm = e / BK; }
+      var v = 0.0;
+      if (m0 + mm < p.M && k0 + kk < K) { v = a1(abase + a_index(m0 + mm, k0 + kk)); }
+      As[kk * BM + mm] = v;
     }
+    for (var e = li; e < BK * BN; e += NT) {
+      var kk: u32; var nn: u32;
+      if (TRANS_B) { kk = e % BK; nn = e / BK; } else { nn = e % BN; kk = e / BN; }
+      var v = 0.0;
+      if (n0 + nn < p.N && k0 + kk < K) { v = b1(bbase + b_index(k0 + kk, n0 + nn)); }
+      Bs[kk * BN + nn] = v;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      for (var i = 0u; i < TM; i++) { a[i] = As[kk * BM + lid.y + i * WGY]; }
+      for (var j = 0u; j < TN; j++) { b[j] = Bs[kk * BN + lid.x + j * WGX]; }
+//#if ROW_SUMS
+      for (var i = 0u; i < TM; i++) { rs[i] += a[i]; }
+//#endif
+      for (var i = 0u; i < TM; i++) {
+        for (var j = 0u; j < TN; j++) { acc[i * TN + j] = fma(a[i], b[j], acc[i * TN + j]); }
+      }
+    }
+    workgroupBarrier();
   }
   var bj: array<f32, TN>;
   for (var j = 0u; j < TN; j++) { bj[j] = bias_at(n0 + lid.x + j * WGX); }
