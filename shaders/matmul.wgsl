@@ -76,7 +76,7 @@ struct Params {
   offA: u32, sA1: u32, sA2: u32, offBias: u32,
   offB: u32, sB1: u32, sB2: u32, offRowSums: u32,
   offC: u32, sC1: u32, sC2: u32, offLimit: u32,
-  limitPer: u32, _p0: u32, _p1: u32, _p2: u32,
+  limitPer: u32, kSeg: u32, _p1: u32, _p2: u32,
 }
 
 //#if VEC_A
@@ -112,6 +112,21 @@ fn limit_value(z: u32) -> u32 { return limit[p.offLimit + z / p.limitPer]; }
 //#else
 fn limit_value(z: u32) -> u32 { return 0xffffffffu; }
 //#endif
+
+// KSEG (with LIMIT, no K bit; unbatched): K runs in segments of p.kSeg terms, segment s
+// capped by limit[p.offLimit + s] — a weight gradient summed over B sequences of T rows
+// skips each one's padded rows. The k loop stays one loop (a nested segment loop cost
+// lavapipe its unrolled tile, bench/RESULTS.md): it masks a segment's last slice like K's
+// tail and then jumps to the next segment's start.
+// The end of the segment holding term k (K without segments).
+fn segment_end(k: u32, K: u32) -> u32 {
+//#if KSEG
+  let s = k / p.kSeg;
+  return min(K, s * p.kSeg + min(p.kSeg, limit[p.offLimit + s]));
+//#else
+  return K;
+//#endif
+}
 
 // The extents batch entry z runs over: M, N and K, capped where LIMIT_DIMS says.
 struct Extents { M: u32, N: u32, K: u32 }
@@ -325,12 +340,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let lim = extents(z);
   let K = lim.K;
   let k_stop = select(K, 0u, m0 >= lim.M || col_of(wid.x, 0u, 0u) >= lim.N);
-  let kfull = K & ~3u;
+  var k_end = segment_end(0u, K);
   @diagnostic(off, subgroup_uniformity) for (var k = 0u; k < k_stop; k += 4u) {
     var av = load_a(abase, m0, lane, k);
     var bv = load_b(bbase, wid.x, lane, k);
-    if (k >= kfull) {
-      let keep = vec4<bool>(k < K, k + 1u < K, k + 2u < K, k + 3u < K);
+    if (k + 4u > k_end) {
+      let keep = vec4<bool>(k < k_end, k + 1u < k_end, k + 2u < k_end, k + 3u < k_end);
       for (var r = 0u; r < AR; r++) { av[r] = select(vec4f(0.0), av[r], keep); }
       for (var kk = 0u; kk < 4u; kk++) {
         for (var j4 = 0u; j4 < TN4; j4++) { bv[kk * TN4 + j4] = select(vec4f(0.0), bv[kk * TN4 + j4], keep[kk]); }
@@ -356,6 +371,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         acc[i * TN4 + j4] = s;
       }
     }
+//#if KSEG
+    if (k + 4u >= k_end) {
+      let next = (k / p.kSeg + 1u) * p.kSeg;  // a multiple of 4, as every k
+      k_end = segment_end(min(next, K - 1u), K);
+      k = next - 4u;
+    }
+//#endif
   }
   var bq: array<vec4f, TN4>;
   for (var j4 = 0u; j4 < TN4; j4++) {
@@ -419,20 +441,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let lim = extents(z);
   let K = lim.K;
   let k_stop = select(K, 0u, m0 >= lim.M || n0 >= lim.N); // the same for the whole workgroup (barriers)
+  var k_end = segment_end(0u, K);
   for (var k0 = 0u; k0 < k_stop; k0 += BK) {
     // Consecutive invocations read consecutive addresses of each operand.
     for (var e = li; e < BK * BM; e += NT) {
       var kk: u32; var mm: u32;
       if (TRANS_A) { mm = e % BM; kk = e / BM; } else { kk = e % BK; mm = e / BK; }
       var v = 0.0;
-      if (m0 + mm < p.M && k0 + kk < K) { v = a1(abase + a_index(m0 + mm, k0 + kk)); }
+      if (m0 + mm < p.M && k0 + kk < k_end) { v = a1(abase + a_index(m0 + mm, k0 + kk)); }
       As[kk * BM + mm] = v;
     }
     for (var e = li; e < BK * BN; e += NT) {
       var kk: u32; var nn: u32;
       if (TRANS_B) { kk = e % BK; nn = e / BK; } else { nn = e % BN; kk = e / BN; }
       var v = 0.0;
-      if (n0 + nn < p.N && k0 + kk < K) { v = b1(bbase + b_index(k0 + kk, n0 + nn)); }
+      if (n0 + nn < p.N && k0 + kk < k_end) { v = b1(bbase + b_index(k0 + kk, n0 + nn)); }
       Bs[kk * BN + nn] = v;
     }
     workgroupBarrier();
@@ -447,6 +470,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       }
     }
     workgroupBarrier();
+//#if KSEG
+    if (k0 + BK >= k_end) {
+      let next = (k0 / p.kSeg + 1u) * p.kSeg;
+      k_end = segment_end(min(next, K - 1u), K);
+      k0 = next - BK;  // wraps below zero; the loop's += BK brings it back (u32)
+    }
+//#endif
   }
   var bj: array<f32, TN>;
   for (var j = 0u; j < TN; j++) { bj[j] = bias_at(n0 + lid.x + j * WGX); }

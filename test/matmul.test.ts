@@ -190,6 +190,19 @@ describe('matmul', () => {
         rt.release(tA, tB, tC, tR, lim);
       }
     }
+    // K in segments (dW over sequences, skipping each one's padded rows), with the row sums.
+    for (const tile of tiles) {
+      const [M, K, N, seg] = [20, 40, 36, 12];
+      const lengths = [12, 5, 0, 3]; // the last segment holds 4 terms
+      const A = randomArray(M * K, seed++), B = randomArray(K * N, seed++), C0 = randomArray(M * N, seed++), R0 = randomArray(M, seed++);
+      const tA = rt.upload(A, [K, M]), tB = rt.upload(B, [K, N]), tC = rt.upload(C0, [M, N]), tR = rt.upload(R0, [M]), lim = rt.upload(new Uint32Array([9, ...lengths]), [5], 'u32');
+      await rt.run(await matmul(rt, tA, tB, tC, { transA: true, accumulate: true, rowSumsOut: { tensor: tR }, limit: { dims: ['K'], tensor: lim, offset: 1, segment: seg }, tile }));
+      const what = `segments of ${seg} ${JSON.stringify(tile)}`;
+      const Akept = A.map((x, i) => (Math.floor(i / M) % seg < lengths[Math.floor(Math.floor(i / M) / seg)] ? x : 0));
+      expectClose(await rt.read(tR), refRowSums(Akept, M, K, true, R0), tolF32(K), `row sums, ${what}`);
+      expectClose(await rt.read(tC), refMatmulFull(A, B, M, K, N, { transA: true, accumulate: true, limit: { dims: ['K'], values: lengths, segment: seg } }, C0), tolF32(K), what);
+      rt.release(tA, tB, tC, tR, lim);
+    }
     // Rows past the limit keep C with accumulate; a K limit without row sums.
     const tile = baseTiles(rt).at(-1)!;
     await check2d(rt, 45, 39, 21, { tile, accumulate: true, limit: { dims: ['M'], values: [20] } }, seed++, `rows accumulated ${JSON.stringify(tile)}`);
@@ -237,6 +250,8 @@ describe('matmul', () => {
     expect(() => matmul(rt, a, a, c, { limit: { dims: ['M', 'M'], tensor: u } })).toThrow(/distinct/);
     expect(() => matmul(rt, a, a, c, { limit: { dims: ['M'], tensor: u, per: 2 } })).toThrow(/limit.per must divide the batch 1/);
     expect(() => matmul(rt, a, a, c, { rowSumsOut: { tensor: r }, limit: { dims: ['M'], tensor: u } })).toThrow(/K only/);
+    expect(() => matmul(rt, a, a, c, { limit: { dims: ['K'], tensor: u, segment: 6 } })).toThrow(/limit.segment must be a positive multiple of 4/);
+    expect(() => matmul(rt, a, a, c, { limit: { dims: ['M'], tensor: u, segment: 4 } })).toThrow(/limit.segment needs dims \['K'\]/);
     rt.release(a, c, r, f, u);
   }, 400_000);
 

@@ -135,6 +135,12 @@ export interface MatmulLimit {
   tensor: Tensor;
   offset?: number;
   per?: number;
+  /**
+   * With dims ['K'] on an unbatched product: K runs in segments of this many terms (a
+   * multiple of 4), segment s capped by tensor[offset + s] — dW = dyᵀ·x over B sequences of
+   * T rows skipping each one's padded rows (whose dy is zero).
+   */
+  segment?: number;
 }
 const LIMIT_BIT: Record<LimitDim, number> = { M: 1, N: 2, K: 4 };
 
@@ -274,7 +280,7 @@ function checkTile(rt: Runtime, tile: MatmulTile, op: string): void {
 
 function specFor(tile: MatmulTile, f: {
   transA: boolean; transB: boolean; bias: boolean; act: number; accum: boolean;
-  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean; rowSums?: boolean; limit?: readonly LimitDim[];
+  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean; rowSums?: boolean; limit?: readonly LimitDim[]; segmented?: boolean;
 }): ShaderSpec {
   const wgmem = Boolean(tile.WGMEM), subgroup = Boolean(tile.SUBGROUP) && !wgmem;
   const defines: string[] = [];
@@ -287,7 +293,10 @@ function specFor(tile: MatmulTile, f: {
   if (f.pre) defines.push('PRE_OUT');
   if (f.rowSums) defines.push('ROW_SUMS');
   if (f.limit) defines.push('LIMIT');
-  const limitConsts: Record<string, number> = f.limit ? { LIMIT_DIMS: f.limit.reduce((bits, d) => bits | LIMIT_BIT[d], 0), LIMIT_BINDING: f.pre || f.rowSums ? 6 : 5 } : {};
+  if (f.limit && f.segmented) defines.push('KSEG');
+  // Segments replace the K cap (each segment has its own).
+  const dims = f.segmented ? [] : (f.limit ?? []);
+  const limitConsts: Record<string, number> = f.limit ? { LIMIT_DIMS: dims.reduce((bits, d) => bits | LIMIT_BIT[d], 0), LIMIT_BINDING: f.pre || f.rowSums ? 6 : 5 } : {};
   return {
     file: 'matmul.wgsl',
     consts: {
@@ -344,6 +353,7 @@ function specFor(tile: MatmulTile, f: {
   registerVariants(
     ...[specFor(DEFAULT_TILE, { ...f, transB: true, bias: true, limit: ['M', 'N'] }), specFor(wgmem, { ...f, accum: true, limit: ['M', 'K'] })].map((spec) => ({ sig: SIG_LIMIT, spec })),
     { sig: SIG_ROW_SUMS_LIMIT, spec: specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, accum: true, rowSums: true, limit: ['K'] }) },
+    { sig: SIG_ROW_SUMS_LIMIT, spec: specFor(wgmem, { ...f, transA: true, accum: true, rowSums: true, limit: ['K'], segmented: true }) },
     { sig: SIG_PRE_LIMIT, spec: specFor(subgroupTiles(8)[0], { ...f, transB: true, vecA: true, vecB: true, bias: true, act: 1, pre: true, limit: ['M'] }) },
   );
 }
@@ -506,10 +516,16 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
       throw new Error(`${name}: limit.dims must be distinct dims of M, N, K, got [${limit.dims.join(', ')}]`);
     const per = limit.per ?? bC;
     if (!Number.isInteger(per) || per < 1 || bC % per) throw new Error(`${name}: limit.per must divide the batch ${bC}, got ${limit.per}`);
-    const needed = limitOffset + bC / per;
+    const seg = limit.segment;
+    if (seg !== undefined) {
+      if (!Number.isInteger(seg) || seg < 4 || seg % 4) throw new Error(`${name}: limit.segment must be a positive multiple of 4, got ${seg}`);
+      if (limit.dims.length !== 1 || limit.dims[0] !== 'K') throw new Error(`${name}: limit.segment needs dims ['K'], got [${limit.dims.join(', ')}]`);
+      if (bC !== 1) throw new Error(`${name}: limit.segment needs an unbatched product, got batch ${bC}`);
+    }
+    const needed = limitOffset + (seg !== undefined ? Math.ceil(K / seg) : bC / per);
     if (t.dtype !== 'u32' && t.dtype !== 'i32') throw new Error(`${name}: limit '${t.label}' has dtype ${t.dtype}, expected u32 (or non-negative i32)`);
     if (!Number.isInteger(limitOffset) || limitOffset < 0 || needed > t.size)
-      throw new Error(`${name}: limit '${t.label}' ${shapeStr(t.shape)} is too short for ${bC / per} value(s) from offset ${limitOffset}`);
+      throw new Error(`${name}: limit '${t.label}' ${shapeStr(t.shape)} is too short for ${needed - limitOffset} value(s) from offset ${limitOffset}`);
     if (rowSums && limit.dims.some((d) => d !== 'K')) throw new Error(`${name}: rowSumsOut takes a run-time limit on K only, got [${limit.dims.join(', ')}]`);
     if (t.buffer === vC.tensor.buffer || (rowSums && t.buffer === rowSums.tensor.buffer))
       throw new Error(`${name}: limit '${t.label}' must not share a buffer with C or the row sums`);
@@ -530,7 +546,7 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
     const spec = specFor(tile, {
       transA, transB, bias: Boolean(o.bias), act, accum: Boolean(o.accumulate),
       vecA: aligned(vA, rA), vecB: aligned(vB, rB),
-      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', pre: Boolean(pre), rowSums: Boolean(rowSums), limit: limit?.dims,
+      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', pre: Boolean(pre), rowSums: Boolean(rowSums), limit: limit?.dims, segmented: limit?.segment !== undefined,
     });
     const params = rt.uniform(
       packUniform([
@@ -539,7 +555,7 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
         ['u32', rA.off], ['u32', rA.s1], ['u32', rA.s2], ['u32', o.biasOffset ?? 0],
         ['u32', rB.off], ['u32', rB.s1], ['u32', rB.s2], ['u32', rsOffset],
         ['u32', rC.off], ['u32', rC.s1], ['u32', rC.s2], ['u32', limitOffset],
-        ['u32', limit?.per ?? bC], ['u32', 0], ['u32', 0], ['u32', 0],
+        ['u32', limit?.per ?? bC], ['u32', limit?.segment ?? 0], ['u32', 0], ['u32', 0],
       ]),
       `${name}.params`,
     );

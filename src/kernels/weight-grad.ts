@@ -30,10 +30,12 @@ export interface WeightGradArgs {
   /** Add to dW and db instead of overwriting them. */
   accumulate: boolean;
   /**
-   * rows capped at run time by `tensor[offset]` (u32; matmul's limit on K): the rows of dy
+   * Rows capped at run time by `tensor[offset]` (u32; matmul's limit on K): the rows of dy
    * from there on are zero (the MLM head's unselected capacity), so the product skips them.
+   * With `segment`: the rows are sequences of that many, sequence s capped by
+   * tensor[offset + s] (its length: padded rows of dy are zero).
    */
-  rowLimit?: { tensor: Tensor; offset?: number };
+  rowLimit?: { tensor: Tensor; offset?: number; segment?: number };
   label: string;
   autotune?: AutotuneOptions;
 }

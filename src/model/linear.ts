@@ -44,7 +44,8 @@ export function linearForward(rt: Runtime, x: MatrixOperand, W: Tensor, b: Tenso
 /**
  * Backward of y = x·Wᵀ + b: dW += dyᵀ·x and db += Σ_rows dy, and dx (= dy·W) written or, with
  * `accumulateDx`, added; with `padding` (dy zero on padded rows), dx's padded rows are zero
- * (kept with accumulateDx) and cost no products.
+ * (kept with accumulateDx) and cost no products, and dW skips them (sequences of a multiple
+ * of 4 positions).
  */
 export async function linearBackward(
   rt: Runtime,
@@ -54,6 +55,8 @@ export async function linearBackward(
   const label = `${a.label}.dx`, accumulate = Boolean(a.accumulateDx);
   if (a.dx && a.padding) ops.push(await matmul(rt, bySequence(a.dy, a.padding, label), a.W, bySequence(a.dx, a.padding, label), { accumulate, label, limit: paddedRows(a.padding) }));
   else if (a.dx) ops.push(await matmul(rt, a.dy, a.W, a.dx, { accumulate, label }));
-  ops.push(...(await weightAndBiasGrad(rt, { dy: a.dy, x: a.x, dW: a.dW, db: a.db, accumulate: true, label: a.label })));
+  // dW sums over the rows: with padding, each sequence's padded rows (zero in dy) are skipped.
+  const rowLimit = a.padding && a.padding.seqLen % 4 === 0 ? { tensor: a.padding.lengths, segment: a.padding.seqLen } : undefined;
+  ops.push(...(await weightAndBiasGrad(rt, { dy: a.dy, x: a.x, dW: a.dW, db: a.db, accumulate: true, label: a.label, rowLimit })));
   return ops;
 }

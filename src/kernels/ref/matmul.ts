@@ -23,9 +23,10 @@ export interface RefMatmulOptions {
   /**
    * matmul's run-time limit, as values: batch entry b's listed dims capped by
    * values[⌊b / per⌋] (per default: all entries) — M or N capped: C's rows or columns from
-   * it zero (kept with accumulate); K capped: terms from it dropped.
+   * it zero (kept with accumulate); K capped: terms from it dropped; with `segment`, term k
+   * kept when k mod segment < values[⌊k / segment⌋].
    */
-  limit?: { dims: readonly ('M' | 'N' | 'K')[]; values: ArrayLike<number>; per?: number };
+  limit?: { dims: readonly ('M' | 'N' | 'K')[]; values: ArrayLike<number>; per?: number; segment?: number };
 }
 
 function at(v: HostView, b: number, r: number, c: number): number {
@@ -48,13 +49,16 @@ export function refMatmulView(A: HostView, B: HostView, C: HostView, o: RefMatmu
   for (let b = 0; b < nb; b++) {
     const l = o.limit ? o.limit.values[Math.floor(b / (o.limit.per ?? nb))] : Infinity;
     const capped = (d: 'M' | 'N' | 'K', x: number) => (o.limit?.dims.includes(d) ? Math.min(x, l) : x);
-    const K = capped('K', Kfull), rowEnd = capped('M', M), colEnd = capped('N', N);
+    const seg = o.limit?.segment;
+    const K = seg ? Kfull : capped('K', Kfull), rowEnd = capped('M', M), colEnd = capped('N', N);
+    const kept = (k: number) => !seg || k % seg < o.limit!.values[Math.floor(k / seg)];
     const b1 = Math.floor(b / C.batch[1]), b2 = b % C.batch[1];
     const cbase = C.offset + b1 * C.batchStrides[0] + b2 * C.batchStrides[1];
     for (let m = 0; m < M; m++)
       for (let n = 0; n < N; n++) {
         let s = 0;
         for (let k = 0; k < K; k++) {
+          if (!kept(k)) continue;
           const a = o.transA ? at(A, b, k, m) : at(A, b, m, k);
           const bv = o.transB ? at(B, b, n, k) : at(B, b, k, n);
           s += a * bv;
