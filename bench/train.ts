@@ -7,7 +7,9 @@
 // TensorFlow.js peer's step are timed in alternating rounds (one of each per round, each
 // step after an untimed one of its own; medians over `steps` rounds), so the drift of a
 // shared machine falls on both sides of every ratio. Peak memory is the pool's high-water
-// mark over the timed steps. With several sizes the table shows how tokens/s and memory
+// mark over the timed steps. The FLOPs count every position (the dense-equivalent the peers
+// compute); beside them, the work the timed batches needed at their real positions (the
+// kernels skip padding). With several sizes the table shows how tokens/s and memory
 // grow with the model. With several
 // precisions (`--precision f32,f16`) each objective runs in each, one right after the other,
 // and an f16 row is compared with its f32 row (vs_f32) and with the best f16-input matmul.
@@ -21,6 +23,9 @@ import type { AcquiredDevice, AdapterDescription } from '../src/gpu/adapter.js';
 import type { EncoderConfig, PresetName } from '../src/model/config.js';
 import type { Precision } from '../src/model/precision.js';
 import { TRAINING_FLOPS_PER_FORWARD } from '../src/model/flops.js';
+import { readManifest } from '../src/data/shards.js';
+import type { Trainer } from '../src/train/trainer.js';
+import type { PretrainGraph } from '../src/objectives/registry.js';
 import { objectiveModule, type ObjectiveName } from '../src/objectives/registry.js';
 import { setAutotuneDefaults } from '../src/kernels/autotune.js';
 import { stepBenchConfig, timeStep, warmTrainer } from './steps.js';
@@ -61,6 +66,17 @@ export interface TrainBenchResult {
   flops_per_token: number;
   /** Model FLOP/s over best_matmul_gflops. */
   mfu_vs_matmul: number;
+  /**
+   * The timed steps' real (non-padding) positions over all positions, and the training FLOPs
+   * a position those steps needed: the formula taken per sequence at its own length L (its
+   * attention products L long, the MLM head at 15 % of its L tokens), summed and divided by
+   * batch × seq_len. The kernels skip padding, so this is the work done; flops_per_token is
+   * the dense-equivalent (every position, as the peers compute it).
+   */
+  real_token_fraction: number;
+  real_flops_per_token: number;
+  /** Real model FLOP/s (real_flops_per_token) over best_matmul_gflops. */
+  mfu_real_vs_matmul: number;
   /** The autotuned matmul at the step's largest product (best_matmul_shape, M×K×N), this run. */
   best_matmul_gflops: number;
   best_matmul_shape: string;
@@ -116,6 +132,27 @@ const VOCABULARY_HEAD: Record<ObjectiveName, boolean> = { mlm: true, slm: true, 
  * The step's largest product by FLOPs, M×K×N: the encoder's (rows B·T: q/k/v fused, the
  * FFN's two) or the vocabulary decoder's at the selected positions (≈ maskProb · B·T rows).
  */
+/**
+ * The real positions of the given steps' batches and the training FLOPs they needed:
+ * `flopsOf(L)` for a sequence of length L (one past its last non-pad token, at least 1, as the
+ * GPU's sequence_lengths computes it), summed, both per position of those batches.
+ */
+export function realWork(tr: Trainer<PretrainGraph>, steps: readonly number[], pad: number, flopsOf: (L: number) => number): { fraction: number; flopsPerPosition: number } {
+  const src = tr.task.train, T = tr.seqLen;
+  let positions = 0, real = 0, flops = 0;
+  for (const k of steps) {
+    const ids = src.batch(Math.floor(k / src.stepsPerEpoch), k % src.stepsPerEpoch).ids;
+    for (let row = 0; row + T <= ids.length; row += T) {
+      let L = T;
+      while (L > 1 && ids[row + L - 1] === pad) L--;
+      positions += T;
+      real += L;
+      flops += flopsOf(L);
+    }
+  }
+  return { fraction: real / positions, flopsPerPosition: flops / positions };
+}
+
 export function largestMatmul(cfg: EncoderConfig, objective: ObjectiveName, rows: number, maskProb: number): { M: number; K: number; N: number } {
   const h = cfg.hiddenSize, F = cfg.intermediateSize;
   const shapes = [
@@ -144,7 +181,7 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
   const desc = `${rt.gpu.adapter.description}`;
   const peak = DATASHEET_F32_TFLOPS.find((d) => d.pattern.test(desc));
   say(`adapter: ${desc} (${rt.gpu.kind}); batch ${o.batch}; medians of ${o.steps} rounds (a step of ours, the matmul, a step of the tfjs peer, each step after an untimed one of its own); ${peak ? `datasheet peak ${peak.tflops} TFLOP/s (${peak.source})` : 'no datasheet peak known'}`);
-  table?.(`${'model'.padEnd(6)} ${'objective'.padEnd(9)} ${'ms/step'.padStart(9)} ${'tokens/s'.padStart(9)} ${'MFLOP/tok'.padStart(9)} ${'GFLOP/s'.padStart(8)} ${'best mm'.padStart(8)} ${'MFU'.padStart(6)} ${'mem MB'.padStart(7)}  ×mlm\n`);
+  table?.(`${'model'.padEnd(6)} ${'objective'.padEnd(9)} ${'ms/step'.padStart(9)} ${'tokens/s'.padStart(9)} ${'MFLOP/tok'.padStart(9)} ${'GFLOP/s'.padStart(8)} ${'best mm'.padStart(8)} ${'MFU'.padStart(6)} ${'real'.padStart(6)} ${'mem MB'.padStart(7)}  ×mlm\n`);
   const results: TrainBenchResult[] = [];
   const runRoot = mkdtempSync(join(tmpdir(), 'electrolite-bench-train-'));
   try {
@@ -167,7 +204,7 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
           // The peers train in f32: they run beside the f32 row only.
           const peer = precision === 'f32' ? PEER_OBJECTIVE[objective] : null;
           const tfjs = o.tfjs && peer ? tfjsTrainer(o.tfjs, cfg, peer, o.batch, T) : null;
-          const ours: number[] = [], matmulMs: number[] = [], theirs: number[] = [];
+          const ours: number[] = [], matmulMs: number[] = [], theirs: number[] = [], timedSteps: number[] = [];
           try {
             if (tfjs) await tfjs.step(); // compilation
             // Rounds alternating ours, the matmul and the tfjs peer's, so the drift of a shared
@@ -175,6 +212,7 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
             // so the timed one follows its own kind (as in training), not the other's.
             for (let r = 0; r < o.steps; r++) {
               await timeStep(rt, tr);
+              timedSteps.push(tr.step);
               ours.push(await timeStep(rt, tr));
               matmulMs.push(await timeOps(rt, built.ops, { minSampleMs: 50, samples: 3 }));
               if (tfjs) {
@@ -192,10 +230,14 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
           const tokensPerS = (o.batch * T * 1000) / ms;
           const best = mc.flops! / (median(matmulMs) * 1e6);
         const gflops = (flopsPerToken * tokensPerS) / 1e9;
+          const real = realWork(tr, timedSteps, readManifest(c.data, { verify: false }).special.pad, (L) => L * TRAINING_FLOPS_PER_FORWARD * objectiveModule(objective).forwardFlopsPerToken(cfg, {}, L, c.maskProb!));
+          const realGflops = (real.flopsPerPosition * tokensPerS) / 1e9;
         const r: TrainBenchResult = {
           model, objective, precision, batch: o.batch, seq_len: T,
           tokens_per_s: Math.round(tokensPerS), step_ms: Number(ms.toFixed(2)), flops_per_token: Math.round(flopsPerToken),
-          mfu_vs_matmul: Number((gflops / best).toFixed(3)), best_matmul_gflops: Number(best.toFixed(2)), best_matmul_shape: shape,
+          mfu_vs_matmul: Number((gflops / best).toFixed(3)),
+          real_token_fraction: Number(real.fraction.toFixed(4)), real_flops_per_token: Math.round(real.flopsPerPosition), mfu_real_vs_matmul: Number((realGflops / best).toFixed(3)),
+          best_matmul_gflops: Number(best.toFixed(2)), best_matmul_shape: shape,
           ...(peak ? { mfu_vs_peak: Number((gflops / (peak.tflops * 1e3)).toFixed(4)) } : {}),
           peak_mem_mb: Number((peakMem / 2 ** 20).toFixed(1)),
         };
@@ -219,7 +261,7 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
         results.push(r);
         table?.(
           `${model.padEnd(6)} ${(precision === 'f32' ? objective : `${objective} f16`).padEnd(9)} ${ms.toFixed(1).padStart(9)} ${String(r.tokens_per_s).padStart(9)} ${(flopsPerToken / 1e6).toFixed(2).padStart(9)} ` +
-            `${gflops.toFixed(1).padStart(8)} ${best.toFixed(1).padStart(8)} ${(100 * r.mfu_vs_matmul).toFixed(0).padStart(5)}% ${r.peak_mem_mb.toFixed(0).padStart(7)}  ${r.vs_mlm !== undefined ? `${r.vs_mlm.toFixed(2)}×` : '     '}` +
+            `${gflops.toFixed(1).padStart(8)} ${best.toFixed(1).padStart(8)} ${(100 * r.mfu_vs_matmul).toFixed(0).padStart(5)}% ${(100 * r.mfu_real_vs_matmul).toFixed(0).padStart(5)}% ${r.peak_mem_mb.toFixed(0).padStart(7)}  ${r.vs_mlm !== undefined ? `${r.vs_mlm.toFixed(2)}×` : '     '}` +
             `${r.tfjs_tokens_per_s !== undefined ? `  tfjs ${r.tfjs_tokens_per_s} tokens/s (ours ${r.vs_tfjs}×)` : ''}` +
             `${r.torch_tokens_per_s !== undefined ? `  torch ${r.torch_tokens_per_s} tokens/s (ours ${r.vs_torch}×)` : ''}` +
             `${r.vs_f32 !== undefined ? `  ${r.vs_f32.toFixed(2)}× the f32 step` : ''}\n`,

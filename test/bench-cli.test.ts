@@ -103,6 +103,13 @@ describe('bench', () => {
       expect(Math.abs(x.tokens_per_s - (rows * 1000) / x.step_ms)).toBeLessThanOrEqual(1);
       // MFU is the model's FLOP/s over the matmul's, both from this run.
       expect(x.mfu_vs_matmul).toBeCloseTo((x.flops_per_token * x.tokens_per_s) / 1e9 / x.best_matmul_gflops, 2);
+      // The work at the real positions (padding skipped): less than the dense-equivalent when any position was padding.
+      expect(x.real_token_fraction).toBeGreaterThan(0);
+      expect(x.real_token_fraction).toBeLessThanOrEqual(1);
+      if (x.real_token_fraction < 1) expect(x.real_flops_per_token).toBeLessThan(x.flops_per_token);
+      else expect(x.real_flops_per_token).toBe(x.flops_per_token);
+      expect(x.real_flops_per_token).toBeGreaterThanOrEqual(Math.floor(x.real_token_fraction * x.flops_per_token * 0.5));
+      expect(x.mfu_real_vs_matmul).toBeCloseTo((x.real_flops_per_token * x.tokens_per_s) / 1e9 / x.best_matmul_gflops, 2);
       expect(x.best_matmul_gflops).toBeGreaterThan(0);
       expect(x.peak_mem_mb).toBeGreaterThan(0);
       expect(x.mfu_vs_peak).toBeUndefined(); // a CPU adapter has no datasheet peak
