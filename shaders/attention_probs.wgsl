@@ -24,7 +24,9 @@ const WG: u32 = 64u;
 const TPR: u32 = 64u;
 
 // The fused kernels' Params (the same uniform buffer), then the batch size.
-struct Params { T: u32, H: u32, scale: f32, dropP: f32, dropScale: f32, seed: u32, stream: u32, step: u32, B: u32 }
+// skipPadded (attention's paddedQueries 'skip'): rows of queries at or past the length are
+// left as they are (the products neither write nor read them) and their lse is 0.
+struct Params { T: u32, H: u32, scale: f32, dropP: f32, dropScale: f32, seed: u32, stream: u32, step: u32, B: u32, skipPadded: u32 }
 
 //#if VEC4
 alias SV = vec4f;
@@ -127,6 +129,7 @@ fn row_of(invocation: RowInvocation, nwg: vec3u) -> Row {
   if (r.valid) {
     r.len = min(lengths[bh / p.H], T);
     r.cols = T;
+    if (p.skipPadded != 0u && r.i >= r.len) { r.len = 0u; r.cols = 0u; }
   }
   return r;
 }

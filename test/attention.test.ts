@@ -5,7 +5,7 @@
 // scratch, bad shapes.
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomNormal, expectClose, finiteDifference } from './harness.js';
-import { attention, attentionBackward, releaseAttentionScratch, ATTENTION_ALGORITHMS, type AttentionAlgorithm, type AttentionDropout, type AttentionScratch, type AttentionTile } from '../src/kernels/attention.js';
+import { attention, attentionBackward, releaseAttentionScratch, ATTENTION_ALGORITHMS, type AttentionAlgorithm, type AttentionDropout, type AttentionScratch, type AttentionTile, type PaddedQueries } from '../src/kernels/attention.js';
 import { refAttentionBackward, refAttentionForward, dropoutKeep, type AttentionDims } from '../src/kernels/ref/attention.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { DType } from '../src/gpu/tensor.js';
@@ -36,7 +36,7 @@ async function runGpu(
   c: Case,
   qkv: Float32Array,
   dout: Float32Array,
-  o: { dropout?: AttentionDropout; tile?: AttentionTile; tileDq?: AttentionTile; tileDkv?: AttentionTile; dtype?: DType; step?: number; algorithm?: AttentionAlgorithm; scratch?: AttentionScratch; keepScores?: boolean } = {},
+  o: { dropout?: AttentionDropout; tile?: AttentionTile; tileDq?: AttentionTile; tileDkv?: AttentionTile; dtype?: DType; step?: number; algorithm?: AttentionAlgorithm; scratch?: AttentionScratch; keepScores?: boolean; paddedQueries?: PaddedQueries } = {},
 ): Promise<Run & { ops: string[] }> {
   const { B, T, H, D } = c;
   const dtype = o.dtype ?? 'f32';
@@ -48,7 +48,7 @@ async function runGpu(
   const tdq = rt.empty([B, T, 3 * H * D], dtype, 'dqkv');
   let kept: ReturnType<Runtime['empty']> | null = null;
   const keepScores = o.keepScores ? () => (kept = rt.empty([B * H, T, T], 'f32', 'kept scores')) : undefined;
-  const fwd = await attention(rt, tq, tl, to, tlse, { heads: H, dropout: o.dropout, tile: o.tile, algorithm: o.algorithm ?? 'fused', scratch: o.scratch, keepScores });
+  const fwd = await attention(rt, tq, tl, to, tlse, { heads: H, dropout: o.dropout, tile: o.tile, algorithm: o.algorithm ?? 'fused', scratch: o.scratch, keepScores, paddedQueries: o.paddedQueries });
   expect(fwd.keptScores).toBe(kept);
   expect(fwd.algorithm).toBe(o.algorithm ?? 'fused');
   const bwd = await attentionBackward(rt, fwd, tg, tdq, { tileDq: o.tileDq, tileDkv: o.tileDkv });
@@ -183,6 +183,38 @@ describe('attention, materialised algorithm', () => {
     const fwd = await attention(rt, qkv, len, out, lse, { heads: H, algorithm: 'auto' });
     expect(fwd.algorithm).toBe('fused');
     rt.release(qkv, len, out, lse);
+  });
+});
+
+describe('attention, padded queries skipped', () => {
+  it("'skip' with dO zero at padded queries: real outputs and every gradient the same bits as 'attend' (both algorithms; dropout, kept scores); materialised leaves padded rows zero", async () => {
+    const rt = await getRuntime();
+    const c: Case = { B: 3, T: 20, H: 2, D: 32, lengths: [20, 9, 0] };
+    const { qkv, dout } = inputs(c, 61);
+    const W = c.H * c.D;
+    const real = (b: number, t: number) => t < Math.min(c.lengths[b], c.T);
+    // The caller's contract: the output gradient is zero at padded positions.
+    dout.forEach((_, i) => { if (!real(Math.floor(i / (c.T * W)), Math.floor(i / W) % c.T)) dout[i] = 0; });
+    const dropout = { p: 0.2, seed: 5, stream: 1 };
+    for (const algorithm of ATTENTION_ALGORITHMS)
+      for (const keepScores of algorithm === 'materialized' ? [false, true] : [false]) {
+        const what = `${algorithm}${keepScores ? ', kept scores' : ''}`;
+        const attend = await runGpu(rt, c, qkv, dout, { algorithm, dropout, step: 2, keepScores });
+        const skip = await runGpu(rt, c, qkv, dout, { algorithm, dropout, step: 2, keepScores, paddedQueries: 'skip' });
+        expect(Array.from(skip.dqkv), `dqkv ${what}`).toEqual(Array.from(attend.dqkv));
+        expectClose(skip.dqkv, refAttentionBackward(qkv, c.lengths, dout, c, undefined, { ...dropout, step: 2 }), TOL_GRAD, `dqkv ${what}`);
+        for (let i = 0; i < skip.out.length; i++) {
+          const b = Math.floor(i / (c.T * W)), t = Math.floor(i / W) % c.T;
+          if (real(b, t)) expect(skip.out[i], `out[${i}] ${what}`).toBe(attend.out[i]);
+          else if (algorithm === 'materialized') expect(skip.out[i], `padded out[${i}] ${what}`).toBe(0);
+        }
+        for (let i = 0; i < skip.lse.length; i++) {
+          const b = Math.floor(i / (c.H * c.T)), t = i % c.T;
+          if (real(b, t)) expect(skip.lse[i], `lse[${i}] ${what}`).toBe(attend.lse[i]);
+          else if (algorithm === 'materialized') expect(skip.lse[i], `padded lse[${i}] ${what}`).toBe(0);
+        }
+      }
+    await expect(attention(rt, rt.empty([1, 4, 96]), rt.upload([4], [1], 'u32'), rt.empty([1, 4, 32]), rt.empty([1, 1, 4]), { heads: 1, paddedQueries: 'none' as PaddedQueries })).rejects.toThrow(/paddedQueries must be attend or skip, got 'none'/);
   });
 });
 

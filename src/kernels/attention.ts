@@ -172,13 +172,25 @@ export interface AttentionOptions {
    * recomputing them); null to recompute. Not called for 'fused'.
    */
   keepScores?: () => Tensor | null;
+  /**
+   * Queries at or past their sequence's length: 'attend' (default) computes them like the
+   * others; 'skip' lets the materialised algorithm leave them out (their output rows zero,
+   * their lse 0, no products), for a caller that reads no padded output and whose output
+   * gradient is zero at padded positions (the backward then skips those queries too: their
+   * terms would be zero). The fused algorithm computes them either way; real positions' outputs and
+   * every gradient are the same bits.
+   */
+  paddedQueries?: PaddedQueries;
   /** Fused forward tile; default defaultAttentionTile('fwd', D). */
   tile?: AttentionTile;
   autotune?: AutotuneOptions;
 }
 
+export type PaddedQueries = 'attend' | 'skip';
+
 export interface AttentionForward {
   readonly algorithm: AttentionAlgorithm;
+  readonly paddedQueries: PaddedQueries;
   readonly ops: Op[];
   readonly dims: { B: number; T: number; H: number; D: number };
   readonly qkv: Tensor;
@@ -251,13 +263,15 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
     if (why) throw new Error(`${name}: the materialized algorithm cannot run qkv ${shapeStr(qkv.shape)} with H=${H}: ${why}; use 'fused'`);
   }
   const algorithm = requested === 'auto' ? await chooseAttentionAlgorithm(rt, { B, T, H, D }, qkv.dtype, opts.autotune) : requested;
+  const paddedQueries = opts.paddedQueries ?? 'attend';
+  if (!PADDED_QUERIES.includes(paddedQueries)) throw new Error(`${name}: paddedQueries must be ${PADDED_QUERIES.join(' or ')}, got '${paddedQueries as string}'`);
 
   // The fused kernels read the first 8 words; the row kernels also read B.
   const params = rt.uniform(
     packUniform([
       ['u32', T], ['u32', H], ['f32', scale], ['f32', drop.p], ['f32', drop.p > 0 ? 1 / (1 - drop.p) : 1],
       ['u32', drop.seed >>> 0], ['u32', (drop.stream ?? 0) >>> 0], ['u32', (drop.step ?? 0) >>> 0],
-      ['u32', B], ['u32', 0], ['u32', 0], ['u32', 0],
+      ['u32', B], ['u32', paddedQueries === 'skip' ? 1 : 0], ['u32', 0], ['u32', 0],
     ]),
     `${name}.params`,
   );
@@ -279,15 +293,16 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
     const probs = keptScores
       ? rt.op(PROBS_OUT, probsSpec(layout, ['PROBS_OUT'], T), [keptScores, lse, lengths, params, S], rowGrid(rt, B * H * T, layout), `${name}.probs`)
       : rt.op(PROBS, probsSpec(layout, [], T), [S, lse, lengths, params], rowGrid(rt, B * H * T, layout), `${name}.probs`);
-    const pad = paddingLimits(lengths, H);
+    const pad = paddingLimits(lengths, H, paddedQueries);
     ops = [
-      await matmul(rt, q, k, keptScores ?? S, { transB: true, alpha: scale, label: `${name}.scores`, autotune: opts.autotune, limit: pad(['N']) }),
+      await matmul(rt, q, k, keptScores ?? S, { transB: true, alpha: scale, label: `${name}.scores`, autotune: opts.autotune, limit: pad.queries(['N'], 'M') }),
       await probs,
-      await matmul(rt, S, v, headsView(out, B, T, H, D), { label: `${name}.context`, autotune: opts.autotune, limit: pad(['K']) }),
+      await matmul(rt, S, v, headsView(out, B, T, H, D), { label: `${name}.context`, autotune: opts.autotune, limit: pad.queries(['K'], 'M') }),
     ];
   }
   return {
     algorithm,
+    paddedQueries,
     ops,
     dims: { B, T, H, D },
     qkv, lengths, out, lse, params, scale, scratch, keptScores,
@@ -378,15 +393,19 @@ export async function attentionBackward(rt: Runtime, fwd: AttentionForward, dout
   return { ops: [dq, dkv] };
 }
 
+const PADDED_QUERIES: readonly PaddedQueries[] = ['attend', 'skip'];
+
 /**
  * The materialised products' run-time limits: batch entry (b, h) reads sequence b's length,
  * so padded keys cost no products — the scores' and probabilities' columns past it (which
  * the row kernels ignore; left zero), the context's and dQ's terms over them (probability
- * 0), and dK's and dV's rows for them (zero gradients). Padded queries are computed as
- * before: they attend to the real keys, and their gradients follow dO.
+ * 0), and dK's and dV's rows for them (zero gradients): `queries(dims, queryDim)` caps
+ * those `dims` and, with padded queries skipped, also the extent over the queries (the
+ * scores' and the context's rows, dP's and dQ's rows, dK's and dV's terms: zero, as dO is).
  */
-function paddingLimits(lengths: Tensor, H: number): (dims: LimitDim[]) => MatmulLimit {
-  return (dims) => ({ dims, tensor: lengths, per: H });
+function paddingLimits(lengths: Tensor, H: number, padded: PaddedQueries): { queries: (dims: LimitDim[], queryDim: LimitDim) => MatmulLimit } {
+  const limit = (dims: LimitDim[]): MatmulLimit => ({ dims, tensor: lengths, per: H });
+  return { queries: (dims, queryDim) => limit(padded === 'skip' ? [...dims, queryDim] : dims) };
 }
 
 /**
@@ -404,15 +423,15 @@ async function materializedBackward(rt: Runtime, fwd: AttentionForward, dout: Te
   const dO = headsView(dout, B, T, H, D);
   const layout = rowLayout(rt, 'auto', `${name}.grads`);
   const scale = fwd.scale;
-  const pad = paddingLimits(fwd.lengths, H);
+  const pad = paddingLimits(fwd.lengths, H, fwd.paddedQueries);
   return {
     ops: [
-      ...(fwd.keptScores ? [] : [await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores`, limit: pad(['N']) })]),
-      await matmul(rt, dO, v, G, { transB: true, label: `${name}.dprobs`, limit: pad(['N']) }),
+      ...(fwd.keptScores ? [] : [await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores`, limit: pad.queries(['N'], 'M') })]),
+      await matmul(rt, dO, v, G, { transB: true, label: `${name}.dprobs`, limit: pad.queries(['N'], 'M') }),
       await rt.op(GRADS, probsSpec(layout, ['GRADS'], T), [S, G, fwd.lse, fwd.lengths, fwd.params], rowGrid(rt, B * H * T, layout), `${name}.grads`),
-      await matmul(rt, G, k, dq, { alpha: scale, label: `${name}.dq`, limit: pad(['K']) }),
-      await matmul(rt, G, q, dk, { transA: true, alpha: scale, label: `${name}.dk`, limit: pad(['M']) }),
-      await matmul(rt, S, dO, dv, { transA: true, label: `${name}.dv`, limit: pad(['M']) }),
+      await matmul(rt, G, k, dq, { alpha: scale, label: `${name}.dq`, limit: pad.queries(['K'], 'M') }),
+      await matmul(rt, G, q, dk, { transA: true, alpha: scale, label: `${name}.dk`, limit: pad.queries(['M'], 'K') }),
+      await matmul(rt, S, dO, dv, { transA: true, label: `${name}.dv`, limit: pad.queries(['M'], 'K') }),
     ],
   };
 }

@@ -547,6 +547,8 @@ export class Encoder {
       dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: DROPOUT_SITES.attentionProbs(o.streamBase ?? 0, l) } : undefined,
       scratch: o.share?.attention ?? this.attnScratch,
       algorithm: o.attention,
+      // Nothing reads a padded position's context, and its gradient is zero (attention.output.dense's dx skips padded rows).
+      paddedQueries: 'skip',
     });
     f.push(...attn.ops);
     return { qkv, ctx, lse, attn };
