@@ -17,7 +17,6 @@ alias ST = f32;
 //#endif
 
 const WG: u32 = 64u;
-const DROPOUT_TAG: u32 = 0xD809u;
 
 struct Params { n: u32, gridX: u32, threshold: u32, stream: u32, scale: f32, _p0: u32, _p1: u32, _p2: u32 }
 
@@ -40,7 +39,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (i0 >= p.n) { return; }
   var bits = vec4u(0xffffffffu);
   if (p.threshold != 0u) {
-    bits = philox4x32_10(vec4u(q, rng[1], p.stream, DROPOUT_TAG), vec2u(rng[0], 0u));
+    bits = dropout_bits(q, rng[0], rng[1], p.stream);
   }
 //#if VEC4
   if (p.threshold == 0u) {

@@ -1,7 +1,9 @@
 // LayerNorm over rows of width h: y = (x - mean)·rstd·γ + β, rstd = 1/sqrt(var + eps),
 // var the biased variance (as BERT). One shader, four kernels chosen by define:
 //  FWD          y, stats = (mean, rstd) per row; with RESIDUAL the input is x + res, and
-//               that sum is written to s (backward needs it).
+//               that sum is written to s (backward needs it); with DROPOUT (RESIDUAL, f32)
+//               x is dropped first exactly as dropout.wgsl would (same draw, same bits),
+//               saving that kernel's pass over x. Passes after the first read s back.
 //  BWD_DX       dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ, x̂ = (x − mean)·rstd.
 //  BWD_PARTIAL  per block of rows: Σ dy·x̂ and Σ dy per column → part[block, 2, h].
 //  BWD_FINAL    dγ[c] = Σ_blocks part[b, 0, c], dβ[c] = Σ_blocks part[b, 1, c], in block
@@ -39,7 +41,8 @@ const WG: u32 = 64u;
 const TPR: u32 = 64u;
 const ACCUMULATE: bool = false;
 
-struct Params { rows: u32, h: u32, gridX: u32, eps: f32, rowsPerBlock: u32, blocks: u32, _p0: u32, _p1: u32 }
+// threshold, stream, dropScale: DROPOUT's (dropout.wgsl's Params).
+struct Params { rows: u32, h: u32, gridX: u32, eps: f32, rowsPerBlock: u32, blocks: u32, threshold: u32, stream: u32, dropScale: f32, _p0: u32, _p1: u32, _p2: u32 }
 
 //#if FWD
 @group(0) @binding(0) var<storage, read> x: array<SV>;
@@ -52,11 +55,40 @@ struct Params { rows: u32, h: u32, gridX: u32, eps: f32, rowsPerBlock: u32, bloc
 @group(0) @binding(6) var<storage, read> res: array<SV>;
 @group(0) @binding(7) var<storage, read_write> s: array<SV>;
 //#endif
+//#if DROPOUT
+@group(0) @binding(8) var<storage, read> rng: array<u32>; // [seed, step]
+//#include rng.wgsl
 
+// x[i] dropped as dropout.wgsl stores it (its VEC4 or scalar path): i counts units of W.
+fn x_in(i: u32) -> FV {
+  if (p.threshold == 0u) { return FV(x[i]); }
+//#if VEC4
+  let keep = dropout_bits(i, rng[0], rng[1], p.stream) >= vec4u(p.threshold);
+  return FV(SV(select(FV(0.0), FV(x[i]) * p.dropScale, keep)));
+//#else
+  let keep = dropout_bits(i / 4u, rng[0], rng[1], p.stream)[i % 4u] >= p.threshold;
+  return FV(SV(select(0.0, FV(x[i]) * p.dropScale, keep)));
+//#endif
+}
+//#else
+fn x_in(i: u32) -> FV { return FV(x[i]); }
+//#endif
+
+// The first pass's input.
 fn load_in(i: u32) -> FV {
 //#if RESIDUAL
   // The sum as stored in s (rounded to ST), so that forward and backward see the same input.
-  return FV(SV(FV(x[i]) + FV(res[i])));
+  return FV(SV(x_in(i) + FV(res[i])));
+//#else
+  return x_in(i);
+//#endif
+}
+
+// The later passes' input: with RESIDUAL the s this invocation stored in the first pass
+// (one load, not two, and no second draw).
+fn load_again(i: u32) -> FV {
+//#if RESIDUAL
+  return FV(s[i]);
 //#else
   return FV(x[i]);
 //#endif
@@ -105,13 +137,13 @@ fn main(invocation: RowInvocation) {
   // Two passes (mean, then squared deviations): no cancellation for large means.
   var s2 = FV(0.0);
   for (var c = r.lane; c < r.len; c += TPR) {
-    let d = load_in(r.base + c) - mean;
+    let d = load_again(r.base + c) - mean;
     s2 += d * d;
   }
   let variance = row_reduce(hsum(s2), 0u, invocation) / f32(p.h);
   let rstd = 1.0 / sqrt(variance + p.eps);
   for (var c = r.lane; c < r.len; c += TPR) {
-    y[r.base + c] = SV((load_in(r.base + c) - mean) * rstd * gamma[c] + beta[c]);
+    y[r.base + c] = SV((load_again(r.base + c) - mean) * rstd * gamma[c] + beta[c]);
   }
   if (r.len > 0u && r.lane == 0u) {
     stats[2u * r.row] = mean;

@@ -45,3 +45,11 @@ fn rng_unit(x: u32) -> f32 {
 fn rng_below(x: u32, n: u32) -> u32 {
   return philox_mulhilo(x, n).x;
 }
+
+// Hidden dropout's draw for elements 4q .. 4q+3 of a tensor (dropout.wgsl, and the dropout
+// fused into layernorm.wgsl's residual add): element e keeps when word e % 4 of this is at
+// or above the rate's threshold.
+const DROPOUT_TAG: u32 = 0xD809u;
+fn dropout_bits(q: u32, seed: u32, step: u32, stream: u32) -> vec4u {
+  return philox4x32_10(vec4u(q, step, stream, DROPOUT_TAG), vec2u(seed, 0u));
+}

@@ -1,9 +1,10 @@
-// LayerNorm forward (plain and fused residual) and backward on every row layout this
+// LayerNorm forward (plain, fused residual, fused residual with x's dropout) and backward on every row layout this
 // adapter has, against the float64 reference; the reference backward against finite
 // differences; determinism of dγ/dβ; shape errors.
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomArray, randomNormal, expectClose, finiteDifference } from './harness.js';
 import { layerNorm, layerNormBackward } from '../src/kernels/layernorm.js';
+import { dropout, dropoutRng } from '../src/kernels/dropout.js';
 import { refLayerNorm, refLayerNormBackward } from '../src/kernels/ref/layernorm.js';
 import type { RowVariant } from '../src/kernels/reduce.js';
 import { fromF16, toF16 } from '../src/gpu/tensor.js';
@@ -52,6 +53,39 @@ describe('layernorm forward', () => {
           rt.release(tx, tg, tb, tr, y, stats, y2, stats2, sum);
         }
       }
+  });
+
+  it("dropout of x fused into the residual add: the same bits as the dropout op and then the residual LayerNorm (every layout, odd and vec4 widths); f16 refused", async () => {
+    const rt = await getRuntime();
+    const rng = dropoutRng(rt, 1234, 7);
+    const dtype = 'f32';
+    for (const variant of variants(rt))
+        for (const [rows, h] of [[3, 7], [9, 257], [5, 128], [2, 768]] as const) {
+          const { x, gamma, beta } = inputs(rows, h, rows * 13 + h);
+          const res = randomNormal(rows * h, h + 5);
+          const tx = rt.upload(x, [rows, h], dtype), tr = rt.upload(res, [rows, h], dtype), tg = rt.upload(gamma, [h]), tb = rt.upload(beta, [h]);
+          const dropped = rt.empty([rows, h], dtype), outs = [0, 1].map(() => ({ y: rt.empty([rows, h], dtype), stats: rt.empty([rows, 2]), sum: rt.empty([rows, h], dtype) }));
+          const drop = { rate: 0.3, rng, stream: 11 };
+          await rt.run(
+            await dropout(rt, tx, dropped, drop),
+            await layerNorm(rt, dropped, tg, tb, outs[0].y, outs[0].stats, { variant, residual: tr, sum: outs[0].sum }),
+            await layerNorm(rt, tx, tg, tb, outs[1].y, outs[1].stats, { variant, residual: tr, sum: outs[1].sum, dropout: drop }),
+          );
+          const what = `${rows}x${h} ${dtype} ${variant}`;
+          for (const k of ['sum', 'stats', 'y'] as const) expect(Array.from(await rt.read(outs[1][k])), `${k} ${what}`).toEqual(Array.from(await rt.read(outs[0][k])));
+          // Some elements dropped, some kept: the mask is not trivial.
+          const d = await rt.read(dropped);
+          expect(d.some((v) => v === 0) && d.some((v) => v !== 0), `mask ${what}`).toBe(true);
+          rt.release(tx, tr, tg, tb, dropped, ...outs.flatMap((o) => [o.y, o.stats, o.sum]));
+        }
+    const x = rt.empty([2, 4]), g = rt.empty([4]);
+    await expect(() => layerNorm(rt, x, g, g, rt.empty([2, 4]), rt.empty([2, 2]), { dropout: { rate: 0.1, rng, stream: 0 } })).toThrow(/layernorm: 'dropout' \(of x\) is only fused with 'residual'/);
+    await expect(() => layerNorm(rt, x, g, g, rt.empty([2, 4]), rt.empty([2, 2]), { residual: x, sum: rt.empty([2, 4]), dropout: { rate: 1, rng, stream: 0 } })).toThrow(/layernorm.residual: rate must be in \[0, 1\), got 1/);
+    if (rt.caps.f16) {
+      const x16 = rt.empty([2, 4], 'f16');
+      await expect(() => layerNorm(rt, x16, g, g, rt.empty([2, 4], 'f16'), rt.empty([2, 2]), { residual: x16, sum: rt.empty([2, 4], 'f16'), dropout: { rate: 0.1, rng, stream: 0 } })).toThrow(/layernorm.residual: the fused dropout takes f32 activations, got f16/);
+    }
+    rt.release(x, g, rng);
   });
 
   it('rejects bad shapes naming the op and the shapes', async () => {

@@ -40,18 +40,26 @@ export function dropoutThreshold(rate: number): number {
   return Math.min(Math.floor(rate * 2 ** 32), 2 ** 32 - 1);
 }
 
-function build(rt: Runtime, name: string, inp: Tensor, out: Tensor, o: DropoutOptions, inName: string, outName: string): Promise<Op> {
-  expectDType(name, inName, inp, 'f32', 'f16');
-  expectDType(name, outName, out, inp.dtype);
+/**
+ * The checked options as a kernel's uniform fields: the threshold on a draw, the stream and
+ * the scale of kept elements (also the dropout fused into layernorm.residual).
+ */
+export function dropoutFields(name: string, o: DropoutOptions): { threshold: number; stream: number; scale: number } {
   expectDType(name, 'rng', o.rng, 'u32');
-  if (out.size !== inp.size) throw new Error(`${name}: ${outName} ${shapeStr(out.shape)} must have the shape of ${inName} ${shapeStr(inp.shape)}`);
   if (o.rng.size < 2) throw new Error(`${name}: rng ${shapeStr(o.rng.shape)} must hold [seed, step]`);
   if (!(o.rate >= 0 && o.rate < 1)) throw new Error(`${name}: rate must be in [0, 1), got ${o.rate}`);
   if (!Number.isInteger(o.stream) || o.stream < 0 || o.stream > 0xffffffff) throw new Error(`${name}: stream must be a u32, got ${o.stream}`);
+  return { threshold: dropoutThreshold(o.rate), stream: o.stream, scale: o.rate === 0 ? 1 : 1 / (1 - o.rate) };
+}
+
+function build(rt: Runtime, name: string, inp: Tensor, out: Tensor, o: DropoutOptions, inName: string, outName: string): Promise<Op> {
+  expectDType(name, inName, inp, 'f32', 'f16');
+  expectDType(name, outName, out, inp.dtype);
+  if (out.size !== inp.size) throw new Error(`${name}: ${outName} ${shapeStr(out.shape)} must have the shape of ${inName} ${shapeStr(inp.shape)}`);
+  const d = dropoutFields(name, o);
   const [gx, gy] = grid1d(Math.ceil(inp.size / 4), WG, rt.limits.maxComputeWorkgroupsPerDimension);
-  const scale = o.rate === 0 ? 1 : 1 / (1 - o.rate);
   const params = rt.uniform(
-    packUniform([['u32', inp.size], ['u32', gx], ['u32', dropoutThreshold(o.rate)], ['u32', o.stream], ['f32', scale], ['u32', 0], ['u32', 0], ['u32', 0]]),
+    packUniform([['u32', inp.size], ['u32', gx], ['u32', d.threshold], ['u32', d.stream], ['f32', d.scale], ['u32', 0], ['u32', 0], ['u32', 0]]),
     `${name}.params`,
   );
   return rt.op(SIG, spec(inp.dtype === 'f16', inp.size), [inp, out, o.rng, params], [gx, gy], name);

@@ -1,6 +1,6 @@
 // LayerNorm forward (optionally fused with the residual add) and backward; shaders/layernorm.wgsl.
 //
-// Forward: y = LN(x) or y = LN(x + res) over the last dimension h (any h), saving per-row
+// Forward: y = LN(x) or y = LN(x + res) (f32: optionally with x dropped first) over the last dimension h (any h), saving per-row
 // stats [rows, 2] = (mean, rstd); the fused variant also writes s = x + res, which backward
 // takes as its x. Backward is three ops: dx per row; per-column partial sums of dy·x̂ and dy
 // over blocks of rows into a [blocks, 2, h] buffer; a fixed-order sum over blocks into dγ, dβ
@@ -15,9 +15,11 @@ import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { registerVariants } from './registry.js';
 import { layoutSpec, rowGrid, rowLayout, ROW_LAYOUTS, type RowVariant } from './reduce.js';
 import { vec4Defines, VEC4_PATHS } from './grid.js';
+import { dropoutFields, type DropoutOptions } from './dropout.js';
 
 const FWD: KernelSignature = { name: 'layernorm', bindings: ['read', 'read', 'read', 'rw', 'rw', 'uniform'] };
 const FWD_RES: KernelSignature = { name: 'layernorm.residual', bindings: ['read', 'read', 'read', 'rw', 'rw', 'uniform', 'read', 'rw'] };
+const FWD_RES_DROP: KernelSignature = { name: 'layernorm.residual_dropout', bindings: [...FWD_RES.bindings, 'read'] };
 const BWD_DX: KernelSignature = { name: 'layernorm.backward_dx', bindings: ['read', 'read', 'read', 'read', 'rw', 'uniform'] };
 const BWD_PARTIAL: KernelSignature = { name: 'layernorm.backward_partial', bindings: ['read', 'read', 'read', 'rw', 'uniform'] };
 const BWD_FINAL: KernelSignature = { name: 'layernorm.backward_final', bindings: ['read', 'rw', 'rw', 'uniform'] };
@@ -33,6 +35,7 @@ for (const l of ROW_LAYOUTS)
       registerVariants(
         { sig: FWD, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD'], h)), f16) },
         { sig: FWD_RES, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD', 'RESIDUAL'], h)), f16) },
+        ...(f16 ? [] : [{ sig: FWD_RES_DROP, spec: layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD', 'RESIDUAL', 'DROPOUT'], h)) }]),
         { sig: BWD_DX, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['BWD_DX'], h)), f16) },
       );
 const partialSpec = (h: number, f16: boolean): ShaderSpec => spec16({ file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: withVec4(['BWD_PARTIAL'], h) }, f16);
@@ -49,6 +52,12 @@ export interface LayerNormOptions {
   residual?: Tensor;
   /** ... and write that sum here (same shape as x): backward's x. Required with residual. */
   sum?: Tensor;
+  /**
+   * With residual and f32 activations: x dropped first, exactly as `dropout` with these
+   * options would (the same bits; its backward is dropoutBackward with them), without that
+   * op's pass over x.
+   */
+  dropout?: DropoutOptions;
   variant?: RowVariant;
 }
 
@@ -94,12 +103,27 @@ export function layerNorm(rt: Runtime, x: Tensor, gamma: Tensor, beta: Tensor, y
     if (!opts.sum) throw new Error(`${name}: the fused residual variant needs 'sum' (x + residual, shape ${shapeStr(x.shape)}) for backward`);
     sameShape(name, 'sum', opts.sum, x);
   } else if (opts.sum) throw new Error(`${name}: 'sum' is only written with 'residual'`);
+  if (opts.dropout && !opts.residual) throw new Error(`${name}: 'dropout' (of x) is only fused with 'residual'`);
+  // In f16 the compiler may keep the dropped value unrounded before the add (lavapipe does),
+  // so the fused sum would not be the separate dropout's bits.
+  if (opts.dropout && x.dtype !== 'f32') throw new Error(`${name}: the fused dropout takes f32 activations, got ${x.dtype} (run dropout as its own op)`);
+  const drop = opts.dropout ? dropoutFields(name, opts.dropout) : { threshold: 0, stream: 0, scale: 1 };
   const layout = rowLayout(rt, opts.variant, name);
   const [gx, gy] = rowGrid(rt, rows, layout);
-  const params = rt.uniform(packUniform([['u32', rows], ['u32', h], ['u32', gx], ['f32', eps], ['u32', 0], ['u32', 0], ['u32', 0], ['u32', 0]]), `${name}.params`);
-  const defines = withVec4(opts.residual ? ['FWD', 'RESIDUAL'] : ['FWD'], h);
-  const bindings = opts.residual ? [x, gamma, beta, y, stats, params, opts.residual, opts.sum!] : [x, gamma, beta, y, stats, params];
-  return rt.op(opts.residual ? FWD_RES : FWD, spec16(layoutSpec('layernorm.wgsl', layout, {}, defines), x.dtype === 'f16'), bindings, [gx, gy], name);
+  const params = rt.uniform(layerNormParams({ rows, h, gridX: gx, eps, drop }), `${name}.params`);
+  const defines = withVec4(['FWD', ...(opts.residual ? ['RESIDUAL'] : []), ...(opts.dropout ? ['DROPOUT'] : [])], h);
+  const bindings = [x, gamma, beta, y, stats, params, ...(opts.residual ? [opts.residual, opts.sum!] : []), ...(opts.dropout ? [opts.dropout.rng] : [])];
+  const sig = opts.dropout ? FWD_RES_DROP : opts.residual ? FWD_RES : FWD;
+  return rt.op(sig, spec16(layoutSpec('layernorm.wgsl', layout, {}, defines), x.dtype === 'f16'), bindings, [gx, gy], name);
+}
+
+/** layernorm.wgsl's Params. */
+function layerNormParams(o: { rows: number; h: number; gridX: number; eps?: number; rowsPerBlock?: number; blocks?: number; drop?: { threshold: number; stream: number; scale: number } }): ArrayBuffer {
+  const d = o.drop ?? { threshold: 0, stream: 0, scale: 1 };
+  return packUniform([
+    ['u32', o.rows], ['u32', o.h], ['u32', o.gridX], ['f32', o.eps ?? 0], ['u32', o.rowsPerBlock ?? 0], ['u32', o.blocks ?? 0],
+    ['u32', d.threshold], ['u32', d.stream], ['f32', d.scale], ['u32', 0], ['u32', 0], ['u32', 0],
+  ]);
 }
 
 export interface LayerNormBackwardArgs {
@@ -131,7 +155,7 @@ export async function layerNormBackward(rt: Runtime, a: LayerNormBackwardArgs): 
   const [gx, gy] = rowGrid(rt, rows, layout);
   const rowsPerBlock = Math.max(16, Math.ceil(rows / MAX_BLOCKS));
   const blocks = Math.max(1, Math.ceil(rows / rowsPerBlock));
-  const params = rt.uniform(packUniform([['u32', rows], ['u32', h], ['u32', gx], ['f32', 0], ['u32', rowsPerBlock], ['u32', blocks], ['u32', 0], ['u32', 0]]), `${name}.params`);
+  const params = rt.uniform(layerNormParams({ rows, h, gridX: gx, rowsPerBlock, blocks }), `${name}.params`);
   const part = rt.empty([blocks, 2, h], 'f32', `${name}.partials`);
   const f16 = a.x.dtype === 'f16';
   const units = vec4Defines(h) ? h / 4 : h; // columns per access (withVec4)

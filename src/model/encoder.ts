@@ -145,6 +145,12 @@ interface BackwardBuffers {
   dQkv: Tensor;
 }
 
+/** A residual branch's output before its hidden dropout, and that dropout's site. */
+interface BranchOutput {
+  dense: Tensor;
+  stream: number;
+}
+
 /** What a layer's backward reads of its attention branch (see attentionBranchForward). */
 interface AttentionActs {
   qkv: Tensor; // [B, T, 3h]
@@ -360,9 +366,9 @@ export class Encoder {
     for (let l = 0; l < cfg.numLayers; l++) {
       const L = `encoder.layer.${l}.`;
       const attn = await this.attentionBranchForward(l, x, inp, o);
-      const ln1 = await this.residualLayerNorm(`${L}attention.output.LayerNorm`, attn.out, x, `${L}sum1`, `${L}stats1`, `${L}y1`, eps);
+      const ln1 = await this.residualLayerNorm(`${L}attention.output.LayerNorm`, attn.out, x, `${L}sum1`, `${L}stats1`, `${L}y1`, eps, o);
       const ffn = await this.ffnBranchForward(l, ln1.y, o);
-      const ln2 = await this.residualLayerNorm(`${L}output.LayerNorm`, ffn.out, ln1.y, `${L}sum2`, `${L}stats2`, `${L}y2`, eps);
+      const ln2 = await this.residualLayerNorm(`${L}output.LayerNorm`, ffn.out, ln1.y, `${L}sum2`, `${L}stats2`, `${L}y2`, eps, o);
       this.layers.push({ x, ...attn.acts, sum1: ln1.sum, stats1: ln1.stats, y1: ln1.y, pre: ffn.pre, act: ffn.act, sum2: ln2.sum, stats2: ln2.stats, y2: ln2.y });
       x = ln2.y;
     }
@@ -384,11 +390,11 @@ export class Encoder {
       const L = `encoder.layer.${l}.`;
       const attn = await this.attentionBranchForward(l, u, inp, o);
       // r = x + Attn(u) and v = LN₂(r), one op.
-      const ln2 = await this.residualLayerNorm(`${L}output.LayerNorm`, attn.out, x, `${L}stream.mid`, `${L}stats2`, `${L}ln2`, eps);
+      const ln2 = await this.residualLayerNorm(`${L}output.LayerNorm`, attn.out, x, `${L}stream.mid`, `${L}stats2`, `${L}ln2`, eps, o);
       const ffn = await this.ffnBranchForward(l, ln2.y, o);
       // The next stream = r + FFN(v), normalised by the next layer's LN₁ (or the final LN), one op.
       const last = l + 1 === cfg.numLayers;
-      const next = await this.residualLayerNorm(lnName(l + 1), ffn.out, ln2.sum, `${L}stream.out`, last ? 'encoder.final_layer_norm.stats' : `encoder.layer.${l + 1}.stats1`, last ? 'encoder.final_layer_norm' : `encoder.layer.${l + 1}.ln1`, eps);
+      const next = await this.residualLayerNorm(lnName(l + 1), ffn.out, ln2.sum, `${L}stream.out`, last ? 'encoder.final_layer_norm.stats' : `encoder.layer.${l + 1}.stats1`, last ? 'encoder.final_layer_norm' : `encoder.layer.${l + 1}.ln1`, eps, o);
       this.preLayers.push({ x, u, statsU, ...attn.acts, r: ln2.sum, statsV: ln2.stats, v: ln2.y, pre: ffn.pre, act: ffn.act });
       [x, u, statsU] = [next.sum, next.y, next.stats];
     }
@@ -464,8 +470,8 @@ export class Encoder {
   }
 
   /**
-   * Layer l's attention branch over `input`: q, k, v projections, attention, the output
-   * projection and its dropout (`out`; the projection itself when the rate is 0).
+   * Layer l's attention branch over `input`: q, k, v projections, attention and the output
+   * projection (`out`: its dropout is applied by the residual LayerNorm that reads it).
    */
   private async attentionBranchForward(l: number, input: Tensor, inp: EncoderInputs, o: EncoderOptions) {
     const { rt, cfg, N } = this;
@@ -473,10 +479,10 @@ export class Encoder {
     const sa = await this.selfAttentionForward(l, input, inp, o);
     const dense = this.scratch('branch.dense', [N, h]);
     this.forwardOps.push(await linearForward(rt, view2d(sa.ctx, N, h), await this.weight(`${L}attention.output.dense.weight`), this.param(`${L}attention.output.dense.bias`), dense, `${L}attention.output.dense`, 'none', undefined, this.padding));
-    return { acts: sa, out: await this.dropoutForward(dense, () => this.scratch('branch.dropout', [N, h]), DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l), o) };
+    return { acts: sa, out: { dense, stream: DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l) } };
   }
 
-  /** Layer l's FFN branch over `input`: intermediate dense, GELU, output dense and its dropout (`out`). */
+  /** Layer l's FFN branch over `input`: intermediate dense, GELU and output dense (`out`, dropped by the residual LayerNorm). */
   private async ffnBranchForward(l: number, input: Tensor, o: EncoderOptions) {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, F = cfg.intermediateSize, L = `encoder.layer.${l}.`, f = this.forwardOps;
@@ -486,7 +492,7 @@ export class Encoder {
     // GELU fused into the product: it writes act and keeps pre for backward.
     f.push(await linearForward(rt, input, await this.weight(`${L}intermediate.dense.weight`), this.param(`${L}intermediate.dense.bias`), act, `${L}intermediate.dense`, cfg.hiddenAct, pre, this.padding));
     f.push(await linearForward(rt, act, await this.weight(`${L}output.dense.weight`), this.param(`${L}output.dense.bias`), dense, `${L}output.dense`, 'none', undefined, this.padding));
-    return { pre, act: kept ? act : null, out: await this.dropoutForward(dense, () => this.scratch('branch.dropout', [N, h]), DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), o) };
+    return { pre, act: kept ? act : null, out: { dense, stream: DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l) } };
   }
 
   /**
@@ -522,11 +528,18 @@ export class Encoder {
     return y;
   }
 
-  /** sum = branch + residual and y = LayerNorm `name`(sum), one op (stats saved for backward). */
-  private async residualLayerNorm(name: string, branch: Tensor, residual: Tensor, sumLabel: string, statsLabel: string, yLabel: string, eps: number) {
-    const N = this.N, h = this.cfg.hiddenSize;
+  /**
+   * sum = dropout(branch) + residual and y = LayerNorm `name`(sum), one op (stats saved for
+   * backward); with f16 activations the dropout is an op of its own (layerNorm's fused
+   * dropout takes f32).
+   */
+  private async residualLayerNorm(name: string, branch: BranchOutput, residual: Tensor, sumLabel: string, statsLabel: string, yLabel: string, eps: number, o: EncoderOptions) {
+    const N = this.N, h = this.cfg.hiddenSize, rate = this.cfg.hiddenDropout;
     const sum = this.act([N, h], sumLabel), stats = this.tensor([N, 2], statsLabel), y = this.act([N, h], yLabel);
-    this.forwardOps.push(await layerNorm(this.rt, branch, this.param(`${name}.weight`), this.param(`${name}.bias`), y, stats, { eps, residual, sum }));
+    const fused = rate > 0 && this.actType === 'f32';
+    const x = fused ? branch.dense : await this.dropoutForward(branch.dense, () => this.scratch('branch.dropout', [N, h]), branch.stream, o);
+    const branchDropout = fused ? { rate, rng: o.dropoutRng, stream: branch.stream } : undefined;
+    this.forwardOps.push(await layerNorm(this.rt, x, this.param(`${name}.weight`), this.param(`${name}.bias`), y, stats, { eps, residual, sum, dropout: branchDropout }));
     return { sum, stats, y };
   }
 
