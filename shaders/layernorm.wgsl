@@ -4,7 +4,8 @@
 //               that sum is written to s (backward needs it); with DROPOUT (RESIDUAL, f32)
 //               x is dropped first exactly as dropout.wgsl would (same draw, same bits),
 //               saving that kernel's pass over x. Passes after the first read s back.
-//  BWD_DX       dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ, x̂ = (x − mean)·rstd.
+//  BWD_DX       dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ, x̂ = (x − mean)·rstd;
+//               with DROPOUT (f32) also dx through the forward's dropout of its x.
 //  BWD_PARTIAL  per block of rows: Σ dy·x̂ and Σ dy per column → part[block, 2, h].
 //  BWD_FINAL    dγ[c] = Σ_blocks part[b, 0, c], dβ[c] = Σ_blocks part[b, 1, c], in block
 //               order (ACCUMULATE: added to the existing gradients). No float atomics.
@@ -102,6 +103,27 @@ fn load_again(i: u32) -> FV {
 @group(0) @binding(3) var<storage, read> stats: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx: array<SV>;
 @group(0) @binding(5) var<uniform> p: Params;
+//#if DROPOUT
+// The forward's dropout of its x (RESIDUAL + DROPOUT), backward: dx_dropped = dropout'(dx),
+// as dropout.wgsl computes it from the stored dx (the same bits; f32).
+@group(0) @binding(6) var<storage, read> rng: array<u32>; // [seed, step]
+@group(0) @binding(7) var<storage, read_write> dx_dropped: array<SV>;
+//#include rng.wgsl
+
+fn store_dx(i: u32, v: FV) {
+  dx[i] = SV(v);
+  if (p.threshold == 0u) { dx_dropped[i] = SV(v); return; }
+//#if VEC4
+  let keep = dropout_bits(i, rng[0], rng[1], p.stream) >= vec4u(p.threshold);
+  dx_dropped[i] = SV(select(FV(0.0), v * p.dropScale, keep));
+//#else
+  let keep = dropout_bits(i / 4u, rng[0], rng[1], p.stream)[i % 4u] >= p.threshold;
+  dx_dropped[i] = SV(select(0.0, v * p.dropScale, keep));
+//#endif
+}
+//#else
+fn store_dx(i: u32, v: FV) { dx[i] = SV(v); }
+//#endif
 //#endif
 
 //#if BWD_PARTIAL
@@ -174,7 +196,7 @@ fn main(invocation: RowInvocation) {
   for (var c = r.lane; c < r.len; c += TPR) {
     let g = FV(dy[r.base + c]) * gamma[c];
     let xh = (FV(x[r.base + c]) - mean) * rstd;
-    dx[r.base + c] = SV(rstd * (g - ma - xh * mb));
+    store_dx(r.base + c, rstd * (g - ma - xh * mb));
   }
 }
 //#endif

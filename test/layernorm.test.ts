@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomArray, randomNormal, expectClose, finiteDifference } from './harness.js';
 import { layerNorm, layerNormBackward } from '../src/kernels/layernorm.js';
-import { dropout, dropoutRng } from '../src/kernels/dropout.js';
+import { dropout, dropoutBackward, dropoutRng } from '../src/kernels/dropout.js';
 import { refLayerNorm, refLayerNormBackward } from '../src/kernels/ref/layernorm.js';
 import type { RowVariant } from '../src/kernels/reduce.js';
 import { fromF16, toF16 } from '../src/gpu/tensor.js';
@@ -140,6 +140,39 @@ describe('layernorm backward', () => {
         expectClose(await rt.read(dbeta), ref.dbeta.map((v) => 2 * v), { atol: 4e-4, rtol: 1e-4 }, `dbeta accumulated ${what}`);
         rt.release(tx, tg, tb, tdy, y, stats, dx, dgamma, dbeta);
       }
+  });
+
+  it('dx through the forward\'s fused dropout: the same bits as dropoutBackward of dx (every layout, odd and vec4 widths, rate 0 a copy); f16 refused', async () => {
+    const rt = await getRuntime();
+    const rng = dropoutRng(rt, 99, 4);
+    for (const variant of variants(rt))
+      for (const [rows, h] of [[3, 7], [9, 257], [5, 128]] as const)
+        for (const rate of [0.25, 0]) {
+          const { x, gamma, beta, dy } = inputs(rows, h, rows * 5 + h);
+          const tx = rt.upload(x, [rows, h]), tg = rt.upload(gamma, [h]), tb = rt.upload(beta, [h]), tdy = rt.upload(dy, [rows, h]);
+          const y = rt.empty([rows, h]), stats = rt.empty([rows, 2]), dg = rt.empty([h]), db = rt.empty([h]);
+          const [dx0, dx1, dd0, dd1] = [0, 1, 2, 3].map(() => rt.empty([rows, h]));
+          const options = { rate, rng, stream: 3 };
+          await rt.run(
+            await layerNorm(rt, tx, tg, tb, y, stats, { variant }),
+            ...(await layerNormBackward(rt, { dy: tdy, x: tx, gamma: tg, stats, dx: dx0, dgamma: dg, dbeta: db, variant })),
+            await dropoutBackward(rt, dx0, dd0, options),
+            ...(await layerNormBackward(rt, { dy: tdy, x: tx, gamma: tg, stats, dx: dx1, dgamma: dg, dbeta: db, variant, dropout: { options, dx: dd1 } })),
+          );
+          const what = `${rows}x${h} rate ${rate} ${variant}`;
+          expect(Array.from(await rt.read(dx1)), `dx ${what}`).toEqual(Array.from(await rt.read(dx0)));
+          const want = await rt.read(dd0);
+          expect(Array.from(await rt.read(dd1)), `dropped dx ${what}`).toEqual(Array.from(want));
+          if (rate > 0) expect(want.some((v) => v === 0), `mask ${what}`).toBe(true);
+          rt.release(tx, tg, tb, tdy, y, stats, dg, db, dx0, dx1, dd0, dd1);
+        }
+    const x = rt.empty([2, 4]), g = rt.empty([4]), st = rt.empty([2, 2]);
+    await expect(() => layerNormBackward(rt, { dy: x, x, gamma: g, stats: st, dx: x, dgamma: g, dbeta: g, dropout: { options: { rate: 0.1, rng, stream: 0 }, dx: x } })).rejects.toThrow(/layernorm.backward: dropout.dx must not share a buffer with dx/);
+    if (rt.caps.f16) {
+      const x16 = rt.empty([2, 4], 'f16');
+      await expect(() => layerNormBackward(rt, { dy: x16, x: x16, gamma: g, stats: st, dx: rt.empty([2, 4], 'f16'), dgamma: g, dbeta: g, dropout: { options: { rate: 0.1, rng, stream: 0 }, dx: rt.empty([2, 4], 'f16') } })).rejects.toThrow(/layernorm.backward: the fused dropout takes f32 activations, got f16/);
+    }
+    rt.release(x, g, st, rng);
   });
 
   it('rejects bad shapes naming the op and the shapes', async () => {

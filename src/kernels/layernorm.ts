@@ -21,6 +21,7 @@ const FWD: KernelSignature = { name: 'layernorm', bindings: ['read', 'read', 're
 const FWD_RES: KernelSignature = { name: 'layernorm.residual', bindings: ['read', 'read', 'read', 'rw', 'rw', 'uniform', 'read', 'rw'] };
 const FWD_RES_DROP: KernelSignature = { name: 'layernorm.residual_dropout', bindings: [...FWD_RES.bindings, 'read'] };
 const BWD_DX: KernelSignature = { name: 'layernorm.backward_dx', bindings: ['read', 'read', 'read', 'read', 'rw', 'uniform'] };
+const BWD_DX_DROP: KernelSignature = { name: 'layernorm.backward_dx_dropout', bindings: [...BWD_DX.bindings, 'read', 'rw'] };
 const BWD_PARTIAL: KernelSignature = { name: 'layernorm.backward_partial', bindings: ['read', 'read', 'read', 'rw', 'uniform'] };
 const BWD_FINAL: KernelSignature = { name: 'layernorm.backward_final', bindings: ['read', 'rw', 'rw', 'uniform'] };
 const COL_WG = 64;
@@ -35,7 +36,12 @@ for (const l of ROW_LAYOUTS)
       registerVariants(
         { sig: FWD, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD'], h)), f16) },
         { sig: FWD_RES, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD', 'RESIDUAL'], h)), f16) },
-        ...(f16 ? [] : [{ sig: FWD_RES_DROP, spec: layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD', 'RESIDUAL', 'DROPOUT'], h)) }]),
+        ...(f16
+          ? []
+          : [
+              { sig: FWD_RES_DROP, spec: layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD', 'RESIDUAL', 'DROPOUT'], h)) },
+              { sig: BWD_DX_DROP, spec: layoutSpec('layernorm.wgsl', l, {}, withVec4(['BWD_DX', 'DROPOUT'], h)) },
+            ]),
         { sig: BWD_DX, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['BWD_DX'], h)), f16) },
       );
 const partialSpec = (h: number, f16: boolean): ShaderSpec => spec16({ file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: withVec4(['BWD_PARTIAL'], h) }, f16);
@@ -138,6 +144,11 @@ export interface LayerNormBackwardArgs {
   dbeta: Tensor;
   /** Add to dgamma/dbeta instead of overwriting (gradient accumulation). dx is always written. */
   accumulate?: boolean;
+  /**
+   * The forward's fused dropout (its `dropout` options, f32): dx through it is also written
+   * to `dx`, the same bits as dropoutBackward of dx, without that op's pass.
+   */
+  dropout?: { options: DropoutOptions; dx: Tensor };
   variant?: RowVariant;
 }
 
@@ -151,16 +162,24 @@ export async function layerNormBackward(rt: Runtime, a: LayerNormBackwardArgs): 
   sameShape(name, 'dy', a.dy, a.x);
   sameShape(name, 'dx', a.dx, a.x);
   checkStats(name, a.stats, rows);
+  if (a.dropout) {
+    if (a.x.dtype !== 'f32') throw new Error(`${name}: the fused dropout takes f32 activations, got ${a.x.dtype}`);
+    sameShape(name, 'dropout.dx', a.dropout.dx, a.x);
+    if (a.dropout.dx.buffer === a.dx.buffer) throw new Error(`${name}: dropout.dx must not share a buffer with dx`);
+  }
+  const drop = a.dropout ? dropoutFields(name, a.dropout.options) : undefined;
   const layout = rowLayout(rt, a.variant, name);
   const [gx, gy] = rowGrid(rt, rows, layout);
   const rowsPerBlock = Math.max(16, Math.ceil(rows / MAX_BLOCKS));
   const blocks = Math.max(1, Math.ceil(rows / rowsPerBlock));
-  const params = rt.uniform(layerNormParams({ rows, h, gridX: gx, rowsPerBlock, blocks }), `${name}.params`);
+  const params = rt.uniform(layerNormParams({ rows, h, gridX: gx, rowsPerBlock, blocks, drop }), `${name}.params`);
   const part = rt.empty([blocks, 2, h], 'f32', `${name}.partials`);
   const f16 = a.x.dtype === 'f16';
   const units = vec4Defines(h) ? h / 4 : h; // columns per access (withVec4)
   return [
-    await rt.op(BWD_DX, spec16(layoutSpec('layernorm.wgsl', layout, {}, withVec4(['BWD_DX'], h)), f16), [a.dy, a.x, a.gamma, a.stats, a.dx, params], [gx, gy], `${name}.dx`),
+    a.dropout
+      ? await rt.op(BWD_DX_DROP, layoutSpec('layernorm.wgsl', layout, {}, withVec4(['BWD_DX', 'DROPOUT'], h)), [a.dy, a.x, a.gamma, a.stats, a.dx, params, a.dropout.options.rng, a.dropout.dx], [gx, gy], `${name}.dx`)
+      : await rt.op(BWD_DX, spec16(layoutSpec('layernorm.wgsl', layout, {}, withVec4(['BWD_DX'], h)), f16), [a.dy, a.x, a.gamma, a.stats, a.dx, params], [gx, gy], `${name}.dx`),
     await rt.op(BWD_PARTIAL, partialSpec(h, f16), [a.dy, a.x, a.stats, part, params], [Math.ceil(units / COL_WG), blocks], `${name}.partial`),
     await rt.op(BWD_FINAL, { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1, ACCUMULATE: Boolean(a.accumulate) }, defines: ['BWD_FINAL'] }, [part, a.dgamma, a.dbeta, params], [Math.ceil(h / COL_WG), 1], `${name}.params_grad`),
   ];

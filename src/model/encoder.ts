@@ -430,22 +430,45 @@ export class Encoder {
       const L = `encoder.layer.${l}.`;
       const a = this.preLayers[l];
       // FFN branch: g → … → dNorm (= d v) → LN₂ → dLn.
-      await this.ffnBackward(l, a, a.v, g, { dx: dNorm, accumulate: false }, bufs, o);
+      await this.ffnBackward(l, a, a.v, await this.branchDropoutBackward(g, DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), bufs, o), { dx: dNorm, accumulate: false }, bufs);
       b.push(...(await ln(`${L}output.LayerNorm`, dNorm, a.r, a.statsV, dLn)));
       await addBranch(); // g = d r
       // Attention branch: g → … → dNorm (= d u) → LN₁ → dLn.
-      await this.attentionBranchBackward(l, a, a.u, g, { dx: dNorm, accumulate: false }, bufs, o);
+      await this.attentionBranchBackward(l, a, a.u, await this.branchDropoutBackward(g, DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l), bufs, o), { dx: dNorm, accumulate: false }, bufs);
       b.push(...(await ln(`${L}attention.output.LayerNorm`, dNorm, a.x, a.statsU, dLn)));
       await addBranch(); // g = d x (the layer's input stream)
     }
     await this.buildEmbeddingsBackward(inp, o, g, dTmp, gOther);
   }
 
+  /**
+   * The gradient of a residual branch's dense output from that of its dropped output dOut:
+   * dOut itself without dropout, else dropoutBackward into bufs.dTmp.
+   */
+  private async branchDropoutBackward(dOut: Tensor, stream: number, bufs: BackwardBuffers, o: EncoderOptions): Promise<Tensor> {
+    const rate = this.cfg.hiddenDropout;
+    if (rate === 0) return dOut;
+    this.backwardOps.push(await dropoutBackward(this.rt, dOut, bufs.dTmp, { rate, rng: o.dropoutRng, stream }));
+    return bufs.dTmp;
+  }
+
+  /**
+   * Backward of a post-LN residual LayerNorm `name` (residualLayerNorm): the gradient of its
+   * sum into dSum, and returned, the gradient of the branch's dense output — through the
+   * branch's dropout, which the LayerNorm's backward applies as it writes dSum where the
+   * forward fused it (f32), else branchDropoutBackward.
+   */
+  private async residualLayerNormBackward(name: string, dy: Tensor, sum: Tensor, stats: Tensor, dSum: Tensor, stream: number, bufs: BackwardBuffers, o: EncoderOptions): Promise<Tensor> {
+    const rate = this.cfg.hiddenDropout, fused = rate > 0 && this.actType === 'f32';
+    const dropout = fused ? { options: { rate, rng: o.dropoutRng, stream }, dx: bufs.dTmp } : undefined;
+    this.backwardOps.push(...(await layerNormBackward(this.rt, { dy, x: sum, gamma: this.param(`${name}.weight`), stats, dx: dSum, dgamma: this.grad(`${name}.weight`), dbeta: this.grad(`${name}.bias`), accumulate: true, dropout })));
+    return fused ? bufs.dTmp : this.branchDropoutBackward(dSum, stream, bufs, o);
+  }
+
   private async buildBackward(inp: EncoderInputs, o: EncoderOptions): Promise<void> {
     if (this.cfg.preLayerNorm) return this.buildPreLnBackward(inp, o);
-    const { rt, cfg, N } = this;
+    const { cfg, N } = this;
     const h = cfg.hiddenSize;
-    const b = this.backwardOps;
     // Two [N, h] gradient buffers suffice: gIn carries the gradient of a layer's output in
     // and of its input out; gX holds the inner residual stream's gradient.
     const gIn = this.act([N, h], 'grad.in');
@@ -457,14 +480,14 @@ export class Encoder {
     for (let l = cfg.numLayers - 1; l >= 0; l--) {
       const L = `encoder.layer.${l}.`;
       const a = this.layers[l];
-      // Output LayerNorm: gX = dsum2.
-      b.push(...(await layerNormBackward(rt, { dy: gIn, x: a.sum2, gamma: this.param(`${L}output.LayerNorm.weight`), stats: a.stats2, dx: gX, dgamma: this.grad(`${L}output.LayerNorm.weight`), dbeta: this.grad(`${L}output.LayerNorm.bias`), accumulate: true })));
+      // Output LayerNorm: gX = dsum2, and the FFN's output gradient through its dropout.
+      const dFfn = await this.residualLayerNormBackward(`${L}output.LayerNorm`, gIn, a.sum2, a.stats2, gX, DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), bufs, o);
       // FFN branch; gX (dsum2, the residual path) += its input gradient: the whole gradient of y1.
-      await this.ffnBackward(l, a, a.y1, gX, { dx: gX, accumulate: true }, bufs, o);
-      // Attention-output LayerNorm: gIn = dsum1.
-      b.push(...(await layerNormBackward(rt, { dy: gX, x: a.sum1, gamma: this.param(`${L}attention.output.LayerNorm.weight`), stats: a.stats1, dx: gIn, dgamma: this.grad(`${L}attention.output.LayerNorm.weight`), dbeta: this.grad(`${L}attention.output.LayerNorm.bias`), accumulate: true })));
+      await this.ffnBackward(l, a, a.y1, dFfn, { dx: gX, accumulate: true }, bufs);
+      // Attention-output LayerNorm: gIn = dsum1, and the attention output's gradient.
+      const dAttn = await this.residualLayerNormBackward(`${L}attention.output.LayerNorm`, gX, a.sum1, a.stats1, gIn, DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l), bufs, o);
       // Attention branch; gIn (dsum1, the residual path) += dq·Wq + dk·Wk + dv·Wv: the gradient of the layer input.
-      await this.attentionBranchBackward(l, a, a.x, gIn, { dx: gIn, accumulate: true }, bufs, o);
+      await this.attentionBranchBackward(l, a, a.x, dAttn, { dx: gIn, accumulate: true }, bufs);
     }
     await this.buildEmbeddingsBackward(inp, o, gIn, dTmp, gX);
   }
@@ -590,18 +613,14 @@ export class Encoder {
   }
 
   /**
-   * Backward of layer l's FFN branch, dropout(output.dense(GELU(intermediate.dense(input)))),
-   * from its output gradient dOut to dx (written, or added to with `accumulate`). dOut is
-   * read before dx is written, so they may be the same buffer.
+   * Backward of layer l's FFN branch, output.dense(GELU(intermediate.dense(input))), from the
+   * gradient of its output dDense (through the branch's dropout: see branchDropoutBackward) to
+   * dx (written, or added to with `accumulate`). dDense is read before dx is written, so they
+   * may be the same buffer.
    */
-  private async ffnBackward(l: number, a: { pre: Tensor; act: Tensor | null }, input: Tensor, dOut: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers, o: EncoderOptions): Promise<void> {
+  private async ffnBackward(l: number, a: { pre: Tensor; act: Tensor | null }, input: Tensor, dDense: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers): Promise<void> {
     const { rt, cfg } = this;
     const L = `encoder.layer.${l}.`, b = this.backwardOps;
-    let dDense = dOut;
-    if (cfg.hiddenDropout > 0) {
-      b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l) }));
-      dDense = bufs.dTmp;
-    }
     // GELU's output, which output.dense's weight gradient reads: kept, or recomputed from its input.
     let act = a.act;
     if (!act) {
@@ -616,18 +635,14 @@ export class Encoder {
   }
 
   /**
-   * Backward of layer l's attention branch, dropout(attention.output.dense(attention(q, k, v
-   * of input))), from its output gradient dOut to dx: the three projections' input gradients
-   * are added (with `accumulate` all three onto dx's contents, else the first overwrites).
+   * Backward of layer l's attention branch, attention.output.dense(attention(q, k, v of
+   * input)), from the gradient of its output dDense (through the branch's dropout) to dx: the
+   * three projections' input gradients are added (with `accumulate` all three onto dx's
+   * contents, else the first overwrites).
    */
-  private async attentionBranchBackward(l: number, a: { ctx: Tensor; attn: AttentionForward }, input: Tensor, dOut: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers, o: EncoderOptions): Promise<void> {
+  private async attentionBranchBackward(l: number, a: { ctx: Tensor; attn: AttentionForward }, input: Tensor, dDense: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers): Promise<void> {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, L = `encoder.layer.${l}.`, b = this.backwardOps;
-    let dDense = dOut;
-    if (cfg.hiddenDropout > 0) {
-      b.push(await dropoutBackward(rt, dOut, bufs.dTmp, { rate: cfg.hiddenDropout, rng: o.dropoutRng, stream: DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l) }));
-      dDense = bufs.dTmp;
-    }
     b.push(...(await linearBackward(rt, { dy: dDense, x: view2d(a.ctx, N, h), W: await this.weight(`${L}attention.output.dense.weight`), dW: this.grad(`${L}attention.output.dense.weight`), db: this.grad(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward`, padding: this.padding })));
     b.push(...(await attentionBackward(rt, a.attn, reshape(bufs.dCtx, a.ctx), bufs.dQkv)).ops);
     const fused = this.qkvProjection(l);
