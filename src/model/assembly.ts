@@ -55,7 +55,7 @@ export async function buildEncoderWithHead<S extends HeadSpec>(
       head = await buildMlmHead(rt, cfg, params, word, encoder.hidden, dHidden, spec.targets, { ...spec, gradScale: opts.mixed?.gradScale });
       break;
     case 'detection':
-      head = await buildDetectionHead(rt, cfg, params, encoder.hidden, dHidden, spec.targets, { lambda: spec.lambda, gradScale: opts.mixed?.gradScale, padding: { lengths: inputs.lengths, seqLen: inputs.ids.shape[1] } });
+      head = await buildDetectionHead(rt, cfg, params, encoder.hidden, dHidden, spec.targets, { lambda: spec.lambda, gradScale: opts.mixed?.gradScale });
       break;
     case 'mlm-logits':
       head = await buildMlmLogits(rt, cfg, params, word, encoder.hidden, spec.rows, spec);

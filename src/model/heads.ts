@@ -23,7 +23,7 @@ import { bce, type BceOps } from '../kernels/bce.js';
 import { gatherRows, scatterRows } from '../kernels/gather.js';
 import { HEAD_NAMES, geluForm, type EncoderConfig, type HiddenAct, type MlmHeadNames } from './config.js';
 import { grad, param, type ModelParams } from './params.js';
-import { linearBackward, linearForward, view2d, type Padding } from './linear.js';
+import { linearBackward, linearForward, view2d } from './linear.js';
 
 export type { MlmHeadNames } from './config.js';
 export const BERT_MLM_HEAD: MlmHeadNames = HEAD_NAMES.mlm;
@@ -151,16 +151,13 @@ export interface DetectionTargets {
   weight: Tensor;
 }
 
-/**
- * dense + GELU → h×1 at every position: the detection head's forward, shared by both forms;
- * with `padding` the dense skips padded positions (zero there; their logits are the bias).
- */
-async function detectionLogits(rt: Runtime, cfg: EncoderConfig, p: ModelParams, hidden: Tensor, make: ReturnType<typeof arena>['make'], padding?: Padding) {
+/** dense + GELU → h×1 at every position: the detection head's forward, shared by both forms. */
+async function detectionLogits(rt: Runtime, cfg: EncoderConfig, p: ModelParams, hidden: Tensor, make: ReturnType<typeof arena>['make']) {
   const h = cfg.hiddenSize, N = hidden.shape[0], n = HEAD_NAMES.detection;
   const P = (k: string) => param(p, k);
   const pre = make([N, h], 'pre'), act = make([N, h], 'act'), logits = make([N, 1], 'logits');
   const ops: Op[] = [
-    await linearForward(rt, hidden, P(`${n.dense}.weight`), P(`${n.dense}.bias`), act, 'detect.dense', cfg.hiddenAct, pre, padding), // GELU fused, pre kept
+    await linearForward(rt, hidden, P(`${n.dense}.weight`), P(`${n.dense}.bias`), act, 'detect.dense', cfg.hiddenAct, pre), // GELU fused, pre kept
     await linearForward(rt, act, P(`${n.prediction}.weight`), P(`${n.prediction}.bias`), logits, 'detect.prediction'),
   ];
   return { ops, h, N, n, pre, act, logits };
@@ -173,11 +170,10 @@ export async function buildDetectionHead(
   hidden: Tensor,
   dHidden: Tensor | null,
   t: DetectionTargets,
-  opts: { lambda?: number; gradScale?: Tensor; padding?: Padding } = {},
+  opts: { lambda?: number; gradScale?: Tensor } = {},
 ): Promise<DetectionHead> {
   const a = arena(rt, 'detect');
-  // Padded positions have weight 0 (DetectionTargets.weight): with `padding` the dense skips them.
-  const d = await detectionLogits(rt, cfg, p, hidden, a.make, opts.padding);
+  const d = await detectionLogits(rt, cfg, p, hidden, a.make);
   const { h, N, n, pre, act, logits } = d;
   const P = (k: string) => param(p, k), G = (k: string) => grad(p, k);
   const dLogits = dHidden ? a.make([N, 1], 'dlogits') : undefined;
@@ -191,7 +187,7 @@ export async function buildDetectionHead(
       ...b.backward,
       ...(await linearBackward(rt, { dy: dLogits, x: act, W: P(`${n.prediction}.weight`), dW: G(`${n.prediction}.weight`), db: G(`${n.prediction}.bias`), dx: dAct, label: 'detect.prediction.backward' })),
       await geluBackward(rt, pre, dAct, dPre, { form: geluForm(cfg.hiddenAct) }),
-      ...(await linearBackward(rt, { dy: dPre, x: hidden, W: P(`${n.dense}.weight`), dW: G(`${n.dense}.weight`), db: G(`${n.dense}.bias`), dx: view2d(dHidden, N, h), label: 'detect.dense.backward', padding: opts.padding })),
+      ...(await linearBackward(rt, { dy: dPre, x: hidden, W: P(`${n.dense}.weight`), dW: G(`${n.dense}.weight`), db: G(`${n.dense}.bias`), dx: view2d(dHidden, N, h), label: 'detect.dense.backward' })),
     );
   }
   return { forward, backward, logits, bce: b, release: () => (b.release(), a.release()) };
