@@ -1,14 +1,16 @@
 // The BERT encoder on the GPU, as explicit forward and backward op lists over named
 // parameters (Hugging Face's names): embeddings (word + position + type, LayerNorm,
 // dropout) → N post-LN layers (QKV projection, fused attention, output projection,
-// dropout, residual LayerNorm, FFN with GELU, dropout, residual LayerNorm). The ELECTRA
+// dropout + residual LayerNorm, FFN with GELU, dropout + residual LayerNorm: with f32
+// activations each branch's dropout runs inside the LayerNorm that follows it, forward and
+// backward). Padded positions are not computed (EncoderInputs.lengths). The ELECTRA
 // generator builds it with another encoder's embeddings (EncoderOptions.embeddingsPrefix)
 // and, when their width differs from its hidden size, its own embeddings_project.
 //
 // Everything is built once for a (batch, sequence) shape: activations live in an arena
 // allocated here, ops are recorded every step with no allocation. Memory: what backward reads
-// is kept per layer; what it does not (a branch's dense output and its dropout, GELU's output,
-// recomputed in backward) is one scratch for all layers; and an evaluation encoder borrows the
+// is kept per layer; what it does not (a branch's dense output and, in f16, its dropout;
+// GELU's output where it is recomputed in backward) is one scratch for all layers; and an evaluation encoder borrows the
 // training encoder's tensors (EncoderShare). Parameter gradients
 // ACCUMULATE (the trainer zeroes them at the start of an optimizer step), so gradient
 // accumulation over micro-batches needs nothing special. Activation gradients are
@@ -530,8 +532,8 @@ export class Encoder {
 
   /**
    * One tensor per name for the whole encoder, for what no backward reads again: a branch's
-   * output dense and its dropout (consumed by the residual LayerNorm that follows; dropout's
-   * backward regenerates its mask), and GELU's output when it is not kept (recomputed from
+   * output dense and, in f16, its dropout (consumed by the residual LayerNorm that follows;
+   * dropout's backward regenerates its mask), and GELU's output when it is not kept (recomputed from
    * its input in backward). Every layer writes it again, so memory does not grow with depth.
    */
   private scratch(name: string, shape: number[]): Tensor {
