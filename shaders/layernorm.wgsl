@@ -58,19 +58,9 @@ struct Params { rows: u32, h: u32, gridX: u32, eps: f32, rowsPerBlock: u32, bloc
 //#endif
 //#if DROPOUT
 @group(0) @binding(8) var<storage, read> rng: array<u32>; // [seed, step]
-//#include rng.wgsl
 
-// x[i] dropped as dropout.wgsl stores it (its VEC4 or scalar path): i counts units of W.
-fn x_in(i: u32) -> FV {
-  if (p.threshold == 0u) { return FV(x[i]); }
-//#if VEC4
-  let keep = dropout_bits(i, rng[0], rng[1], p.stream) >= vec4u(p.threshold);
-  return FV(SV(select(FV(0.0), FV(x[i]) * p.dropScale, keep)));
-//#else
-  let keep = dropout_bits(i / 4u, rng[0], rng[1], p.stream)[i % 4u] >= p.threshold;
-  return FV(SV(select(0.0, FV(x[i]) * p.dropScale, keep)));
-//#endif
-}
+// x[i] dropped as dropout.wgsl stores it.
+fn x_in(i: u32) -> FV { return FV(SV(dropped(i, FV(x[i])))); }
 //#else
 fn x_in(i: u32) -> FV { return FV(x[i]); }
 //#endif
@@ -108,22 +98,29 @@ fn load_again(i: u32) -> FV {
 // as dropout.wgsl computes it from the stored dx (the same bits; f32).
 @group(0) @binding(6) var<storage, read> rng: array<u32>; // [seed, step]
 @group(0) @binding(7) var<storage, read_write> dx_dropped: array<SV>;
-//#include rng.wgsl
 
 fn store_dx(i: u32, v: FV) {
   dx[i] = SV(v);
-  if (p.threshold == 0u) { dx_dropped[i] = SV(v); return; }
-//#if VEC4
-  let keep = dropout_bits(i, rng[0], rng[1], p.stream) >= vec4u(p.threshold);
-  dx_dropped[i] = SV(select(FV(0.0), v * p.dropScale, keep));
-//#else
-  let keep = dropout_bits(i / 4u, rng[0], rng[1], p.stream)[i % 4u] >= p.threshold;
-  dx_dropped[i] = SV(select(0.0, v * p.dropScale, keep));
-//#endif
+  dx_dropped[i] = SV(dropped(i, v));
 }
 //#else
 fn store_dx(i: u32, v: FV) { dx[i] = SV(v); }
 //#endif
+//#endif
+
+//#if DROPOUT
+//#include rng.wgsl
+
+// dropout.wgsl's value for unit i (i counts units of W: a quad with VEC4, else an element)
+// holding v: kept elements scaled, the others 0; threshold 0 keeps v as it is (its copy).
+fn dropped(i: u32, v: FV) -> FV {
+  if (p.threshold == 0u) { return v; }
+//#if VEC4
+  return select(FV(0.0), v * p.dropScale, dropout_bits(i, rng[0], rng[1], p.stream) >= vec4u(p.threshold));
+//#else
+  return select(0.0, v * p.dropScale, dropout_bits(i / 4u, rng[0], rng[1], p.stream)[i % 4u] >= p.threshold);
+//#endif
+}
 //#endif
 
 //#if BWD_PARTIAL
