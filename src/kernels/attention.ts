@@ -295,9 +295,9 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
       : rt.op(PROBS, probsSpec(layout, [], T), [S, lse, lengths, params], rowGrid(rt, B * H * T, layout), `${name}.probs`);
     const pad = paddingLimits(lengths, H, paddedQueries);
     ops = [
-      await matmul(rt, q, k, keptScores ?? S, { transB: true, alpha: scale, label: `${name}.scores`, autotune: opts.autotune, limit: pad.queries(['N'], 'M') }),
+      await matmul(rt, q, k, keptScores ?? S, { transB: true, alpha: scale, label: `${name}.scores`, autotune: opts.autotune, limit: pad(['N'], 'M') }),
       await probs,
-      await matmul(rt, S, v, headsView(out, B, T, H, D), { label: `${name}.context`, autotune: opts.autotune, limit: pad.queries(['K'], 'M') }),
+      await matmul(rt, S, v, headsView(out, B, T, H, D), { label: `${name}.context`, autotune: opts.autotune, limit: pad(['K'], 'M') }),
     ];
   }
   return {
@@ -399,13 +399,12 @@ const PADDED_QUERIES: readonly PaddedQueries[] = ['attend', 'skip'];
  * The materialised products' run-time limits: batch entry (b, h) reads sequence b's length,
  * so padded keys cost no products — the scores' and probabilities' columns past it (which
  * the row kernels ignore; left zero), the context's and dQ's terms over them (probability
- * 0), and dK's and dV's rows for them (zero gradients): `queries(dims, queryDim)` caps
- * those `dims` and, with padded queries skipped, also the extent over the queries (the
- * scores' and the context's rows, dP's and dQ's rows, dK's and dV's terms: zero, as dO is).
+ * 0), and dK's and dV's rows for them (zero gradients): `pad(dims, queryDim)` caps those
+ * `dims` and, with padded queries skipped, also the extent over the queries (the scores' and
+ * the context's rows, dP's and dQ's rows, dK's and dV's terms: zero, as dO is).
  */
-function paddingLimits(lengths: Tensor, H: number, padded: PaddedQueries): { queries: (dims: LimitDim[], queryDim: LimitDim) => MatmulLimit } {
-  const limit = (dims: LimitDim[]): MatmulLimit => ({ dims, tensor: lengths, per: H });
-  return { queries: (dims, queryDim) => limit(padded === 'skip' ? [...dims, queryDim] : dims) };
+function paddingLimits(lengths: Tensor, H: number, padded: PaddedQueries): (dims: LimitDim[], queryDim: LimitDim) => MatmulLimit {
+  return (dims, queryDim) => ({ dims: padded === 'skip' ? [...dims, queryDim] : dims, tensor: lengths, per: H });
 }
 
 /**
@@ -426,12 +425,12 @@ async function materializedBackward(rt: Runtime, fwd: AttentionForward, dout: Te
   const pad = paddingLimits(fwd.lengths, H, fwd.paddedQueries);
   return {
     ops: [
-      ...(fwd.keptScores ? [] : [await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores`, limit: pad.queries(['N'], 'M') })]),
-      await matmul(rt, dO, v, G, { transB: true, label: `${name}.dprobs`, limit: pad.queries(['N'], 'M') }),
+      ...(fwd.keptScores ? [] : [await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores`, limit: pad(['N'], 'M') })]),
+      await matmul(rt, dO, v, G, { transB: true, label: `${name}.dprobs`, limit: pad(['N'], 'M') }),
       await rt.op(GRADS, probsSpec(layout, ['GRADS'], T), [S, G, fwd.lse, fwd.lengths, fwd.params], rowGrid(rt, B * H * T, layout), `${name}.grads`),
-      await matmul(rt, G, k, dq, { alpha: scale, label: `${name}.dq`, limit: pad.queries(['K'], 'M') }),
-      await matmul(rt, G, q, dk, { transA: true, alpha: scale, label: `${name}.dk`, limit: pad.queries(['M'], 'K') }),
-      await matmul(rt, S, dO, dv, { transA: true, label: `${name}.dv`, limit: pad.queries(['M'], 'K') }),
+      await matmul(rt, G, k, dq, { alpha: scale, label: `${name}.dq`, limit: pad(['K'], 'M') }),
+      await matmul(rt, G, q, dk, { transA: true, alpha: scale, label: `${name}.dk`, limit: pad(['M'], 'K') }),
+      await matmul(rt, S, dO, dv, { transA: true, label: `${name}.dv`, limit: pad(['M'], 'K') }),
     ],
   };
 }

@@ -461,7 +461,7 @@ export class Encoder {
    * forward fused it (f32), else branchDropoutBackward.
    */
   private async residualLayerNormBackward(name: string, dy: Tensor, sum: Tensor, stats: Tensor, dSum: Tensor, stream: number, bufs: BackwardBuffers, o: EncoderOptions): Promise<Tensor> {
-    const rate = this.cfg.hiddenDropout, fused = rate > 0 && this.actType === 'f32';
+    const rate = this.cfg.hiddenDropout, fused = this.fusesBranchDropout();
     const dropout = fused ? { options: { rate, rng: o.dropoutRng, stream }, dx: bufs.dTmp } : undefined;
     this.backwardOps.push(...(await layerNormBackward(this.rt, { dy, x: sum, gamma: this.param(`${name}.weight`), stats, dx: dSum, dgamma: this.grad(`${name}.weight`), dbeta: this.grad(`${name}.bias`), accumulate: true, dropout })));
     return fused ? bufs.dTmp : this.branchDropoutBackward(dSum, stream, bufs, o);
@@ -553,6 +553,11 @@ export class Encoder {
     return y;
   }
 
+  /** Whether the branches' hidden dropout runs inside the residual LayerNorms (layerNorm's fused dropout takes f32). */
+  private fusesBranchDropout(): boolean {
+    return this.cfg.hiddenDropout > 0 && this.actType === 'f32';
+  }
+
   /**
    * sum = dropout(branch) + residual and y = LayerNorm `name`(sum), one op (stats saved for
    * backward); with f16 activations the dropout is an op of its own (layerNorm's fused
@@ -561,7 +566,7 @@ export class Encoder {
   private async residualLayerNorm(name: string, branch: BranchOutput, residual: Tensor, sumLabel: string, statsLabel: string, yLabel: string, eps: number, o: EncoderOptions) {
     const N = this.N, h = this.cfg.hiddenSize, rate = this.cfg.hiddenDropout;
     const sum = this.act([N, h], sumLabel), stats = this.tensor([N, 2], statsLabel), y = this.act([N, h], yLabel);
-    const fused = rate > 0 && this.actType === 'f32';
+    const fused = this.fusesBranchDropout();
     const x = fused ? branch.dense : await this.dropoutForward(branch.dense, () => this.scratch('branch.dropout', [N, h]), branch.stream, o);
     const branchDropout = fused ? { rate, rng: o.dropoutRng, stream: branch.stream } : undefined;
     this.forwardOps.push(await layerNorm(this.rt, x, this.param(`${name}.weight`), this.param(`${name}.bias`), y, stats, { eps, residual, sum, dropout: branchDropout }));
