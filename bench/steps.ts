@@ -37,6 +37,8 @@ export interface StepBenchOptions {
   steps: number;
   /** The attention settings to run the objectives with, one set after another. */
   attentions: (AttentionAlgorithm | 'auto')[];
+  /** f32 (default) or mixed precision. */
+  precision?: Precision;
   /** Profile each step's ops and keep the N slowest (0: no profile). */
   profile?: number;
   /** Notes and the autotuner's log, one line at a time (the CLI: stderr). */
@@ -54,6 +56,7 @@ export interface StepResult {
   objective: ObjectiveName;
   attention: AttentionAlgorithm | 'auto';
   preset: PresetName;
+  precision: Precision;
   batch: number;
   seqLen: number;
   ms: number;
@@ -167,24 +170,25 @@ export async function timeTrainerSteps(rt: Runtime, c: TrainConfig, steps: numbe
 
 export async function benchSteps(rt: Runtime, o: StepBenchOptions): Promise<StepBenchReport> {
   const { data, preset, batch, steps, objectives, attentions } = o;
+  const precision = o.precision ?? 'f32';
   const profileTop = o.profile ?? 0;
   const say = o.log ?? (() => {});
   const table = o.table;
   setAutotuneDefaults({ log: say });
-  say(`adapter: ${rt.gpu.adapter.description} (${rt.gpu.kind}); ${preset}, batch ${batch}; median of ${steps} steps after 2 untimed ones`);
+  say(`adapter: ${rt.gpu.adapter.description} (${rt.gpu.kind}); ${preset}, batch ${batch}, ${precision}; median of ${steps} steps after 2 untimed ones`);
   table?.(`${'objective'.padEnd(10)} ${'attention'.padEnd(13)} ${'ms/step'.padStart(9)} ${'tokens/s'.padStart(9)}  ×mlm\n`);
   const results: StepResult[] = [];
   const runRoot = mkdtempSync(join(tmpdir(), 'electrolite-bench-steps-'));
   try {
     for (const attention of attentions)
       for (const objective of objectives) {
-        const c = stepBenchConfig({ objective, preset, data, run: join(runRoot, `${objective}-${attention}`), batch, steps, attention });
+        const c = stepBenchConfig({ objective, preset, data, run: join(runRoot, `${objective}-${attention}`), batch, steps, attention, precision });
         const mark = rt.pool.mark();
         const { tr, ms } = await timeTrainerSteps(rt, c, steps);
         const prof = profileTop > 0 ? await profileStep(rt, tr) : null;
         rt.pool.releaseSince(mark); // this trainer's tensors: the next objective reuses the buffers
         const seqLen = tr.seqLen;
-        const r: StepResult = { objective, attention, preset, batch, seqLen, ms: Number(ms.toFixed(2)), tokensPerSecond: Math.round((batch * seqLen * 1000) / ms) };
+        const r: StepResult = { objective, attention, preset, precision, batch, seqLen, ms: Number(ms.toFixed(2)), tokensPerSecond: Math.round((batch * seqLen * 1000) / ms) };
         if (prof) {
           const { method, ops } = prof;
           const phases: Record<string, number> = {};

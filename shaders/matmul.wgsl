@@ -79,13 +79,24 @@ struct Params {
   limitPer: u32, kSeg: u32, _p1: u32, _p2: u32,
 }
 
+// f16 operands in VEC mode are bound as words, two halves each, and unpacked in registers:
+// on llvmpipe every component of a load is its own access, so two 32-bit words cost half
+// the accesses of four 16-bit halves (bench/RESULTS.md).
 //#if VEC_A
+//#if A_F16
+@group(0) @binding(0) var<storage, read> A: array<u32>;
+//#else
 @group(0) @binding(0) var<storage, read> A: array<vec4<TA>>;
+//#endif
 //#else
 @group(0) @binding(0) var<storage, read> A: array<TA>;
 //#endif
 //#if VEC_B
+//#if B_F16
+@group(0) @binding(1) var<storage, read> B: array<u32>;
+//#else
 @group(0) @binding(1) var<storage, read> B: array<vec4<TB>>;
+//#endif
 //#else
 @group(0) @binding(1) var<storage, read> B: array<TB>;
 //#endif
@@ -143,9 +154,17 @@ fn extents(z: u32) -> Extents {
 
 // ---- element access ----------------------------------------------------------------
 
+// Element i of a packed f16 operand: half i & 1 of word i >> 1; and four from word w.
+fn half_of(word: u32, i: u32) -> f32 { return unpack2x16float(word)[i & 1u]; }
+fn halves4(lo: u32, hi: u32) -> vec4f { return vec4f(unpack2x16float(lo), unpack2x16float(hi)); }
+
 fn a1(i: u32) -> f32 {
 //#if VEC_A
+//#if A_F16
+  return half_of(A[i >> 1u], i);
+//#else
   return f32(A[i >> 2u][i & 3u]);
+//#endif
 //#else
   return f32(A[i]);
 //#endif
@@ -153,7 +172,11 @@ fn a1(i: u32) -> f32 {
 
 fn b1(i: u32) -> f32 {
 //#if VEC_B
+//#if B_F16
+  return half_of(B[i >> 1u], i);
+//#else
   return f32(B[i >> 2u][i & 3u]);
+//#endif
 //#else
   return f32(B[i]);
 //#endif
@@ -162,7 +185,11 @@ fn b1(i: u32) -> f32 {
 // Four consecutive elements from i (i is a multiple of 4 in VEC mode).
 fn a4(i: u32) -> vec4f {
 //#if VEC_A
+//#if A_F16
+  return halves4(A[i >> 1u], A[(i >> 1u) + 1u]);
+//#else
   return vec4f(A[i >> 2u]);
+//#endif
 //#else
   return vec4f(f32(A[i]), f32(A[i + 1u]), f32(A[i + 2u]), f32(A[i + 3u]));
 //#endif
@@ -170,7 +197,11 @@ fn a4(i: u32) -> vec4f {
 
 fn b4(i: u32) -> vec4f {
 //#if VEC_B
+//#if B_F16
+  return halves4(B[i >> 1u], B[(i >> 1u) + 1u]);
+//#else
   return vec4f(B[i >> 2u]);
+//#endif
 //#else
   return vec4f(f32(B[i]), f32(B[i + 1u]), f32(B[i + 2u]), f32(B[i + 3u]));
 //#endif

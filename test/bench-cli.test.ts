@@ -70,7 +70,7 @@ describe('bench', () => {
     expect(out.results.map((x: { objective: string }) => x.objective)).toEqual(['mlm', 'rts']);
     const [mlm, rts] = out.results;
     for (const x of out.results) {
-      expect(x).toMatchObject({ attention: 'auto', preset: 'tiny', batch: 8, seqLen: 32 });
+      expect(x).toMatchObject({ attention: 'auto', preset: 'tiny', precision: 'f32', batch: 8, seqLen: 32 });
       expect(x.ms).toBeGreaterThan(0);
       expect(Math.abs(x.tokensPerSecond - (8 * 32 * 1000) / x.ms)).toBeLessThanOrEqual(1); // ms is rounded to 0.01 in the JSON
       expect(Object.keys(x.profile.phases)).toEqual(['forward', 'backward', 'optimizer']);
@@ -198,6 +198,9 @@ describe('bench', () => {
     const c = cli(['bench', 'steps', '--attention', 'sparse']);
     expect(c.status).toBe(2);
     expect(c.stderr).toMatch(/bench steps: unknown --attention 'sparse' \(expected auto, both, fused, materialized\)/);
+    const p = cli(['bench', 'steps', '--precision', 'bf16']);
+    expect(p.status).toBe(2);
+    expect(p.stderr).toMatch(/bench steps: unknown --precision 'bf16' \(expected f32, f16\)/);
   });
 });
 

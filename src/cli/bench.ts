@@ -68,8 +68,11 @@ async function stepsCommand(argv: string[]): Promise<number> {
     attention: { type: 'string', default: 'auto' },
     data: { type: 'string' },
     profile: { type: 'string' },
+    precision: { type: 'string', default: 'f32' },
   });
   const preset = values.preset as PresetName;
+  const precision = values.precision as Precision;
+  if (!PRECISIONS.includes(precision)) throw new UsageError(`bench steps: unknown --precision '${precision}' (expected ${PRECISIONS.join(', ')})`);
   if (!(preset in PRESETS)) throw new UsageError(`bench steps: unknown --preset '${preset}' (expected ${Object.keys(PRESETS).join(', ')})`);
   const batch = numberOption('bench steps', 'batch', values.batch, { int: true, min: 1 });
   const steps = numberOption('bench steps', 'steps', values.steps, { int: true, min: 1 });
@@ -83,7 +86,9 @@ async function stepsCommand(argv: string[]): Promise<number> {
 
   const data = await trainingData(values.data);
   const rt = await cliRuntime(values.adapter, json);
-  const report = await benchSteps(rt, { data, preset, batch, objectives, steps, attentions, profile, log: say, table: json ? undefined : stdout });
+  const unavailable = precisionUnavailable(rt, precision);
+  if (unavailable) throw new Error(`bench steps: ${unavailable}`);
+  const report = await benchSteps(rt, { data, preset, batch, objectives, steps, attentions, precision, profile, log: say, table: json ? undefined : stdout });
   if (json) printJson(report);
   rt.destroy();
   return 0;

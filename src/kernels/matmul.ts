@@ -358,8 +358,8 @@ function specFor(tile: MatmulTile, f: {
   );
 }
 
-/** Kernel name in the autotune cache; bump the version when the shader's performance (or the tuning method) changes. @3: interleaved confirmation rounds; @4: subgroup tiles. */
-export const MATMUL_TUNE_KEY = 'matmul@4';
+/** Kernel name in the autotune cache; bump the version when the shader's performance (or the tuning method) changes. @3: interleaved confirmation rounds; @4: subgroup tiles; @5: f16 operands read as packed words. */
+export const MATMUL_TUNE_KEY = 'matmul@5';
 
 const subgroupCheck = new WeakMap<Runtime, Promise<boolean>>();
 
