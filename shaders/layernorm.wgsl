@@ -1,11 +1,12 @@
 // LayerNorm over rows of width h: y = (x - mean)·rstd·γ + β, rstd = 1/sqrt(var + eps),
 // var the biased variance (as BERT). One shader, four kernels chosen by define:
 //  FWD          y, stats = (mean, rstd) per row; with RESIDUAL the input is x + res, and
-//               that sum is written to s (backward needs it); with DROPOUT (RESIDUAL, f32)
-//               x is dropped first exactly as dropout.wgsl would (same draw, same bits),
-//               saving that kernel's pass over x. Passes after the first read s back.
+//               that sum is written to s (backward needs it); with DROPOUT (RESIDUAL)
+//               x is dropped first as dropout.wgsl would (same draw; in f32 the same bits,
+//               in f16 the dropped value enters the sum unrounded), saving that kernel's
+//               pass over x. Passes after the first read s back.
 //  BWD_DX       dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ, x̂ = (x − mean)·rstd;
-//               with DROPOUT (f32) also dx through the forward's dropout of its x.
+//               with DROPOUT also dx through the forward's dropout of its x.
 //  BWD_PARTIAL  per block of rows: Σ dy·x̂ and Σ dy per column → part[block, 2, h].
 //  BWD_FINAL    dγ[c] = Σ_blocks part[b, 0, c], dβ[c] = Σ_blocks part[b, 1, c], in block
 //               order (ACCUMULATE: added to the existing gradients). No float atomics.
@@ -59,8 +60,10 @@ struct Params { rows: u32, h: u32, gridX: u32, eps: f32, rowsPerBlock: u32, bloc
 //#if DROPOUT
 @group(0) @binding(8) var<storage, read> rng: array<u32>; // [seed, step]
 
-// x[i] dropped as dropout.wgsl stores it.
-fn x_in(i: u32) -> FV { return FV(SV(dropped(i, FV(x[i])))); }
+// x[i] dropped as dropout.wgsl computes it, not rounded to the storage type: in f32 the bits
+// dropout.wgsl stores; in f16 one rounding fewer (a rounding between two f32 operations is
+// what compilers drop — lavapipe does — so keeping it would differ by adapter).
+fn x_in(i: u32) -> FV { return dropped(i, FV(x[i])); }
 //#else
 fn x_in(i: u32) -> FV { return FV(x[i]); }
 //#endif
@@ -95,7 +98,8 @@ fn load_again(i: u32) -> FV {
 @group(0) @binding(5) var<uniform> p: Params;
 //#if DROPOUT
 // The forward's dropout of its x (RESIDUAL + DROPOUT), backward: dx_dropped = dropout'(dx),
-// as dropout.wgsl computes it from the stored dx (the same bits; f32).
+// as dropout.wgsl computes it from the stored dx (the same bits in f32; in f16 from dx
+// before its rounding).
 @group(0) @binding(6) var<storage, read> rng: array<u32>; // [seed, step]
 @group(0) @binding(7) var<storage, read_write> dx_dropped: array<SV>;
 

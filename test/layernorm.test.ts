@@ -55,7 +55,7 @@ describe('layernorm forward', () => {
       }
   });
 
-  it("dropout of x fused into the residual add: the same bits as the dropout op and then the residual LayerNorm (every layout, odd and vec4 widths); f16 refused", async () => {
+  it("dropout of x fused into the residual add: the same bits as the dropout op and then the residual LayerNorm (every layout, odd and vec4 widths)", async () => {
     const rt = await getRuntime();
     const rng = dropoutRng(rt, 1234, 7);
     const dtype = 'f32';
@@ -81,11 +81,49 @@ describe('layernorm forward', () => {
     const x = rt.empty([2, 4]), g = rt.empty([4]);
     await expect(() => layerNorm(rt, x, g, g, rt.empty([2, 4]), rt.empty([2, 2]), { dropout: { rate: 0.1, rng, stream: 0 } })).toThrow(/layernorm: 'dropout' \(of x\) is only fused with 'residual'/);
     await expect(() => layerNorm(rt, x, g, g, rt.empty([2, 4]), rt.empty([2, 2]), { residual: x, sum: rt.empty([2, 4]), dropout: { rate: 1, rng, stream: 0 } })).toThrow(/layernorm.residual: rate must be in \[0, 1\), got 1/);
-    if (rt.caps.f16) {
-      const x16 = rt.empty([2, 4], 'f16');
-      await expect(() => layerNorm(rt, x16, g, g, rt.empty([2, 4], 'f16'), rt.empty([2, 2]), { residual: x16, sum: rt.empty([2, 4], 'f16'), dropout: { rate: 0.1, rng, stream: 0 } })).toThrow(/layernorm.residual: the fused dropout takes f32 activations, got f16/);
-    }
     rt.release(x, g, rng);
+  });
+
+  it('f16: the fused dropout\'s sum is the f32 kernel\'s rounded once (the dropped value unrounded), y within f16 error; backward dx through it likewise', async () => {
+    const rt = await getRuntime();
+    if (!rt.caps.f16) {
+      expect(() => rt.empty([2, 2], 'f16')).toThrow(/shader-f16/);
+      return;
+    }
+    const rng = dropoutRng(rt, 77, 2);
+    const r16 = (a: Float32Array) => fromF16(toF16(a));
+    for (const variant of variants(rt))
+      for (const [rows, h] of [[9, 257], [5, 128]] as const) {
+        // f16-exact inputs, so both precisions start from the same numbers.
+        const { x, gamma, beta, dy } = inputs(rows, h, rows * 7 + h);
+        const [x16, res16, dy16] = [x, randomNormal(rows * h, h + 9), dy].map(r16);
+        const drop = { rate: 0.3, rng, stream: 5 };
+        const tg = rt.upload(gamma, [h]), tb = rt.upload(beta, [h]), dg = rt.empty([h]), db = rt.empty([h]);
+        const run = async (dtype: 'f32' | 'f16') => {
+          const tx = rt.upload(x16, [rows, h], dtype), tr = rt.upload(res16, [rows, h], dtype), tdy = rt.upload(dy16, [rows, h], dtype);
+          const [y, sum, dx, dd] = [0, 1, 2, 3].map(() => rt.empty([rows, h], dtype)), stats = rt.empty([rows, 2]);
+          await rt.run(
+            await layerNorm(rt, tx, tg, tb, y, stats, { variant, residual: tr, sum, dropout: drop }),
+            ...(await layerNormBackward(rt, { dy: tdy, x: sum, gamma: tg, stats, dx, dgamma: dg, dbeta: db, variant, dropout: { options: drop, dx: dd } })),
+          );
+          const out = { y: await rt.read(y), sum: await rt.read(sum), dx: await rt.read(dx), dd: await rt.read(dd) };
+          rt.release(tx, tr, tdy, y, sum, dx, dd, stats);
+          return out;
+        };
+        const [a, b] = [await run('f32'), await run('f16')];
+        const what = `${rows}x${h} ${variant}`;
+        // One f16 rounding of the f32 kernel's sum: the dropped value was not rounded first.
+        expectClose(b.sum, a.sum, { atol: 1e-6, rtol: 2 ** -11 }, `sum ${what}`);
+        expect(b.sum.every((v, i) => (v === 0) === (a.sum[i] === 0)), `zeros of the sum ${what}`).toBe(true);
+        expectClose(b.y, a.y, { atol: 4e-3, rtol: 4e-3 }, `y ${what}`);
+        // dx from the f16 sums; the dropped dx is dx's dropout before dx's rounding: the same mask.
+        expectClose(b.dx, a.dx, { atol: 2e-2, rtol: 1e-2 }, `dx ${what}`);
+        expectClose(b.dd, a.dd, { atol: 2e-2, rtol: 1e-2 }, `dropped dx ${what}`);
+        expect(b.dd.every((v, i) => (v === 0) === (a.dd[i] === 0)), `mask of the dropped dx ${what}`).toBe(true);
+        expect(a.dd.some((v) => v === 0) && a.dd.some((v) => v !== 0), `mask ${what}`).toBe(true);
+        rt.release(tg, tb, dg, db);
+      }
+    rt.release(rng);
   });
 
   it('rejects bad shapes naming the op and the shapes', async () => {
@@ -142,7 +180,7 @@ describe('layernorm backward', () => {
       }
   });
 
-  it('dx through the forward\'s fused dropout: the same bits as dropoutBackward of dx (every layout, odd and vec4 widths, rate 0 a copy); f16 refused', async () => {
+  it('dx through the forward\'s fused dropout: the same bits as dropoutBackward of dx (every layout, odd and vec4 widths, rate 0 a copy)', async () => {
     const rt = await getRuntime();
     const rng = dropoutRng(rt, 99, 4);
     for (const variant of variants(rt))
@@ -168,10 +206,6 @@ describe('layernorm backward', () => {
         }
     const x = rt.empty([2, 4]), g = rt.empty([4]), st = rt.empty([2, 2]);
     await expect(() => layerNormBackward(rt, { dy: x, x, gamma: g, stats: st, dx: x, dgamma: g, dbeta: g, dropout: { options: { rate: 0.1, rng, stream: 0 }, dx: x } })).rejects.toThrow(/layernorm.backward: dropout.dx must not share a buffer with dx/);
-    if (rt.caps.f16) {
-      const x16 = rt.empty([2, 4], 'f16');
-      await expect(() => layerNormBackward(rt, { dy: x16, x: x16, gamma: g, stats: st, dx: rt.empty([2, 4], 'f16'), dgamma: g, dbeta: g, dropout: { options: { rate: 0.1, rng, stream: 0 }, dx: rt.empty([2, 4], 'f16') } })).rejects.toThrow(/layernorm.backward: the fused dropout takes f32 activations, got f16/);
-    }
     rt.release(x, g, st, rng);
   });
 

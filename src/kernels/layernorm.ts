@@ -36,12 +36,8 @@ for (const l of ROW_LAYOUTS)
       registerVariants(
         { sig: FWD, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD'], h)), f16) },
         { sig: FWD_RES, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD', 'RESIDUAL'], h)), f16) },
-        ...(f16
-          ? []
-          : [
-              { sig: FWD_RES_DROP, spec: layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD', 'RESIDUAL', 'DROPOUT'], h)) },
-              { sig: BWD_DX_DROP, spec: layoutSpec('layernorm.wgsl', l, {}, withVec4(['BWD_DX', 'DROPOUT'], h)) },
-            ]),
+        { sig: FWD_RES_DROP, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['FWD', 'RESIDUAL', 'DROPOUT'], h)), f16) },
+        { sig: BWD_DX_DROP, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['BWD_DX', 'DROPOUT'], h)), f16) },
         { sig: BWD_DX, spec: spec16(layoutSpec('layernorm.wgsl', l, {}, withVec4(['BWD_DX'], h)), f16) },
       );
 const partialSpec = (h: number, f16: boolean): ShaderSpec => spec16({ file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1 }, defines: withVec4(['BWD_PARTIAL'], h) }, f16);
@@ -59,9 +55,9 @@ export interface LayerNormOptions {
   /** ... and write that sum here (same shape as x): backward's x. Required with residual. */
   sum?: Tensor;
   /**
-   * With residual and f32 activations: x dropped first, exactly as `dropout` with these
-   * options would (the same bits; its backward is dropoutBackward with them), without that
-   * op's pass over x.
+   * With residual: x dropped first, as `dropout` with these options would (in f32 the same
+   * bits; in f16 the dropped value enters the sum unrounded, one f16 rounding fewer), its
+   * backward dropoutBackward with them — without that op's pass over x.
    */
   dropout?: DropoutOptions;
   variant?: RowVariant;
@@ -110,9 +106,6 @@ export function layerNorm(rt: Runtime, x: Tensor, gamma: Tensor, beta: Tensor, y
     sameShape(name, 'sum', opts.sum, x);
   } else if (opts.sum) throw new Error(`${name}: 'sum' is only written with 'residual'`);
   if (opts.dropout && !opts.residual) throw new Error(`${name}: 'dropout' (of x) is only fused with 'residual'`);
-  // In f16 the compiler may keep the dropped value unrounded before the add (lavapipe does),
-  // so the fused sum would not be the separate dropout's bits.
-  if (opts.dropout && x.dtype !== 'f32') throw new Error(`${name}: the fused dropout takes f32 activations, got ${x.dtype} (run dropout as its own op)`);
   const drop = opts.dropout ? dropoutFields(name, opts.dropout) : { threshold: 0, stream: 0, scale: 1 };
   const layout = rowLayout(rt, opts.variant, name);
   const [gx, gy] = rowGrid(rt, rows, layout);
@@ -145,8 +138,9 @@ export interface LayerNormBackwardArgs {
   /** Add to dgamma/dbeta instead of overwriting (gradient accumulation). dx is always written. */
   accumulate?: boolean;
   /**
-   * The forward's fused dropout (its `dropout` options, f32): dx through it is also written
-   * to `dx`, the same bits as dropoutBackward of dx, without that op's pass.
+   * The forward's fused dropout (its `dropout` options): dx through it is also written to
+   * `dx` — in f32 the same bits as dropoutBackward of dx; in f16 from dx before its rounding —
+   * without that op's pass.
    */
   dropout?: { options: DropoutOptions; dx: Tensor };
   variant?: RowVariant;
@@ -163,7 +157,6 @@ export async function layerNormBackward(rt: Runtime, a: LayerNormBackwardArgs): 
   sameShape(name, 'dx', a.dx, a.x);
   checkStats(name, a.stats, rows);
   if (a.dropout) {
-    if (a.x.dtype !== 'f32') throw new Error(`${name}: the fused dropout takes f32 activations, got ${a.x.dtype}`);
     sameShape(name, 'dropout.dx', a.dropout.dx, a.x);
     if (a.dropout.dx.buffer === a.dx.buffer) throw new Error(`${name}: dropout.dx must not share a buffer with dx`);
   }
@@ -178,7 +171,7 @@ export async function layerNormBackward(rt: Runtime, a: LayerNormBackwardArgs): 
   const units = vec4Defines(h) ? h / 4 : h; // columns per access (withVec4)
   return [
     a.dropout
-      ? await rt.op(BWD_DX_DROP, layoutSpec('layernorm.wgsl', layout, {}, withVec4(['BWD_DX', 'DROPOUT'], h)), [a.dy, a.x, a.gamma, a.stats, a.dx, params, a.dropout.options.rng, a.dropout.dx], [gx, gy], `${name}.dx`)
+      ? await rt.op(BWD_DX_DROP, spec16(layoutSpec('layernorm.wgsl', layout, {}, withVec4(['BWD_DX', 'DROPOUT'], h)), f16), [a.dy, a.x, a.gamma, a.stats, a.dx, params, a.dropout.options.rng, a.dropout.dx], [gx, gy], `${name}.dx`)
       : await rt.op(BWD_DX, spec16(layoutSpec('layernorm.wgsl', layout, {}, withVec4(['BWD_DX'], h)), f16), [a.dy, a.x, a.gamma, a.stats, a.dx, params], [gx, gy], `${name}.dx`),
     await rt.op(BWD_PARTIAL, partialSpec(h, f16), [a.dy, a.x, a.stats, part, params], [Math.ceil(units / COL_WG), blocks], `${name}.partial`),
     await rt.op(BWD_FINAL, { file: 'layernorm.wgsl', consts: { WG: COL_WG, TPR: 1, ACCUMULATE: Boolean(a.accumulate) }, defines: ['BWD_FINAL'] }, [part, a.dgamma, a.dbeta, params], [Math.ceil(h / COL_WG), 1], `${name}.params_grad`),

@@ -553,15 +553,14 @@ export class Encoder {
     return y;
   }
 
-  /** Whether the branches' hidden dropout runs inside the residual LayerNorms (layerNorm's fused dropout takes f32). */
+  /** Whether the branches' hidden dropout runs inside the residual LayerNorms (there is one to run). */
   private fusesBranchDropout(): boolean {
-    return this.cfg.hiddenDropout > 0 && this.actType === 'f32';
+    return this.cfg.hiddenDropout > 0;
   }
 
   /**
    * sum = dropout(branch) + residual and y = LayerNorm `name`(sum), one op (stats saved for
-   * backward); with f16 activations the dropout is an op of its own (layerNorm's fused
-   * dropout takes f32).
+   * backward; with f16 activations the dropped branch enters the sum unrounded).
    */
   private async residualLayerNorm(name: string, branch: BranchOutput, residual: Tensor, sumLabel: string, statsLabel: string, yLabel: string, eps: number, o: EncoderOptions) {
     const N = this.N, h = this.cfg.hiddenSize, rate = this.cfg.hiddenDropout;
