@@ -201,8 +201,9 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
           const live = rt.pool.getStats().liveBytes;
           const built = await mc.setup(rt);
           const matmulBytes = rt.pool.getStats().liveBytes - live;
-          // The peers train in f32: they run beside the f32 row only.
-          const peer = precision === 'f32' ? PEER_OBJECTIVE[objective] : null;
+          // The peers train in f32. The tfjs peer runs beside an f16 row too (its ratio is mixed
+          // precision against TensorFlow.js's f32, the same model and objective); torch's beside f32 only.
+          const peer = PEER_OBJECTIVE[objective];
           const tfjs = o.tfjs && peer ? tfjsTrainer(o.tfjs, cfg, peer, o.batch, T) : null;
           const ours: number[] = [], matmulMs: number[] = [], theirs: number[] = [], timedSteps: number[] = [];
           try {
@@ -252,7 +253,7 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
           r.vs_tfjs = Number((r.tokens_per_s / t.tokens_per_s).toFixed(2));
           r.tfjs_first_loss = t.first_loss;
         }
-        if (o.torch && peer) {
+        if (o.torch && peer && precision === 'f32') {
           const t = runTorchPeer(o.torch.python, cfg, peer, o.batch, T, o.steps);
           say(`torch peer (${t.threads} threads): ${model} ${objective} ${t.tokens_per_s} tokens/s, ${t.step_ms} ms/step`);
           r.torch_tokens_per_s = t.tokens_per_s;

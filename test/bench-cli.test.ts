@@ -161,12 +161,15 @@ describe('bench', () => {
     expect(r16.peak_mem_mb).toBeLessThan(r32.peak_mem_mb);
   }, 300_000);
 
-  it('train --vs tfjs: the same model and objectives in TensorFlow.js on its WebGPU backend, in the same run; the ratio', () => {
-    const r = cli(['bench', 'train', '--json', '--data', data, '--model', 'tiny', '--objectives', 'mlm,rts', '--batch', '2', '--steps', '1', '--vs', 'tfjs']);
+  it('train --vs tfjs: the same model and objectives in TensorFlow.js on its WebGPU backend, in the same run; the ratio (beside f16 rows too)', async () => {
+    const rt = await getRuntime();
+    const precision = rt.caps.f16 ? 'f32,f16' : 'f32';
+    const r = cli(['bench', 'train', '--json', '--data', data, '--model', 'tiny', '--objectives', 'mlm,rts', '--batch', '2', '--steps', '1', '--vs', 'tfjs', '--precision', precision]);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
-    const [m, t] = out.results;
-    for (const x of [m, t]) {
+    expect(out.results.map((x: { precision: string }) => x.precision)).toEqual(rt.caps.f16 ? ['f32', 'f16', 'f32', 'f16'] : ['f32', 'f32']);
+    const [m, t] = out.results.filter((x: { precision: string }) => x.precision === 'f32');
+    for (const x of out.results) {
       expect(x.tfjs_tokens_per_s).toBeGreaterThan(0);
       expect(x.vs_tfjs).toBeCloseTo(x.tokens_per_s / x.tfjs_tokens_per_s, 1);
     }
