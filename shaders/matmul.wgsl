@@ -154,7 +154,7 @@ fn extents(z: u32) -> Extents {
 
 // ---- element access ----------------------------------------------------------------
 
-// Element i of a packed f16 operand: half i & 1 of word i >> 1; and four from word w.
+// A packed f16 operand: element i is half i & 1 of word i >> 1; a quad is two words.
 fn half_of(word: u32, i: u32) -> f32 { return unpack2x16float(word)[i & 1u]; }
 fn halves4(lo: u32, hi: u32) -> vec4f { return vec4f(unpack2x16float(lo), unpack2x16float(hi)); }
 
