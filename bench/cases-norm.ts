@@ -5,13 +5,14 @@
 import type { BenchCase } from './harness.js';
 import { fill } from './harness.js';
 import type { Runtime, Op } from '../src/gpu/runtime.js';
-import type { Tensor } from '../src/gpu/tensor.js';
+import type { DType, Tensor } from '../src/gpu/tensor.js';
 import { layerNorm, layerNormBackward } from '../src/kernels/layernorm.js';
 import { softmax, softmaxBackward } from '../src/kernels/softmax.js';
 import { gelu, geluBackward } from '../src/kernels/gelu.js';
 import { dropout, dropoutRng } from '../src/kernels/dropout.js';
 import { embedding, embeddingBackward } from '../src/kernels/embedding.js';
 import { argmaxRows, reduceAll, type RowVariant } from '../src/kernels/reduce.js';
+import { castToF16 } from '../src/kernels/elementwise.js';
 
 const N = 4096, H = 256;
 
@@ -24,9 +25,9 @@ function ids(n: number, v: number, seed: number): Uint32Array {
   });
 }
 
-function withTensors(rt: Runtime, make: (t: (data: ArrayLike<number>, shape: number[], dtype?: 'f32' | 'u32') => Tensor) => Promise<Op[]>): Promise<{ ops: Op[]; release(): void }> {
+function withTensors(rt: Runtime, make: (t: (data: ArrayLike<number>, shape: number[], dtype?: DType) => Tensor) => Promise<Op[]>): Promise<{ ops: Op[]; release(): void }> {
   const all: Tensor[] = [];
-  const t = (data: ArrayLike<number>, shape: number[], dtype: 'f32' | 'u32' = 'f32') => {
+  const t = (data: ArrayLike<number>, shape: number[], dtype: DType = 'f32') => {
     const x = rt.upload(data, shape, dtype);
     all.push(x);
     return x;
@@ -166,6 +167,7 @@ export function normCases(): BenchCase[] {
         }),
     });
   }
+  cases.push(...f16Cases());
   cases.push({
     kernel: 'reduce_all.sumsq',
     shape: `[30522, ${H}]`,
@@ -186,5 +188,42 @@ export function normCases(): BenchCase[] {
         return [await argmaxRows(rt, x, o)];
       }),
   });
+  return cases;
+}
+
+/**
+ * The row and elementwise kernels of a mixed-precision step, f16 activations (statistics and
+ * arithmetic f32): the residual LayerNorm with its fused dropout and its backward, GELU both
+ * ways, dropout, and the f32 → f16 cast of the weights the matmuls read.
+ */
+function f16Cases(): BenchCase[] {
+  type Make = (rt: Runtime, t: (data: ArrayLike<number>, shape: number[], dtype?: DType) => Tensor) => Promise<Op[]>;
+  const cases: BenchCase[] = [];
+  const add = (kernel: string, shape: number[], bytes: number, make: Make): void => {
+    cases.push({ kernel: `${kernel} f16`, shape: `[${shape.join(', ')}]`, bytes, needs: 'f16', setup: (rt) => withTensors(rt, (t) => make(rt, t)) });
+  };
+  const F = 4 * H, NH = N * H;
+  const ln = (t: Parameters<Make>[1]) => {
+    const rng = t([1, 2], [2], 'u32');
+    return { x: t(fill(NH, 1), [N, H], 'f16'), r: t(fill(NH, 7), [N, H], 'f16'), g: t(fill(H, 2), [H]), b: t(fill(H, 3), [H]), y: t(new Float32Array(NH), [N, H], 'f16'),
+      s: t(new Float32Array(NH), [N, H], 'f16'), st: t(new Float32Array(2 * N), [N, 2]), dropout: { rate: 0.1, rng, stream: 0 } };
+  };
+  add('layernorm.residual+dropout', [N, H], 2 * 4 * NH, async (rt, t) => {
+    const a = ln(t);
+    return [await layerNorm(rt, a.x, a.g, a.b, a.y, a.st, { residual: a.r, sum: a.s, dropout: a.dropout })];
+  });
+  add('layernorm.backward+dropout', [N, H], 2 * 5 * NH, async (rt, t) => {
+    const a = ln(t);
+    await rt.run(await layerNorm(rt, a.x, a.g, a.b, a.y, a.st, { residual: a.r, sum: a.s, dropout: a.dropout }));
+    const dy = t(fill(NH, 4), [N, H], 'f16'), dx = t(new Float32Array(NH), [N, H], 'f16'), dxd = t(new Float32Array(NH), [N, H], 'f16');
+    return layerNormBackward(rt, { dy, x: a.s, gamma: a.g, stats: a.st, dx, dgamma: t(new Float32Array(H), [H]), dbeta: t(new Float32Array(H), [H]), dropout: { options: a.dropout, dx: dxd } });
+  });
+  for (const bwd of [false, true])
+    add(bwd ? 'gelu.erf.backward' : 'gelu.erf', [N, F], (bwd ? 3 : 2) * 2 * N * F, async (rt, t) => {
+      const x = t(fill(N * F, 8), [N, F], 'f16'), dy = t(fill(N * F, 9), [N, F], 'f16'), o = t(new Float32Array(N * F), [N, F], 'f16');
+      return [bwd ? await geluBackward(rt, x, dy, o) : await gelu(rt, x, o)];
+    });
+  add('dropout p=0.1', [N, H], 2 * 2 * NH, async (rt, t) => [await dropout(rt, t(fill(NH, 10), [N, H], 'f16'), t(new Float32Array(NH), [N, H], 'f16'), { rate: 0.1, rng: t([1, 2], [2], 'u32'), stream: 0 })]);
+  add('elementwise.cast', [F, H], 6 * F * H, async (rt, t) => [await castToF16(rt, t(fill(F * H, 11), [F, H]), t(new Float32Array(F * H), [F, H], 'f16'))]);
   return cases;
 }
