@@ -5,28 +5,21 @@
 // key = (seed, 0)) and is kept when that word ≥ threshold = rate·2^32 (threshold 0 keeps
 // everything; with scale 1 the output is then exactly the input). seed and step are read
 // from the `rng` buffer at run time, so one recorded op serves every training step.
-// F16: in/out stored as f16 (ST); the scaling is computed in f32.
-// VEC4 (n a multiple of 4): the 4 elements move as one vector — on CPU adapters every
-// access costs per invocation, so one vec4 access replaces four (the Philox draw dominates:
-// 1.2× on lavapipe at 2 threads, even at 8; bench/RESULTS.md).
+// F16: in/out stored as f16; the scaling is computed in f32.
+// VEC4 (n a multiple of 4): the 4 elements move as one storage unit (SV, activation_storage.wgsl)
+// — on CPU adapters every access costs per invocation (the Philox draw dominates: 1.2× on
+// lavapipe at 2 threads, even at 8; bench/RESULTS.md).
 //#if F16
 enable f16;
-alias ST = f16;
-//#else
-alias ST = f32;
 //#endif
+//#include activation_storage.wgsl
 
 const WG: u32 = 64u;
 
 struct Params { n: u32, gridX: u32, threshold: u32, stream: u32, scale: f32, _p0: u32, _p1: u32, _p2: u32 }
 
-//#if VEC4
-@group(0) @binding(0) var<storage, read> inp: array<vec4<ST>>;
-@group(0) @binding(1) var<storage, read_write> out: array<vec4<ST>>;
-//#else
-@group(0) @binding(0) var<storage, read> inp: array<ST>;
-@group(0) @binding(1) var<storage, read_write> out: array<ST>;
-//#endif
+@group(0) @binding(0) var<storage, read> inp: array<SV>;
+@group(0) @binding(1) var<storage, read_write> out: array<SV>;
 @group(0) @binding(2) var<storage, read> rng: array<u32>; // [seed, step]
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -45,7 +38,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (p.threshold == 0u) {
     out[q] = inp[q];
   } else {
-    out[q] = vec4<ST>(select(vec4f(0.0), vec4f(inp[q]) * p.scale, bits >= vec4u(p.threshold)));
+    out[q] = unit_out(select(vec4f(0.0), unit_in(inp[q]) * p.scale, bits >= vec4u(p.threshold)));
   }
 //#else
   for (var k = 0u; k < 4u; k++) {
@@ -55,7 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       if (p.threshold == 0u) {
         out[i] = v; // rate 0: a copy, no multiply (denormals survive on every device)
       } else {
-        out[i] = select(ST(0.0), ST(f32(v) * p.scale), bits[k] >= p.threshold);
+        out[i] = select(SV(0.0), unit_out(unit_in(v) * p.scale), bits[k] >= p.threshold);
       }
     }
   }

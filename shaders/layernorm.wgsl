@@ -11,33 +11,19 @@
 //  BWD_FINAL    dγ[c] = Σ_blocks part[b, 0, c], dβ[c] = Σ_blocks part[b, 1, c], in block
 //               order (ACCUMULATE: added to the existing gradients). No float atomics.
 // Row kernels use the layouts of row_common.wgsl (WG, TPR; SUBGROUPS).
-// F16: the activations (x, res, s, y, dy, dx) are stored as f16 (ST); γ, β, stats and
-// the parameter gradients stay f32; all arithmetic is f32.
-// VEC4 (h a multiple of 4): every access moves four columns (SV / FV), and each invocation
-// sums its row's columns in four partial sums first — on CPU adapters every access costs
-// per invocation, so one vec4 access replaces four (as in gelu.wgsl). Columns, bases and
-// strides below count these units (W columns each).
+// F16: the activations (x, res, s, y, dy, dx) are stored as f16; γ, β, stats and the
+// parameter gradients stay f32; all arithmetic is f32.
+// VEC4 (h a multiple of 4): every access moves four columns (a storage unit SV, f32 FV;
+// activation_storage.wgsl), and each invocation sums its row's columns in four partial sums
+// first — on CPU adapters every access costs per invocation. Columns, bases and strides
+// below count these units (W columns each).
 //#if SUBGROUPS
 enable subgroups;
 //#endif
 //#if F16
 enable f16;
-alias ST = f16;
-//#else
-alias ST = f32;
 //#endif
-
-//#if VEC4
-alias SV = vec4<ST>;
-alias FV = vec4f;
-const W: u32 = 4u;
-fn hsum(v: FV) -> f32 { return (v.x + v.y) + (v.z + v.w); }
-//#else
-alias SV = ST;
-alias FV = f32;
-const W: u32 = 1u;
-fn hsum(v: FV) -> f32 { return v; }
-//#endif
+//#include activation_storage.wgsl
 
 const WG: u32 = 64u;
 const TPR: u32 = 64u;
@@ -63,16 +49,16 @@ struct Params { rows: u32, h: u32, gridX: u32, eps: f32, rowsPerBlock: u32, bloc
 // x[i] dropped as dropout.wgsl computes it, not rounded to the storage type: in f32 the bits
 // dropout.wgsl stores; in f16 one rounding fewer (a rounding between two f32 operations is
 // what compilers drop — lavapipe does — so keeping it would differ by adapter).
-fn x_in(i: u32) -> FV { return dropped(i, FV(x[i])); }
+fn x_in(i: u32) -> FV { return dropped(i, unit_in(x[i])); }
 //#else
-fn x_in(i: u32) -> FV { return FV(x[i]); }
+fn x_in(i: u32) -> FV { return unit_in(x[i]); }
 //#endif
 
 // The first pass's input.
 fn load_in(i: u32) -> FV {
 //#if RESIDUAL
   // The sum as stored in s (rounded to ST), so that forward and backward see the same input.
-  return FV(SV(x_in(i) + FV(res[i])));
+  return unit_in(unit_out(x_in(i) + unit_in(res[i])));
 //#else
   return x_in(i);
 //#endif
@@ -82,9 +68,9 @@ fn load_in(i: u32) -> FV {
 // (one load, not two, and no second draw).
 fn load_again(i: u32) -> FV {
 //#if RESIDUAL
-  return FV(s[i]);
+  return unit_in(s[i]);
 //#else
-  return FV(x[i]);
+  return unit_in(x[i]);
 //#endif
 }
 //#endif
@@ -104,11 +90,11 @@ fn load_again(i: u32) -> FV {
 @group(0) @binding(7) var<storage, read_write> dx_dropped: array<SV>;
 
 fn store_dx(i: u32, v: FV) {
-  dx[i] = SV(v);
-  dx_dropped[i] = SV(dropped(i, v));
+  dx[i] = unit_out(v);
+  dx_dropped[i] = unit_out(dropped(i, v));
 }
 //#else
-fn store_dx(i: u32, v: FV) { dx[i] = SV(v); }
+fn store_dx(i: u32, v: FV) { dx[i] = unit_out(v); }
 //#endif
 //#endif
 
@@ -152,7 +138,7 @@ fn main(invocation: RowInvocation) {
   for (var c = r.lane; c < r.len; c += TPR) {
     let v = load_in(r.base + c);
 //#if RESIDUAL
-    s[r.base + c] = SV(v);
+    s[r.base + c] = unit_out(v);
 //#endif
     s1 += v;
   }
@@ -166,7 +152,7 @@ fn main(invocation: RowInvocation) {
   let variance = row_reduce(hsum(s2), 0u, invocation) / f32(p.h);
   let rstd = 1.0 / sqrt(variance + p.eps);
   for (var c = r.lane; c < r.len; c += TPR) {
-    y[r.base + c] = SV((load_again(r.base + c) - mean) * rstd * gamma[c] + beta[c]);
+    y[r.base + c] = unit_out((load_again(r.base + c) - mean) * rstd * gamma[c] + beta[c]);
   }
   if (r.len > 0u && r.lane == 0u) {
     stats[2u * r.row] = mean;
@@ -188,15 +174,15 @@ fn main(invocation: RowInvocation) {
   var sa = FV(0.0);
   var sb = FV(0.0);
   for (var c = r.lane; c < r.len; c += TPR) {
-    let g = FV(dy[r.base + c]) * gamma[c];
+    let g = unit_in(dy[r.base + c]) * gamma[c];
     sa += g;
-    sb += g * (FV(x[r.base + c]) - mean) * rstd;
+    sb += g * (unit_in(x[r.base + c]) - mean) * rstd;
   }
   let ma = row_reduce(hsum(sa), 0u, invocation) / f32(p.h);
   let mb = row_reduce(hsum(sb), 0u, invocation) / f32(p.h);
   for (var c = r.lane; c < r.len; c += TPR) {
-    let g = FV(dy[r.base + c]) * gamma[c];
-    let xh = (FV(x[r.base + c]) - mean) * rstd;
+    let g = unit_in(dy[r.base + c]) * gamma[c];
+    let xh = (unit_in(x[r.base + c]) - mean) * rstd;
     store_dx(r.base + c, rstd * (g - ma - xh * mb));
   }
 }
@@ -215,8 +201,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var sg = FV(0.0);
   var sb = FV(0.0);
   for (var r = r0; r < r1; r++) {
-    let d = FV(dy[r * cols + c]);
-    sg += d * (FV(x[r * cols + c]) - stats[2u * r]) * stats[2u * r + 1u];
+    let d = unit_in(dy[r * cols + c]);
+    sg += d * (unit_in(x[r * cols + c]) - stats[2u * r]) * stats[2u * r + 1u];
     sb += d;
   }
   part[(2u * blk) * cols + c] = sg;
