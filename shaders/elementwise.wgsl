@@ -4,13 +4,34 @@
 //                  11 tanh:   out = tanh(a)            (b unused; BERT's pooler)
 //                  12 tanh backward: out = b · (1 − a²), a = tanh's output y, b = dy
 //                  13 cast:   out = a, converted to out's type (b unused)
-// A 2-D grid covers arrays longer than 65535 workgroups; each invocation handles one element.
+// A 2-D grid covers arrays longer than 65535 workgroups; each invocation handles one element,
+// or with VEC4 (n a multiple of 4) four, moved as one unit per access (activation_storage.wgsl:
+// on CPU adapters every access costs per invocation, and fewer invocations cost less).
 // Storage (arithmetic is f32): AB_F16 stores a and b as f16, OUT_F16 stores out as f16 — both
 // for f16 activations (mixed precision), OUT_F16 alone for casting f32 master weights to the
 // f16 copies the matmuls read.
 //#if F16
 enable f16;
 //#endif
+//#include activation_storage.wgsl
+
+// A unit of a and b (TAB) and of out (TOUT) in storage, and their conversions to f32 (FV).
+//#if VEC4
+//#if AB_F16
+alias TAB = vec2u;
+fn ab_in(w: TAB) -> FV { return halves_in(w); }
+//#else
+alias TAB = vec4f;
+fn ab_in(w: TAB) -> FV { return w; }
+//#endif
+//#if OUT_F16
+alias TOUT = vec2u;
+fn out_of(v: FV) -> TOUT { return halves_out(v); }
+//#else
+alias TOUT = vec4f;
+fn out_of(v: FV) -> TOUT { return v; }
+//#endif
+//#else
 //#if AB_F16
 alias TAB = f16;
 //#else
@@ -20,6 +41,9 @@ alias TAB = f32;
 alias TOUT = f16;
 //#else
 alias TOUT = f32;
+//#endif
+fn ab_in(w: TAB) -> FV { return f32(w); }
+fn out_of(v: FV) -> TOUT { return TOUT(v); }
 //#endif
 
 const OP: u32 = 0u;
@@ -34,10 +58,10 @@ struct Params { n: u32, rowStride: u32, alpha: f32, beta: f32 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * p.rowStride + wid.x) * WG + lid;
-  if (i >= p.n) { return; }
-  let x = f32(a[i]);
-  var y: f32;
+  let i = (wid.y * p.rowStride + wid.x) * WG + lid; // a unit of W elements
+  if (i * W >= p.n) { return; }
+  let x = ab_in(a[i]);
+  var y: FV;
   if (OP == 13u) {
     y = x;
   } else if (OP == 10u) {
@@ -45,9 +69,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   } else if (OP == 11u) {
     y = tanh(x);
   } else if (OP == 12u) {
-    y = f32(b[i]) * (1.0 - x * x);
+    y = ab_in(b[i]) * (1.0 - x * x);
   } else {
-    let z = f32(b[i]);
+    let z = ab_in(b[i]);
     switch OP {
       case 0u: { y = x + z; }
       case 1u: { y = x - z; }
@@ -56,5 +80,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       default: { y = max(x, z); }
     }
   }
-  out[i] = TOUT(y);
+  out[i] = out_of(y);
 }

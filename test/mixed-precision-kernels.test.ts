@@ -202,10 +202,21 @@ describe('f16 storage in the small kernels', () => {
     const ta = rt.upload(a, [a.length]), t16 = rt.empty([a.length], 'f16');
     await rt.run(await castToF16(rt, ta, t16));
     expect(await rt.read(t16)).toEqual(asF16(a));
-    // Overflow: a matmul or a cast storing a value beyond f16's range must give ±Inf.
-    const big = rt.upload([70000, -1e6, 65519], [3]), big16 = rt.empty([3], 'f16');
-    await rt.run(await castToF16(rt, big, big16));
-    expect(Array.from(await rt.read(big16))).toEqual([Infinity, -Infinity, 65504]);
+    // Overflow: a matmul or a cast storing a value beyond f16's range must give ±Inf — by
+    // element (3) and by quads packed as words (4, 8: the vec4 path).
+    for (const n of [3, 4, 8]) {
+      const vals = [70000, -1e6, 65519, 1 / 3, -65520, 2 ** -25, -(2 ** -24), 1e-3].slice(0, n);
+      const big = rt.upload(vals, [n]), big16 = rt.empty([n], 'f16');
+      await rt.run(await castToF16(rt, big, big16));
+      expect(Array.from(await rt.read(big16)), `n=${n}`).toEqual(Array.from(asF16(Float32Array.from(vals))));
+      expect(Array.from(await rt.read(big16)).slice(0, 3)).toEqual([Infinity, -Infinity, 65504]);
+      rt.release(big, big16);
+    }
+    // The scalar path on an odd size, the same rounding.
+    const odd = rt.upload(a.subarray(0, 1001), [1001]), odd16 = rt.empty([1001], 'f16');
+    await rt.run(await castToF16(rt, odd, odd16));
+    expect(await rt.read(odd16)).toEqual(asF16(a.subarray(0, 1001)));
+    rt.release(odd, odd16);
     const b = asF16(randomArray(a.length, 51, -3, 3));
     const tb = rt.upload(b, [a.length], 'f16'), sum = rt.empty([a.length], 'f16');
     await rt.run(await binary(rt, 'add', t16, tb, sum));
@@ -213,6 +224,6 @@ describe('f16 storage in the small kernels', () => {
     expect(await rt.read(sum)).toEqual(asF16(Float32Array.from(a16, (x, i) => x + b[i])));
     expect(() => binary(rt, 'add', t16, ta, sum)).toThrow(/elementwise.add: b has dtype f32, expected f16/);
     expect(() => castToF16(rt, ta, ta)).toThrow(/elementwise.cast: out has dtype f32, expected f16/);
-    rt.release(ta, t16, big, big16, tb, sum);
+    rt.release(ta, t16, tb, sum);
   });
 });

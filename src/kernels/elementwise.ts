@@ -5,7 +5,7 @@ import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
 import { expectDType, shapeStr, type DType, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
-import { grid1d } from './grid.js';
+import { grid1d, vec4Defines, VEC4_PATHS } from './grid.js';
 import { registerVariants } from './registry.js';
 
 export const BINARY_OPS = { add: 0, sub: 1, mul: 2, div: 3, max: 4 } as const;
@@ -18,22 +18,24 @@ const WG = 256;
 
 const SIG: KernelSignature = { name: 'elementwise', bindings: ['read', 'read', 'rw', 'uniform'] };
 
-/** The shader for an op over inputs and output of these dtypes. */
-function spec(op: number, inputs: DType, out: DType): ShaderSpec {
-  const defines = [...(inputs === 'f16' ? ['AB_F16'] : []), ...(out === 'f16' ? ['OUT_F16'] : [])];
-  return { file: 'elementwise.wgsl', consts: { OP: op }, ...(defines.length ? { defines, f16: true } : {}) };
+/** The shader for an op over `size` elements of inputs and output of these dtypes (four per access where size allows). */
+function spec(op: number, inputs: DType, out: DType, size: number): ShaderSpec {
+  const storage = [...(inputs === 'f16' ? ['AB_F16'] : []), ...(out === 'f16' ? ['OUT_F16'] : [])];
+  return { file: 'elementwise.wgsl', consts: { OP: op }, defines: [...storage, ...(vec4Defines(size) ?? [])], ...(storage.length ? { f16: true } : {}) };
 }
 
-registerVariants(
-  ...[...Object.values(BINARY_OPS), AFFINE, TANH, TANH_BACKWARD].map((OP) => ({ sig: SIG, spec: spec(OP, 'f32', 'f32') })),
-  { sig: SIG, spec: spec(BINARY_OPS.add, 'f16', 'f16') },
-  { sig: SIG, spec: spec(CAST, 'f32', 'f16') },
-);
+for (const size of VEC4_PATHS)
+  registerVariants(
+    ...[...Object.values(BINARY_OPS), AFFINE, TANH, TANH_BACKWARD].map((OP) => ({ sig: SIG, spec: spec(OP, 'f32', 'f32', size) })),
+    { sig: SIG, spec: spec(BINARY_OPS.add, 'f16', 'f16', size) },
+    { sig: SIG, spec: spec(CAST, 'f32', 'f16', size) },
+  );
 
 function build(rt: Runtime, op: number, a: Tensor, b: Tensor, out: Tensor, alpha: number, beta: number, label: string): Promise<Op> {
-  const [gx, gy] = grid1d(a.size, WG, rt.limits.maxComputeWorkgroupsPerDimension);
+  const units = vec4Defines(a.size) ? a.size / 4 : a.size;
+  const [gx, gy] = grid1d(units, WG, rt.limits.maxComputeWorkgroupsPerDimension);
   const params = rt.uniform(packUniform([['u32', a.size], ['u32', gx], ['f32', alpha], ['f32', beta]]), `${label}.params`);
-  return rt.op(SIG, spec(op, a.dtype, out.dtype), [a, b, out, params], [gx, gy], label);
+  return rt.op(SIG, spec(op, a.dtype, out.dtype, a.size), [a, b, out, params], [gx, gy], label);
 }
 
 /** out = a OP b, elementwise over equal shapes: all f32, or all f16. */
