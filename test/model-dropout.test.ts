@@ -25,6 +25,8 @@ interface Case {
   head: 'mlm' | 'detection';
   /** ELECTRA generator layout: prefix 'generator.', the discriminator's embeddings, its own stream base. */
   generator?: boolean;
+  /** The encoder given the MLM head's selection as its output rows (the last FFN there only; post-LN). */
+  outputRows?: boolean;
 }
 
 const withDropout = (c: EncoderConfig): EncoderConfig => ({ ...c, hiddenDropout: 0.1, attentionDropout: 0.1 });
@@ -36,6 +38,9 @@ const CASES: Case[] = [
   { name: 'pre-LN, detection head', cfg: PRE, head: 'detection' },
   { name: 'ELECTRA generator (post-LN, embeddings_project 64 → 32, generator head)', cfg: generatorConfig(POST, 1 / 2), head: 'mlm', generator: true },
   { name: 'ELECTRA generator (pre-LN)', cfg: generatorConfig(PRE, 1 / 2), head: 'mlm', generator: true },
+  { name: 'post-LN, MLM head, last FFN at the selected rows only', cfg: POST, head: 'mlm', outputRows: true },
+  { name: 'ELECTRA generator (post-LN), last FFN at the selected rows only', cfg: generatorConfig(POST, 1 / 2), head: 'mlm', generator: true, outputRows: true },
+  { name: 'pre-LN, MLM head, output rows given (every row computed)', cfg: PRE, head: 'mlm', outputRows: true },
 ];
 
 function specsOf(c: Case): ParamSpec[] {
@@ -44,10 +49,9 @@ function specsOf(c: Case): ParamSpec[] {
 }
 
 /** The case's head on the GPU and its description for the reference. */
-async function buildHead(c: Case, rt: Runtime, params: ModelParams, enc: Encoder) {
+async function buildHead(c: Case, rt: Runtime, params: ModelParams, enc: Encoder, targets = mlmTargets(rt, POSITIONS, LABELS)) {
   if (c.head === 'mlm') {
     const names: MlmHeadNames | undefined = c.generator ? GENERATOR_HEAD : undefined;
-    const targets = mlmTargets(rt, POSITIONS, LABELS);
     const head = await buildMlmHead(rt, c.cfg, params, 'embeddings.word_embeddings.weight', enc.hidden, enc.dHidden, targets, c.generator ? { names, activation: 'gelu', label: 'generator_head' } : {});
     const refHead: Head = { kind: 'mlm', positions: Int32Array.from(POSITIONS), labels: Int32Array.from(LABELS), ...(names ? { names, act: 'gelu' as const } : {}) };
     return { ...head, refHead, readLoss: async () => (await rt.read(head.xent.stats))[4 * targets.cap] };
@@ -65,14 +69,16 @@ describe('GPU model with dropout 0.1 vs the float64 reference drawing the same m
       const { params, inputs, batch, p64 } = setup(rt, specsOf(c), 31);
       const prefix = c.generator ? 'generator.' : '';
       const streamBase = c.generator ? GENERATOR_STREAM_BASE : 0;
+      const targets = mlmTargets(rt, POSITIONS, LABELS);
       const enc = await Encoder.build(rt, c.cfg, params, prefix, inputs, {
         dropoutRng: dropoutRng(rt, SEED, STEP),
         seed: SEED,
         streamBase,
         ...(c.generator ? { embeddingsPrefix: '' } : {}),
+        ...(c.outputRows ? { outputRows: { list: targets.list, count: targets.meta } } : {}),
       });
       enc.setStep(STEP);
-      const built = await buildHead(c, rt, params, enc);
+      const built = await buildHead(c, rt, params, enc, targets);
       recordZeroGrads(rt, params);
       rt.record(...enc.forwardOps, ...built.forward, ...built.backward, ...enc.backwardOps);
       await rt.sync();
@@ -84,8 +90,11 @@ describe('GPU model with dropout 0.1 vs the float64 reference drawing the same m
       const off = referenceForwardBackward(c.cfg, p64, prefix, batch, built.refHead, false, { ...opts, dropout: undefined });
       expect(Math.abs(off.loss - ref.loss)).toBeGreaterThan(1e-3 * Math.abs(ref.loss));
       // Same tolerances as without dropout (test/model.test.ts): the masks are bit-exact, only f32 rounding differs.
-      const real = realRows(B, T, LENGTHS, c.cfg.hiddenSize);
-      expectClose(real(await rt.read(enc.hidden)), real(ref.hidden), { atol: 1e-4, rtol: 1e-4 }, 'hidden states, real positions');
+      // Post-LN with output rows: BERT's hidden states at the selected rows only (elsewhere the last FFN did not run).
+      const h = c.cfg.hiddenSize, rows = c.outputRows && !c.cfg.preLayerNorm
+        ? (x: ArrayLike<number>) => Float64Array.from(POSITIONS.flatMap((r) => Array.from({ length: h }, (_, j) => x[r * h + j])))
+        : realRows(B, T, LENGTHS, h);
+      expectClose(rows(await rt.read(enc.hidden)), rows(ref.hidden), { atol: 1e-4, rtol: 1e-4 }, 'hidden states, real (or selected) positions');
       expect(await built.readLoss()).toBeCloseTo(ref.loss, 3);
       compareGrads(await readParams(rt, params, 'grads'), ref.grads);
       built.release();

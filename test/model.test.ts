@@ -15,6 +15,7 @@ import { Encoder } from '../src/model/encoder.js';
 import { buildMlmHead, buildDetectionHead } from '../src/model/heads.js';
 import { dropoutRng } from '../src/kernels/dropout.js';
 import { referenceForwardBackward, type Params } from '../src/model/reference.js';
+import { encoderForwardFlops } from '../src/model/flops.js';
 
 const NONE = 0xffffffff;
 
@@ -85,5 +86,15 @@ describe('GPU model vs transformers and the float64 reference', () => {
     const out = await rt.read(head.bce.out);
     expect(out[0]).toBeCloseTo(ref.loss, 3);
     compareGrads(await readParams(rt, params, 'grads'), ref.grads);
+  });
+});
+
+describe('model FLOPs per token', () => {
+  it('count the last FFN at the output rows only where the encoder computes it so (post-LN), everywhere otherwise', () => {
+    const c = { hiddenSize: 64, intermediateSize: 256, numLayers: 3, preLayerNorm: false } as Parameters<typeof encoderForwardFlops>[0];
+    const layer = 2 * 4 * 64 * 64 + 2 * 2 * 64 * 256 + 2 * 2 * 32 * 64, ffn = 2 * 2 * 64 * 256;
+    expect(encoderForwardFlops(c, 32)).toBe(3 * layer);
+    expect(encoderForwardFlops(c, 32, 0.15)).toBeCloseTo(3 * layer - 0.85 * ffn, 6);
+    expect(encoderForwardFlops({ ...c, preLayerNorm: true }, 32, 0.15)).toBe(3 * layer);
   });
 });

@@ -9,6 +9,8 @@ import { getRuntime } from './harness.js';
 import { tempDir } from './tmp.js';
 import { pretrainObjective, runStudy, type StudyConfig } from '../src/eval/study.js';
 import { prepareMoby } from './train-fixtures.js';
+import { makeConfig } from '../src/model/config.js';
+import { detectionHeadForwardFlops, encoderForwardFlops, mlmHeadForwardFlops } from '../src/model/flops.js';
 
 describe('study', () => {
   it('pre-trains, fine-tunes and probes every snapshot and the floor; writes the report and the plots; resumes', async () => {
@@ -40,8 +42,11 @@ describe('study', () => {
         expect(t.split).toBe('test');
       }
     }
-    // RTS drops the vocabulary projection: fewer FLOPs per token than MLM at the same steps.
-    expect(study.objectives[1].flops).toBeLessThan(study.objectives[0].flops);
+    // FLOPs from the formula (src/model/flops.ts), training = 3 × forward: MLM pays the
+    // vocabulary projection and the last FFN at its 15 % only, RTS the detection head everywhere.
+    const model = makeConfig('tiny', { vocabSize: 1000, maxPositions: 512 });
+    const perToken = { mlm: encoderForwardFlops(model, 32, 0.15) + 0.15 * mlmHeadForwardFlops(model), rts: encoderForwardFlops(model, 32) + detectionHeadForwardFlops(model) };
+    for (const o of study.objectives.slice(0, 2)) expect(o.flops / (o.tokens * 3 * perToken[o.objective as 'mlm' | 'rts'])).toBeCloseTo(1, 9);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     if (process.env.STUDY_DEBUG) console.log(md);
     for (const name of ['MLM', 'RTS', 'no pre-training']) expect(md).toContain(name);

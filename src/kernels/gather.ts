@@ -1,12 +1,13 @@
 // Rows of a matrix at a list of positions (forward), and their gradient scattered back to
 // a full-size matrix (backward) through an inverse index; see shaders/gather_rows.wgsl.
-// The full-size matrix may be f16 (mixed precision: f16 hidden states, an f32 head): the
-// gather then converts up and the scatter down; the selected rows are always f32.
+// Either side may be f16 (mixed precision: f16 hidden states gathered into an f32 head, its
+// gradient scattered back down; or f16 on both sides, rows of the encoder's own activations);
+// values pass through f32, so an f16 → f16 move is exact.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { packUniform } from '../gpu/runtime.js';
-import { expectDType, shapeStr, type Tensor } from '../gpu/tensor.js';
+import { expectDType, shapeStr, type DType, type Tensor } from '../gpu/tensor.js';
 import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
-import { grid1d, vec4Defines } from './grid.js';
+import { grid1d, vec4Defines, VEC4_PATHS } from './grid.js';
 import { registerVariants } from './registry.js';
 
 const WG = 256;
@@ -14,17 +15,19 @@ const SIG: KernelSignature = { name: 'gather_rows', bindings: ['read', 'rw', 'rw
 const ENTRIES = ['gather', 'invert_fill', 'invert_set', 'scatter'] as const;
 type Entry = (typeof ENTRIES)[number];
 /**
- * An entry's shader: gather reads an f16 x with SRC_F16, scatter writes an f16 dx with
- * DST_F16; both move four elements per access where the width allows (VEC4, `width`).
+ * An entry's shader: gather and scatter read an f16 source with SRC_F16 and write an f16
+ * destination with DST_F16, and move four elements per access where the width allows (VEC4,
+ * `width`); the inverse index's entries are u32 only.
  */
-const spec = (entry: Entry, full16 = false, width = 1): ShaderSpec => {
-  const define = entry === 'gather' ? 'SRC_F16' : entry === 'scatter' ? 'DST_F16' : null;
-  const defines = [...(full16 && define ? [define] : []), ...(define ? (vec4Defines(width) ?? []) : [])];
-  return { file: 'gather_rows.wgsl', entry, consts: { WG }, defines, ...(full16 && define ? { f16: true } : {}) };
+const spec = (entry: Entry, src: DType = 'f32', dst: DType = 'f32', width = 1): ShaderSpec => {
+  if (entry !== 'gather' && entry !== 'scatter') return { file: 'gather_rows.wgsl', entry, consts: { WG }, defines: [] };
+  const storage = [...(src === 'f16' ? ['SRC_F16'] : []), ...(dst === 'f16' ? ['DST_F16'] : [])];
+  return { file: 'gather_rows.wgsl', entry, consts: { WG }, defines: [...storage, ...(vec4Defines(width) ?? [])], ...(storage.length ? { f16: true } : {}) };
 };
+const DTYPES = ['f32', 'f16'] as const;
 registerVariants(
-  ...ENTRIES.map((entry) => ({ sig: SIG, spec: spec(entry) })),
-  ...(['gather', 'scatter'] as const).flatMap((entry) => [{ sig: SIG, spec: spec(entry, true) }, { sig: SIG, spec: spec(entry, false, 4) }, { sig: SIG, spec: spec(entry, true, 4) }]),
+  ...(['invert_fill', 'invert_set'] as const).map((entry) => ({ sig: SIG, spec: spec(entry) })),
+  ...(['gather', 'scatter'] as const).flatMap((entry) => DTYPES.flatMap((src) => DTYPES.flatMap((dst) => VEC4_PATHS.map((width) => ({ sig: SIG, spec: spec(entry, src, dst, width) }))))),
 );
 /** Invocations of gather or scatter over `elements` elements of rows `width` wide. */
 const perAccess = (elements: number, width: number) => (vec4Defines(width) ? elements / 4 : elements);
@@ -36,25 +39,26 @@ function dims(name: string, x: Tensor, list: Tensor): { rows: number; width: num
   return { rows: x.shape[0], width: x.shape[1], cap: list.size };
 }
 
-/** out[k] = x[list[k]] (zero rows past the valid entries); out is f32 [cap, width], x f32 or f16. */
+/** out[k] = x[list[k]] (zero rows past the valid entries); out [cap, width] f32, or f16 when x is. */
 export function gatherRows(rt: Runtime, x: Tensor, list: Tensor, out: Tensor): Promise<Op> {
   const name = 'gather_rows';
   const { rows, width, cap } = dims(name, x, list);
-  expectDType(name, 'out', out, 'f32');
+  expectDType(name, 'out', out, 'f32', ...(x.dtype === 'f16' ? ['f16' as const] : []));
   if (out.size !== cap * width) throw new Error(`${name}: out ${shapeStr(out.shape)} must be [${cap}, ${width}] (list ${shapeStr(list.shape)}, x ${shapeStr(x.shape)})`);
   const [gx, gy] = grid1d(perAccess(cap * width, width), WG, rt.limits.maxComputeWorkgroupsPerDimension);
   const params = rt.uniform(packUniform([['u32', rows], ['u32', cap], ['u32', width], ['u32', gx]]), `${name}.params`);
-  return rt.op(SIG, spec('gather', x.dtype === 'f16', width), [x, list, out, params], [gx, gy], name);
+  return rt.op(SIG, spec('gather', x.dtype, out.dtype, width), [x, list, out, params], [gx, gy], name);
 }
 
 /**
- * dx[n] = dy[k] where list[k] = n, zero elsewhere (dx fully written; f32 or f16, dy f32).
+ * dx[n] = dy[k] where list[k] = n, zero elsewhere (dx fully written; f32 or f16; dy f32, or
+ * f16 when dx is).
  * `inv` is a u32 scratch [rows]. Three ops, in order.
  */
 export async function scatterRows(rt: Runtime, dy: Tensor, list: Tensor, inv: Tensor, dx: Tensor): Promise<Op[]> {
   const name = 'gather_rows.backward';
   const { rows, width, cap } = dims(name, dx, list);
-  expectDType(name, 'dy', dy, 'f32');
+  expectDType(name, 'dy', dy, 'f32', ...(dx.dtype === 'f16' ? ['f16' as const] : []));
   expectDType(name, 'inv', inv, 'u32');
   if (dy.size !== cap * width) throw new Error(`${name}: dy ${shapeStr(dy.shape)} must be [${cap}, ${width}]`);
   if (inv.size !== rows) throw new Error(`${name}: inv ${shapeStr(inv.shape)} must have one entry per row of dx (${rows})`);
@@ -65,6 +69,6 @@ export async function scatterRows(rt: Runtime, dy: Tensor, list: Tensor, inv: Te
   return [
     await rt.op(SIG, spec('invert_fill'), [dy, list, inv, u(fx)], [fx, fy], `${name}.invert_fill`),
     await rt.op(SIG, spec('invert_set'), [dy, list, inv, u(sx)], [sx, sy], `${name}.invert_set`),
-    await rt.op(SIG, spec('scatter', dx.dtype === 'f16', width), [dy, inv, dx, u(gx)], [gx, gy], `${name}.scatter`),
+    await rt.op(SIG, spec('scatter', dy.dtype, dx.dtype, width), [dy, inv, dx, u(gx)], [gx, gy], `${name}.scatter`),
   ];
 }

@@ -32,6 +32,11 @@
 // branch, the branch's LayerNorm backward gives that branch's part, and an elementwise add
 // sums the two (two stream buffers, alternated: no buffer is read and written by one op).
 //
+// Output rows (EncoderOptions.outputRows): when a head reads only some positions of the final
+// hidden states (the MLM head its selection), a post-LN encoder's last FFN runs at those rows
+// alone (gathered, then scattered back for the residual LayerNorm, which keeps every row so
+// its dropout masks are unchanged): for BERT's 15 % the last layer's FFN costs ~15 %.
+//
 // Mixed precision (EncoderOptions.mixed; src/model/precision.ts): every activation and
 // activation gradient below is f16 (LayerNorm stats and attention's lse stay f32), and the
 // matmuls read f16 copies of their weights, refreshed from the f32 masters by casts at the
@@ -44,10 +49,11 @@ import { gelu, geluBackward } from '../kernels/gelu.js';
 import { dropout, dropoutBackward } from '../kernels/dropout.js';
 import { embedding, embeddingBackward } from '../kernels/embedding.js';
 import { binary } from '../kernels/elementwise.js';
+import { gatherRows, scatterRows } from '../kernels/gather.js';
 import { geluForm, type EncoderConfig } from './config.js';
 import { grad, param, type ModelParams } from './params.js';
 import { DROPOUT_SITES } from './dropout-sites.js';
-import { linearBackward, linearForward, view2d, type Padding } from './linear.js';
+import { linearBackward, linearForward, view2d, type Padding, type RowLimit } from './linear.js';
 import { halfOf, type MixedPrecision } from './precision.js';
 
 export interface EncoderInputs {
@@ -91,6 +97,16 @@ export interface EncoderOptions {
   /** Mixed precision: f16 activations and weight copies (see the header). Default: all f32. */
   mixed?: MixedPrecision;
   /**
+   * The only positions anything reads of the final hidden states (the MLM head's selection:
+   * a u32 list of flattened positions, 0xffffffff past its count, which is count[countOffset]).
+   * Post-LN: the last layer's FFN then runs at those rows alone — for BERT's 15 %, ~85 % of
+   * its products saved; the final hidden states elsewhere are not BERT's, and dHidden must be
+   * zero there (the MLM head's scatter writes it so). Pre-LN encoders compute every row.
+   */
+  outputRows?: OutputRows;
+  /** Compute every row of the final hidden states even where a head reads only some (the MLM head's assembly then passes no outputRows): to compare, in tests and benchmarks. */
+  fullOutput?: boolean;
+  /**
    * Keep each layer's GELU output from the forward for the backward (which then skips
    * recomputing it from the pre-activation). Default: when every layer's fit in
    * KEPT_GELU_BYTES together.
@@ -132,6 +148,19 @@ export function newEncoderShare(): EncoderShare {
   return { attention: {}, activations: new Map() };
 }
 
+/** EncoderOptions.outputRows. */
+export interface OutputRows {
+  list: Tensor;
+  count: Tensor;
+  countOffset?: number;
+}
+
+/** The last layer's FFN at the output rows only (EncoderOptions.outputRows): its input there, and the inverse index its scatters share. */
+interface FfnRows extends OutputRows {
+  input: Tensor; // [cap, h]: LN₁'s output at the listed rows
+  inv: Tensor; // u32 [N]
+}
+
 /** Where a branch's backward puts its input gradient: written, or added to dx's contents. */
 interface InputGradient {
   dx: Tensor;
@@ -167,8 +196,9 @@ interface LayerActs extends AttentionActs {
   sum1: Tensor; // x + attention branch: LN₁'s input
   stats1: Tensor;
   y1: Tensor; // LN₁'s output, the FFN's input
-  pre: Tensor; // [N, F]
+  pre: Tensor; // [N, F] ([cap, F] with rows)
   act: Tensor | null; // GELU(pre) when kept (keepsGeluOutput), else recomputed from pre in backward
+  rows: FfnRows | null; // the last layer with EncoderOptions.outputRows: the FFN ran at those rows only
   sum2: Tensor; // y1 + FFN branch: LN₂'s input
   stats2: Tensor;
   y2: Tensor;
@@ -369,9 +399,10 @@ export class Encoder {
       const L = `encoder.layer.${l}.`;
       const attn = await this.attentionBranchForward(l, x, inp, o);
       const ln1 = await this.residualLayerNorm(`${L}attention.output.LayerNorm`, attn.out, x, `${L}sum1`, `${L}stats1`, `${L}y1`, eps, o);
-      const ffn = await this.ffnBranchForward(l, ln1.y, o);
+      const rows = l === cfg.numLayers - 1 ? o.outputRows : undefined;
+      const ffn = rows ? await this.ffnRowsForward(l, ln1.y, rows, o) : { ...(await this.ffnBranchForward(l, ln1.y, o)), rows: null };
       const ln2 = await this.residualLayerNorm(`${L}output.LayerNorm`, ffn.out, ln1.y, `${L}sum2`, `${L}stats2`, `${L}y2`, eps, o);
-      this.layers.push({ x, ...attn.acts, sum1: ln1.sum, stats1: ln1.stats, y1: ln1.y, pre: ffn.pre, act: ffn.act, sum2: ln2.sum, stats2: ln2.stats, y2: ln2.y });
+      this.layers.push({ x, ...attn.acts, sum1: ln1.sum, stats1: ln1.stats, y1: ln1.y, pre: ffn.pre, act: ffn.act, rows: ffn.rows, sum2: ln2.sum, stats2: ln2.stats, y2: ln2.y });
       x = ln2.y;
     }
     this.hidden = x;
@@ -432,7 +463,7 @@ export class Encoder {
       const L = `encoder.layer.${l}.`;
       const a = this.preLayers[l];
       // FFN branch: g → … → dNorm (= d v) → LN₂ → dLn.
-      await this.ffnBackward(l, a, a.v, await this.branchDropoutBackward(g, DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), bufs, o), { dx: dNorm, accumulate: false }, bufs);
+      await this.ffnBackward(l, a, a.v, await this.branchDropoutBackward(g, DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), bufs, o), { dx: dNorm, accumulate: false }, bufs, this.padding);
       b.push(...(await ln(`${L}output.LayerNorm`, dNorm, a.r, a.statsV, dLn)));
       await addBranch(); // g = d r
       // Attention branch: g → … → dNorm (= d u) → LN₁ → dLn.
@@ -485,7 +516,8 @@ export class Encoder {
       // Output LayerNorm: gX = dsum2, and the FFN's output gradient through its dropout.
       const dFfn = await this.residualLayerNormBackward(`${L}output.LayerNorm`, gIn, a.sum2, a.stats2, gX, DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l), bufs, o);
       // FFN branch; gX (dsum2, the residual path) += its input gradient: the whole gradient of y1.
-      await this.ffnBackward(l, a, a.y1, dFfn, { dx: gX, accumulate: true }, bufs);
+      if (a.rows) await this.ffnRowsBackward(l, a, a.rows, dFfn, gX);
+      else await this.ffnBackward(l, a, a.y1, dFfn, { dx: gX, accumulate: true }, bufs, this.padding);
       // Attention-output LayerNorm: gIn = dsum1, and the attention output's gradient.
       const dAttn = await this.residualLayerNormBackward(`${L}attention.output.LayerNorm`, gX, a.sum1, a.stats1, gIn, DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l), bufs, o);
       // Attention branch; gIn (dsum1, the residual path) += dq·Wq + dk·Wk + dv·Wv: the gradient of the layer input.
@@ -509,15 +541,55 @@ export class Encoder {
 
   /** Layer l's FFN branch over `input`: intermediate dense, GELU and output dense (`out`, dropped by the residual LayerNorm). */
   private async ffnBranchForward(l: number, input: Tensor, o: EncoderOptions) {
-    const { rt, cfg, N } = this;
-    const h = cfg.hiddenSize, F = cfg.intermediateSize, L = `encoder.layer.${l}.`, f = this.forwardOps;
+    const { N, cfg } = this;
+    const h = cfg.hiddenSize, F = cfg.intermediateSize, L = `encoder.layer.${l}.`;
     const kept = this.keepsGeluOutput(o);
     const pre = this.act([N, F], `${L}ffn.pre`), dense = this.scratch('branch.dense', [N, h]);
     const act = kept ? this.act([N, F], `${L}ffn.act`) : this.scratch('ffn.act', [N, F]);
-    // GELU fused into the product: it writes act and keeps pre for backward.
-    f.push(await linearForward(rt, input, await this.weight(`${L}intermediate.dense.weight`), this.param(`${L}intermediate.dense.bias`), act, `${L}intermediate.dense`, cfg.hiddenAct, pre, this.padding));
-    f.push(await linearForward(rt, act, await this.weight(`${L}output.dense.weight`), this.param(`${L}output.dense.bias`), dense, `${L}output.dense`, 'none', undefined, this.padding));
+    await this.ffnProducts(l, input, pre, act, dense, this.padding);
     return { pre, act: kept ? act : null, out: { dense, stream: DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l) } };
+  }
+
+  /** The FFN's two products (GELU fused into the first: it writes act and keeps pre for backward), skipping `rows`. */
+  private async ffnProducts(l: number, input: Tensor, pre: Tensor, act: Tensor, dense: Tensor, rows: RowLimit): Promise<void> {
+    const { rt, cfg } = this;
+    const L = `encoder.layer.${l}.`, f = this.forwardOps;
+    f.push(await linearForward(rt, input, await this.weight(`${L}intermediate.dense.weight`), this.param(`${L}intermediate.dense.bias`), act, `${L}intermediate.dense`, cfg.hiddenAct, pre, rows));
+    f.push(await linearForward(rt, act, await this.weight(`${L}output.dense.weight`), this.param(`${L}output.dense.bias`), dense, `${L}output.dense`, 'none', undefined, rows));
+  }
+
+  /**
+   * The last layer's FFN at the output rows only (EncoderOptions.outputRows): its input
+   * gathered there, the products over the count of rows, and the output scattered back to
+   * [N, h] (zero elsewhere) for the residual LayerNorm — which runs over every row, so its
+   * dropout masks are the full layer's.
+   */
+  private async ffnRowsForward(l: number, y1: Tensor, rows: OutputRows, o: EncoderOptions) {
+    const { rt, cfg, N } = this;
+    const h = cfg.hiddenSize, F = cfg.intermediateSize, L = `encoder.layer.${l}.`, cap = rows.list.size, f = this.forwardOps;
+    const input = this.act([cap, h], `${L}ffn.rows.input`), inv = this.tensor([N], `${L}ffn.rows.inv`, 'u32');
+    const pre = this.act([cap, F], `${L}ffn.rows.pre`), act = this.act([cap, F], `${L}ffn.rows.act`), dense = this.act([cap, h], `${L}ffn.rows.dense`);
+    const full = this.scratch('branch.dense', [N, h]);
+    f.push(await gatherRows(rt, y1, rows.list, input));
+    await this.ffnProducts(l, input, pre, act, dense, { count: rows.count, offset: rows.countOffset });
+    f.push(...(await scatterRows(rt, dense, rows.list, inv, full)));
+    return { pre, act, rows: { ...rows, input, inv }, out: { dense: full, stream: DROPOUT_SITES.ffnOutput(o.streamBase ?? 0, l) } };
+  }
+
+  /**
+   * ffnRowsForward's backward, from the gradient of the scattered output dFull [N, h] to gY
+   * [N, h], which holds the residual path's part (dsum₂) and gets the whole gradient of y1:
+   * both gathered at the rows, the FFN's input gradient added there, scattered back. dHidden
+   * is zero off the rows, so both are zero there too and the scatter's zeros are exact.
+   */
+  private async ffnRowsBackward(l: number, a: { pre: Tensor; act: Tensor | null }, rows: FfnRows, dFull: Tensor, gY: Tensor): Promise<void> {
+    const { rt, cfg } = this;
+    const h = cfg.hiddenSize, F = cfg.intermediateSize, cap = rows.list.size, b = this.backwardOps;
+    const dDense = this.act([cap, h], 'grad.ffn.rows.dense'), dInput = this.act([cap, h], 'grad.ffn.rows.input');
+    const bufs = { dAct: this.act([cap, F], 'grad.ffn.rows.act'), dPre: this.act([cap, F], 'grad.ffn.rows.pre') };
+    b.push(await gatherRows(rt, dFull, rows.list, dDense), await gatherRows(rt, gY, rows.list, dInput));
+    await this.ffnBackward(l, a, rows.input, dDense, { dx: dInput, accumulate: true }, bufs, { count: rows.count, offset: rows.countOffset });
+    b.push(...(await scatterRows(rt, dInput, rows.list, rows.inv, gY)));
   }
 
   /**
@@ -624,7 +696,7 @@ export class Encoder {
    * dx (written, or added to with `accumulate`). dDense is read before dx is written, so they
    * may be the same buffer.
    */
-  private async ffnBackward(l: number, a: { pre: Tensor; act: Tensor | null }, input: Tensor, dDense: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers): Promise<void> {
+  private async ffnBackward(l: number, a: { pre: Tensor; act: Tensor | null }, input: Tensor, dDense: Tensor, { dx, accumulate }: InputGradient, bufs: { dAct: Tensor; dPre: Tensor }, rows: RowLimit): Promise<void> {
     const { rt, cfg } = this;
     const L = `encoder.layer.${l}.`, b = this.backwardOps;
     // GELU's output, which output.dense's weight gradient reads: kept, or recomputed from its input.
@@ -635,9 +707,9 @@ export class Encoder {
     }
     // (GELU′ stays a separate op: fused into this product's epilogue it cost lavapipe more
     // than the pass it saves; bench/RESULTS.md.)
-    b.push(...(await linearBackward(rt, { dy: dDense, x: act, W: await this.weight(`${L}output.dense.weight`), dW: this.grad(`${L}output.dense.weight`), db: this.grad(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward`, padding: this.padding })));
+    b.push(...(await linearBackward(rt, { dy: dDense, x: act, W: await this.weight(`${L}output.dense.weight`), dW: this.grad(`${L}output.dense.weight`), db: this.grad(`${L}output.dense.bias`), dx: bufs.dAct, label: `${L}output.dense.backward`, rows })));
     b.push(await geluBackward(rt, a.pre, bufs.dAct, bufs.dPre, { form: geluForm(cfg.hiddenAct) }));
-    b.push(...(await linearBackward(rt, { dy: bufs.dPre, x: input, W: await this.weight(`${L}intermediate.dense.weight`), dW: this.grad(`${L}intermediate.dense.weight`), db: this.grad(`${L}intermediate.dense.bias`), dx, accumulateDx: accumulate, label: `${L}intermediate.dense.backward`, padding: this.padding })));
+    b.push(...(await linearBackward(rt, { dy: bufs.dPre, x: input, W: await this.weight(`${L}intermediate.dense.weight`), dW: this.grad(`${L}intermediate.dense.weight`), db: this.grad(`${L}intermediate.dense.bias`), dx, accumulateDx: accumulate, label: `${L}intermediate.dense.backward`, rows })));
   }
 
   /**
@@ -649,17 +721,17 @@ export class Encoder {
   private async attentionBranchBackward(l: number, a: { ctx: Tensor; attn: AttentionForward }, input: Tensor, dDense: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers): Promise<void> {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, L = `encoder.layer.${l}.`, b = this.backwardOps;
-    b.push(...(await linearBackward(rt, { dy: dDense, x: view2d(a.ctx, N, h), W: await this.weight(`${L}attention.output.dense.weight`), dW: this.grad(`${L}attention.output.dense.weight`), db: this.grad(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward`, padding: this.padding })));
+    b.push(...(await linearBackward(rt, { dy: dDense, x: view2d(a.ctx, N, h), W: await this.weight(`${L}attention.output.dense.weight`), dW: this.grad(`${L}attention.output.dense.weight`), db: this.grad(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward`, rows: this.padding })));
     b.push(...(await attentionBackward(rt, a.attn, reshape(bufs.dCtx, a.ctx), bufs.dQkv)).ops);
     const fused = this.qkvProjection(l);
     if (fused) {
       const dy = view2d(bufs.dQkv, N, 3 * h);
       const { dW, db } = this.qkvGradients(l);
-      b.push(...(await linearBackward(rt, { dy, x: input, W: await this.matmulWeight(fused.key, fused.W), dW, db, dx, accumulateDx: accumulate, label: `${L}qkv.backward`, padding: this.padding })));
+      b.push(...(await linearBackward(rt, { dy, x: input, W: await this.matmulWeight(fused.key, fused.W), dW, db, dx, accumulateDx: accumulate, label: `${L}qkv.backward`, rows: this.padding })));
     } else
       for (const [p, part] of (['query', 'key', 'value'] as const).entries()) {
         const dy = view2d(bufs.dQkv, N, h, 3 * h, p * h);
-        b.push(...(await linearBackward(rt, { dy, x: input, W: await this.weight(`${L}attention.self.${part}.weight`), dW: this.grad(`${L}attention.self.${part}.weight`), db: this.grad(`${L}attention.self.${part}.bias`), dx, accumulateDx: accumulate || p > 0, label: `${L}${part}.backward`, padding: this.padding })));
+        b.push(...(await linearBackward(rt, { dy, x: input, W: await this.weight(`${L}attention.self.${part}.weight`), dW: this.grad(`${L}attention.self.${part}.weight`), db: this.grad(`${L}attention.self.${part}.bias`), dx, accumulateDx: accumulate || p > 0, label: `${L}${part}.backward`, rows: this.padding })));
       }
   }
 

@@ -4,10 +4,16 @@
 // optimizer are left out, as in the usual 6·N·D accounting.
 import type { EncoderConfig } from './config.js';
 
-/** The encoder's forward FLOPs per token: per layer the q, k, v, output and FFN products, and attention's two T-long products. */
-export function encoderForwardFlops(c: EncoderConfig, T: number): number {
-  const h = c.hiddenSize, F = c.intermediateSize;
-  return c.numLayers * (2 * 4 * h * h + 2 * 2 * h * F + 2 * 2 * T * h);
+/**
+ * The encoder's forward FLOPs per token: per layer the q, k, v, output and FFN products, and
+ * attention's two T-long products. `outputFraction`: the share of positions whose final
+ * hidden states a head reads (the MLM head's selection probability); a post-LN encoder runs
+ * its last FFN at those alone (EncoderOptions.outputRows).
+ */
+export function encoderForwardFlops(c: EncoderConfig, T: number, outputFraction = 1): number {
+  const h = c.hiddenSize, F = c.intermediateSize, ffn = 2 * 2 * h * F;
+  const lastFfnSaved = c.preLayerNorm ? 0 : (1 - outputFraction) * ffn;
+  return c.numLayers * (2 * 4 * h * h + ffn + 2 * 2 * T * h) - lastFfnSaved;
 }
 
 /** An MLM-style head's forward FLOPs per predicted token: dense h → E and the tied decoder E → V. */

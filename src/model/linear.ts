@@ -23,40 +23,61 @@ export interface Padding {
   seqLen: number;
 }
 
+/**
+ * Rows of which only the first count = tensor[offset] (a u32 only the GPU knows: the MLM
+ * selection's) are real, the rest zero: a layer given it computes only those, and its
+ * output's other rows are zero.
+ */
+export interface CountedRows {
+  count: Tensor;
+  offset?: number;
+}
+
+/** The rows a layer skips: each sequence's padding, or all past a count. */
+export type RowLimit = Padding | CountedRows;
+
 /** A [B·T, cols] operand as a batch of B matrices of T rows, and the limit that skips each one's padded rows. */
 function bySequence(x: MatrixOperand, pad: Padding, label: string): MatrixView {
   const v = asView(label, 'operand', x), T = pad.seqLen, B = pad.lengths.size;
   if (v.batch[0] * v.batch[1] !== 1 || v.rows !== B * T) throw new Error(`${label}: padding needs ${B}·${T} rows of one matrix, got ${v.rows} rows in a batch of ${v.batch[0] * v.batch[1]}`);
   return { ...v, batch: [1, B], rows: T, batchStrides: [0, T * v.ld] };
 }
-const paddedRows = (pad: Padding): MatmulLimit => ({ dims: ['M'], tensor: pad.lengths, per: 1 });
+
+/** A product's operands (its A and C, row-aligned) and limit on M for `rows`. */
+function limitRows(rows: RowLimit, x: MatrixOperand, y: MatrixOperand, label: string): { x: MatrixOperand; y: MatrixOperand; limit: MatmulLimit } {
+  if ('seqLen' in rows) return { x: bySequence(x, rows, label), y: bySequence(y, rows, label), limit: { dims: ['M'], tensor: rows.lengths, per: 1 } };
+  return { x, y, limit: { dims: ['M'], tensor: rows.count, offset: rows.offset } };
+}
 
 /**
- * y = x·Wᵀ + b (PyTorch's Linear; W is [out, in]); with `padding`, padded rows of y are zero. With `activation` and `preActivation`: y =
+ * y = x·Wᵀ + b (PyTorch's Linear; W is [out, in]); with `rows`, the skipped rows of y are zero. With `activation` and `preActivation`: y =
  * act(x·Wᵀ + b), the values before the activation stored in `preActivation` (for backward).
  */
-export function linearForward(rt: Runtime, x: MatrixOperand, W: Tensor, b: Tensor, y: MatrixOperand, label: string, activation: Activation = 'none', preActivation?: Tensor, padding?: Padding): Promise<Op> {
+export function linearForward(rt: Runtime, x: MatrixOperand, W: Tensor, b: Tensor, y: MatrixOperand, label: string, activation: Activation = 'none', preActivation?: Tensor, rows?: RowLimit): Promise<Op> {
   const o = { transB: true, bias: b, activation, label, preActivationOut: preActivation };
-  if (padding) return matmul(rt, bySequence(x, padding, label), W, bySequence(y, padding, label), { ...o, limit: paddedRows(padding) });
-  return matmul(rt, x, W, y, o);
+  if (!rows) return matmul(rt, x, W, y, o);
+  const r = limitRows(rows, x, y, label);
+  return matmul(rt, r.x, W, r.y, { ...o, limit: r.limit });
 }
 
 /**
  * Backward of y = x·Wᵀ + b: dW += dyᵀ·x and db += Σ_rows dy, and dx (= dy·W) written or, with
- * `accumulateDx`, added; with `padding` (dy zero on padded rows), dx's padded rows are zero
- * (kept with accumulateDx) and cost no products, and dW skips them (sequences of a multiple
- * of 4 positions).
+ * `accumulateDx`, added; with `rows` (dy zero on the skipped rows), dx's skipped rows are zero
+ * (kept with accumulateDx) and cost no products, and dW skips them (for padding: sequences of
+ * a multiple of 4 positions).
  */
 export async function linearBackward(
   rt: Runtime,
-  a: { dy: MatrixOperand; x: MatrixOperand; W: Tensor; dW: Tensor; db: Tensor; dx: MatrixOperand | null; accumulateDx?: boolean; label: string; padding?: Padding },
+  a: { dy: MatrixOperand; x: MatrixOperand; W: Tensor; dW: Tensor; db: Tensor; dx: MatrixOperand | null; accumulateDx?: boolean; label: string; rows?: RowLimit },
 ): Promise<Op[]> {
   const ops: Op[] = [];
   const label = `${a.label}.dx`, accumulate = Boolean(a.accumulateDx);
-  if (a.dx && a.padding) ops.push(await matmul(rt, bySequence(a.dy, a.padding, label), a.W, bySequence(a.dx, a.padding, label), { accumulate, label, limit: paddedRows(a.padding) }));
-  else if (a.dx) ops.push(await matmul(rt, a.dy, a.W, a.dx, { accumulate, label }));
-  // dW sums over the rows: with padding, each sequence's padded rows (zero in dy) are skipped.
-  const rowLimit = a.padding && a.padding.seqLen % 4 === 0 ? { tensor: a.padding.lengths, segment: a.padding.seqLen } : undefined;
+  if (a.dx && a.rows) {
+    const r = limitRows(a.rows, a.dy, a.dx, label);
+    ops.push(await matmul(rt, r.x, a.W, r.y, { accumulate, label, limit: r.limit }));
+  } else if (a.dx) ops.push(await matmul(rt, a.dy, a.W, a.dx, { accumulate, label }));
+  // dW sums over the rows: the skipped ones (zero in dy) are left out.
+  const rowLimit = !a.rows ? undefined : 'seqLen' in a.rows ? (a.rows.seqLen % 4 === 0 ? { tensor: a.rows.lengths, segment: a.rows.seqLen } : undefined) : { tensor: a.rows.count, offset: a.rows.offset };
   ops.push(...(await weightAndBiasGrad(rt, { dy: a.dy, x: a.x, dW: a.dW, db: a.db, accumulate: true, label: a.label, rowLimit })));
   return ops;
 }

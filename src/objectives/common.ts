@@ -353,7 +353,7 @@ export function vocabularyObjective(summary: string, corruption: (ctx: Objective
     params: (cfg) => mlmHeadParams(cfg),
     checkpointState: () => ({}),
     // The vocabulary head runs at the selected positions only (a fraction p of the tokens).
-    forwardFlopsPerToken: (cfg, _s, T, p) => encoderForwardFlops(cfg, T) + p * mlmHeadForwardFlops(cfg),
+    forwardFlopsPerToken: (cfg, _s, T, p) => encoderForwardFlops(cfg, T, p) + p * mlmHeadForwardFlops(cfg),
     async build(ctx) {
       const base = await selectionBase(ctx);
       return vocabularyGraph(ctx, base, [await corruption(ctx, base)]);

@@ -59,7 +59,7 @@ export const electra: Omit<ObjectiveModule, 'build'> & { build(ctx: ObjectiveCon
   // The generator (encoder, and its head at the selected positions) and the discriminator with the detection head.
   forwardFlopsPerToken(cfg, s, T, p) {
     const gen = electraGeneratorConfig(cfg, s);
-    return encoderForwardFlops(gen, T) + p * mlmHeadForwardFlops(cfg, gen.hiddenSize, cfg.hiddenSize) + detectionFlopsPerToken(cfg, T);
+    return encoderForwardFlops(gen, T, p) + p * mlmHeadForwardFlops(cfg, gen.hiddenSize, cfg.hiddenSize) + detectionFlopsPerToken(cfg, T);
   },
   checkResume(saved, cfg, s, where) {
     const theirs = saved.generator as EncoderConfig | undefined, mine = electraGeneratorConfig(cfg, s);
