@@ -248,7 +248,9 @@ export function finetuningTask(task: Task, start: StartingPoint, c: FinetuneConf
       const labels = kind === 'regression' ? rt.empty([B], 'f32', 'finetune.labels') : rt.empty([B], 'u32', 'finetune.labels');
       const rows = rt.upload(Uint32Array.from({ length: B }, (_, i) => i * T), [B], 'u32', 'finetune.cls_rows');
       const meta = rt.upload([B, B, 0, 0], [4], 'u32', 'finetune.meta');
-      const encoder = await Encoder.build(rt, encCfg, b.params, '', { ids, types, lengths }, { dropoutRng: b.dropoutRng, seed: c.seed, forwardOnly: mode === 'eval', share: b.encoderShare.discriminator });
+      // The head reads the [CLS] rows alone: the encoder's last FFN runs there only (EncoderOptions.outputRows).
+      const outputRows = { list: rows, count: meta };
+      const encoder = await Encoder.build(rt, encCfg, b.params, '', { ids, types, lengths }, { dropoutRng: b.dropoutRng, seed: c.seed, forwardOnly: mode === 'eval', share: b.encoderShare.discriminator, outputRows });
       const head = await buildClassificationHead(rt, encCfg, b.params, encoder.hidden, encoder.dHidden, { rows, labels, meta }, { kind, numLabels: L, dropoutRng: b.dropoutRng, lossWeight: b.lossScale });
       const forward = [await sequenceLengths(rt, ids, lengths, pad), ...encoder.forwardOps, ...head.forward];
       const backward = mode === 'train' ? [...head.backward, ...encoder.backwardOps] : [];
