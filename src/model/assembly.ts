@@ -46,7 +46,7 @@ export async function buildEncoderWithHead<S extends HeadSpec>(
   const forwardOnly = Boolean(opts.forwardOnly);
   if (LOGITS_ONLY.has(spec.kind) && !forwardOnly) throw new Error(`model: a '${spec.kind}' head has no loss to train; build it forward-only`);
   // The MLM head reads the final hidden states at its selection only: the encoder computes its last FFN there alone.
-  const outputRows = spec.kind === 'mlm' && !opts.fullOutput ? { list: spec.targets.list, count: spec.targets.meta, countOffset: 0 } : undefined;
+  const outputRows = spec.kind === 'mlm' ? { list: spec.targets.list, count: spec.targets.meta, countOffset: 0 } : undefined;
   const encoder = await Encoder.build(rt, cfg, params, prefix, inputs, { ...opts, outputRows });
   const word = `${opts.embeddingsPrefix ?? prefix}embeddings.word_embeddings.weight`;
   // A forward-only encoder has no dHidden: the heads then build no backward either.

@@ -104,8 +104,6 @@ export interface EncoderOptions {
    * zero there (the MLM head's scatter writes it so). Pre-LN encoders compute every row.
    */
   outputRows?: OutputRows;
-  /** Compute every row of the final hidden states even where a head reads only some (the MLM head's assembly then passes no outputRows): to compare, in tests and benchmarks. */
-  fullOutput?: boolean;
   /**
    * Keep each layer's GELU output from the forward for the backward (which then skips
    * recomputing it from the pre-activation). Default: when every layer's fit in
