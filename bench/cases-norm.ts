@@ -13,6 +13,7 @@ import { dropout, dropoutRng } from '../src/kernels/dropout.js';
 import { embedding, embeddingBackward } from '../src/kernels/embedding.js';
 import { argmaxRows, reduceAll, type RowVariant } from '../src/kernels/reduce.js';
 import { castToF16 } from '../src/kernels/elementwise.js';
+import { gatherRows, scatterRows } from '../src/kernels/gather.js';
 
 const N = 4096, H = 256;
 
@@ -194,7 +195,8 @@ export function normCases(): BenchCase[] {
 /**
  * The row and elementwise kernels of a mixed-precision step, f16 activations (statistics and
  * arithmetic f32): the residual LayerNorm with its fused dropout and its backward, GELU both
- * ways, dropout, and the f32 → f16 cast of the weights the matmuls read.
+ * ways, dropout, the rows of the last FFN gathered and scattered back, and the f32 → f16
+ * cast of the weights the matmuls read.
  */
 function f16Cases(): BenchCase[] {
   type Make = (rt: Runtime, t: (data: ArrayLike<number>, shape: number[], dtype?: DType) => Tensor) => Promise<Op[]>;
@@ -224,6 +226,10 @@ function f16Cases(): BenchCase[] {
       return [bwd ? await geluBackward(rt, x, dy, o) : await gelu(rt, x, o)];
     });
   add('dropout p=0.1', [N, H], 2 * 2 * NH, async (rt, t) => [await dropout(rt, t(fill(NH, 10), [N, H], 'f16'), t(new Float32Array(NH), [N, H], 'f16'), { rate: 0.1, rng: t([1, 2], [2], 'u32'), stream: 0 })]);
+  // The last FFN's rows (EncoderOptions.outputRows): 768 selection rows of [4096, 256] gathered, and scattered back.
+  const C = 768, sel = (t: Parameters<Make>[1]) => t(Uint32Array.from({ length: C }, (_, k) => (k < 614 ? Math.floor((k * N) / 614) : 0xffffffff)), [C], 'u32');
+  add('gather_rows', [C, H], 2 * 2 * C * H, async (rt, t) => [await gatherRows(rt, t(fill(NH, 12), [N, H], 'f16'), sel(t), t(new Float32Array(C * H), [C, H], 'f16'))]);
+  add('gather_rows.backward', [N, H], 2 * 2 * NH, async (rt, t) => scatterRows(rt, t(fill(C * H, 13), [C, H], 'f16'), sel(t), t(new Uint32Array(N), [N], 'u32'), t(new Float32Array(NH), [N, H], 'f16')));
   add('elementwise.cast', [F, H], 6 * F * H, async (rt, t) => [await castToF16(rt, t(fill(F * H, 11), [F, H]), t(new Float32Array(F * H), [F, H], 'f16'))]);
   return cases;
 }

@@ -6,34 +6,45 @@
 // Positions in a list are distinct, so every output element has one writer:
 // deterministic, no atomics, and dx needs no separate clear.
 // Mixed precision reads f16 hidden states into an f32 head and writes the head's f32
-// gradient back as f16: SRC_F16 stores src as f16, DST_F16 stores dst as f16 (converted on
-// the way; the inverse index entries never use either).
+// gradient back as f16, or moves the encoder's own f16 rows: SRC_F16 stores src as f16,
+// DST_F16 stores dst as f16 (converted on the way; the inverse index entries never use
+// either). VEC4 (width a multiple of 4): four elements per invocation and access, f16 as two
+// words of two halves (activation_storage.wgsl: on CPU adapters every access costs per
+// invocation, the list entry's too).
 //#if F16
 enable f16;
 //#endif
+//#include activation_storage.wgsl
+
+// A unit of src (TSRC) and of dst (TDST) in storage, and their conversions to f32 (FV).
+//#if VEC4
 //#if SRC_F16
-alias TS = f16;
+alias TSRC = vec2u;
+fn src_in(w: TSRC) -> FV { return halves_in(w); }
 //#else
-alias TS = f32;
+alias TSRC = vec4f;
+fn src_in(w: TSRC) -> FV { return w; }
 //#endif
 //#if DST_F16
-alias TD = f16;
+alias TDST = vec2u;
+fn dst_out(v: FV) -> TDST { return halves_out(v); }
 //#else
-alias TD = f32;
+alias TDST = vec4f;
+fn dst_out(v: FV) -> TDST { return v; }
 //#endif
-
-// VEC4 (width a multiple of 4): gather and scatter move four elements per invocation and
-// access (on CPU adapters every access costs per invocation, the list entry's too).
-//#if VEC4
-alias SV = vec4<TS>;
-alias DV = vec4<TD>;
-alias FV = vec4f;
-const VW: u32 = 4u;
 //#else
-alias SV = TS;
-alias DV = TD;
-alias FV = f32;
-const VW: u32 = 1u;
+//#if SRC_F16
+alias TSRC = f16;
+//#else
+alias TSRC = f32;
+//#endif
+//#if DST_F16
+alias TDST = f16;
+//#else
+alias TDST = f32;
+//#endif
+fn src_in(w: TSRC) -> FV { return f32(w); }
+fn dst_out(v: FV) -> TDST { return TDST(v); }
 //#endif
 
 const WG: u32 = 256u;
@@ -41,9 +52,9 @@ const NONE: u32 = 0xffffffffu;
 
 struct Params { rows: u32, cap: u32, width: u32, gridX: u32 }
 
-@group(0) @binding(0) var<storage, read> src: array<SV>;
+@group(0) @binding(0) var<storage, read> src: array<TSRC>;
 @group(0) @binding(1) var<storage, read_write> list: array<u32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<DV>;
+@group(0) @binding(2) var<storage, read_write> dst: array<TDST>;
 @group(0) @binding(3) var<uniform> p: Params;
 // The inverse index is u32 data in binding 2; WGSL lets entry points that never share a
 // variable bind different types at one binding.
@@ -53,18 +64,18 @@ fn flat(wid: vec3u, lid: u32) -> u32 {
   return (wid.y * p.gridX + wid.x) * WG + lid;
 }
 
-// One invocation per VW elements of out [cap, width].
+// One invocation per W elements of out [cap, width].
 @compute @workgroup_size(WG)
 fn gather(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = flat(wid, lid);
-  let w = p.width / VW;
+  let w = p.width / W;
   if (i >= p.cap * w) { return; }
   let k = i / w;
   let c = i - k * w;
   let r = list[k];
   var v = FV(0.0);
-  if (r < p.rows) { v = FV(src[r * w + c]); }
-  dst[i] = DV(v);
+  if (r < p.rows) { v = src_in(src[r * w + c]); }
+  dst[i] = dst_out(v);
 }
 
 // inv [rows] ← NONE.
@@ -88,12 +99,12 @@ fn invert_set(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index
 @compute @workgroup_size(WG)
 fn scatter(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = flat(wid, lid);
-  let w = p.width / VW;
+  let w = p.width / W;
   if (i >= p.rows * w) { return; }
   let n = i / w;
   let c = i - n * w;
   let k = list[n];
   var v = FV(0.0);
-  if (k < p.cap) { v = FV(src[k * w + c]); }
-  dst[i] = DV(v);
+  if (k < p.cap) { v = src_in(src[k * w + c]); }
+  dst[i] = dst_out(v);
 }

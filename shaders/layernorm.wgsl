@@ -57,7 +57,7 @@ fn x_in(i: u32) -> FV { return unit_in(x[i]); }
 // The first pass's input.
 fn load_in(i: u32) -> FV {
 //#if RESIDUAL
-  // The sum as stored in s (rounded to ST), so that forward and backward see the same input.
+  // The sum as stored in s (rounded to the storage type), so that forward and backward see the same input.
   return unit_in(unit_out(x_in(i) + unit_in(res[i])));
 //#else
   return x_in(i);

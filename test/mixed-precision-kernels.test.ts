@@ -173,7 +173,7 @@ describe('f16 storage in the small kernels', () => {
     rt.release(tx, db);
   });
 
-  it('gather from f16 rows into f32, scatter f32 rows into f16 (zeros elsewhere), width odd and a multiple of 4', async () => {
+  it('gather from f16 rows into f32 or f16, scatter f32 or f16 rows into f16 (zeros elsewhere), width odd and a multiple of 4', async () => {
     const rt = await getRuntime();
     if (!rt.caps.f16) return expect(() => rt.empty([1], 'f16')).toThrow(/shader-f16/);
     for (const width of [7, 12]) {
@@ -191,7 +191,15 @@ describe('f16 storage in the small kernels', () => {
       const wantDx = new Float32Array(rows * width);
       list.forEach((r, k) => { if (r < rows) wantDx.set(dy.subarray(k * width, (k + 1) * width), r * width); });
       expect(await rt.read(dx)).toEqual(asF16(wantDx));
-      rt.release(tx, tl, out, tdy, inv, dx);
+      // f16 on both sides (the encoder's own rows): an exact move each way.
+      const out16 = rt.empty([cap, width], 'f16'), dx16 = rt.upload(randomArray(rows * width, 43), [rows, width], 'f16');
+      await rt.run(await gatherRows(rt, tx, tl, out16));
+      expect(await rt.read(out16)).toEqual(want);
+      await rt.run(...(await scatterRows(rt, out16, tl, inv, dx16)));
+      const back = new Float32Array(rows * width);
+      list.forEach((r, k) => { if (r < rows) back.set(want.subarray(k * width, (k + 1) * width), r * width); });
+      expect(await rt.read(dx16)).toEqual(back);
+      rt.release(tx, tl, out, tdy, inv, dx, out16, dx16);
     }
   });
 
