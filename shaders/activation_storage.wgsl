@@ -37,3 +37,36 @@ alias SV = f32;
 fn unit_in(w: SV) -> FV { return f32(w); }
 fn unit_out(v: FV) -> SV { return SV(v); }
 //#endif
+
+// Kernels whose input and output storage differ (the f32 → f16 cast, gathers into an f32
+// head): IN_F16 stores the input as f16, OUT_F16 the output; TIN / TOUT are their units,
+// unit_of_in / unit_to_out the conversions, with the same packing as above.
+//#if VEC4
+//#if IN_F16
+alias TIN = vec2u;
+fn unit_of_in(w: TIN) -> FV { return halves_in(w); }
+//#else
+alias TIN = vec4f;
+fn unit_of_in(w: TIN) -> FV { return w; }
+//#endif
+//#if OUT_F16
+alias TOUT = vec2u;
+fn unit_to_out(v: FV) -> TOUT { return halves_out(v); }
+//#else
+alias TOUT = vec4f;
+fn unit_to_out(v: FV) -> TOUT { return v; }
+//#endif
+//#else
+//#if IN_F16
+alias TIN = f16;
+//#else
+alias TIN = f32;
+//#endif
+//#if OUT_F16
+alias TOUT = f16;
+//#else
+alias TOUT = f32;
+//#endif
+fn unit_of_in(w: TIN) -> FV { return f32(w); }
+fn unit_to_out(v: FV) -> TOUT { return TOUT(v); }
+//#endif

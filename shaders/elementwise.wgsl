@@ -7,7 +7,7 @@
 // A 2-D grid covers arrays longer than 65535 workgroups; each invocation handles one element,
 // or with VEC4 (n a multiple of 4) four, moved as one unit per access (activation_storage.wgsl:
 // on CPU adapters every access costs per invocation, and fewer invocations cost less).
-// Storage (arithmetic is f32): AB_F16 stores a and b as f16, OUT_F16 stores out as f16 — both
+// Storage (arithmetic is f32): IN_F16 stores a and b as f16, OUT_F16 stores out as f16 — both
 // for f16 activations (mixed precision), OUT_F16 alone for casting f32 master weights to the
 // f16 copies the matmuls read.
 //#if F16
@@ -15,44 +15,13 @@ enable f16;
 //#endif
 //#include activation_storage.wgsl
 
-// A unit of a and b (TAB) and of out (TOUT) in storage, and their conversions to f32 (FV).
-//#if VEC4
-//#if AB_F16
-alias TAB = vec2u;
-fn ab_in(w: TAB) -> FV { return halves_in(w); }
-//#else
-alias TAB = vec4f;
-fn ab_in(w: TAB) -> FV { return w; }
-//#endif
-//#if OUT_F16
-alias TOUT = vec2u;
-fn out_of(v: FV) -> TOUT { return halves_out(v); }
-//#else
-alias TOUT = vec4f;
-fn out_of(v: FV) -> TOUT { return v; }
-//#endif
-//#else
-//#if AB_F16
-alias TAB = f16;
-//#else
-alias TAB = f32;
-//#endif
-//#if OUT_F16
-alias TOUT = f16;
-//#else
-alias TOUT = f32;
-//#endif
-fn ab_in(w: TAB) -> FV { return f32(w); }
-fn out_of(v: FV) -> TOUT { return TOUT(v); }
-//#endif
-
 const OP: u32 = 0u;
 const WG: u32 = 256u;
 
 struct Params { n: u32, rowStride: u32, alpha: f32, beta: f32 }
 
-@group(0) @binding(0) var<storage, read> a: array<TAB>;
-@group(0) @binding(1) var<storage, read> b: array<TAB>;
+@group(0) @binding(0) var<storage, read> a: array<TIN>;
+@group(0) @binding(1) var<storage, read> b: array<TIN>;
 @group(0) @binding(2) var<storage, read_write> out: array<TOUT>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -60,7 +29,7 @@ struct Params { n: u32, rowStride: u32, alpha: f32, beta: f32 }
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * p.rowStride + wid.x) * WG + lid; // a unit of W elements
   if (i * W >= p.n) { return; }
-  let x = ab_in(a[i]);
+  let x = unit_of_in(a[i]);
   var y: FV;
   if (OP == 13u) {
     y = x;
@@ -69,9 +38,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   } else if (OP == 11u) {
     y = tanh(x);
   } else if (OP == 12u) {
-    y = ab_in(b[i]) * (1.0 - x * x);
+    y = unit_of_in(b[i]) * (1.0 - x * x);
   } else {
-    let z = ab_in(b[i]);
+    let z = unit_of_in(b[i]);
     switch OP {
       case 0u: { y = x + z; }
       case 1u: { y = x - z; }
@@ -80,5 +49,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       default: { y = max(x, z); }
     }
   }
-  out[i] = out_of(y);
+  out[i] = unit_to_out(y);
 }

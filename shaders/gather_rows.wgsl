@@ -6,8 +6,8 @@
 // Positions in a list are distinct, so every output element has one writer:
 // deterministic, no atomics, and dx needs no separate clear.
 // Mixed precision reads f16 hidden states into an f32 head and writes the head's f32
-// gradient back as f16, or moves the encoder's own f16 rows: SRC_F16 stores src as f16,
-// DST_F16 stores dst as f16 (converted on the way; the inverse index entries never use
+// gradient back as f16, or moves the encoder's own f16 rows: IN_F16 stores src as f16,
+// OUT_F16 stores dst as f16 (converted on the way; the inverse index entries never use
 // either). VEC4 (width a multiple of 4): four elements per invocation and access, f16 as two
 // words of two halves (activation_storage.wgsl: on CPU adapters every access costs per
 // invocation, the list entry's too).
@@ -16,45 +16,14 @@ enable f16;
 //#endif
 //#include activation_storage.wgsl
 
-// A unit of src (TSRC) and of dst (TDST) in storage, and their conversions to f32 (FV).
-//#if VEC4
-//#if SRC_F16
-alias TSRC = vec2u;
-fn src_in(w: TSRC) -> FV { return halves_in(w); }
-//#else
-alias TSRC = vec4f;
-fn src_in(w: TSRC) -> FV { return w; }
-//#endif
-//#if DST_F16
-alias TDST = vec2u;
-fn dst_out(v: FV) -> TDST { return halves_out(v); }
-//#else
-alias TDST = vec4f;
-fn dst_out(v: FV) -> TDST { return v; }
-//#endif
-//#else
-//#if SRC_F16
-alias TSRC = f16;
-//#else
-alias TSRC = f32;
-//#endif
-//#if DST_F16
-alias TDST = f16;
-//#else
-alias TDST = f32;
-//#endif
-fn src_in(w: TSRC) -> FV { return f32(w); }
-fn dst_out(v: FV) -> TDST { return TDST(v); }
-//#endif
-
 const WG: u32 = 256u;
 const NONE: u32 = 0xffffffffu;
 
 struct Params { rows: u32, cap: u32, width: u32, gridX: u32 }
 
-@group(0) @binding(0) var<storage, read> src: array<TSRC>;
+@group(0) @binding(0) var<storage, read> src: array<TIN>;
 @group(0) @binding(1) var<storage, read_write> list: array<u32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<TDST>;
+@group(0) @binding(2) var<storage, read_write> dst: array<TOUT>;
 @group(0) @binding(3) var<uniform> p: Params;
 // The inverse index is u32 data in binding 2; WGSL lets entry points that never share a
 // variable bind different types at one binding.
@@ -74,8 +43,8 @@ fn gather(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) li
   let c = i - k * w;
   let r = list[k];
   var v = FV(0.0);
-  if (r < p.rows) { v = src_in(src[r * w + c]); }
-  dst[i] = dst_out(v);
+  if (r < p.rows) { v = unit_of_in(src[r * w + c]); }
+  dst[i] = unit_to_out(v);
 }
 
 // inv [rows] ← NONE.
@@ -105,6 +74,6 @@ fn scatter(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
   let c = i - n * w;
   let k = list[n];
   var v = FV(0.0);
-  if (k < p.cap) { v = src_in(src[k * w + c]); }
-  dst[i] = dst_out(v);
+  if (k < p.cap) { v = unit_of_in(src[k * w + c]); }
+  dst[i] = unit_to_out(v);
 }

@@ -20,7 +20,7 @@ const SIG: KernelSignature = { name: 'elementwise', bindings: ['read', 'read', '
 
 /** The shader for an op over `size` elements of inputs and output of these dtypes (four per access where size allows). */
 function spec(op: number, inputs: DType, out: DType, size: number): ShaderSpec {
-  const storage = [...(inputs === 'f16' ? ['AB_F16'] : []), ...(out === 'f16' ? ['OUT_F16'] : [])];
+  const storage = [...(inputs === 'f16' ? ['IN_F16'] : []), ...(out === 'f16' ? ['OUT_F16'] : [])];
   return { file: 'elementwise.wgsl', consts: { OP: op }, defines: [...storage, ...(vec4Defines(size) ?? [])], ...(storage.length ? { f16: true } : {}) };
 }
 

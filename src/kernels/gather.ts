@@ -15,13 +15,13 @@ const SIG: KernelSignature = { name: 'gather_rows', bindings: ['read', 'rw', 'rw
 const ENTRIES = ['gather', 'invert_fill', 'invert_set', 'scatter'] as const;
 type Entry = (typeof ENTRIES)[number];
 /**
- * An entry's shader: gather and scatter read an f16 source with SRC_F16 and write an f16
- * destination with DST_F16, and move four elements per access where the width allows (VEC4,
+ * An entry's shader: gather and scatter read an f16 source with IN_F16 and write an f16
+ * destination with OUT_F16, and move four elements per access where the width allows (VEC4,
  * `width`); the inverse index's entries are u32 only.
  */
 const spec = (entry: Entry, src: DType = 'f32', dst: DType = 'f32', width = 1): ShaderSpec => {
   if (entry !== 'gather' && entry !== 'scatter') return { file: 'gather_rows.wgsl', entry, consts: { WG }, defines: [] };
-  const storage = [...(src === 'f16' ? ['SRC_F16'] : []), ...(dst === 'f16' ? ['DST_F16'] : [])];
+  const storage = [...(src === 'f16' ? ['IN_F16'] : []), ...(dst === 'f16' ? ['OUT_F16'] : [])];
   return { file: 'gather_rows.wgsl', entry, consts: { WG }, defines: [...storage, ...(vec4Defines(width) ?? [])], ...(storage.length ? { f16: true } : {}) };
 };
 const DTYPES = ['f32', 'f16'] as const;
