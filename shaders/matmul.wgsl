@@ -51,7 +51,11 @@ const ACCUM: bool = false;
 // of LIMIT_DIMS say which extents it caps: M (C's rows from the limit on are zero, or kept
 // with ACCUM, with no products), N (the same for C's columns), K (terms from the limit on
 // are dropped: the caller's values there are zero or unwanted).
+// LIMIT2_DIMS: other extents capped by a second value of the same binding,
+// limit[p.offLimit2 + z / p.limitPer] (attention over a subset of each sequence's queries:
+// their count caps one extent, the sequence's length another).
 const LIMIT_DIMS: u32 = 0u;    // bits: 1 M, 2 N, 4 K
+const LIMIT2_DIMS: u32 = 0u;
 const LIMIT_BINDING: u32 = 5u; // after C's params and any sixth binding
 
 //#if A_F16
@@ -76,7 +80,7 @@ struct Params {
   offA: u32, sA1: u32, sA2: u32, offBias: u32,
   offB: u32, sB1: u32, sB2: u32, offRowSums: u32,
   offC: u32, sC1: u32, sC2: u32, offLimit: u32,
-  limitPer: u32, kSeg: u32, _p1: u32, _p2: u32,
+  limitPer: u32, kSeg: u32, offLimit2: u32, _p2: u32,
 }
 
 // f16 operands in VEC mode are bound as words, two halves each, and unpacked in registers:
@@ -120,8 +124,10 @@ fn store_row_sum(m: u32, s: vec4f) {
 //#if LIMIT
 @group(0) @binding(LIMIT_BINDING) var<storage, read> limit: array<u32>;
 fn limit_value(z: u32) -> u32 { return limit[p.offLimit + z / p.limitPer]; }
+fn limit2_value(z: u32) -> u32 { return limit[p.offLimit2 + z / p.limitPer]; }
 //#else
 fn limit_value(z: u32) -> u32 { return 0xffffffffu; }
+fn limit2_value(z: u32) -> u32 { return 0xffffffffu; }
 //#endif
 
 // KSEG (with LIMIT, no K bit; unbatched): K runs in segments of p.kSeg terms, segment s
@@ -148,6 +154,12 @@ fn extents(z: u32) -> Extents {
     if ((LIMIT_DIMS & 1u) != 0u) { e.M = min(e.M, l); }
     if ((LIMIT_DIMS & 2u) != 0u) { e.N = min(e.N, l); }
     if ((LIMIT_DIMS & 4u) != 0u) { e.K = min(e.K, l); }
+  }
+  if (LIMIT2_DIMS != 0u) {
+    let l = limit2_value(z);
+    if ((LIMIT2_DIMS & 1u) != 0u) { e.M = min(e.M, l); }
+    if ((LIMIT2_DIMS & 2u) != 0u) { e.N = min(e.N, l); }
+    if ((LIMIT2_DIMS & 4u) != 0u) { e.K = min(e.K, l); }
   }
   return e;
 }

@@ -5,8 +5,8 @@ import { getRuntime, randomArray, expectClose } from './harness.js';
 import { affine, binary, tanhBackward, tanhForward, BINARY_OPS, type BinaryOp } from '../src/kernels/elementwise.js';
 import { reduceRows } from '../src/kernels/reduce.js';
 import { matmul } from '../src/kernels/matmul.js';
-import { gatherRows, scatterRows } from '../src/kernels/gather.js';
-import { refAffine, refBinary, refMatmul, refReduceRows, refTanh, refTanhBackward } from '../src/kernels/ref/basic.js';
+import { gatherRows, queryRows, scatterRows } from '../src/kernels/gather.js';
+import { refAffine, refBinary, refMatmul, refQueryRows, refReduceRows, refTanh, refTanhBackward } from '../src/kernels/ref/basic.js';
 import { smokeRun } from '../src/kernels/smoke.js';
 
 describe('elementwise', () => {
@@ -135,5 +135,34 @@ describe('gather_rows', () => {
       expect(Array.from(await rt.read(dx)), `scatter, width ${width}`).toEqual(Array.from(wantDx));
       rt.release(tx, tl, out, tdy, inv, dx);
     }
+  });
+
+  it('query_rows: a sorted selection regrouped per sequence, with each one\'s count beside its length', async () => {
+    const rt = await getRuntime();
+    // Sequences with none, one and many selected rows (the first and last positions
+    // included), a length above T, entries past the count ignored, and a count above the
+    // list's size capped to it.
+    const T = 7, lengths = [7, 3, 9, 5];
+    const sorted = [0, 6, 15, 16, 17, 18, 20, 22, 27];
+    for (const [count, cap, countOffset] of [[9, 12, 0], [5, 12, 2], [40, 9, 1], [0, 12, 0]]) {
+      const list = Uint32Array.from({ length: cap }, (_, k) => (k < sorted.length && k < count ? sorted[k] : k < sorted.length ? sorted[k] : 0xffffffff));
+      const meta = new Uint32Array(4).fill(1234);
+      meta[countOffset] = count;
+      const tl = rt.upload(list, [cap], 'u32'), tm = rt.upload(meta, [4], 'u32'), tlen = rt.upload(Uint32Array.from(lengths), [4], 'u32');
+      const rows = rt.upload(new Uint32Array(4 * T).fill(77), [4 * T], 'u32'), limits = rt.upload(new Uint32Array(8).fill(77), [8], 'u32');
+      await rt.run(await queryRows(rt, { list: tl, count: tm, countOffset }, tlen, T, rows, limits));
+      const want = refQueryRows(list, Math.min(count, cap), lengths, T);
+      expect(Array.from(await rt.read(rows)), `rows, count ${count}`).toEqual(Array.from(want.rows));
+      expect(Array.from(await rt.read(limits)), `limits, count ${count}`).toEqual(Array.from(want.limits));
+      rt.release(tl, tm, tlen, rows, limits);
+    }
+    // The reference itself, by hand: sequence 2 holds rows 15..18 and 20 (positions 1..4, 6).
+    const ref = refQueryRows(sorted, 9, lengths, T);
+    expect(Array.from(ref.limits)).toEqual([7, 3, 7, 5, 2, 0, 5, 2]);
+    expect(Array.from(ref.rows.subarray(14, 21))).toEqual([15, 16, 17, 18, 20, 0xffffffff, 0xffffffff]);
+    const ids = rt.empty([4], 'u32'), f = rt.empty([4]);
+    expect(() => queryRows(rt, { list: ids, count: ids }, ids, T, rt.empty([27], 'u32'), ids)).toThrow(/query_rows: rows \[27\] must have B·T = 28 entries/);
+    expect(() => queryRows(rt, { list: ids, count: ids, countOffset: 4 }, ids, T, rt.empty([28], 'u32'), rt.empty([8], 'u32'))).toThrow(/countOffset 4 is outside/);
+    expect(() => queryRows(rt, { list: f, count: ids }, ids, T, rt.empty([28], 'u32'), rt.empty([8], 'u32'))).toThrow(/list/);
   });
 });

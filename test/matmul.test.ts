@@ -224,7 +224,21 @@ describe('matmul', () => {
       await rt.run(await matmul(rt, sView, hk, ho, { tile, limit: { dims: ['M', 'K'], tensor: tL, ...per } }));
       const S1 = await rt.read(tS);
       expectClose(await rt.read(tO), refMatmulView(host(S1, sView), host(Kt, hk), host(O0, ho), { limit: { dims: ['M', 'K'], values: lengths, ...per } }), tolF32(T), 'context, a limit per sequence');
-      rt.release(tQ, tK, tS, tL, tO);
+      // Two limits from one tensor (attention over a subset of the queries): keys capped by
+      // the length, queries by their count at offset B — scores (N, M) and dK = dSᵀ·Q (M, K).
+      const counts = [5, 0, 9], tLC = rt.upload(new Uint32Array([...lengths, ...counts]), [2 * B], 'u32');
+      for (const t of [...baseTiles(rt), TILE_CANDIDATES.find((c) => c.WGMEM)!]) {
+        const S2 = await rt.read(tS);
+        await rt.run(await matmul(rt, hq, hk, sView, { transB: true, tile: t, limit: { dims: ['N'], tensor: tLC, ...per, also: { dims: ['M'], offset: B } } }));
+        expectClose(await rt.read(tS), refMatmulView(host(Q, hq), host(Kt, hk), host(S2, sView), { transB: true, limit: { dims: ['N'], values: lengths, ...per, also: { dims: ['M'], values: counts } } }), tolF32(D), `scores, keys by length and queries by count ${JSON.stringify(t)}`);
+        const S3 = await rt.read(tS), dK0 = randomArray(B * T * H * D, seed++), tdK = rt.upload(dK0, [B, T, H * D]), hdk = headsView(tdK, B, T, H, D);
+        await rt.run(await matmul(rt, sView, hq, hdk, { transA: true, tile: t, limit: { dims: ['M'], tensor: tLC, ...per, also: { dims: ['K'], offset: B } } }));
+        expectClose(await rt.read(tdK), refMatmulView(host(S3, sView), host(Q, hq), host(dK0, hdk), { transA: true, limit: { dims: ['M'], values: lengths, ...per, also: { dims: ['K'], values: counts } } }), tolF32(T), `dK, keys by length and terms by query count ${JSON.stringify(t)}`);
+        rt.release(tdK);
+      }
+      expect(() => matmul(rt, hq, hk, sView, { transB: true, limit: { dims: ['N'], tensor: tLC, ...per, also: { dims: ['N'], offset: B } } })).toThrow(/limit.also.dims must be distinct/);
+      expect(() => matmul(rt, hq, hk, sView, { transB: true, limit: { dims: ['N'], tensor: tLC, ...per, also: { dims: ['M'], offset: B + 1 } } })).toThrow(/too short for 3 second value/);
+      rt.release(tQ, tK, tS, tL, tO, tLC);
     }
     // A linear layer over B sequences of T positions (batch [1, B], W broadcast), GELU with the
     // pre-activation kept: rows past each length are zero in both outputs.

@@ -72,3 +72,25 @@ export async function scatterRows(rt: Runtime, dy: Tensor, list: Tensor, inv: Te
     await rt.op(SIG, spec('scatter', dy.dtype, dx.dtype, width), [dy, inv, dx, u(gx)], [gx, gy], `${name}.scatter`),
   ];
 }
+
+const QUERY_ROWS: KernelSignature = { name: 'query_rows', bindings: ['read', 'read', 'read', 'rw', 'rw', 'uniform'] };
+const QUERY_ROWS_WG = 64;
+registerVariants({ sig: QUERY_ROWS, spec: { file: 'query_rows.wgsl', consts: { WG: QUERY_ROWS_WG } } });
+
+/**
+ * A sorted selection of rows of a [B·T] batch regrouped per sequence (shaders/query_rows.wgsl):
+ * rows [B·T] ← sequence b's selected rows at b·T + j (0xffffffff past their count), limits
+ * [2B] ← the lengths (capped at T), then each sequence's count. `list` holds increasing row
+ * indices below B·T up to its count, meta[countOffset] (at most list's size).
+ */
+export function queryRows(rt: Runtime, sel: { list: Tensor; count: Tensor; countOffset?: number }, lengths: Tensor, T: number, rows: Tensor, limits: Tensor): Promise<Op> {
+  const name = 'query_rows';
+  for (const [what, t] of [['list', sel.list], ['count', sel.count], ['lengths', lengths], ['rows', rows], ['limits', limits]] as const) expectDType(name, what, t, 'u32');
+  const B = lengths.size, off = sel.countOffset ?? 0;
+  if (rows.size !== B * T) throw new Error(`${name}: rows ${shapeStr(rows.shape)} must have B·T = ${B * T} entries`);
+  if (limits.size !== 2 * B) throw new Error(`${name}: limits ${shapeStr(limits.shape)} must have 2B = ${2 * B} entries`);
+  if (!Number.isInteger(off) || off < 0 || off >= sel.count.size) throw new Error(`${name}: countOffset ${off} is outside the count tensor ${shapeStr(sel.count.shape)}`);
+  const [gx, gy] = grid1d(B * T, QUERY_ROWS_WG, rt.limits.maxComputeWorkgroupsPerDimension);
+  const params = rt.uniform(packUniform([['u32', B], ['u32', T], ['u32', off], ['u32', sel.list.size]]), `${name}.params`);
+  return rt.op(QUERY_ROWS, { file: 'query_rows.wgsl', consts: { WG: QUERY_ROWS_WG } }, [sel.list, sel.count, lengths, rows, limits, params], [gx, gy], name);
+}

@@ -141,6 +141,12 @@ export interface MatmulLimit {
    * T rows skipping each one's padded rows (whose dy is zero).
    */
   segment?: number;
+  /**
+   * Other dims capped by a second value of the same tensor, tensor[also.offset + ⌊b / per⌋]
+   * (distinct from `dims`; not with segment or rowSumsOut) — attention over a subset of each
+   * sequence's queries caps its query extent by their count and its key extent by the length.
+   */
+  also?: { dims: readonly LimitDim[]; offset: number };
 }
 const LIMIT_BIT: Record<LimitDim, number> = { M: 1, N: 2, K: 4 };
 
@@ -280,7 +286,7 @@ function checkTile(rt: Runtime, tile: MatmulTile, op: string): void {
 
 function specFor(tile: MatmulTile, f: {
   transA: boolean; transB: boolean; bias: boolean; act: number; accum: boolean;
-  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean; rowSums?: boolean; limit?: readonly LimitDim[]; segmented?: boolean;
+  vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean; rowSums?: boolean; limit?: readonly LimitDim[]; segmented?: boolean; limit2?: readonly LimitDim[];
 }): ShaderSpec {
   const wgmem = Boolean(tile.WGMEM), subgroup = Boolean(tile.SUBGROUP) && !wgmem;
   const defines: string[] = [];
@@ -296,7 +302,8 @@ function specFor(tile: MatmulTile, f: {
   if (f.limit && f.segmented) defines.push('KSEG');
   // Segments replace the K cap (each segment has its own).
   const dims = f.segmented ? [] : (f.limit ?? []);
-  const limitConsts: Record<string, number> = f.limit ? { LIMIT_DIMS: dims.reduce((bits, d) => bits | LIMIT_BIT[d], 0), LIMIT_BINDING: f.pre || f.rowSums ? 6 : 5 } : {};
+  const bits = (ds: readonly LimitDim[]) => ds.reduce((b, d) => b | LIMIT_BIT[d], 0);
+  const limitConsts: Record<string, number> = f.limit ? { LIMIT_DIMS: bits(dims), LIMIT_BINDING: f.pre || f.rowSums ? 6 : 5, ...(f.limit2?.length ? { LIMIT2_DIMS: bits(f.limit2) } : {}) } : {};
   return {
     file: 'matmul.wgsl',
     consts: {
@@ -355,6 +362,9 @@ function specFor(tile: MatmulTile, f: {
     { sig: SIG_ROW_SUMS_LIMIT, spec: specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, accum: true, rowSums: true, limit: ['K'] }) },
     { sig: SIG_ROW_SUMS_LIMIT, spec: specFor(wgmem, { ...f, transA: true, accum: true, rowSums: true, limit: ['K'], segmented: true }) },
     { sig: SIG_PRE_LIMIT, spec: specFor(subgroupTiles(8)[0], { ...f, transB: true, vecA: true, vecB: true, bias: true, act: 1, pre: true, limit: ['M'] }) },
+    // Two limits (attention over a subset of the queries): both tilings.
+    { sig: SIG_LIMIT, spec: specFor(subgroupTiles(8)[0], { ...f, transB: true, vecA: true, vecB: true, limit: ['N'], limit2: ['M'] }) },
+    { sig: SIG_LIMIT, spec: specFor(wgmem, { ...f, transA: true, limit: ['M'], limit2: ['K'] }) },
   );
 }
 
@@ -529,6 +539,14 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
     if (rowSums && limit.dims.some((d) => d !== 'K')) throw new Error(`${name}: rowSumsOut takes a run-time limit on K only, got [${limit.dims.join(', ')}]`);
     if (t.buffer === vC.tensor.buffer || (rowSums && t.buffer === rowSums.tensor.buffer))
       throw new Error(`${name}: limit '${t.label}' must not share a buffer with C or the row sums`);
+    if (limit.also) {
+      const a = limit.also;
+      if (a.dims.length === 0 || a.dims.some((d) => !(d in LIMIT_BIT) || limit.dims.includes(d)) || new Set(a.dims).size !== a.dims.length)
+        throw new Error(`${name}: limit.also.dims must be distinct dims of M, N, K not in limit.dims [${limit.dims.join(', ')}], got [${a.dims.join(', ')}]`);
+      if (seg !== undefined || rowSums) throw new Error(`${name}: limit.also cannot be combined with limit.segment or rowSumsOut`);
+      if (!Number.isInteger(a.offset) || a.offset < 0 || a.offset + bC / per > t.size)
+        throw new Error(`${name}: limit '${t.label}' ${shapeStr(t.shape)} is too short for ${bC / per} second value(s) from offset ${a.offset}`);
+    }
   }
 
   const dims: MatmulShape = { M, N, K, batch: bC, transA, transB, dtypeA: vA.tensor.dtype, dtypeB: vB.tensor.dtype, rowSums: Boolean(rowSums) };
@@ -546,7 +564,7 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
     const spec = specFor(tile, {
       transA, transB, bias: Boolean(o.bias), act, accum: Boolean(o.accumulate),
       vecA: aligned(vA, rA), vecB: aligned(vB, rB),
-      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', pre: Boolean(pre), rowSums: Boolean(rowSums), limit: limit?.dims, segmented: limit?.segment !== undefined,
+      a16: vA.tensor.dtype === 'f16', b16: vB.tensor.dtype === 'f16', c16: vC.tensor.dtype === 'f16', pre: Boolean(pre), rowSums: Boolean(rowSums), limit: limit?.dims, segmented: limit?.segment !== undefined, limit2: limit?.also?.dims,
     });
     const params = rt.uniform(
       packUniform([
@@ -555,7 +573,7 @@ export function matmul(rt: Runtime, A: MatrixOperand, B: MatrixOperand, C: Matri
         ['u32', rA.off], ['u32', rA.s1], ['u32', rA.s2], ['u32', o.biasOffset ?? 0],
         ['u32', rB.off], ['u32', rB.s1], ['u32', rB.s2], ['u32', rsOffset],
         ['u32', rC.off], ['u32', rC.s1], ['u32', rC.s2], ['u32', limitOffset],
-        ['u32', limit?.per ?? bC], ['u32', limit?.segment ?? 0], ['u32', 0], ['u32', 0],
+        ['u32', limit?.per ?? bC], ['u32', limit?.segment ?? 0], ['u32', limit?.also?.offset ?? 0], ['u32', 0],
       ]),
       `${name}.params`,
     );

@@ -48,3 +48,18 @@ export function refTanh(a: ArrayLike<number>): Float64Array {
 export function refTanhBackward(y: ArrayLike<number>, dy: ArrayLike<number>): Float64Array {
   return Float64Array.from(y, (v, i) => dy[i] * (1 - v * v));
 }
+
+/**
+ * query_rows (src/kernels/gather.ts): the first `count` entries of a sorted list of rows of a
+ * [B·T] batch regrouped per sequence — rows[b·T + j] the j-th of sequence b (0xffffffff past
+ * its count n_b), limits = [min(lengths[b], T)…, n_b…].
+ */
+export function refQueryRows(list: ArrayLike<number>, count: number, lengths: ArrayLike<number>, T: number): { rows: Uint32Array; limits: Uint32Array } {
+  const B = lengths.length, rows = new Uint32Array(B * T).fill(0xffffffff), limits = new Uint32Array(2 * B);
+  for (let b = 0; b < B; b++) limits[b] = Math.min(lengths[b], T);
+  for (let k = 0; k < Math.min(count, list.length); k++) {
+    const b = Math.floor(list[k] / T);
+    rows[b * T + limits[B + b]++] = list[k];
+  }
+  return { rows, limits };
+}

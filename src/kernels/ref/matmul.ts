@@ -24,9 +24,10 @@ export interface RefMatmulOptions {
    * matmul's run-time limit, as values: batch entry b's listed dims capped by
    * values[⌊b / per⌋] (per default: all entries) — M or N capped: C's rows or columns from
    * it zero (kept with accumulate); K capped: terms from it dropped; with `segment`, term k
-   * kept when k mod segment < values[⌊k / segment⌋].
+   * kept when k mod segment < values[⌊k / segment⌋]; `also`: other dims capped by
+   * also.values[⌊b / per⌋].
    */
-  limit?: { dims: readonly ('M' | 'N' | 'K')[]; values: ArrayLike<number>; per?: number; segment?: number };
+  limit?: { dims: readonly ('M' | 'N' | 'K')[]; values: ArrayLike<number>; per?: number; segment?: number; also?: { dims: readonly ('M' | 'N' | 'K')[]; values: ArrayLike<number> } };
 }
 
 function at(v: HostView, b: number, r: number, c: number): number {
@@ -48,7 +49,8 @@ export function refMatmulView(A: HostView, B: HostView, C: HostView, o: RefMatmu
   const nb = C.batch[0] * C.batch[1];
   for (let b = 0; b < nb; b++) {
     const l = o.limit ? o.limit.values[Math.floor(b / (o.limit.per ?? nb))] : Infinity;
-    const capped = (d: 'M' | 'N' | 'K', x: number) => (o.limit?.dims.includes(d) ? Math.min(x, l) : x);
+    const l2 = o.limit?.also ? o.limit.also.values[Math.floor(b / (o.limit.per ?? nb))] : Infinity;
+    const capped = (d: 'M' | 'N' | 'K', x: number) => (o.limit?.dims.includes(d) ? Math.min(x, l) : o.limit?.also?.dims.includes(d) ? Math.min(x, l2) : x);
     const seg = o.limit?.segment;
     const K = seg ? Kfull : capped('K', Kfull), rowEnd = capped('M', M), colEnd = capped('N', N);
     const kept = (k: number) => !seg || k % seg < o.limit!.values[Math.floor(k / seg)];
