@@ -11,6 +11,10 @@
 //   grads  — s holds scale·Q·Kᵀ again (recomputed), g holds dP̃ = dO·Vᵀ; with
 //            P = exp(s − lse), z = mask·dropScale, Δ = Σ_j P z dP̃ (= dO·O), writes
 //            s ← P z (for dV = P̃ᵀ·dO) and g ← dS = P (z dP̃ − Δ) (for dQ and dK).
+// QROWS (attention over a subset of each sequence's queries): row i of (b, h) is the i-th
+// selected query of sequence b, at position qrows[b·T + i] − b·T (its dropout draws use that
+// position, as the full attention's would); `lengths` holds the B key lengths and then the
+// B query counts; rows at or past their count are skipped as padded ones are.
 // Row layouts of row_common.wgsl (WG, TPR; SUBGROUPS); sums in a fixed order. Keys are
 // visited in quads (the dropout draw's unit); with VEC4 (T a multiple of 4) s, g and out are
 // bound as vec4 arrays and a quad is one access (on CPU adapters every access costs per
@@ -22,6 +26,7 @@ enable subgroups;
 
 const WG: u32 = 64u;
 const TPR: u32 = 64u;
+const QROWS_BINDING: u32 = 4u;
 
 // The fused kernels' Params (the same uniform buffer), then the batch size.
 // skipPadded (attention's paddedQueries 'skip'): rows of queries at or past the length are
@@ -46,6 +51,9 @@ alias SV = f32;
 //#if PROBS_OUT
 @group(0) @binding(4) var<storage, read_write> out: array<SV>;
 //#endif
+//#endif
+//#if QROWS
+@group(0) @binding(QROWS_BINDING) var<storage, read> qrows: array<u32>;
 //#endif
 
 // Element (scalar layouts) or quad (VEC4) i of s, or of g (from_g, GRADS only).
@@ -112,7 +120,8 @@ fn keep4(q: u32, i: u32, bh: u32) -> vec4f {
   return select(vec4f(0.0), vec4f(p.dropScale), vec4f(rng_unit(r.x), rng_unit(r.y), rng_unit(r.z), rng_unit(r.w)) >= vec4f(p.dropP));
 }
 
-struct Row { row: u32, base: u32, i: u32, bh: u32, len: u32, cols: u32, valid: bool }
+// pos: the query's position in its sequence (i, or with QROWS the selected one's).
+struct Row { row: u32, base: u32, i: u32, pos: u32, bh: u32, len: u32, cols: u32, valid: bool }
 
 fn row_of(invocation: RowInvocation, nwg: vec3u) -> Row {
   let T = p.T;
@@ -123,13 +132,19 @@ fn row_of(invocation: RowInvocation, nwg: vec3u) -> Row {
   r.valid = bh < p.B * p.H;
   r.base = row * T;
   r.i = row % T;
+  r.pos = r.i;
   r.bh = bh;
   r.len = 0u;
   r.cols = 0u;
   if (r.valid) {
-    r.len = min(lengths[bh / p.H], T);
+    let b = bh / p.H;
+    r.len = min(lengths[b], T);
     r.cols = T;
+//#if QROWS
+    if (r.i >= lengths[p.B + b]) { r.len = 0u; r.cols = 0u; } else { r.pos = qrows[b * T + r.i] - b * T; }
+//#else
     if (p.skipPadded != 0u && r.i >= r.len) { r.len = 0u; r.cols = 0u; }
+//#endif
   }
   return r;
 }
@@ -149,7 +164,7 @@ fn main(invocation: RowInvocation, @builtin(num_workgroups) nwg: vec3u) {
   let inv = select(0.0, 1.0 / l, l > 0.0);
   if (r.valid && lane == 0u) { lse[r.row] = select(0.0, m + log(l), l > 0.0); }
   for (var q = lane; 4u * q < r.cols; q += TPR) {
-    let z = keep4(q, r.i, r.bh);
+    let z = keep4(q, r.pos, r.bh);
     put_probs(r.base, q, r.cols, select(vec4f(0.0), exp(quad(false, r.base, q, r.cols) - m) * inv * z, valid4(q, r.len)));
   }
 //#else
@@ -158,12 +173,12 @@ fn main(invocation: RowInvocation, @builtin(num_workgroups) nwg: vec3u) {
   if (r.valid) { lse_i = lse[r.row]; }
   var d4 = vec4f(0.0);
   for (var q = lane; 4u * q < r.len; q += TPR) {
-    let z = keep4(q, r.i, r.bh);
+    let z = keep4(q, r.pos, r.bh);
     d4 += select(vec4f(0.0), exp(quad(false, r.base, q, r.cols) - lse_i) * z * quad(true, r.base, q, r.cols), valid4(q, r.len));
   }
   let d = row_reduce(hsum4(d4), 0u, invocation);
   for (var q = lane; 4u * q < r.cols; q += TPR) {
-    let z = keep4(q, r.i, r.bh);
+    let z = keep4(q, r.pos, r.bh);
     let ok = valid4(q, r.len);
     let pj = exp(quad(false, r.base, q, r.cols) - lse_i);
     set_quad(true, r.base, q, r.cols, select(vec4f(0.0), pj * (z * quad(true, r.base, q, r.cols) - d), ok));

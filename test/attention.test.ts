@@ -36,7 +36,7 @@ async function runGpu(
   c: Case,
   qkv: Float32Array,
   dout: Float32Array,
-  o: { dropout?: AttentionDropout; tile?: AttentionTile; tileDq?: AttentionTile; tileDkv?: AttentionTile; dtype?: DType; step?: number; algorithm?: AttentionAlgorithm; scratch?: AttentionScratch; keepScores?: boolean; paddedQueries?: PaddedQueries } = {},
+  o: { dropout?: AttentionDropout; tile?: AttentionTile; tileDq?: AttentionTile; tileDkv?: AttentionTile; dtype?: DType; step?: number; algorithm?: AttentionAlgorithm; scratch?: AttentionScratch; keepScores?: boolean; paddedQueries?: PaddedQueries; queryRows?: { limits: number[]; positions: number[] } } = {},
 ): Promise<Run & { ops: string[] }> {
   const { B, T, H, D } = c;
   const dtype = o.dtype ?? 'f32';
@@ -48,14 +48,15 @@ async function runGpu(
   const tdq = rt.empty([B, T, 3 * H * D], dtype, 'dqkv');
   let kept: ReturnType<Runtime['empty']> | null = null;
   const keepScores = o.keepScores ? () => (kept = rt.empty([B * H, T, T], 'f32', 'kept scores')) : undefined;
-  const fwd = await attention(rt, tq, tl, to, tlse, { heads: H, dropout: o.dropout, tile: o.tile, algorithm: o.algorithm ?? 'fused', scratch: o.scratch, keepScores, paddedQueries: o.paddedQueries });
+  const qr = o.queryRows ? { limits: rt.upload(Uint32Array.from(o.queryRows.limits), [2 * B], 'u32'), positions: rt.upload(Uint32Array.from(o.queryRows.positions), [B * T], 'u32') } : undefined;
+  const fwd = await attention(rt, tq, tl, to, tlse, { heads: H, dropout: o.dropout, tile: o.tile, algorithm: o.algorithm ?? 'fused', scratch: o.scratch, keepScores, paddedQueries: o.paddedQueries, queryRows: qr });
   expect(fwd.keptScores).toBe(kept);
   expect(fwd.algorithm).toBe(o.algorithm ?? 'fused');
   const bwd = await attentionBackward(rt, fwd, tg, tdq, { tileDq: o.tileDq, tileDkv: o.tileDkv });
   if (o.step !== undefined) fwd.setStep(o.step);
   await rt.run(...fwd.ops, ...bwd.ops);
   const r = { out: (await rt.read(to)) as Float32Array, lse: (await rt.read(tlse)) as Float32Array, dqkv: (await rt.read(tdq)) as Float32Array, ops: [...fwd.ops, ...bwd.ops].map((op) => op.label) };
-  rt.release(tq, tl, to, tlse, tg, tdq, ...(kept ? [kept] : []));
+  rt.release(tq, tl, to, tlse, tg, tdq, ...(kept ? [kept] : []), ...(qr ? [qr.limits, qr.positions] : []));
   if (!o.scratch) releaseAttentionScratch(rt, fwd.scratch);
   return r;
 }
@@ -215,6 +216,57 @@ describe('attention, padded queries skipped', () => {
         }
       }
     await expect(attention(rt, rt.empty([1, 4, 96]), rt.upload([4], [1], 'u32'), rt.empty([1, 4, 32]), rt.empty([1, 1, 4]), { heads: 1, paddedQueries: 'none' as PaddedQueries })).rejects.toThrow(/paddedQueries must be attend or skip, got 'none'/);
+  });
+});
+
+describe('attention over selected queries (queryRows)', () => {
+  it('the selected queries\' outputs, lse and dQ, and every dK and dV, equal full attention\'s with dO zero elsewhere (dropout at their positions; kept scores; T odd and a multiple of 4)', async () => {
+    const rt = await getRuntime();
+    for (const c of [{ B: 3, T: 20, H: 2, D: 32, lengths: [20, 9, 0] }, { B: 2, T: 13, H: 1, D: 64, lengths: [11, 13] }] as Case[]) {
+      const { B, T, H, D } = c, W = H * D;
+      // Selected positions per sequence: the first and the last real one, none, one.
+      const selected = B === 3 ? [[0, 3, 4, 11, 19], [8], []] : [[2, 5, 10], [0, 1, 12]];
+      const full = inputs(c, 71), compact = inputs(c, 72);
+      // Full attention's inputs: dO zero off the selected positions, the compact run's rows at them.
+      const dFull = new Float32Array(full.dout.length);
+      const positions = new Array<number>(B * T).fill(0xffffffff);
+      for (let b = 0; b < B; b++)
+        selected[b].forEach((t, j) => {
+          positions[b * T + j] = b * T + t;
+          // Compact Q row j of sequence b = position t's Q; K and V stay in place.
+          for (let d = 0; d < W; d++) compact.qkv[(b * T + j) * 3 * W + d] = full.qkv[(b * T + t) * 3 * W + d];
+          dFull.set(compact.dout.subarray((b * T + j) * W, (b * T + j + 1) * W), (b * T + t) * W);
+        });
+      for (let r = 0; r < B * T; r++) compact.qkv.set(full.qkv.subarray(r * 3 * W + W, (r + 1) * 3 * W), r * 3 * W + W);
+      const limits = [...c.lengths.map((l) => Math.min(l, T)), ...selected.map((s) => s.length)];
+      const dropout = { p: 0.2, seed: 9, stream: 3 };
+      const ref = refAttentionForward(full.qkv, c.lengths, c, undefined, { ...dropout, step: 4 });
+      const dref = refAttentionBackward(full.qkv, c.lengths, dFull, c, undefined, { ...dropout, step: 4 });
+      for (const keepScores of [false, true]) {
+        const what = `B=${B} T=${T}${keepScores ? ', kept scores' : ''}`;
+        const got = await runGpu(rt, c, compact.qkv, compact.dout, { algorithm: 'materialized', dropout, step: 4, keepScores, queryRows: { limits, positions } });
+        const pick = (x: ArrayLike<number>, rowOf: (b: number, j: number) => number, width: number, offset: number, stride: number) =>
+          Float64Array.from(selected.flatMap((sel, b) => sel.flatMap((_, j) => Array.from({ length: width }, (_, d) => x[rowOf(b, j) * stride + offset + d]))));
+        const atCompact = (b: number, j: number) => b * T + j, atPosition = (b: number, j: number) => b * T + selected[b][j];
+        expectClose(pick(got.out, atCompact, W, 0, W), pick(ref.out, atPosition, W, 0, W), TOL_OUT, `out ${what}`);
+        expectClose(pick(got.dqkv, atCompact, W, 0, 3 * W), pick(dref, atPosition, W, 0, 3 * W), TOL_GRAD, `dQ ${what}`);
+        const kv = (x: ArrayLike<number>) => Float64Array.from({ length: B * T * 2 * W }, (_, i) => x[Math.floor(i / (2 * W)) * 3 * W + W + (i % (2 * W))]);
+        expectClose(kv(got.dqkv), kv(dref), TOL_GRAD, `dK, dV ${what}`);
+        const lsePick = (x: ArrayLike<number>, rowOf: (b: number, j: number) => number) =>
+          Float64Array.from(selected.flatMap((sel, b) => Array.from({ length: H }, (_, h) => sel.map((_, j) => x[(b * H + h) * T + (rowOf(b, j) - b * T)])).flat()));
+        expectClose(lsePick(got.lse, atCompact), lsePick(ref.lse, atPosition), TOL_LSE, `lse ${what}`);
+        // Rows past each count are left as they were (zero here) and cost nothing.
+        for (let b = 0; b < B; b++)
+          for (let j = selected[b].length; j < T; j++) {
+            expect(got.out.subarray((b * T + j) * W, (b * T + j + 1) * W).every((v) => v === 0), `out row ${b}.${j} ${what}`).toBe(true);
+            expect(got.dqkv.subarray((b * T + j) * 3 * W, (b * T + j) * 3 * W + W).every((v) => v === 0), `dQ row ${b}.${j} ${what}`).toBe(true);
+          }
+      }
+    }
+    const q = rt.empty([1, 4, 96]), l = rt.upload([4], [1], 'u32'), o = rt.empty([1, 4, 32]), lse = rt.empty([1, 1, 4]);
+    const queryRows = { limits: rt.upload([4, 2], [2], 'u32'), positions: rt.upload([0, 3, 0xffffffff, 0xffffffff], [4], 'u32') };
+    await expect(attention(rt, q, l, o, lse, { heads: 1, algorithm: 'fused', queryRows })).rejects.toThrow(/queryRows needs the materialized algorithm/);
+    await expect(attention(rt, q, l, o, lse, { heads: 1, algorithm: 'materialized', queryRows: { ...queryRows, limits: l } })).rejects.toThrow(/queryRows.limits/);
   });
 });
 

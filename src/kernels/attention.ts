@@ -89,15 +89,29 @@ const BWD: KernelSignature = { name: 'attention_bwd', bindings: ['read', 'read',
 const PROBS: KernelSignature = { name: 'attention.probs', bindings: ['rw', 'rw', 'read', 'uniform'] };
 const GRADS: KernelSignature = { name: 'attention.grads', bindings: ['rw', 'rw', 'read', 'read', 'uniform'] };
 const PROBS_OUT: KernelSignature = { name: 'attention.probs_out', bindings: ['rw', 'rw', 'read', 'uniform', 'rw'] };
-/** The row kernel of materialised attention for rows of T keys (one vec4 per quad of keys where T is a multiple of 4). */
-const probsSpec = (l: RowLayout, defines: string[], T: number): ShaderSpec => layoutSpec('attention_probs.wgsl', l, {}, [...defines, ...(vec4Defines(T) ?? [])]);
+/** With queryRows: the selected queries' rows, one binding more (last). */
+const withQueryRows = (sig: KernelSignature): KernelSignature => ({ name: `${sig.name}.query_rows`, bindings: [...sig.bindings, 'read'] });
+/** The row kernels' passes: their signatures and defines. */
+const ROW_PASSES = {
+  probs: { sig: PROBS, defines: [] as string[] },
+  probs_out: { sig: PROBS_OUT, defines: ['PROBS_OUT'] },
+  grads: { sig: GRADS, defines: ['GRADS'] },
+} as const;
+type RowPass = keyof typeof ROW_PASSES;
+/**
+ * The row kernel of materialised attention for rows of T keys (one vec4 per quad of keys where
+ * T is a multiple of 4), over every query or (queryRows) the selected ones.
+ */
+function rowPass(pass: RowPass, l: RowLayout, T: number, queryRows: boolean): { sig: KernelSignature; spec: ShaderSpec } {
+  const { sig, defines } = ROW_PASSES[pass];
+  const consts: Record<string, number> = queryRows ? { QROWS_BINDING: sig.bindings.length } : {};
+  const spec = layoutSpec('attention_probs.wgsl', l, consts, [...defines, ...(queryRows ? ['QROWS'] : []), ...(vec4Defines(T) ?? [])]);
+  return { sig: queryRows ? withQueryRows(sig) : sig, spec };
+}
 for (const l of ROW_LAYOUTS)
   for (const T of VEC4_PATHS)
-    registerVariants(
-      { sig: PROBS, spec: probsSpec(l, [], T) },
-      { sig: PROBS_OUT, spec: probsSpec(l, ['PROBS_OUT'], T) },
-      { sig: GRADS, spec: probsSpec(l, ['GRADS'], T) },
-    );
+    for (const pass of Object.keys(ROW_PASSES) as RowPass[])
+      registerVariants(...[false, true].map((q) => rowPass(pass, l, T, q)));
 
 function fwdSpec(D: number, t: AttentionTile, f16: boolean): ShaderSpec {
   return { file: 'attention.wgsl', consts: { D, WG: t.WG, BT: t.BT, UNROLL: t.UNROLL ?? false }, f16 };
@@ -181,6 +195,16 @@ export interface AttentionOptions {
    * every gradient are the same bits.
    */
   paddedQueries?: PaddedQueries;
+  /**
+   * Attention over a subset of each sequence's queries (materialised algorithm only): the
+   * query part of qkv then holds, at row b·T + j, the j-th selected query of sequence b, at
+   * position positions[b·T + j] − b·T (its dropout draws are that position's); `limits`
+   * holds the B sequence lengths, then the B query counts (both as query_rows writes them;
+   * the `lengths` argument is not read). Rows of out and lse past a sequence's count are
+   * left as they are and cost nothing, as are their gradients; keys and values are every
+   * position's, as usual.
+   */
+  queryRows?: QueryRows;
   /** Fused forward tile; default defaultAttentionTile('fwd', D). */
   tile?: AttentionTile;
   autotune?: AutotuneOptions;
@@ -188,9 +212,18 @@ export interface AttentionOptions {
 
 export type PaddedQueries = 'attend' | 'skip';
 
+/** AttentionOptions.queryRows (src/kernels/gather.ts's queryRows writes both). */
+export interface QueryRows {
+  /** u32 [2B]: the sequence lengths, then each sequence's query count. */
+  limits: Tensor;
+  /** u32 [B·T]: the selected queries' flattened positions, sequence by sequence. */
+  positions: Tensor;
+}
+
 export interface AttentionForward {
   readonly algorithm: AttentionAlgorithm;
   readonly paddedQueries: PaddedQueries;
+  readonly queryRows: QueryRows | null;
   readonly ops: Op[];
   readonly dims: { B: number; T: number; H: number; D: number };
   readonly qkv: Tensor;
@@ -262,7 +295,16 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
     const why = materializedUnavailable(rt, B, H, T);
     if (why) throw new Error(`${name}: the materialized algorithm cannot run qkv ${shapeStr(qkv.shape)} with H=${H}: ${why}; use 'fused'`);
   }
+  const queryRows = opts.queryRows ?? null;
+  if (queryRows) {
+    expectDType(name, 'queryRows.limits', queryRows.limits, 'u32');
+    expectDType(name, 'queryRows.positions', queryRows.positions, 'u32');
+    expectShape(name, 'queryRows.limits', queryRows.limits, [2 * B]);
+    expectShape(name, 'queryRows.positions', queryRows.positions, [B * T]);
+    if (requested === 'fused') throw new Error(`${name}: queryRows needs the materialized algorithm`);
+  }
   const algorithm = requested === 'auto' ? await chooseAttentionAlgorithm(rt, { B, T, H, D }, qkv.dtype, opts.autotune) : requested;
+  if (queryRows && algorithm !== 'materialized') throw new Error(`${name}: queryRows needs the materialized algorithm; the autotuner chose '${algorithm}' (pass algorithm: 'materialized', or check chooseAttentionAlgorithm first)`);
   const paddedQueries = opts.paddedQueries ?? 'attend';
   if (!PADDED_QUERIES.includes(paddedQueries)) throw new Error(`${name}: paddedQueries must be ${PADDED_QUERIES.join(' or ')}, got '${paddedQueries as string}'`);
 
@@ -290,10 +332,10 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
     }
     const [q, k, v] = [0, 1, 2].map((part) => headsView(qkv, B, T, H, D, 3 * H * D, part * H * D));
     const layout = rowLayout(rt, 'auto', `${name}.probs`);
-    const probs = keptScores
-      ? rt.op(PROBS_OUT, probsSpec(layout, ['PROBS_OUT'], T), [keptScores, lse, lengths, params, S], rowGrid(rt, B * H * T, layout), `${name}.probs`)
-      : rt.op(PROBS, probsSpec(layout, [], T), [S, lse, lengths, params], rowGrid(rt, B * H * T, layout), `${name}.probs`);
-    const pad = paddingLimits(lengths, H, paddedQueries);
+    const limits = queryRows?.limits ?? lengths, extra = queryRows ? [queryRows.positions] : [];
+    const rp = rowPass(keptScores ? 'probs_out' : 'probs', layout, T, Boolean(queryRows));
+    const probs = rt.op(rp.sig, rp.spec, keptScores ? [keptScores, lse, limits, params, S, ...extra] : [S, lse, limits, params, ...extra], rowGrid(rt, B * H * T, layout), `${name}.probs`);
+    const pad = paddingLimits(limits, H, paddedQueries, queryRows ? B : null);
     ops = [
       await matmul(rt, q, k, keptScores ?? S, { transB: true, alpha: scale, label: `${name}.scores`, autotune: opts.autotune, limit: pad(['N'], 'M') }),
       await probs,
@@ -303,6 +345,7 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
   return {
     algorithm,
     paddedQueries,
+    queryRows,
     ops,
     dims: { B, T, H, D },
     qkv, lengths, out, lse, params, scale, scratch, keptScores,
@@ -401,9 +444,12 @@ const PADDED_QUERIES: readonly PaddedQueries[] = ['attend', 'skip'];
  * the row kernels ignore; left zero), the context's and dQ's terms over them (probability
  * 0), and dK's and dV's rows for them (zero gradients): `pad(dims, queryDim)` caps those
  * `dims` and, with padded queries skipped, also the extent over the queries (the scores' and
- * the context's rows, dP's and dQ's rows, dK's and dV's terms: zero, as dO is).
+ * the context's rows, dP's and dQ's rows, dK's and dV's terms: zero, as dO is). With query
+ * rows (`countsAt`: where the query counts start in the tensor), the extent over the
+ * queries is capped by the sequence's count instead.
  */
-function paddingLimits(lengths: Tensor, H: number, padded: PaddedQueries): (dims: LimitDim[], queryDim: LimitDim) => MatmulLimit {
+function paddingLimits(lengths: Tensor, H: number, padded: PaddedQueries, countsAt: number | null): (dims: LimitDim[], queryDim: LimitDim) => MatmulLimit {
+  if (countsAt !== null) return (dims, queryDim) => ({ dims, tensor: lengths, per: H, also: { dims: [queryDim], offset: countsAt } });
   return (dims, queryDim) => ({ dims: padded === 'skip' ? [...dims, queryDim] : dims, tensor: lengths, per: H });
 }
 
@@ -422,12 +468,14 @@ async function materializedBackward(rt: Runtime, fwd: AttentionForward, dout: Te
   const dO = headsView(dout, B, T, H, D);
   const layout = rowLayout(rt, 'auto', `${name}.grads`);
   const scale = fwd.scale;
-  const pad = paddingLimits(fwd.lengths, H, fwd.paddedQueries);
+  const q_ = fwd.queryRows, limits = q_?.limits ?? fwd.lengths;
+  const pad = paddingLimits(limits, H, fwd.paddedQueries, q_ ? B : null);
+  const gp = rowPass('grads', layout, T, Boolean(q_));
   return {
     ops: [
       ...(fwd.keptScores ? [] : [await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores`, limit: pad(['N'], 'M') })]),
       await matmul(rt, dO, v, G, { transB: true, label: `${name}.dprobs`, limit: pad(['N'], 'M') }),
-      await rt.op(GRADS, probsSpec(layout, ['GRADS'], T), [S, G, fwd.lse, fwd.lengths, fwd.params], rowGrid(rt, B * H * T, layout), `${name}.grads`),
+      await rt.op(gp.sig, gp.spec, [S, G, fwd.lse, limits, fwd.params, ...(q_ ? [q_.positions] : [])], rowGrid(rt, B * H * T, layout), `${name}.grads`),
       await matmul(rt, G, k, dq, { alpha: scale, label: `${name}.dq`, limit: pad(['K'], 'M') }),
       await matmul(rt, G, q, dk, { transA: true, alpha: scale, label: `${name}.dk`, limit: pad(['M'], 'K') }),
       await matmul(rt, S, dO, dv, { transA: true, label: `${name}.dv`, limit: pad(['M'], 'K') }),
