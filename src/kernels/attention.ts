@@ -201,7 +201,7 @@ export interface AttentionOptions {
    * position positions[b·T + j] − b·T (its dropout draws are that position's); `limits`
    * holds the B sequence lengths, then the B query counts (both as query_rows writes them;
    * the `lengths` argument is not read). Rows of out and lse past a sequence's count are
-   * left as they are and cost nothing, as are their gradients; keys and values are every
+   * zero and cost nothing, as are dQ's (dO is not read there); keys and values are every
    * position's, as usual.
    */
   queryRows?: QueryRows;

@@ -43,13 +43,13 @@
 // start of the forward. Nothing else changes: the same ops, f16 variants of the same kernels.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { spanOf, type Tensor } from '../gpu/tensor.js';
-import { attention, attentionBackward, releaseAttentionScratch, type AttentionAlgorithm, type AttentionForward, type AttentionScratch } from '../kernels/attention.js';
+import { attention, attentionBackward, chooseAttentionAlgorithm, releaseAttentionScratch, type AttentionAlgorithm, type AttentionForward, type AttentionScratch } from '../kernels/attention.js';
 import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
 import { gelu, geluBackward } from '../kernels/gelu.js';
 import { dropout, dropoutBackward } from '../kernels/dropout.js';
 import { embedding, embeddingBackward } from '../kernels/embedding.js';
 import { binary } from '../kernels/elementwise.js';
-import { gatherRows, scatterRows } from '../kernels/gather.js';
+import { gatherRows, queryRows, scatterRows } from '../kernels/gather.js';
 import { geluForm, type EncoderConfig } from './config.js';
 import { grad, param, type ModelParams } from './params.js';
 import { DROPOUT_SITES } from './dropout-sites.js';
@@ -159,6 +159,34 @@ interface FfnRows extends OutputRows {
   inv: Tensor; // u32 [N]
 }
 
+type QkvPart = 'query' | 'key' | 'value';
+const QKV_PARTS: readonly QkvPart[] = ['query', 'key', 'value'];
+
+/** A linear product of some of a layer's q, k, v projections (Encoder.projections): its columns of qkv start at first·h. */
+interface Projection {
+  key: string; // the weight's name for its f16 copy
+  label: string;
+  first: number;
+  width: number;
+  W: Tensor;
+  b: Tensor;
+  /** The weight's and bias's gradients (a forward-only model has none). */
+  grads(): { dW: Tensor; db: Tensor };
+}
+
+/**
+ * The last layer's attention at the selected queries only (EncoderOptions.outputRows with
+ * the materialised attention): the output rows regrouped per sequence (query_rows), the
+ * layer input there, and the padding-style limit their products run under.
+ */
+interface SelectedQueries {
+  rows: Tensor; // u32 [N]: sequence b's selected rows at b·T + j
+  limits: Tensor; // u32 [2B]: lengths, then the counts
+  inv: Tensor; // u32 [N]: the scatters' inverse index
+  input: Tensor; // [N, h]: the layer input at `rows` (zero past each count)
+  pad: Padding; // each sequence's count of rows
+}
+
 /** Where a branch's backward puts its input gradient: written, or added to dx's contents. */
 interface InputGradient {
   dx: Tensor;
@@ -182,10 +210,11 @@ interface BranchOutput {
 
 /** What a layer's backward reads of its attention branch (see attentionBranchForward). */
 interface AttentionActs {
-  qkv: Tensor; // [B, T, 3h]
-  ctx: Tensor; // [N, h]
+  qkv: Tensor; // [B, T, 3h] (with queries: their q rows regrouped per sequence)
+  ctx: Tensor; // [N, h] (with queries: at their rows only)
   lse: Tensor; // [B, H, T]
   attn: AttentionForward;
+  queries: SelectedQueries | null;
 }
 
 /** A post-LN layer's activations (see the header). */
@@ -325,29 +354,37 @@ export class Encoder {
   }
 
   /**
-   * Layer l's query, key and value projections as one linear layer: weights [3h, h] and
-   * biases [3h] (values and gradients) viewed across the three parameters where the arenas
-   * hold them one after another with no gap — every hidden size that is a multiple of 64
-   * (parts start at 256-byte boundaries). One product instead of three each way: fewer
-   * dispatches, and the input gradient sums over 3h in one pass instead of being added to
-   * twice. Null otherwise (the three are then applied one by one).
+   * Layer l's query, key and value projections over `groups` of consecutive parts: a group
+   * is one linear layer, its weights [parts·h, h] and biases viewed across the parameters
+   * where the arenas hold them one after another with no gap (every hidden size that is a
+   * multiple of 64: parts start at 256-byte boundaries), else one per part. One product
+   * instead of three each way: fewer dispatches, and the input gradient sums over 3h in one
+   * pass instead of being added to twice.
    */
-  private qkvProjection(l: number): { key: string; W: Tensor; b: Tensor } | null {
-    const L = `encoder.layer.${l}.attention.self.`;
-    const W = this.qkvSpan(l, 'weight', (n) => this.param(n), ''), b = this.qkvSpan(l, 'bias', (n) => this.param(n), '');
-    return W && b ? { key: `${L}qkv.weight`, W, b } : null;
+  private projections(l: number, groups: readonly (readonly QkvPart[])[]): Projection[] {
+    return groups.flatMap((g) => this.projection(l, g) ?? g.map((part) => this.projection(l, [part])!));
   }
 
-  /** The gradients of qkvProjection(l)'s weight and bias (the gradient arenas share the parameters' layout). */
-  private qkvGradients(l: number): { dW: Tensor; db: Tensor } {
-    const dW = this.qkvSpan(l, 'weight', (n) => this.grad(n), 'grad '), db = this.qkvSpan(l, 'bias', (n) => this.grad(n), 'grad ');
-    if (!dW || !db) throw new Error(`encoder: layer ${l}'s query, key and value gradients are not laid out as their parameters`);
-    return { dW, db };
-  }
-
-  private qkvSpan(l: number, what: 'weight' | 'bias', of: (name: string) => Tensor, labelPrefix: string): Tensor | null {
-    const h = this.cfg.hiddenSize, L = `encoder.layer.${l}.attention.self.`;
-    return spanOf(['query', 'key', 'value'].map((p) => of(`${L}${p}.${what}`)), what === 'weight' ? [3 * h, h] : [3 * h], `${labelPrefix}${this.prefix}${L}qkv.${what}`);
+  /** One projection over `parts` (consecutive), or null where their parameters are not contiguous. */
+  private projection(l: number, parts: readonly QkvPart[]): Projection | null {
+    const h = this.cfg.hiddenSize, L = `encoder.layer.${l}.`, A = `${L}attention.self.`;
+    const first = QKV_PARTS.indexOf(parts[0]), width = parts.length * h;
+    if (parts.length === 1) {
+      const n = `${A}${parts[0]}`;
+      return { key: `${n}.weight`, label: `${L}${parts[0]}`, first, width, W: this.param(`${n}.weight`), b: this.param(`${n}.bias`), grads: () => ({ dW: this.grad(`${n}.weight`), db: this.grad(`${n}.bias`) }) };
+    }
+    const name = parts.length === 3 ? 'qkv' : parts.map((x) => x[0]).join('');
+    const span = (what: 'weight' | 'bias', of: (name: string) => Tensor, labelPrefix: string) =>
+      spanOf(parts.map((x) => of(`${A}${x}.${what}`)), what === 'weight' ? [width, h] : [width], `${labelPrefix}${this.prefix}${A}${name}.${what}`);
+    const W = span('weight', (n) => this.param(n), ''), b = span('bias', (n) => this.param(n), '');
+    if (!W || !b) return null;
+    // The gradient arenas share the parameters' layout.
+    const grads = () => {
+      const dW = span('weight', (n) => this.grad(n), 'grad '), db = span('bias', (n) => this.grad(n), 'grad ');
+      if (!dW || !db) throw new Error(`encoder: layer ${l}'s ${parts.join(', ')} gradients are not laid out as their parameters`);
+      return { dW, db };
+    };
+    return { key: `${A}${name}.weight`, label: `${L}${name}`, first, width, W, b, grads };
   }
 
   private embSum!: Tensor;
@@ -395,9 +432,10 @@ export class Encoder {
     const eps = cfg.layerNormEps;
     for (let l = 0; l < cfg.numLayers; l++) {
       const L = `encoder.layer.${l}.`;
-      const attn = await this.attentionBranchForward(l, x, inp, o);
-      const ln1 = await this.residualLayerNorm(`${L}attention.output.LayerNorm`, attn.out, x, `${L}sum1`, `${L}stats1`, `${L}y1`, eps, o);
       const rows = l === cfg.numLayers - 1 ? o.outputRows : undefined;
+      const queries = rows ? await this.selectedQueries(l, x, rows, inp, o) : null;
+      const attn = await this.attentionBranchForward(l, x, inp, o, queries);
+      const ln1 = await this.residualLayerNorm(`${L}attention.output.LayerNorm`, attn.out, x, `${L}sum1`, `${L}stats1`, `${L}y1`, eps, o);
       const ffn = rows ? await this.ffnRowsForward(l, ln1.y, rows, o) : { ...(await this.ffnBranchForward(l, ln1.y, o)), rows: null };
       const ln2 = await this.residualLayerNorm(`${L}output.LayerNorm`, ffn.out, ln1.y, `${L}sum2`, `${L}stats2`, `${L}y2`, eps, o);
       this.layers.push({ x, ...attn.acts, sum1: ln1.sum, stats1: ln1.stats, y1: ln1.y, pre: ffn.pre, act: ffn.act, rows: ffn.rows, sum2: ln2.sum, stats2: ln2.stats, y2: ln2.y });
@@ -526,15 +564,45 @@ export class Encoder {
 
   /**
    * Layer l's attention branch over `input`: q, k, v projections, attention and the output
-   * projection (`out`: its dropout is applied by the residual LayerNorm that reads it).
+   * projection (`out`: its dropout is applied by the residual LayerNorm that reads it). With
+   * `queries`, the queries, attention and output projection run at those rows alone
+   * (regrouped per sequence), and the output is scattered back to [N, h], zero elsewhere.
    */
-  private async attentionBranchForward(l: number, input: Tensor, inp: EncoderInputs, o: EncoderOptions) {
+  private async attentionBranchForward(l: number, input: Tensor, inp: EncoderInputs, o: EncoderOptions, queries: SelectedQueries | null = null) {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, L = `encoder.layer.${l}.`;
-    const sa = await this.selfAttentionForward(l, input, inp, o);
+    const sa = await this.selfAttentionForward(l, input, inp, o, queries);
     const dense = this.scratch('branch.dense', [N, h]);
-    this.forwardOps.push(await linearForward(rt, view2d(sa.ctx, N, h), await this.weight(`${L}attention.output.dense.weight`), this.param(`${L}attention.output.dense.bias`), dense, `${L}attention.output.dense`, 'none', undefined, this.padding));
+    const projected = queries ? this.act([N, h], `${L}attention.rows.dense`) : dense;
+    this.forwardOps.push(await linearForward(rt, view2d(sa.ctx, N, h), await this.weight(`${L}attention.output.dense.weight`), this.param(`${L}attention.output.dense.bias`), projected, `${L}attention.output.dense`, 'none', undefined, queries?.pad ?? this.padding));
+    if (queries) this.forwardOps.push(...(await scatterRows(rt, projected, queries.rows, queries.inv, dense)));
     return { acts: sa, out: { dense, stream: DROPOUT_SITES.attentionOutput(o.streamBase ?? 0, l) } };
+  }
+
+  /**
+   * Whether the last layer's attention runs at the output rows' queries alone (null: every
+   * query). Post-LN only, where nothing but the FFN and LayerNorms after it reads its output
+   * elsewhere; with the materialised attention (the fused kernels have no query subset): the
+   * rows regrouped per sequence and the layer input gathered there.
+   */
+  private async selectedQueries(l: number, input: Tensor, rows: OutputRows, inp: EncoderInputs, o: EncoderOptions): Promise<SelectedQueries | null> {
+    const { rt, cfg, B, T, N } = this;
+    if (cfg.preLayerNorm) return null;
+    const H = cfg.numHeads, dims = { B, T, H, D: cfg.hiddenSize / H };
+    const algorithm = o.attention && o.attention !== 'auto' ? o.attention : await chooseAttentionAlgorithm(rt, dims, this.actType);
+    if (algorithm !== 'materialized') return null;
+    const L = `encoder.layer.${l}.`;
+    const q: SelectedQueries = {
+      rows: this.tensor([N], `${L}attention.rows`, 'u32'),
+      limits: this.tensor([2 * B], `${L}attention.rows.limits`, 'u32'),
+      inv: this.tensor([N], `${L}attention.rows.inv`, 'u32'),
+      input: this.act([N, cfg.hiddenSize], `${L}attention.rows.input`),
+      pad: { lengths: null!, offset: B, seqLen: T },
+    };
+    q.pad.lengths = q.limits;
+    this.forwardOps.push(await queryRows(rt, { list: rows.list, count: rows.count, countOffset: rows.countOffset }, inp.lengths, T, q.rows, q.limits));
+    this.forwardOps.push(await gatherRows(rt, input, q.rows, q.input));
+    return q;
   }
 
   /** Layer l's FFN branch over `input`: intermediate dense, GELU and output dense (`out`, dropped by the residual LayerNorm). */
@@ -642,28 +710,37 @@ export class Encoder {
     return { sum, stats, y };
   }
 
-  /** Layer l's q, k, v projections of `input` and the attention over them (ops appended to the forward). */
-  private async selfAttentionForward(l: number, input: Tensor, inp: EncoderInputs, o: EncoderOptions): Promise<{ qkv: Tensor; ctx: Tensor; lse: Tensor; attn: AttentionForward }> {
+  /**
+   * Layer l's q, k, v projections of `input` and the attention over them (ops appended to the
+   * forward); with `queries`, the q projection of their rows (the rows' input, regrouped) and
+   * the attention over those queries alone.
+   */
+  private async selfAttentionForward(l: number, input: Tensor, inp: EncoderInputs, o: EncoderOptions, queries: SelectedQueries | null): Promise<AttentionActs> {
     const { rt, cfg, B, T, N } = this;
     const h = cfg.hiddenSize, H = cfg.numHeads, L = `encoder.layer.${l}.`, f = this.forwardOps;
     const qkv = this.act([B, T, 3 * h], `${L}qkv`);
-    const fused = this.qkvProjection(l);
-    if (fused) f.push(await linearForward(rt, input, await this.matmulWeight(fused.key, fused.W), fused.b, view2d(qkv, N, 3 * h), `${L}qkv`, 'none', undefined, this.padding));
-    else
-      for (const [p, part] of (['query', 'key', 'value'] as const).entries())
-        f.push(await linearForward(rt, input, await this.weight(`${L}attention.self.${part}.weight`), this.param(`${L}attention.self.${part}.bias`), view2d(qkv, N, h, 3 * h, p * h), `${L}${part}`, 'none', undefined, this.padding));
+    for (const p of this.layerProjections(l, queries)) {
+      const rowsIn = p.first === 0 && queries ? { x: queries.input, rows: queries.pad } : { x: input, rows: this.padding };
+      f.push(await linearForward(rt, rowsIn.x, await this.matmulWeight(p.key, p.W), p.b, view2d(qkv, N, p.width, 3 * h, p.first * h), p.label, 'none', undefined, rowsIn.rows));
+    }
     const ctx = this.act([B, T, h], `${L}ctx`), lse = this.tensor([B, H, T], `${L}lse`);
     const attn = await attention(rt, qkv, inp.lengths, ctx, lse, {
       heads: H,
       keepScores: () => this.keptScoresBuffer(l, H, o),
       dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: DROPOUT_SITES.attentionProbs(o.streamBase ?? 0, l) } : undefined,
       scratch: o.share?.attention ?? this.attnScratch,
-      algorithm: o.attention,
+      algorithm: queries ? 'materialized' : o.attention,
       // Nothing reads a padded position's context, and its gradient is zero (attention.output.dense's dx skips padded rows).
       paddedQueries: 'skip',
+      queryRows: queries ? { limits: queries.limits, positions: queries.rows } : undefined,
     });
     f.push(...attn.ops);
-    return { qkv, ctx, lse, attn };
+    return { qkv, ctx, lse, attn, queries };
+  }
+
+  /** Layer l's projection products: q, k, v as one where they can be; with selected queries, q apart (other rows) and k, v as one. */
+  private layerProjections(l: number, queries: SelectedQueries | null): Projection[] {
+    return this.projections(l, queries ? [['query'], ['key', 'value']] : [QKV_PARTS]);
   }
 
   /**
@@ -713,24 +790,31 @@ export class Encoder {
   /**
    * Backward of layer l's attention branch, attention.output.dense(attention(q, k, v of
    * input)), from the gradient of its output dDense (through the branch's dropout) to dx: the
-   * three projections' input gradients are added (with `accumulate` all three onto dx's
-   * contents, else the first overwrites).
+   * projections' input gradients are added (with `accumulate` all onto dx's contents, else
+   * the first overwrites). With selected queries (a.queries), dDense and dx's contents are
+   * zero off their rows (the residual LayerNorm's backward of a head's rows): the output
+   * projection and attention run at the rows, q's input gradient is added to dx there
+   * (gathered, then scattered back), then k's and v's everywhere.
    */
-  private async attentionBranchBackward(l: number, a: { ctx: Tensor; attn: AttentionForward }, input: Tensor, dDense: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers): Promise<void> {
+  private async attentionBranchBackward(l: number, a: AttentionActs, input: Tensor, dDense: Tensor, { dx, accumulate }: InputGradient, bufs: BackwardBuffers): Promise<void> {
     const { rt, cfg, N } = this;
-    const h = cfg.hiddenSize, L = `encoder.layer.${l}.`, b = this.backwardOps;
-    b.push(...(await linearBackward(rt, { dy: dDense, x: view2d(a.ctx, N, h), W: await this.weight(`${L}attention.output.dense.weight`), dW: this.grad(`${L}attention.output.dense.weight`), db: this.grad(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward`, rows: this.padding })));
+    const h = cfg.hiddenSize, L = `encoder.layer.${l}.`, b = this.backwardOps, q = a.queries;
+    if (q && !accumulate) throw new Error(`encoder: layer ${l}'s selected queries add their input gradient to dx's rows; it must accumulate`);
+    let dy = dDense;
+    if (q) b.push(await gatherRows(rt, dDense, q.rows, (dy = this.act([N, h], 'grad.attention.rows.dense'))));
+    b.push(...(await linearBackward(rt, { dy, x: view2d(a.ctx, N, h), W: await this.weight(`${L}attention.output.dense.weight`), dW: this.grad(`${L}attention.output.dense.weight`), db: this.grad(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward`, rows: q?.pad ?? this.padding })));
     b.push(...(await attentionBackward(rt, a.attn, reshape(bufs.dCtx, a.ctx), bufs.dQkv)).ops);
-    const fused = this.qkvProjection(l);
-    if (fused) {
-      const dy = view2d(bufs.dQkv, N, 3 * h);
-      const { dW, db } = this.qkvGradients(l);
-      b.push(...(await linearBackward(rt, { dy, x: input, W: await this.matmulWeight(fused.key, fused.W), dW, db, dx, accumulateDx: accumulate, label: `${L}qkv.backward`, rows: this.padding })));
-    } else
-      for (const [p, part] of (['query', 'key', 'value'] as const).entries()) {
-        const dy = view2d(bufs.dQkv, N, h, 3 * h, p * h);
-        b.push(...(await linearBackward(rt, { dy, x: input, W: await this.weight(`${L}attention.self.${part}.weight`), dW: this.grad(`${L}attention.self.${part}.weight`), db: this.grad(`${L}attention.self.${part}.bias`), dx, accumulateDx: accumulate || p > 0, label: `${L}${part}.backward`, rows: this.padding })));
-      }
+    const dxRows = q ? this.act([N, h], 'grad.attention.rows.input') : null;
+    if (q && dxRows) b.push(await gatherRows(rt, dx, q.rows, dxRows));
+    let first = true;
+    for (const p of this.layerProjections(l, q)) {
+      const atRows = Boolean(q) && p.first === 0;
+      const target = atRows ? dxRows! : dx;
+      b.push(...(await linearBackward(rt, { dy: view2d(bufs.dQkv, N, p.width, 3 * h, p.first * h), x: atRows ? q!.input : input, W: await this.matmulWeight(p.key, p.W), ...p.grads(), dx: target, accumulateDx: accumulate || !first, label: `${p.label}.backward`, rows: atRows ? q!.pad : this.padding })));
+      // q's part back into dx (zero off the rows, as dx was there) before k's and v's add to every row.
+      if (atRows) b.push(...(await scatterRows(rt, dxRows!, q!.rows, q!.inv, dx)));
+      first = false;
+    }
   }
 
   /**

@@ -18,8 +18,9 @@ export function view2d(t: Tensor, rows: number, cols: number, ld = cols, offset 
  * corpus's positions at 128.
  */
 export interface Padding {
-  /** [B] u32 (or non-negative i32). */
+  /** [B] u32 (or non-negative i32): sequence b's at lengths[offset + b]. */
   lengths: Tensor;
+  offset?: number;
   seqLen: number;
 }
 
@@ -38,14 +39,14 @@ export type RowLimit = Padding | CountedRows;
 
 /** A [B·T, cols] operand as a batch of B matrices of T rows, and the limit that skips each one's padded rows. */
 function bySequence(x: MatrixOperand, pad: Padding, label: string): MatrixView {
-  const v = asView(label, 'operand', x), T = pad.seqLen, B = pad.lengths.size;
+  const v = asView(label, 'operand', x), T = pad.seqLen, B = pad.lengths.size - (pad.offset ?? 0);
   if (v.batch[0] * v.batch[1] !== 1 || v.rows !== B * T) throw new Error(`${label}: padding needs ${B}·${T} rows of one matrix, got ${v.rows} rows in a batch of ${v.batch[0] * v.batch[1]}`);
   return { ...v, batch: [1, B], rows: T, batchStrides: [0, T * v.ld] };
 }
 
 /** A product's operands (its A and C, row-aligned) and limit on M for `rows`. */
 function limitRows(rows: RowLimit, x: MatrixOperand, y: MatrixOperand, label: string): { x: MatrixOperand; y: MatrixOperand; limit: MatmulLimit } {
-  if ('seqLen' in rows) return { x: bySequence(x, rows, label), y: bySequence(y, rows, label), limit: { dims: ['M'], tensor: rows.lengths, per: 1 } };
+  if ('seqLen' in rows) return { x: bySequence(x, rows, label), y: bySequence(y, rows, label), limit: { dims: ['M'], tensor: rows.lengths, offset: rows.offset, per: 1 } };
   return { x, y, limit: { dims: ['M'], tensor: rows.count, offset: rows.offset } };
 }
 
@@ -77,7 +78,7 @@ export async function linearBackward(
     ops.push(await matmul(rt, r.x, a.W, r.y, { accumulate, label, limit: r.limit }));
   } else if (a.dx) ops.push(await matmul(rt, a.dy, a.W, a.dx, { accumulate, label }));
   // dW sums over the rows: the skipped ones (zero in dy) are left out.
-  const rowLimit = !a.rows ? undefined : 'seqLen' in a.rows ? (a.rows.seqLen % 4 === 0 ? { tensor: a.rows.lengths, segment: a.rows.seqLen } : undefined) : { tensor: a.rows.count, offset: a.rows.offset };
+  const rowLimit = !a.rows ? undefined : 'seqLen' in a.rows ? (a.rows.seqLen % 4 === 0 ? { tensor: a.rows.lengths, offset: a.rows.offset, segment: a.rows.seqLen } : undefined) : { tensor: a.rows.count, offset: a.rows.offset };
   ops.push(...(await weightAndBiasGrad(rt, { dy: a.dy, x: a.x, dW: a.dW, db: a.db, accumulate: true, label: a.label, rowLimit })));
   return ops;
 }
