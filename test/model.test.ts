@@ -90,11 +90,14 @@ describe('GPU model vs transformers and the float64 reference', () => {
 });
 
 describe('model FLOPs per token', () => {
-  it('count the last FFN at the output rows only where the encoder computes it so (post-LN), everywhere otherwise', () => {
+  it("count the last layer's queries, attention, output projection and FFN at the output rows only where the encoder computes them so (post-LN), everywhere otherwise", () => {
     const c = { hiddenSize: 64, intermediateSize: 256, numLayers: 3, preLayerNorm: false } as Parameters<typeof encoderForwardFlops>[0];
     const layer = 2 * 4 * 64 * 64 + 2 * 2 * 64 * 256 + 2 * 2 * 32 * 64, ffn = 2 * 2 * 64 * 256;
+    // Keys and values stay every position's: 2 of the 4 h×h products.
+    const atRows = layer - 2 * 2 * 64 * 64;
     expect(encoderForwardFlops(c, 32)).toBe(3 * layer);
-    expect(encoderForwardFlops(c, 32, 0.15)).toBeCloseTo(3 * layer - 0.85 * ffn, 6);
+    expect(encoderForwardFlops(c, 32, 0.15)).toBeCloseTo(3 * layer - 0.85 * atRows, 6);
+    expect(atRows).toBe(2 * 2 * 64 * 64 + ffn + 2 * 2 * 32 * 64);
     expect(encoderForwardFlops({ ...c, preLayerNorm: true }, 32, 0.15)).toBe(3 * layer);
   });
 });

@@ -8,12 +8,16 @@ import type { EncoderConfig } from './config.js';
  * The encoder's forward FLOPs per token: per layer the q, k, v, output and FFN products, and
  * attention's two T-long products. `outputFraction`: the share of positions whose final
  * hidden states a head reads (the MLM head's selection probability); a post-LN encoder runs
- * its last FFN at those alone (EncoderOptions.outputRows).
+ * its last layer's query projection, attention, output projection and FFN at those alone
+ * (EncoderOptions.outputRows; k and v stay every position's). The fused attention kernels
+ * have no query subset and compute every query (src/model/encoder.ts): more work than
+ * counted here, where the autotuner picks them.
  */
 export function encoderForwardFlops(c: EncoderConfig, T: number, outputFraction = 1): number {
   const h = c.hiddenSize, F = c.intermediateSize, ffn = 2 * 2 * h * F;
-  const lastFfnSaved = c.preLayerNorm ? 0 : (1 - outputFraction) * ffn;
-  return c.numLayers * (2 * 4 * h * h + ffn + 2 * 2 * T * h) - lastFfnSaved;
+  const atRows = 2 * 2 * h * h + ffn + 2 * 2 * T * h; // q and output projections, FFN, attention
+  const lastSaved = c.preLayerNorm ? 0 : (1 - outputFraction) * atRows;
+  return c.numLayers * (2 * 4 * h * h + ffn + 2 * 2 * T * h) - lastSaved;
 }
 
 /** An MLM-style head's forward FLOPs per predicted token: dense h → E and the tied decoder E → V. */
