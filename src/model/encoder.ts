@@ -33,9 +33,13 @@
 // sums the two (two stream buffers, alternated: no buffer is read and written by one op).
 //
 // Output rows (EncoderOptions.outputRows): when a head reads only some positions of the final
-// hidden states (the MLM head its selection), a post-LN encoder's last FFN runs at those rows
-// alone (gathered, then scattered back for the residual LayerNorm, which keeps every row so
-// its dropout masks are unchanged): for BERT's 15 % the last layer's FFN costs ~15 %.
+// hidden states (the MLM head its selection), a post-LN encoder's last layer computes the
+// rest only where those rows need it. Keys and values stay every position's; the queries,
+// attention and output projection run at the rows regrouped per sequence (query_rows; with
+// the materialised attention, whose products take a query count per sequence) and the FFN at
+// the rows as listed (gathered); each branch's output is scattered back to [N, h], zero
+// elsewhere, for its residual LayerNorm, which keeps every row so its dropout masks are
+// unchanged. For BERT's 15 % that layer costs about what its k, v products do.
 //
 // Mixed precision (EncoderOptions.mixed; src/model/precision.ts): every activation and
 // activation gradient below is f16 (LayerNorm stats and attention's lse stay f32), and the
@@ -99,9 +103,11 @@ export interface EncoderOptions {
   /**
    * The only positions anything reads of the final hidden states (the MLM head's selection:
    * a u32 list of flattened positions, 0xffffffff past its count, which is count[countOffset]).
-   * Post-LN: the last layer's FFN then runs at those rows alone — for BERT's 15 %, ~85 % of
-   * its products saved; the final hidden states elsewhere are not BERT's, and dHidden must be
-   * zero there (the MLM head's scatter writes it so). Pre-LN encoders compute every row.
+   * The list must be increasing (the selection's order). Post-LN: the last layer's queries,
+   * attention, output projection and FFN then run at those rows alone (see the header) — for
+   * BERT's 15 %, ~85 % of their products saved; the final hidden states elsewhere are not
+   * BERT's, and dHidden must be zero there (the MLM head's scatter writes it so). Pre-LN
+   * encoders compute every row.
    */
   outputRows?: OutputRows;
   /**
@@ -800,19 +806,19 @@ export class Encoder {
     const { rt, cfg, N } = this;
     const h = cfg.hiddenSize, L = `encoder.layer.${l}.`, b = this.backwardOps, q = a.queries;
     if (q && !accumulate) throw new Error(`encoder: layer ${l}'s selected queries add their input gradient to dx's rows; it must accumulate`);
+    // One [N, h] buffer at the rows: the output gradient there, then (read by then) dx there.
+    const atRows = q ? this.act([N, h], 'grad.attention.rows') : null;
     let dy = dDense;
-    if (q) b.push(await gatherRows(rt, dDense, q.rows, (dy = this.act([N, h], 'grad.attention.rows.dense'))));
+    if (q) b.push(await gatherRows(rt, dDense, q.rows, (dy = atRows!)));
     b.push(...(await linearBackward(rt, { dy, x: view2d(a.ctx, N, h), W: await this.weight(`${L}attention.output.dense.weight`), dW: this.grad(`${L}attention.output.dense.weight`), db: this.grad(`${L}attention.output.dense.bias`), dx: view2d(bufs.dCtx, N, h), label: `${L}attention.output.dense.backward`, rows: q?.pad ?? this.padding })));
     b.push(...(await attentionBackward(rt, a.attn, reshape(bufs.dCtx, a.ctx), bufs.dQkv)).ops);
-    const dxRows = q ? this.act([N, h], 'grad.attention.rows.input') : null;
-    if (q && dxRows) b.push(await gatherRows(rt, dx, q.rows, dxRows));
+    if (q) b.push(await gatherRows(rt, dx, q.rows, atRows!));
     let first = true;
     for (const p of this.layerProjections(l, q)) {
-      const atRows = Boolean(q) && p.first === 0;
-      const target = atRows ? dxRows! : dx;
-      b.push(...(await linearBackward(rt, { dy: view2d(bufs.dQkv, N, p.width, 3 * h, p.first * h), x: atRows ? q!.input : input, W: await this.matmulWeight(p.key, p.W), ...p.grads(), dx: target, accumulateDx: accumulate || !first, label: `${p.label}.backward`, rows: atRows ? q!.pad : this.padding })));
+      const queryRows = q !== null && p.first === 0;
+      b.push(...(await linearBackward(rt, { dy: view2d(bufs.dQkv, N, p.width, 3 * h, p.first * h), x: queryRows ? q.input : input, W: await this.matmulWeight(p.key, p.W), ...p.grads(), dx: queryRows ? atRows! : dx, accumulateDx: accumulate || !first, label: `${p.label}.backward`, rows: queryRows ? q.pad : this.padding })));
       // q's part back into dx (zero off the rows, as dx was there) before k's and v's add to every row.
-      if (atRows) b.push(...(await scatterRows(rt, dxRows!, q!.rows, q!.inv, dx)));
+      if (queryRows) b.push(...(await scatterRows(rt, atRows!, q.rows, q.inv, dx)));
       first = false;
     }
   }
