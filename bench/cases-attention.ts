@@ -56,8 +56,28 @@ export function attentionCases(): BenchCase[] {
       },
     });
     cases.push({ kernel: `attention_bwd[${algorithm}]`, shape, flops: 8 * BH * T * T * D, setup: (rt) => make(rt, true) });
-    if (algorithm === 'materialized' && T === 128)
+    if (algorithm === 'materialized' && T === 128) {
       cases.push({ kernel: 'attention_bwd[materialized kept]', shape, flops: 8 * BH * T * T * D, setup: (rt) => make(rt, true, true) });
+      // The last layer of an MLM step: the queries of ~15 % of the real positions (every 7th),
+      // regrouped per sequence (AttentionOptions.queryRows); FLOPs counted at those queries.
+      const q15 = (backward: boolean) => async (rt: Parameters<BenchCase['setup']>[0]) => {
+        const lengths = Array.from({ length: B }, (_, b) => T - Math.floor((b * T) / (2 * B)));
+        const selected = lengths.map((len) => Array.from({ length: Math.ceil(len / 7) }, (_, j) => 7 * j));
+        const positions = new Uint32Array(B * T).fill(0xffffffff);
+        selected.forEach((sel, b) => sel.forEach((t, j) => (positions[b * T + j] = b * T + t)));
+        const queryRows = { limits: rt.upload([...lengths, ...selected.map((x) => x.length)], [2 * B], 'u32'), positions: rt.upload(positions, [B * T], 'u32') };
+        const qkv = rt.upload(fill(B * T * 3 * H * D, 1), [B, T, 3 * H * D]), tl = rt.upload(lengths, [B], 'u32');
+        const out = rt.empty([B, T, H * D]), lse = rt.empty([B, H, T]);
+        const dout = rt.upload(fill(B * T * H * D, 2), [B, T, H * D]), dqkv = rt.empty([B, T, 3 * H * D]);
+        const fwd = await attention(rt, qkv, tl, out, lse, { heads: H, dropout: { p: 0.1, seed: 1 }, algorithm, queryRows });
+        const ops = backward ? (await attentionBackward(rt, fwd, dout, dqkv)).ops : fwd.ops;
+        if (backward) await rt.run(...fwd.ops);
+        return { ops, release: () => (rt.release(qkv, tl, out, lse, dout, dqkv, queryRows.limits, queryRows.positions), releaseAttentionScratch(rt, fwd.scratch)) };
+      };
+      const share = 1 / 7;
+      cases.push({ kernel: 'attention[materialized, 1/7 of the queries]', shape, flops: share * 4 * BH * T * T * D, setup: q15(false) });
+      cases.push({ kernel: 'attention_bwd[materialized, 1/7 of the queries]', shape, flops: share * 8 * BH * T * T * D, setup: q15(true) });
+    }
   }
   return cases;
 }

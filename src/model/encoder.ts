@@ -598,14 +598,14 @@ export class Encoder {
     const algorithm = o.attention && o.attention !== 'auto' ? o.attention : await chooseAttentionAlgorithm(rt, dims, this.actType);
     if (algorithm !== 'materialized') return null;
     const L = `encoder.layer.${l}.`;
+    const limits = this.tensor([2 * B], `${L}attention.rows.limits`, 'u32');
     const q: SelectedQueries = {
       rows: this.tensor([N], `${L}attention.rows`, 'u32'),
-      limits: this.tensor([2 * B], `${L}attention.rows.limits`, 'u32'),
+      limits,
       inv: this.tensor([N], `${L}attention.rows.inv`, 'u32'),
       input: this.act([N, cfg.hiddenSize], `${L}attention.rows.input`),
-      pad: { lengths: null!, offset: B, seqLen: T },
+      pad: { lengths: limits, offset: B, seqLen: T },
     };
-    q.pad.lengths = q.limits;
     this.forwardOps.push(await queryRows(rt, { list: rows.list, count: rows.count, countOffset: rows.countOffset }, inp.lengths, T, q.rows, q.limits));
     this.forwardOps.push(await gatherRows(rt, input, q.rows, q.input));
     return q;
