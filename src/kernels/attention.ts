@@ -468,14 +468,14 @@ async function materializedBackward(rt: Runtime, fwd: AttentionForward, dout: Te
   const dO = headsView(dout, B, T, H, D);
   const layout = rowLayout(rt, 'auto', `${name}.grads`);
   const scale = fwd.scale;
-  const q_ = fwd.queryRows, limits = q_?.limits ?? fwd.lengths;
-  const pad = paddingLimits(limits, H, fwd.paddedQueries, q_ ? B : null);
-  const gp = rowPass('grads', layout, T, Boolean(q_));
+  const qr = fwd.queryRows, limits = qr?.limits ?? fwd.lengths;
+  const pad = paddingLimits(limits, H, fwd.paddedQueries, qr ? B : null);
+  const gp = rowPass('grads', layout, T, Boolean(qr));
   return {
     ops: [
       ...(fwd.keptScores ? [] : [await matmul(rt, q, k, S, { transB: true, alpha: scale, label: `${name}.scores`, limit: pad(['N'], 'M') })]),
       await matmul(rt, dO, v, G, { transB: true, label: `${name}.dprobs`, limit: pad(['N'], 'M') }),
-      await rt.op(gp.sig, gp.spec, [S, G, fwd.lse, limits, fwd.params, ...(q_ ? [q_.positions] : [])], rowGrid(rt, B * H * T, layout), `${name}.grads`),
+      await rt.op(gp.sig, gp.spec, [S, G, fwd.lse, limits, fwd.params, ...(qr ? [qr.positions] : [])], rowGrid(rt, B * H * T, layout), `${name}.grads`),
       await matmul(rt, G, k, dq, { alpha: scale, label: `${name}.dq`, limit: pad(['K'], 'M') }),
       await matmul(rt, G, q, dk, { transA: true, alpha: scale, label: `${name}.dk`, limit: pad(['M'], 'K') }),
       await matmul(rt, S, dO, dv, { transA: true, label: `${name}.dv`, limit: pad(['M'], 'K') }),
