@@ -56,8 +56,9 @@ export function attentionCases(): BenchCase[] {
       },
     });
     cases.push({ kernel: `attention_bwd[${algorithm}]`, shape, flops: 8 * BH * T * T * D, setup: (rt) => make(rt, true) });
-    if (algorithm === 'materialized' && T === 128) {
+    if (algorithm === 'materialized' && T === 128)
       cases.push({ kernel: 'attention_bwd[materialized kept]', shape, flops: 8 * BH * T * T * D, setup: (rt) => make(rt, true, true) });
+    if (T === 128) {
       // The last layer of an MLM step: the queries of ~15 % of the real positions (every 7th),
       // regrouped per sequence (AttentionOptions.queryRows); FLOPs counted at those queries.
       const q15 = (backward: boolean) => async (rt: Parameters<BenchCase['setup']>[0]) => {
@@ -75,8 +76,8 @@ export function attentionCases(): BenchCase[] {
         return { ops, release: () => (rt.release(qkv, tl, out, lse, dout, dqkv, queryRows.limits, queryRows.positions), releaseAttentionScratch(rt, fwd.scratch)) };
       };
       const share = 1 / 7;
-      cases.push({ kernel: 'attention[materialized, 1/7 of the queries]', shape, flops: share * 4 * BH * T * T * D, setup: q15(false) });
-      cases.push({ kernel: 'attention_bwd[materialized, 1/7 of the queries]', shape, flops: share * 8 * BH * T * T * D, setup: q15(true) });
+      cases.push({ kernel: `attention[${algorithm}, 1/7 of the queries]`, shape, flops: share * 4 * BH * T * T * D, setup: q15(false) });
+      cases.push({ kernel: `attention_bwd[${algorithm}, 1/7 of the queries]`, shape, flops: share * 8 * BH * T * T * D, setup: q15(true) });
     }
   }
   return cases;

@@ -11,6 +11,7 @@
 // workgroup stages tiles of BT keys and values in workgroup memory (stage_kv).
 // Dropout: word j&3 of philox4x32_10((j>>2, i, b·H+h, step), (seed, stream)) keeps the
 // probability iff rng_unit(word) ≥ dropP; kept ones are scaled by dropScale = 1/(1−dropP).
+// QROWS: only the selected queries (attention_common.wgsl), the others' rows zero.
 // Reference: src/kernels/ref/attention.ts. Backward: attention_bwd.wgsl.
 //#if F16
 enable f16;
@@ -32,10 +33,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let T = p.T; let H = p.H; let b = hd.b; let h = hd.h; let bh = hd.bh; let len = hd.len;
   let i = wid.x * WG + lid;
   let row = min(i, T - 1u); // invocations past the end compute a copy of the last row, never stored
+  let nq = query_count(b);
+  let live = i < nq;        // rows past the count store zeros
+  let pos = query_position(b, row);
   let W4 = 3u * H * D4;     // qkv row width in vec4s
   let qo = (b * T + row) * W4 + h * D4;
   let dropping = p.dropP > 0.0;
   let nd = head_loop_bound();
+  // Workgroups with no live row skip the keys (a workgroup-uniform bound: barriers inside).
+  let kend = select(0u, len, wid.x * WG < nq);
 
   var q: array<vec4f, D4>;
   var acc: array<vec4f, D4>;
@@ -47,7 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var l = 0.0;     // running sum of exp(s − m)
   var s: array<f32, BT>;
 
-  for (var j0 = 0u; j0 < len; j0 += BT) {
+  for (var j0 = 0u; j0 < kend; j0 += BT) {
     workgroupBarrier();
     stage_kv(b, h, j0, len, lid);
     workgroupBarrier();
@@ -68,7 +74,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       l += e;
       var w = e;
       if (dropping) {
-        if ((jj & 3u) == 0u) { r = philox4x32_10(vec4u((j0 + jj) >> 2u, row, bh, p.step), vec2u(p.seed, p.stream)); }
+        if ((jj & 3u) == 0u) { r = philox4x32_10(vec4u((j0 + jj) >> 2u, pos, bh, p.step), vec2u(p.seed, p.stream)); }
         w = select(0.0, e * p.dropScale, rng_unit(r[jj & 3u]) >= p.dropP);
       }
       for (var d = 0u; d < nd; d++) { acc[d] = fma(vec4f(w), tb[jj * D4 + d], acc[d]); }
@@ -77,9 +83,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   }
 
   if (i < T) {
-    let inv = select(0.0, 1.0 / l, l > 0.0);
+    let inv = select(0.0, 1.0 / l, l > 0.0 && live);
     let oo = (b * T + i) * H * D4 + h * D4;
     for (var d = 0u; d < nd; d++) { out[oo + d] = S4(acc[d] * inv); }
-    lse[bh * T + i] = select(0.0, m + log(l), l > 0.0);
+    lse[bh * T + i] = select(0.0, m + log(l), l > 0.0 && live);
   }
 }

@@ -8,6 +8,7 @@
 // with P_ij = exp(s_ij − lse_i), P̃ = P ∘ mask/(1−p), dP_ij = (dO_i · v_j) ∘ mask/(1−p),
 // dS_ij = P_ij (dP_ij − Δ_i) and Δ_i = dO_i · O_i (= Σ_j P_ij dP_ij), computed in place from
 // out and dOut. Keys j ≥ length get zero gradients; padded query rows contribute like others.
+// QROWS: only the selected queries (attention_common.wgsl); dQ's other rows are zero.
 //#if F16
 enable f16;
 //#endif
@@ -26,6 +27,9 @@ enable f16;
 // dq: K and V tiles in ta/tb (attention_common.wgsl); dkv: Q and dO tiles there, with their lse and Δ here.
 var<workgroup> sa: array<f32, BT>;
 var<workgroup> sb: array<f32, BT>;
+//#if QROWS
+var<workgroup> sq: array<u32, BT>; // dkv: the staged queries' positions
+//#endif
 
 // Δ_i = dO_i · O_i for row i of (b, h).
 fn delta(orow: u32) -> f32 {
@@ -41,11 +45,14 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u
   let T = p.T; let H = p.H; let b = hd.b; let h = hd.h; let bh = hd.bh; let len = hd.len;
   let i = wid.x * WG + lid;
   let row = min(i, T - 1u); // invocations past the end compute a copy of the last row, never stored
+  let nq = query_count(b);
+  let pos = query_position(b, row);
   let W4 = 3u * H * D4;
   let qo = (b * T + row) * W4 + h * D4;
   let oo = (b * T + row) * H * D4 + h * D4;
   let dropping = p.dropP > 0.0;
   let nd = head_loop_bound();
+  let kend = select(0u, len, wid.x * WG < nq); // workgroups with no live row skip the keys
 
   var q: array<vec4f, D4>;
   var g: array<vec4f, D4>;
@@ -58,7 +65,7 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u
   let di = delta(oo);
   let li = lse[bh * T + row];
 
-  for (var j0 = 0u; j0 < len; j0 += BT) {
+  for (var j0 = 0u; j0 < kend; j0 += BT) {
     workgroupBarrier();
     stage_kv(b, h, j0, len, lid);
     workgroupBarrier();
@@ -74,7 +81,7 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u
       let pr = exp(st.x + st.y + st.z + st.w - li);
       var dp = gt.x + gt.y + gt.z + gt.w;
       if (dropping) {
-        if ((jj & 3u) == 0u) { r = philox4x32_10(vec4u((j0 + jj) >> 2u, row, bh, p.step), vec2u(p.seed, p.stream)); }
+        if ((jj & 3u) == 0u) { r = philox4x32_10(vec4u((j0 + jj) >> 2u, pos, bh, p.step), vec2u(p.seed, p.stream)); }
         dp = select(0.0, dp * p.dropScale, rng_unit(r[jj & 3u]) >= p.dropP);
       }
       let ds = pr * (dp - di);
@@ -83,7 +90,8 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u
   }
 
   if (i < T) {
-    for (var d = 0u; d < nd; d++) { dqkv[qo + d] = S4(acc[d] * p.scale); }
+    let f = select(0.0, p.scale, i < nq); // rows past the count: zero
+    for (var d = 0u; d < nd; d++) { dqkv[qo + d] = S4(acc[d] * f); }
   }
 }
 
@@ -113,7 +121,7 @@ fn dkv(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: 
   }
 
   // Workgroups whose keys are all padding skip the loop (their gradients are zero).
-  let qend = select(0u, T, wid.x * WG < len);
+  let qend = select(0u, query_count(b), wid.x * WG < len);
   for (var i0 = 0u; i0 < qend; i0 += BT) {
     workgroupBarrier();
     for (var e = lid; e < BT * D4; e += WG) {
@@ -125,10 +133,13 @@ fn dkv(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: 
       let i = min(i0 + e, T - 1u);
       sa[e] = lse[bh * T + i];
       sb[e] = delta((b * T + i) * H * D4 + h * D4);
+//#if QROWS
+      sq[e] = query_position(b, i);
+//#endif
     }
     workgroupBarrier();
     if (valid) {
-      let nq = min(BT, T - i0);
+      let nq = min(BT, qend - i0);
       for (var ii = 0u; ii < nq; ii++) {
         var st = vec4f(0.0);
         var gt = vec4f(0.0);
@@ -139,7 +150,12 @@ fn dkv(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: 
         let pr = exp(st.x + st.y + st.z + st.w - sa[ii]);
         var f = 1.0;
         if (dropping) {
-          let r = philox4x32_10(vec4u(j >> 2u, i0 + ii, bh, p.step), vec2u(p.seed, p.stream));
+//#if QROWS
+          let qi = sq[ii];
+//#else
+          let qi = i0 + ii;
+//#endif
+          let r = philox4x32_10(vec4u(j >> 2u, qi, bh, p.step), vec2u(p.seed, p.stream));
           f = select(0.0, p.dropScale, rng_unit(r[jw]) >= p.dropP);
         }
         let dp = (gt.x + gt.y + gt.z + gt.w) * f;

@@ -20,7 +20,36 @@ fn head_loop_bound() -> u32 {
   return select(D4 + (p.T >> 31u), D4, UNROLL); // p.T < 2^31: always D4
 }
 
-struct Params { T: u32, H: u32, scale: f32, dropP: f32, dropScale: f32, seed: u32, stream: u32, step: u32 }
+// The uniform's first nine words (attention_probs.wgsl's row kernels read a tenth).
+struct Params { T: u32, H: u32, scale: f32, dropP: f32, dropScale: f32, seed: u32, stream: u32, step: u32, B: u32 }
+
+// QROWS (attention over a subset of each sequence's queries, as attention_probs.wgsl's): a
+// query row i of sequence b is the i-th selected query, at position qrows[b·T + i] − b·T (its
+// dropout draws are that position's, as the full attention's would be); `lengths` holds the
+// B key lengths, then the B query counts. Rows at or past the count cost nothing: their
+// outputs, lse and dQ are zero and they add nothing to dK and dV.
+const QROWS_BINDING: u32 = 5u;
+//#if QROWS
+@group(0) @binding(QROWS_BINDING) var<storage, read> qrows: array<u32>;
+//#endif
+
+// How many query rows sequence b has (every position, or its selected queries).
+fn query_count(b: u32) -> u32 {
+//#if QROWS
+  return min(lengths[p.B + b], p.T);
+//#else
+  return p.T;
+//#endif
+}
+
+// The position of query row i (< T) of sequence b: where its dropout draws are made.
+fn query_position(b: u32, i: u32) -> u32 {
+//#if QROWS
+  return qrows[b * p.T + i] - b * p.T;
+//#else
+  return i;
+//#endif
+}
 
 // Workgroup tiles: BT rows of D (keys and values; the dkv pass stages queries and dO).
 var<workgroup> ta: array<vec4f, BT * D4>;

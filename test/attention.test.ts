@@ -220,7 +220,7 @@ describe('attention, padded queries skipped', () => {
 });
 
 describe('attention over selected queries (queryRows)', () => {
-  it('the selected queries\' outputs, lse and dQ, and every dK and dV, equal full attention\'s with dO zero elsewhere (dropout at their positions; kept scores; T odd and a multiple of 4)', async () => {
+  it('the selected queries\' outputs, lse and dQ, and every dK and dV, equal full attention\'s with dO zero elsewhere, either algorithm (dropout at their positions; kept scores; T odd and a multiple of 4)', async () => {
     const rt = await getRuntime();
     for (const c of [{ B: 3, T: 20, H: 2, D: 32, lengths: [20, 9, 0] }, { B: 2, T: 13, H: 1, D: 64, lengths: [11, 13] }] as Case[]) {
       const { B, T, H, D } = c, W = H * D;
@@ -242,9 +242,11 @@ describe('attention over selected queries (queryRows)', () => {
       const dropout = { p: 0.2, seed: 9, stream: 3 };
       const ref = refAttentionForward(full.qkv, c.lengths, c, undefined, { ...dropout, step: 4 });
       const dref = refAttentionBackward(full.qkv, c.lengths, dFull, c, undefined, { ...dropout, step: 4 });
-      for (const keepScores of [false, true]) {
-        const what = `B=${B} T=${T}${keepScores ? ', kept scores' : ''}`;
-        const got = await runGpu(rt, c, compact.qkv, compact.dout, { algorithm: 'materialized', dropout, step: 4, keepScores, queryRows: { limits, positions } });
+      for (const [algorithm, keepScores] of [['materialized', false], ['materialized', true], ['fused', false]] as const) {
+        const what = `${algorithm} B=${B} T=${T}${keepScores ? ', kept scores' : ''}`;
+        // The fused kernels' smallest tiles, so that a sequence's queries span several workgroups and key tiles.
+        const tiles = algorithm === 'fused' ? { tile: { WG: 4, BT: 4 }, tileDq: { WG: 4, BT: 4 }, tileDkv: { WG: 4, BT: 4 } } : {};
+        const got = await runGpu(rt, c, compact.qkv, compact.dout, { algorithm, dropout, step: 4, keepScores, queryRows: { limits, positions }, ...tiles });
         const pick = (x: ArrayLike<number>, rowOf: (b: number, j: number) => number, width: number, offset: number, stride: number) =>
           Float64Array.from(selected.flatMap((sel, b) => sel.flatMap((_, j) => Array.from({ length: width }, (_, d) => x[rowOf(b, j) * stride + offset + d]))));
         const atCompact = (b: number, j: number) => b * T + j, atPosition = (b: number, j: number) => b * T + selected[b][j];
@@ -255,17 +257,17 @@ describe('attention over selected queries (queryRows)', () => {
         const lsePick = (x: ArrayLike<number>, rowOf: (b: number, j: number) => number) =>
           Float64Array.from(selected.flatMap((sel, b) => Array.from({ length: H }, (_, h) => sel.map((_, j) => x[(b * H + h) * T + (rowOf(b, j) - b * T)])).flat()));
         expectClose(lsePick(got.lse, atCompact), lsePick(ref.lse, atPosition), TOL_LSE, `lse ${what}`);
-        // Rows past each count are left as they were (zero here) and cost nothing.
+        // Rows past each count are zero (the materialised algorithm leaves them as they were: zero here) and cost nothing.
         for (let b = 0; b < B; b++)
           for (let j = selected[b].length; j < T; j++) {
             expect(got.out.subarray((b * T + j) * W, (b * T + j + 1) * W).every((v) => v === 0), `out row ${b}.${j} ${what}`).toBe(true);
             expect(got.dqkv.subarray((b * T + j) * 3 * W, (b * T + j) * 3 * W + W).every((v) => v === 0), `dQ row ${b}.${j} ${what}`).toBe(true);
+            for (let h = 0; h < H; h++) expect(got.lse[(b * H + h) * T + j], `lse row ${b}.${h}.${j} ${what}`).toBe(0);
           }
       }
     }
     const q = rt.empty([1, 4, 96]), l = rt.upload([4], [1], 'u32'), o = rt.empty([1, 4, 32]), lse = rt.empty([1, 1, 4]);
     const queryRows = { limits: rt.upload([4, 2], [2], 'u32'), positions: rt.upload([0, 3, 0xffffffff, 0xffffffff], [4], 'u32') };
-    await expect(attention(rt, q, l, o, lse, { heads: 1, algorithm: 'fused', queryRows })).rejects.toThrow(/queryRows needs the materialized algorithm/);
     await expect(attention(rt, q, l, o, lse, { heads: 1, algorithm: 'materialized', queryRows: { ...queryRows, limits: l } })).rejects.toThrow(/queryRows.limits/);
   });
 });

@@ -66,14 +66,14 @@ export const ATTENTION_TILE_CANDIDATES: readonly AttentionTile[] = [
 /** Extra candidates for real GPUs (unrolled head-dim loops; slow to compile on CPU adapters). */
 export const ATTENTION_GPU_TILE_CANDIDATES: readonly AttentionTile[] = ATTENTION_TILE_CANDIDATES.map((t) => ({ ...t, UNROLL: true }));
 
-/** Workgroup-memory bytes a pass uses with this tile and head dim. */
-export function attentionSharedBytes(pass: AttentionPass, tile: AttentionTile, D: number): number {
-  return 2 * tile.BT * D * 4 + (pass === 'fwd' ? 0 : 2 * tile.BT * 4);
+/** Workgroup-memory bytes a pass uses with this tile and head dim (queryRows: dkv stages the queries' positions too). */
+export function attentionSharedBytes(pass: AttentionPass, tile: AttentionTile, D: number, queryRows = false): number {
+  return 2 * tile.BT * D * 4 + (pass === 'fwd' ? 0 : 2 * tile.BT * 4) + (pass === 'dkv' && queryRows ? tile.BT * 4 : 0);
 }
 
 /** The portable default: the largest tile of WG 64 within 16 KiB of workgroup memory. */
-export function defaultAttentionTile(pass: AttentionPass, D: number): AttentionTile {
-  for (const BT of [32, 16, 8, 4]) if (attentionSharedBytes(pass, { WG: 64, BT }, D) <= 16384) return { WG: 64, BT };
+export function defaultAttentionTile(pass: AttentionPass, D: number, queryRows = false): AttentionTile {
+  for (const BT of [32, 16, 8, 4]) if (attentionSharedBytes(pass, { WG: 64, BT }, D, queryRows) <= 16384) return { WG: 64, BT };
   return { WG: 64, BT: 4 };
 }
 
@@ -113,21 +113,29 @@ for (const l of ROW_LAYOUTS)
     for (const pass of Object.keys(ROW_PASSES) as RowPass[])
       registerVariants(...[false, true].map((q) => rowPass(pass, l, T, q)));
 
-function fwdSpec(D: number, t: AttentionTile, f16: boolean): ShaderSpec {
-  return { file: 'attention.wgsl', consts: { D, WG: t.WG, BT: t.BT, UNROLL: t.UNROLL ?? false }, f16 };
+/** A fused kernel's spec; with queryRows (QROWS) the selected queries' positions are its last binding. */
+function fusedSpec(file: string, entry: string | undefined, bindings: number, D: number, t: AttentionTile, f16: boolean, queryRows: boolean): ShaderSpec {
+  const consts = { D, WG: t.WG, BT: t.BT, UNROLL: t.UNROLL ?? false, ...(queryRows ? { QROWS_BINDING: bindings } : {}) };
+  return { file, ...(entry ? { entry } : {}), consts, f16, ...(queryRows ? { defines: ['QROWS'] } : {}) };
 }
-function bwdSpec(pass: 'dq' | 'dkv', D: number, t: AttentionTile, f16: boolean): ShaderSpec {
-  return { file: 'attention_bwd.wgsl', entry: pass, consts: { D, WG: t.WG, BT: t.BT, UNROLL: t.UNROLL ?? false }, f16 };
+function fwdSpec(D: number, t: AttentionTile, f16: boolean, queryRows = false): ShaderSpec {
+  return fusedSpec('attention.wgsl', undefined, FWD.bindings.length, D, t, f16, queryRows);
 }
+function bwdSpec(pass: 'dq' | 'dkv', D: number, t: AttentionTile, f16: boolean, queryRows = false): ShaderSpec {
+  return fusedSpec('attention_bwd.wgsl', pass, BWD.bindings.length, D, t, f16, queryRows);
+}
+const fusedSig = (sig: KernelSignature, queryRows: boolean) => (queryRows ? withQueryRows(sig) : sig);
 
-// Every head dim in f32; f16 storage at D = 64 (the head dim is only a loop bound there).
+// Every head dim in f32; f16 storage at D = 64 (the head dim is only a loop bound there); each over every query and over selected ones.
 registerVariants(
   ...ATTENTION_HEAD_DIMS.flatMap((D) =>
-    (D === 64 ? [false, true] : [false]).flatMap((f16) => [
-      { sig: FWD, spec: fwdSpec(D, defaultAttentionTile('fwd', D), f16) },
-      { sig: BWD, spec: bwdSpec('dq', D, defaultAttentionTile('dq', D), f16) },
-      { sig: BWD, spec: bwdSpec('dkv', D, defaultAttentionTile('dkv', D), f16) },
-    ]),
+    (D === 64 ? [false, true] : [false]).flatMap((f16) =>
+      [false, true].flatMap((q) => [
+        { sig: fusedSig(FWD, q), spec: fwdSpec(D, defaultAttentionTile('fwd', D), f16, q) },
+        { sig: fusedSig(BWD, q), spec: bwdSpec('dq', D, defaultAttentionTile('dq', D), f16, q) },
+        { sig: fusedSig(BWD, q), spec: bwdSpec('dkv', D, defaultAttentionTile('dkv', D, q), f16, q) },
+      ]),
+    ),
   ),
   // The unrolled form (a GPU candidate) at one head dim, so that its WGSL is validated too.
   { sig: FWD, spec: fwdSpec(32, { WG: 64, BT: 32, UNROLL: true }, false) },
@@ -196,7 +204,7 @@ export interface AttentionOptions {
    */
   paddedQueries?: PaddedQueries;
   /**
-   * Attention over a subset of each sequence's queries (materialised algorithm only): the
+   * Attention over a subset of each sequence's queries (either algorithm): the
    * query part of qkv then holds, at row b·T + j, the j-th selected query of sequence b, at
    * position positions[b·T + j] − b·T (its dropout draws are that position's); `limits`
    * holds the B sequence lengths, then the B query counts (both as query_rows writes them;
@@ -250,11 +258,11 @@ export interface AttentionBackwardOptions {
 
 const STEP_OFFSET = 7 * 4; // byte offset of `step` in Params
 
-function checkTile(rt: Runtime, name: string, pass: AttentionPass, t: AttentionTile, D: number): void {
+function checkTile(rt: Runtime, name: string, pass: AttentionPass, t: AttentionTile, D: number, queryRows = false): void {
   if (!Number.isInteger(t.WG) || t.WG < 1 || t.WG > rt.limits.maxComputeInvocationsPerWorkgroup)
     throw new Error(`${name}: tile WG=${t.WG} must be an integer in 1..${rt.limits.maxComputeInvocationsPerWorkgroup} (maxComputeInvocationsPerWorkgroup)`);
   if (!Number.isInteger(t.BT) || t.BT < 4 || t.BT % 4 !== 0) throw new Error(`${name}: tile BT=${t.BT} must be a positive multiple of 4`);
-  const bytes = attentionSharedBytes(pass, t, D);
+  const bytes = attentionSharedBytes(pass, t, D, queryRows);
   if (bytes > rt.limits.maxComputeWorkgroupStorageSize)
     throw new Error(`${name}: tile {WG: ${t.WG}, BT: ${t.BT}} with head dim ${D} needs ${bytes} bytes of workgroup memory; this adapter allows ${rt.limits.maxComputeWorkgroupStorageSize}`);
 }
@@ -301,14 +309,12 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
     expectDType(name, 'queryRows.positions', queryRows.positions, 'u32');
     expectShape(name, 'queryRows.limits', queryRows.limits, [2 * B]);
     expectShape(name, 'queryRows.positions', queryRows.positions, [B * T]);
-    if (requested === 'fused') throw new Error(`${name}: queryRows needs the materialized algorithm`);
   }
   const algorithm = requested === 'auto' ? await chooseAttentionAlgorithm(rt, { B, T, H, D }, qkv.dtype, opts.autotune) : requested;
-  if (queryRows && algorithm !== 'materialized') throw new Error(`${name}: queryRows needs the materialized algorithm; the autotuner chose '${algorithm}' (pass algorithm: 'materialized', or check chooseAttentionAlgorithm first)`);
   const paddedQueries = opts.paddedQueries ?? 'attend';
   if (!PADDED_QUERIES.includes(paddedQueries)) throw new Error(`${name}: paddedQueries must be ${PADDED_QUERIES.join(' or ')}, got '${paddedQueries as string}'`);
 
-  // The fused kernels read the first 8 words; the row kernels also read B.
+  // The fused kernels read the first 9 words; the row kernels also read skipPadded.
   const params = rt.uniform(
     packUniform([
       ['u32', T], ['u32', H], ['f32', scale], ['f32', drop.p], ['f32', drop.p > 0 ? 1 / (1 - drop.p) : 1],
@@ -321,7 +327,8 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
   let ops: Op[];
   let keptScores: Tensor | null = null;
   if (algorithm === 'fused') {
-    ops = [await rt.op(FWD, fwdSpec(D, tile, f16), [qkv, lengths, out, lse, params], [ceilDiv(T, tile.WG), B * H], name)];
+    const q = queryRows ? [queryRows.positions] : [];
+    ops = [await rt.op(fusedSig(FWD, Boolean(queryRows)), fwdSpec(D, tile, f16, Boolean(queryRows)), [qkv, queryRows?.limits ?? lengths, out, lse, params, ...q], [ceilDiv(T, tile.WG), B * H], name)];
   } else {
     const S = scratchTensor(rt, scratch, 'scores', B * H, T);
     keptScores = opts.keepScores?.() ?? null;
@@ -426,13 +433,15 @@ export async function attentionBackward(rt: Runtime, fwd: AttentionForward, dout
     throw new Error(`${name}: dqkv must not share a buffer with qkv, out or dout`);
   const f16 = fwd.qkv.dtype === 'f16';
   if (fwd.algorithm === 'materialized') return materializedBackward(rt, fwd, dout, dqkv);
+  const qr = fwd.queryRows, selected = Boolean(qr);
   const tq = opts.tileDq ?? defaultAttentionTile('dq', D);
-  const tk = opts.tileDkv ?? defaultAttentionTile('dkv', D);
+  const tk = opts.tileDkv ?? defaultAttentionTile('dkv', D, selected);
   checkTile(rt, `${name}.dq`, 'dq', tq, D);
-  checkTile(rt, `${name}.dkv`, 'dkv', tk, D);
-  const bind = [fwd.qkv, fwd.out, dout, fwd.lse, fwd.lengths, dqkv, fwd.params];
-  const dq = await rt.op(BWD, bwdSpec('dq', D, tq, f16), bind, [ceilDiv(T, tq.WG), B * H], `${name}.dq`);
-  const dkv = await rt.op(BWD, bwdSpec('dkv', D, tk, f16), bind, [ceilDiv(T, tk.WG), B * H], `${name}.dkv`);
+  checkTile(rt, `${name}.dkv`, 'dkv', tk, D, selected);
+  const bind = [fwd.qkv, fwd.out, dout, fwd.lse, qr?.limits ?? fwd.lengths, dqkv, fwd.params, ...(qr ? [qr.positions] : [])];
+  const sig = fusedSig(BWD, selected);
+  const dq = await rt.op(sig, bwdSpec('dq', D, tq, f16, selected), bind, [ceilDiv(T, tq.WG), B * H], `${name}.dq`);
+  const dkv = await rt.op(sig, bwdSpec('dkv', D, tk, f16, selected), bind, [ceilDiv(T, tk.WG), B * H], `${name}.dkv`);
   return { ops: [dq, dkv] };
 }
 

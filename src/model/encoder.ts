@@ -47,7 +47,7 @@
 // start of the forward. Nothing else changes: the same ops, f16 variants of the same kernels.
 import type { Runtime, Op } from '../gpu/runtime.js';
 import { spanOf, type Tensor } from '../gpu/tensor.js';
-import { attention, attentionBackward, chooseAttentionAlgorithm, releaseAttentionScratch, type AttentionAlgorithm, type AttentionForward, type AttentionScratch } from '../kernels/attention.js';
+import { attention, attentionBackward, releaseAttentionScratch, type AttentionAlgorithm, type AttentionForward, type AttentionScratch } from '../kernels/attention.js';
 import { layerNorm, layerNormBackward } from '../kernels/layernorm.js';
 import { gelu, geluBackward } from '../kernels/gelu.js';
 import { dropout, dropoutBackward } from '../kernels/dropout.js';
@@ -588,15 +588,12 @@ export class Encoder {
   /**
    * Whether the last layer's attention runs at the output rows' queries alone (null: every
    * query). Post-LN only, where nothing but the FFN and LayerNorms after it reads its output
-   * elsewhere; with the materialised attention (the fused kernels have no query subset): the
-   * rows regrouped per sequence and the layer input gathered there.
+   * elsewhere (either attention algorithm): the rows regrouped per sequence and the layer
+   * input gathered there.
    */
   private async selectedQueries(l: number, input: Tensor, rows: OutputRows, inp: EncoderInputs, o: EncoderOptions): Promise<SelectedQueries | null> {
     const { rt, cfg, B, T, N } = this;
     if (cfg.preLayerNorm) return null;
-    const H = cfg.numHeads, dims = { B, T, H, D: cfg.hiddenSize / H };
-    const algorithm = o.attention && o.attention !== 'auto' ? o.attention : await chooseAttentionAlgorithm(rt, dims, this.actType);
-    if (algorithm !== 'materialized') return null;
     const L = `encoder.layer.${l}.`;
     const limits = this.tensor([2 * B], `${L}attention.rows.limits`, 'u32');
     const q: SelectedQueries = {
@@ -735,7 +732,7 @@ export class Encoder {
       keepScores: () => this.keptScoresBuffer(l, H, o),
       dropout: cfg.attentionDropout > 0 ? { p: cfg.attentionDropout, seed: o.seed, stream: DROPOUT_SITES.attentionProbs(o.streamBase ?? 0, l) } : undefined,
       scratch: o.share?.attention ?? this.attnScratch,
-      algorithm: queries ? 'materialized' : o.attention,
+      algorithm: o.attention,
       // Nothing reads a padded position's context, and its gradient is zero (attention.output.dense's dx skips padded rows).
       paddedQueries: 'skip',
       queryRows: queries ? { limits: queries.limits, positions: queries.rows } : undefined,

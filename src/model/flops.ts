@@ -9,9 +9,8 @@ import type { EncoderConfig } from './config.js';
  * attention's two T-long products. `outputFraction`: the share of positions whose final
  * hidden states a head reads (the MLM head's selection probability); a post-LN encoder runs
  * its last layer's query projection, attention, output projection and FFN at those alone
- * (EncoderOptions.outputRows; k and v stay every position's). The fused attention kernels
- * have no query subset and compute every query (src/model/encoder.ts): more work than
- * counted here, where the autotuner picks them.
+ * (EncoderOptions.outputRows; k and v stay every position's), with either attention
+ * algorithm.
  */
 export function encoderForwardFlops(c: EncoderConfig, T: number, outputFraction = 1): number {
   const h = c.hiddenSize, F = c.intermediateSize, ffn = 2 * 2 * h * F;
