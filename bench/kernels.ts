@@ -41,6 +41,8 @@ export interface KernelBenchOptions {
   log?: (line: string) => void;
   /** Where the text table goes, row by row as the cases finish; none when absent (the CLI: stdout without --json). */
   table?: (text: string) => void;
+  /** Called once, before the first case, with the report that the cases then fill (a caller stopped early may print what it holds). */
+  started?: (report: KernelBenchReport) => void;
 }
 
 export interface KernelBenchReport {
@@ -62,7 +64,9 @@ export async function benchKernels(rt: Runtime, o: KernelBenchOptions = {}): Pro
   const tfjsNote = typeof peer === 'string' ? peer : peer.description;
   say(typeof peer === 'string' ? `${peer}; tfjs figures omitted` : `peer: ${peer.description}`);
   table?.(`${'kernel'.padEnd(24)} ${'shape'.padEnd(20)} ${'ms'.padStart(10)}     rate            ${typeof peer === 'string' ? '' : 'tfjs ms      tfjs rate     ×tfjs'}\n`);
-  const results: BenchResult[] = [];
+  const report: KernelBenchReport = { adapter: { ...rt.gpu.adapter, kind: rt.gpu.kind, backend: rt.gpu.backend }, tfjs: tfjsNote, results: [] };
+  const results = report.results;
+  o.started?.(report);
   for (const c of cases) {
     let built;
     try {
@@ -72,6 +76,7 @@ export async function benchKernels(rt: Runtime, o: KernelBenchOptions = {}): Pro
       if (!c.tile) throw e;
       const error = (e as Error).message.split('\n')[0];
       results.push({ kernel: c.kernel, shape: c.shape, tile: c.tile, error });
+      if (!table) say(`done ${results.length}/${cases.length}: ${c.kernel} ${c.shape} ${c.tile}: ${error}`);
       table?.(`${c.kernel.padEnd(24)} ${c.shape.padEnd(20)} ${c.tile}: ${error}\n`);
       continue;
     }
@@ -100,6 +105,8 @@ export async function benchKernels(rt: Runtime, o: KernelBenchOptions = {}): Pro
       }
     }
     results.push(r);
+    // Without a table (--json) a line on the log, so a long run shows its progress.
+    if (!table) say(`done ${results.length}/${cases.length}: ${c.kernel} ${c.shape}${c.tile ? ` ${c.tile}` : ''} ${ms.toFixed(3)} ms`);
     if (table) {
       const rate = (g?: number, b?: number) => (g !== undefined ? `${g.toFixed(2)} GFLOP/s` : b !== undefined ? `${b.toFixed(2)} GB/s` : '');
       const peerCols = r.tfjs_ms !== undefined
@@ -109,5 +116,5 @@ export async function benchKernels(rt: Runtime, o: KernelBenchOptions = {}): Pro
     }
   }
   peer = '';
-  return { adapter: { ...rt.gpu.adapter, kind: rt.gpu.kind, backend: rt.gpu.backend }, tfjs: tfjsNote, results };
+  return report;
 }

@@ -51,6 +51,8 @@ export interface TrainBenchOptions {
   tfjs?: TfjsPeerRuntime;
   log?: (line: string) => void;
   table?: (text: string) => void;
+  /** Called once, before the first row, with the report that the rows then fill (a caller stopped early may print what it holds). */
+  started?: (report: TrainBenchReport) => void;
 }
 
 /** One row of `bench train --json` (the field names are the issue's, snake_case). */
@@ -182,7 +184,9 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
   const peak = DATASHEET_F32_TFLOPS.find((d) => d.pattern.test(desc));
   say(`adapter: ${desc} (${rt.gpu.kind}); batch ${o.batch}; medians of ${o.steps} rounds (a step of ours, the matmul, a step of the tfjs peer, each step after an untimed one of its own); ${peak ? `datasheet peak ${peak.tflops} TFLOP/s (${peak.source})` : 'no datasheet peak known'}`);
   table?.(`${'model'.padEnd(6)} ${'objective'.padEnd(9)} ${'ms/step'.padStart(9)} ${'tokens/s'.padStart(9)} ${'MFLOP/tok'.padStart(9)} ${'GFLOP/s'.padStart(8)} ${'best mm'.padStart(8)} ${'MFU'.padStart(6)} ${'real'.padStart(6)} ${'mem MB'.padStart(7)}  ×mlm\n`);
-  const results: TrainBenchResult[] = [];
+  const report: TrainBenchReport = { adapter: { ...rt.gpu.adapter, kind: rt.gpu.kind, backend: rt.gpu.backend }, model: o.models.join(','), results: [] };
+  const results = report.results;
+  o.started?.(report);
   const runRoot = mkdtempSync(join(tmpdir(), 'electrolite-bench-train-'));
   try {
     for (const model of o.models)
@@ -260,6 +264,8 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
           r.vs_torch = Number((r.tokens_per_s / t.tokens_per_s).toFixed(3));
         }
         results.push(r);
+        // Without a table (--json) a line on the log, so a long run shows its progress.
+        if (!table) say(`done: ${model} ${objective} ${precision} ${r.step_ms} ms/step, ${r.tokens_per_s} tokens/s`);
         table?.(
           `${model.padEnd(6)} ${(precision === 'f32' ? objective : `${objective} f16`).padEnd(9)} ${ms.toFixed(1).padStart(9)} ${String(r.tokens_per_s).padStart(9)} ${(flopsPerToken / 1e6).toFixed(2).padStart(9)} ` +
             `${gflops.toFixed(1).padStart(8)} ${best.toFixed(1).padStart(8)} ${(100 * r.mfu_vs_matmul).toFixed(0).padStart(5)}% ${(100 * r.mfu_real_vs_matmul).toFixed(0).padStart(5)}% ${r.peak_mem_mb.toFixed(0).padStart(7)}  ${r.vs_mlm !== undefined ? `${r.vs_mlm.toFixed(2)}×` : '     '}` +
@@ -290,5 +296,5 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
       table(`  ${objective.padEnd(9)} ${cells.join('   ')}\n`);
     }
   }
-  return { adapter: { ...rt.gpu.adapter, kind: rt.gpu.kind, backend: rt.gpu.backend }, model: o.models.join(','), results };
+  return report;
 }

@@ -3,7 +3,7 @@
 // times real training steps per objective and profiles them; `bench train` sets them against
 // the adapter's own matmul (MFU) with FLOPs, memory and scaling; bad arguments exit 2.
 import { describe, expect, it, beforeAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { prepareMoby } from './train-fixtures.js';
 import { tempDir } from './tmp.js';
@@ -34,6 +34,31 @@ describe('bench', () => {
     expect(m.tfjs_ms).toBeGreaterThan(0);
     expect(m.tfjs_gflops).toBeGreaterThan(0);
     expect(m.tfjs_mismatch).toBeUndefined(); // ours and tfjs's outputs agree
+  }, 300_000);
+
+  it('kernels --json stopped by SIGTERM (a time limit): prints the cases done so far, marked partial, and exits 128 + 15', async () => {
+    const child = spawn(process.execPath, [CLI, 'bench', 'kernels', '--json', '--no-tfjs', '--no-autotune', '--filter', 'matmul'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '', total = 0;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      // Each finished case is a line on stderr with --json; stop it after the first.
+      const m = /^done 1\/(\d+):/m.exec(stderr);
+      if (m && !total) {
+        total = Number(m[1]);
+        child.kill('SIGTERM');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code, stderr).toBe(143);
+    expect(total).toBeGreaterThan(2);
+    const out = JSON.parse(stdout);
+    expect(out.partial).toBe(true);
+    expect(out.adapter.kind).toBe(process.env.ELECTROLITE_ADAPTER);
+    expect(out.results.length).toBeGreaterThanOrEqual(1);
+    expect(out.results.length).toBeLessThan(total);
+    expect(out.results[0].kernel).toMatch(/^matmul/);
+    expect(out.results[0].ms).toBeGreaterThan(0);
   }, 300_000);
 
   it('kernels --tilings: a shape with every tile the autotuner tries here, f16 inputs where the adapter has shader-f16', async () => {

@@ -6,10 +6,12 @@
 # tiles included, f32 and f16 inputs), and `bench train --json` for small and base in f32 and f16, each
 # part under its own time limit, writing OUTDIR/<part>.json, <part>.log and one line per
 # part in OUTDIR/parts.jsonl; a part that fails or runs out of time does not stop the
-# others. Then a summary on stdout.
+# others, and one stopped at its limit still writes what it measured (`"partial": true`).
+# The limits add up to under 8 minutes. Then a summary on stdout.
 #   run.sh [--stand-in] OUTDIR    (the bundle: electrolite-remote.tar.xz beside this script, or $ELECTROLITE_BUNDLE)
-# --stand-in: no NVIDIA lookup, the system's lavapipe instead, and sizes a CPU finishes in
-# time (kernels: the 256 cases; train: tiny, batch 8) — to test the scripts without a GPU.
+# --stand-in: no NVIDIA lookup, the system's lavapipe instead, sizes a CPU can run (kernels:
+# the 256 cases; train: tiny, batch 8) and 3× the limits (lavapipe compiles and tunes each
+# kernel far slower than a GPU's driver) — to test the scripts without a GPU.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 standin=0
@@ -31,11 +33,11 @@ export ELECTROLITE_CACHE_DIR=$work/cache
 : > "$out/parts.jsonl"
 
 if [ $standin = 1 ]; then
-  adapter=lavapipe
+  adapter=lavapipe scale=3
   models=tiny batch=8 kernels_filter=(--filter 256) tilings_filter="tiling 256x"
   echo "run: stand-in: lavapipe, tiny at batch 8" >&2
 else
-  adapter=gpu
+  adapter=gpu scale=1
   models=small,base batch=32 kernels_filter=() tilings_filter=tiling
   icd=""
   for f in /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json /usr/local/share/vulkan/icd.d/nvidia_icd*.json; do
@@ -62,7 +64,7 @@ fi
 
 # part NAME SECONDS ARGS…: one CLI command under a time limit; its JSON, its log, its line.
 part() {
-  local name=$1 limit=$2 start rc
+  local name=$1 limit=$(( $2 * scale )) start rc
   shift 2
   start=$(date +%s)
   echo "run: $name ($*), at most ${limit} s" >&2
@@ -72,13 +74,15 @@ part() {
   [ $rc = 0 ] || echo "run: $name failed (exit $rc; $( [ $rc = 124 ] && echo 'out of time' || tail -n 1 "$out/$name.log"))" >&2
 }
 
-part info 30 info --json --adapter "$adapter"
-part kernels 180 bench kernels --json --no-tfjs --adapter "$adapter" "${kernels_filter[@]}"
-part kernels-tilings 90 bench kernels --json --no-tfjs --tilings --filter "$tilings_filter" --adapter "$adapter"
-part train-f32 90 bench train --json --model "$models" --batch "$batch" --steps 6 --adapter "$adapter" --data "$app/data/sotu"
+# Limits (s) on a GPU: 470 in all. The training parts get the most: each tunes its models'
+# products first (tens of shape classes per model and precision).
+part info 20 info --json --adapter "$adapter"
+part kernels 120 bench kernels --json --no-tfjs --adapter "$adapter" "${kernels_filter[@]}"
+part kernels-tilings 60 bench kernels --json --no-tfjs --tilings --filter "$tilings_filter" --adapter "$adapter"
+part train-f32 130 bench train --json --model "$models" --batch "$batch" --steps 6 --adapter "$adapter" --data "$app/data/sotu"
 # f16 beside f32 in one run (each objective's f16 step right after its f32 one: vs_f32); the
 # f32-only part above comes first, so a failure here loses nothing of it.
-part train-f16 120 bench train --json --model "$models" --batch "$batch" --steps 6 --precision f32,f16 --adapter "$adapter" --data "$app/data/sotu"
+part train-f16 140 bench train --json --model "$models" --batch "$batch" --steps 6 --precision f32,f16 --adapter "$adapter" --data "$app/data/sotu"
 
 # The summary: what each part produced (a part's JSON may be empty or partial).
 "$node" - "$out" <<'JS'
@@ -86,7 +90,9 @@ const fs = require('node:fs'), path = require('node:path');
 const out = process.argv[2]; // node - OUTDIR: argv is [node, '-', OUTDIR]
 const read = (n) => { try { return JSON.parse(fs.readFileSync(path.join(out, n + '.json'), 'utf8')); } catch { return null; } };
 const parts = fs.readFileSync(path.join(out, 'parts.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
-console.log('parts: ' + parts.map((p) => `${p.part} ${p.rc === 0 ? 'ok' : 'FAILED ' + p.rc} (${p.seconds} s)`).join(', '));
+// A part stopped at its limit (rc 124) may still have written its report so far (partial).
+const kept = (p) => { const r = read(p.part); return r?.partial ? `, partial: ${r.results.length} results kept` : ''; };
+console.log('parts: ' + parts.map((p) => `${p.part} ${p.rc === 0 ? 'ok' : (p.rc === 124 ? 'OUT OF TIME' : 'FAILED ' + p.rc) + kept(p)} (${p.seconds} s)`).join(', '));
 const info = read('info');
 if (info) console.log(`adapter: ${info.adapter?.description ?? '?'} (${info.kind}, ${info.backend}); f16 ${info.capabilities?.f16}, subgroups ${info.capabilities?.subgroups}; matmul ${info.matmulGflops ?? '?'} GFLOP/s`);
 const k = read('kernels');

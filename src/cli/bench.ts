@@ -2,6 +2,7 @@
 // then the suite runs from bench/ (bundled into the CLI), which prints nothing itself: its
 // notes go to stderr, its table (or, with --json, its report) to stdout.
 import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { parse, ADAPTER_OPTION, UsageError, numberOption } from './args.js';
 import { cliRuntime } from './runtime.js';
 import { trainingData } from './demo-data.js';
@@ -20,6 +21,25 @@ import { startWebServer } from './web.js';
 const say = (line: string) => process.stderr.write(line + '\n');
 const stdout = (text: string) => process.stdout.write(text);
 const printJson = (x: unknown) => process.stdout.write(JSON.stringify(x, null, 2) + '\n');
+
+/**
+ * With --json, a run stopped by SIGTERM or SIGINT (`timeout`, Ctrl-C: bench/remote/run.sh
+ * gives each part a time limit) still prints what it measured: the report so far with
+ * `"partial": true`, then exits 128 + the signal's number. The handler stays installed (a
+ * second signal, e.g. forwarded by the parent process, changes nothing).
+ */
+function printPartialOnStop(): (report: object) => void {
+  let report: object | null = null, stopping = false;
+  const stop = (sig: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    if (report) printJson({ ...report, partial: true });
+    process.exit(128 + (osConstants.signals[sig] ?? 1));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  return (r) => (report = r);
+}
 
 /** `bench kernels [--json] [--adapter A] [--filter S] [--tilings] [--no-tfjs] [--no-autotune]` */
 async function kernelsCommand(argv: string[]): Promise<number> {
@@ -40,6 +60,7 @@ async function kernelsCommand(argv: string[]): Promise<number> {
     tilings: Boolean(values.tilings),
     log: say, // stderr, also with --json
     table: json ? undefined : stdout,
+    started: json ? printPartialOnStop() : undefined,
   });
   if (json) printJson(report);
   rt.destroy();
@@ -143,7 +164,7 @@ async function trainCommand(argv: string[]): Promise<number> {
     if (typeof loaded === 'string') throw new Error(`bench train: --vs tfjs: ${loaded}`);
     tfjs = loaded;
   }
-  const report = await benchTrain(rt, { data, models, batch, objectives, steps, precisions, torch, tfjs, log: say, table: json ? undefined : stdout });
+  const report = await benchTrain(rt, { data, models, batch, objectives, steps, precisions, torch, tfjs, log: say, table: json ? undefined : stdout, started: json ? printPartialOnStop() : undefined });
   if (json) printJson(report);
   rt.destroy();
   return 0;
