@@ -10,7 +10,8 @@
 import type { DType } from '../src/gpu/tensor.js';
 import type { BenchCase } from './harness.js';
 import { fill } from './harness.js';
-import { attention, attentionBackward, releaseAttentionScratch, ATTENTION_ALGORITHMS } from '../src/kernels/attention.js';
+import { attention, attentionBackward, attentionTileCandidates, defaultAttentionTile, releaseAttentionScratch, ATTENTION_ALGORITHMS, type AttentionPass, type AttentionTile } from '../src/kernels/attention.js';
+import type { Runtime } from '../src/gpu/runtime.js';
 
 export function attentionCases(): BenchCase[] {
   const cases: BenchCase[] = [];
@@ -81,4 +82,46 @@ export function attentionCases(): BenchCase[] {
     }
   }
   return cases;
+}
+
+/**
+ * `--tilings`: each fused pass at a small-BERT shape (B32 T128 H4 D64, padding, dropout 0.1)
+ * with every tile the autotuner tries on this adapter (attentionTileCandidates; on CPU
+ * adapters the default alone), f32 and, with shader-f16, f16 storage. FLOPs per pass count
+ * its products, recomputations included: the forward 2 (QKᵀ, P̃V), dq 3 (QKᵀ, dO·Vᵀ, dS·K),
+ * dkv 4 (QKᵀ, dO·Vᵀ, P̃ᵀ·dO, dSᵀ·Q), each 2·B·H·T²·D.
+ */
+export function attentionTilingCases(rt: Runtime): BenchCase[] {
+  const B = 32, T = 128, H = 4, D = 64, shape = `B${B} T${T} H${H} D${D}`;
+  const products: Record<AttentionPass, number> = { fwd: 2, dq: 3, dkv: 4 };
+  const name = (t: AttentionTile) => `WG${t.WG} BT${t.BT}${t.UNROLL ? ' unrolled' : ''}`;
+  const storages: DType[] = rt.caps.f16 ? ['f32', 'f16'] : ['f32'];
+  return storages.flatMap((dtype) =>
+    (['fwd', 'dq', 'dkv'] as AttentionPass[]).flatMap((pass) =>
+      attentionTileCandidates(rt, pass, D).map((tile): BenchCase => ({
+        kernel: `attention tiling ${pass}${dtype === 'f16' ? ' f16' : ''}`,
+        shape,
+        tile: name(tile),
+        flops: products[pass] * 2 * B * H * T * T * D,
+        ...(dtype === 'f16' ? { needs: 'f16' as const } : {}),
+        setup: async (rt) => {
+          const qkv = rt.upload(fill(B * T * 3 * H * D, 1), [B, T, 3 * H * D], dtype);
+          const lengths = rt.upload(Array.from({ length: B }, (_, b) => T - Math.floor((b * T) / (2 * B))), [B], 'u32');
+          const out = rt.empty([B, T, H * D], dtype), lse = rt.empty([B, H, T]);
+          const dout = rt.upload(fill(B * T * H * D, 2), [B, T, H * D], dtype), dqkv = rt.empty([B, T, 3 * H * D], dtype);
+          const release = () => rt.release(qkv, lengths, out, lse, dout, dqkv);
+          try {
+            const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, dropout: { p: 0.1, seed: 1 }, algorithm: 'fused', tile: pass === 'fwd' ? tile : defaultAttentionTile('fwd', D) });
+            if (pass === 'fwd') return { ops: fwd.ops, release };
+            await rt.run(...fwd.ops);
+            const bwd = await attentionBackward(rt, fwd, dout, dqkv, { tileDq: pass === 'dq' ? tile : defaultAttentionTile('dq', D), tileDkv: pass === 'dkv' ? tile : defaultAttentionTile('dkv', D, true) });
+            return { ops: [bwd.ops[pass === 'dq' ? 0 : 1]], release };
+          } catch (e) {
+            release();
+            throw e;
+          }
+        },
+      })),
+    ),
+  );
 }

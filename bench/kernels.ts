@@ -8,7 +8,7 @@ import type { Runtime } from '../src/gpu/runtime.js';
 import type { AcquiredDevice, AdapterDescription } from '../src/gpu/adapter.js';
 import { rates, relDiff, timeOps, timeTfjs, type BenchCase, type BenchResult } from './harness.js';
 import { basicCases } from './cases-basic.js';
-import { attentionCases } from './cases-attention.js';
+import { attentionCases, attentionTilingCases } from './cases-attention.js';
 import { normCases } from './cases-norm.js';
 import { matmulCases, tilingCases } from './cases-matmul.js';
 import { lossCases } from './cases-loss.js';
@@ -35,7 +35,7 @@ export interface KernelBenchOptions {
   tfjs?: boolean;
   /** false: no autotuning, the default tiles (default: as ELECTROLITE_AUTOTUNE says). */
   autotune?: boolean;
-  /** Also time TILING_SHAPES with every tile the autotuner tries here (f32 and, with shader-f16, f16 inputs). */
+  /** Also time TILING_SHAPES with every tile the autotuner tries here (f32 and, with shader-f16, f16 inputs), and each fused attention pass with every tile it tries. */
   tilings?: boolean;
   /** Notes, warnings and the autotuner's log, one line at a time (the CLI: stderr). */
   log?: (line: string) => void;
@@ -56,7 +56,7 @@ export async function benchKernels(rt: Runtime, o: KernelBenchOptions = {}): Pro
   const say = o.log ?? (() => {});
   const table = o.table;
   setAutotuneDefaults({ enabled: o.autotune === false ? false : undefined, log: say });
-  const every = [...allCases(), ...(o.tilings ? TILING_SHAPES.flatMap((t) => tilingCases(rt, t)) : [])];
+  const every = [...allCases(), ...(o.tilings ? [...TILING_SHAPES.flatMap((t) => tilingCases(rt, t)), ...attentionTilingCases(rt)] : [])];
   const missing = every.filter((c) => c.needs === 'f16' && !rt.caps.f16);
   if (missing.length) say(`${missing.length} f16 cases left out: this adapter lacks shader-f16`);
   const cases = every.filter((c) => !missing.includes(c) && (!o.filter || `${c.kernel} ${c.shape}`.includes(o.filter)));

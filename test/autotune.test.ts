@@ -8,8 +8,9 @@ import { getRuntime, randomArray, expectClose } from './harness.js';
 import { autotune, adapterKey, autotuneEnabled, setAutotuneDefaults } from '../src/kernels/autotune.js';
 import { matmul, tunedTile, shapeClass, defaultTile, DEFAULT_TILE, TILE_CANDIDATES, MATMUL_TUNE_KEY } from '../src/kernels/matmul.js';
 import { refMatmulFull, refRowSums } from '../src/kernels/ref/matmul.js';
-import { attention, chooseAttentionAlgorithm, releaseAttentionScratch, ATTENTION_ALGORITHMS, ATTENTION_TUNE_KEY } from '../src/kernels/attention.js';
-import { refAttentionForward } from '../src/kernels/ref/attention.js';
+import { attention, attentionBackward, attentionTileCandidates, chooseAttentionAlgorithm, defaultAttentionTile, releaseAttentionScratch, tunedAttentionTile, ATTENTION_ALGORITHMS, ATTENTION_TUNE_KEY, ATTENTION_TILE_TUNE_KEY, type AttentionPass } from '../src/kernels/attention.js';
+import { refAttentionBackward, refAttentionForward } from '../src/kernels/ref/attention.js';
+import { isCpuAdapter } from '../src/gpu/adapter.js';
 import { tempDir } from './tmp.js';
 
 const tmpCache = () => join(tempDir('electrolite-autotune-'), 'sub', 'autotune.json');
@@ -114,6 +115,33 @@ describe('autotune', () => {
     expectClose(await rt.read(tR), refRowSums(A, 30, 12), { atol: 1e-5, rtol: 1e-5 }, 'autotuned row sums');
     rt.release(tA, tB, tC, tR);
   });
+
+  it('tunedAttentionTile measures real fused tiles per pass and caches them; a fused forward and backward with the choices are correct', async () => {
+    const rt = await getRuntime();
+    const cacheFile = tmpCache();
+    const opts = { enabled: true, cacheFile };
+    const dims = { B: 2, T: 16, H: 2, D: 32 };
+    const tiles = {} as Record<AttentionPass, { WG: number; BT: number }>;
+    for (const pass of ['fwd', 'dq', 'dkv'] as AttentionPass[]) {
+      const candidates = [defaultAttentionTile(pass, 32), { WG: 16, BT: 8 }];
+      tiles[pass] = await tunedAttentionTile(rt, pass, dims, 'f32', opts, candidates);
+      expect(candidates).toContainEqual(tiles[pass]);
+      const entries = JSON.parse(readFileSync(cacheFile, 'utf8')).entries;
+      expect(entries[`${adapterKey(rt)}|${ATTENTION_TILE_TUNE_KEY}|${pass}.f32.D32.T16.H2`].choice, pass).toEqual(tiles[pass]);
+    }
+    // On CPU adapters the fused kernels are a fallback: one candidate (the default), nothing measured.
+    if (isCpuAdapter(rt.gpu.kind)) for (const pass of ['fwd', 'dq', 'dkv'] as AttentionPass[]) expect(attentionTileCandidates(rt, pass, 32)).toHaveLength(1);
+    const qkv = randomArray(2 * 13 * 3 * 64, 5), dout = randomArray(2 * 13 * 64, 6), lengths = [13, 7];
+    const tq = rt.upload(qkv, [2, 13, 192]), tl = rt.upload(lengths, [2], 'u32'), to = rt.empty([2, 13, 64]), tlse = rt.empty([2, 2, 13]);
+    const tg = rt.upload(dout, [2, 13, 64]), tdq = rt.empty([2, 13, 192]);
+    const f = await attention(rt, tq, tl, to, tlse, { heads: 2, algorithm: 'fused', tile: tiles.fwd });
+    const b = await attentionBackward(rt, f, tg, tdq, { tileDq: tiles.dq, tileDkv: tiles.dkv });
+    await rt.run(...f.ops, ...b.ops);
+    const d = { ...dims, T: 13 };
+    expectClose(await rt.read(to), refAttentionForward(qkv, lengths, d).out, { atol: 2e-5, rtol: 1e-4 }, 'tuned fused forward');
+    expectClose(await rt.read(tdq), refAttentionBackward(qkv, lengths, dout, d), { atol: 1e-4, rtol: 1e-3 }, 'tuned fused backward');
+    rt.release(tq, tl, to, tlse, tg, tdq);
+  }, 200_000);
 
   it('the attention algorithm is measured per shape class and cached; attention(…, auto) uses the choice', async () => {
     const rt = await getRuntime();

@@ -3,7 +3,8 @@
 # unpacks it, finds the NVIDIA Vulkan driver, and runs `info --json`, `bench kernels --json`
 # (f32 and f16 matmuls, both attention algorithms in f32 and f16), `bench kernels --tilings`
 # (square and BERT-step matmuls with every tile the autotuner tries, workgroup-memory GPU
-# tiles included, f32 and f16 inputs), and `bench train --json` for small and base in f32 and f16, each
+# tiles included, f32 and f16 inputs; each fused attention pass with every tile it tries),
+# and `bench train --json` for small and base in f32 and f16, each
 # part under its own time limit, writing OUTDIR/<part>.json, <part>.log and one line per
 # part in OUTDIR/parts.jsonl; a part that fails or runs out of time does not stop the
 # others, and one stopped at its limit still writes what it measured (`"partial": true`).

@@ -77,10 +77,17 @@ export function defaultAttentionTile(pass: AttentionPass, D: number, queryRows =
   return { WG: 64, BT: 4 };
 }
 
-/** The candidates that fit this adapter for a pass and head dim. */
+/**
+ * The tiles the autotuner tries for a pass and head dim on this adapter: on GPUs every
+ * candidate that fits (dkv's with room for the selected queries' positions, so that one
+ * choice serves both forms), the unrolled ones too; on CPU adapters the default alone — the
+ * materialised algorithm is several times faster there (bench/RESULTS.md), so the fused
+ * kernels are a fallback not worth compiling a dozen forms of.
+ */
 export function attentionTileCandidates(rt: Runtime, pass: AttentionPass, D: number): AttentionTile[] {
-  return ATTENTION_TILE_CANDIDATES.filter(
-    (t) => attentionSharedBytes(pass, t, D) <= Math.min(16384, rt.limits.maxComputeWorkgroupStorageSize) && t.WG <= rt.limits.maxComputeInvocationsPerWorkgroup,
+  if (isCpuAdapter(rt.gpu.kind)) return [defaultAttentionTile(pass, D, true)];
+  return [...ATTENTION_TILE_CANDIDATES, ...ATTENTION_GPU_TILE_CANDIDATES].filter(
+    (t) => attentionSharedBytes(pass, t, D, true) <= Math.min(16384, rt.limits.maxComputeWorkgroupStorageSize) && t.WG <= rt.limits.maxComputeInvocationsPerWorkgroup,
   );
 }
 
@@ -249,6 +256,8 @@ export interface AttentionForward {
   readonly scratch: AttentionScratch;
   /** Materialised: the scores kept for the backward (keepScores), if any. */
   readonly keptScores: Tensor | null;
+  /** The forward's autotuning options, which its backward's tiles follow too. */
+  readonly autotune?: AutotuneOptions;
 }
 
 export interface AttentionBackwardOptions {
@@ -294,8 +303,7 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const drop = opts.dropout ?? { p: 0, seed: 0 };
   if (!(drop.p >= 0 && drop.p < 1)) throw new Error(`${name}: dropout p must be in [0, 1), got ${drop.p}`);
-  const tile = opts.tile ?? defaultAttentionTile('fwd', D);
-  checkTile(rt, name, 'fwd', tile, D);
+  if (opts.tile) checkTile(rt, name, 'fwd', opts.tile, D);
   const requested = opts.algorithm ?? 'auto';
   if (requested !== 'auto' && !ATTENTION_ALGORITHMS.includes(requested))
     throw new Error(`${name}: unknown algorithm '${requested as string}' (expected auto, ${ATTENTION_ALGORITHMS.join(', ')})`);
@@ -327,6 +335,8 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
   let ops: Op[];
   let keptScores: Tensor | null = null;
   if (algorithm === 'fused') {
+    const tile = opts.tile ?? (await tunedAttentionTile(rt, 'fwd', { B, T, H, D }, qkv.dtype, opts.autotune));
+    checkTile(rt, name, 'fwd', tile, D);
     const q = queryRows ? [queryRows.positions] : [];
     ops = [await rt.op(fusedSig(FWD, Boolean(queryRows)), fwdSpec(D, tile, f16, Boolean(queryRows)), [qkv, queryRows?.limits ?? lengths, out, lse, params, ...q], [ceilDiv(T, tile.WG), B * H], name)];
   } else {
@@ -356,6 +366,7 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
     ops,
     dims: { B, T, H, D },
     qkv, lengths, out, lse, params, scale, scratch, keptScores,
+    autotune: opts.autotune,
     stepTarget: { buffer: params, offset: STEP_OFFSET },
     setStep(step: number) {
       rt.device.queue.writeBuffer(params, STEP_OFFSET, new Uint32Array([step >>> 0]));
@@ -421,6 +432,61 @@ export async function chooseAttentionAlgorithm(
   return r.choice;
 }
 
+/** Bumped when the fused kernels' performance changes. */
+export const ATTENTION_TILE_TUNE_KEY = 'attention-tile@1';
+
+/**
+ * A fused pass's tile for these dims: the autotuner's pick among `from` (default
+ * attentionTileCandidates), measured on a proxy of at most 16 K query rows (for dq and dkv
+ * after a forward with the default tile), cached per adapter and shape class (the pass, the
+ * storage type, D, H and T rounded up to a power of two); a single candidate is returned as is.
+ */
+export async function tunedAttentionTile(
+  rt: Runtime,
+  pass: AttentionPass,
+  dims: { B: number; T: number; H: number; D: number },
+  dtype: DType,
+  opts: AutotuneOptions = {},
+  from: readonly AttentionTile[] = attentionTileCandidates(rt, pass, dims.D),
+): Promise<AttentionTile> {
+  if (from.length === 1) return from[0];
+  const { B, T, H, D } = dims;
+  const bucket = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
+  const Bp = Math.max(1, Math.min(B, Math.floor(16384 / (H * T))));
+  const fallback = defaultAttentionTile(pass, D, true);
+  const r = await autotune<AttentionTile>(
+    rt,
+    {
+      kernel: ATTENTION_TILE_TUNE_KEY,
+      shapeClass: `${pass}.${dtype}.D${D}.T${bucket(T)}.H${H}`,
+      candidates: from,
+      fallback: from.some((t) => same(t, fallback)) ? fallback : from[0],
+      async measure(tile, best) {
+        const qkv = rt.upload(tuningInput(Bp * T * 3 * H * D, 0, 2), [Bp, T, 3 * H * D], dtype, 'autotune.qkv');
+        const lengths = rt.upload(new Uint32Array(Bp).fill(T), [Bp], 'u32', 'autotune.lengths');
+        const out = rt.empty([Bp, T, H * D], dtype, 'autotune.out'), lse = rt.empty([Bp, H, T], 'f32', 'autotune.lse');
+        const dout = rt.upload(tuningInput(Bp * T * H * D, 1, 2), [Bp, T, H * D], dtype, 'autotune.dout'), dqkv = rt.empty([Bp, T, 3 * H * D], dtype, 'autotune.dqkv');
+        try {
+          const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, algorithm: 'fused', tile: pass === 'fwd' ? tile : defaultAttentionTile('fwd', D) });
+          if (pass === 'fwd') return await timeOps(rt, fwd.ops, { abandonAbove: 3 * best });
+          await rt.run(...fwd.ops);
+          const bwd = await attentionBackward(rt, fwd, dout, dqkv, {
+            tileDq: pass === 'dq' ? tile : defaultAttentionTile('dq', D),
+            tileDkv: pass === 'dkv' ? tile : defaultAttentionTile('dkv', D, true),
+          });
+          return await timeOps(rt, [bwd.ops[pass === 'dq' ? 0 : 1]], { abandonAbove: 3 * best });
+        } finally {
+          rt.release(qkv, lengths, out, lse, dout, dqkv);
+        }
+      },
+    },
+    opts,
+  );
+  return r.choice;
+}
+
+const same = (a: AttentionTile, b: AttentionTile) => a.WG === b.WG && a.BT === b.BT && Boolean(a.UNROLL) === Boolean(b.UNROLL);
+
 /** Build the backward of a built forward: dqkv ← ∂(out · dout)/∂qkv. Two ops (dQ, then dK/dV). */
 export async function attentionBackward(rt: Runtime, fwd: AttentionForward, dout: Tensor, dqkv: Tensor, opts: AttentionBackwardOptions = {}): Promise<{ ops: Op[] }> {
   const name = 'attention_bwd';
@@ -434,8 +500,8 @@ export async function attentionBackward(rt: Runtime, fwd: AttentionForward, dout
   const f16 = fwd.qkv.dtype === 'f16';
   if (fwd.algorithm === 'materialized') return materializedBackward(rt, fwd, dout, dqkv);
   const qr = fwd.queryRows, selected = Boolean(qr);
-  const tq = opts.tileDq ?? defaultAttentionTile('dq', D);
-  const tk = opts.tileDkv ?? defaultAttentionTile('dkv', D, selected);
+  const tq = opts.tileDq ?? (await tunedAttentionTile(rt, 'dq', fwd.dims, fwd.qkv.dtype, fwd.autotune));
+  const tk = opts.tileDkv ?? (await tunedAttentionTile(rt, 'dkv', fwd.dims, fwd.qkv.dtype, fwd.autotune));
   checkTile(rt, `${name}.dq`, 'dq', tq, D);
   checkTile(rt, `${name}.dkv`, 'dkv', tk, D, selected);
   const bind = [fwd.qkv, fwd.out, dout, fwd.lse, qr?.limits ?? fwd.lengths, dqkv, fwd.params, ...(qr ? [qr.positions] : [])];
