@@ -114,7 +114,7 @@ export function attentionTilingCases(rt: Runtime): BenchCase[] {
             const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, dropout: { p: 0.1, seed: 1 }, algorithm: 'fused', tile: pass === 'fwd' ? tile : defaultAttentionTile('fwd', D) });
             if (pass === 'fwd') return { ops: fwd.ops, release };
             await rt.run(...fwd.ops);
-            const bwd = await attentionBackward(rt, fwd, dout, dqkv, { tileDq: pass === 'dq' ? tile : defaultAttentionTile('dq', D), tileDkv: pass === 'dkv' ? tile : defaultAttentionTile('dkv', D, true) });
+            const bwd = await attentionBackward(rt, fwd, dout, dqkv, { tileDq: pass === 'dq' ? tile : defaultAttentionTile('dq', D), tileDkv: pass === 'dkv' ? tile : defaultAttentionTile('dkv', D) });
             return { ops: [bwd.ops[pass === 'dq' ? 0 : 1]], release };
           } catch (e) {
             release();

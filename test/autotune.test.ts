@@ -116,7 +116,7 @@ describe('autotune', () => {
     rt.release(tA, tB, tC, tR);
   });
 
-  it('tunedAttentionTile measures real fused tiles per pass and caches them; a fused forward and backward with the choices are correct', async () => {
+  it('tunedAttentionTile measures real fused tiles per pass (and over selected queries) and caches them; a fused forward and backward with the choices are correct', async () => {
     const rt = await getRuntime();
     const cacheFile = tmpCache();
     const opts = { enabled: true, cacheFile };
@@ -129,8 +129,13 @@ describe('autotune', () => {
       const entries = JSON.parse(readFileSync(cacheFile, 'utf8')).entries;
       expect(entries[`${adapterKey(rt)}|${ATTENTION_TILE_TUNE_KEY}|${pass}.f32.D32.T16.H2`].choice, pass).toEqual(tiles[pass]);
     }
+    // Over selected queries (every 7th position of the proxy) a class of its own.
+    const sel = await tunedAttentionTile(rt, 'dkv', { ...dims, selected: true }, 'f32', opts, [defaultAttentionTile('dkv', 32, true), { WG: 16, BT: 8 }]);
+    expect(JSON.parse(readFileSync(cacheFile, 'utf8')).entries[`${adapterKey(rt)}|${ATTENTION_TILE_TUNE_KEY}|dkv.f32.D32.T16.H2.selected`].choice).toEqual(sel);
     // On CPU adapters the fused kernels are a fallback: one candidate (the default), nothing measured.
-    if (isCpuAdapter(rt.gpu.kind)) for (const pass of ['fwd', 'dq', 'dkv'] as AttentionPass[]) expect(attentionTileCandidates(rt, pass, 32)).toHaveLength(1);
+    if (isCpuAdapter(rt.gpu.kind))
+      for (const pass of ['fwd', 'dq', 'dkv'] as AttentionPass[])
+        for (const selected of [false, true]) expect(attentionTileCandidates(rt, pass, 32, selected)).toEqual([defaultAttentionTile(pass, 32, selected)]);
     const qkv = randomArray(2 * 13 * 3 * 64, 5), dout = randomArray(2 * 13 * 64, 6), lengths = [13, 7];
     const tq = rt.upload(qkv, [2, 13, 192]), tl = rt.upload(lengths, [2], 'u32'), to = rt.empty([2, 13, 64]), tlse = rt.empty([2, 2, 13]);
     const tg = rt.upload(dout, [2, 13, 64]), tdq = rt.empty([2, 13, 192]);

@@ -71,23 +71,28 @@ export function attentionSharedBytes(pass: AttentionPass, tile: AttentionTile, D
   return 2 * tile.BT * D * 4 + (pass === 'fwd' ? 0 : 2 * tile.BT * 4) + (pass === 'dkv' && queryRows ? tile.BT * 4 : 0);
 }
 
-/** The portable default: the largest tile of WG 64 within 16 KiB of workgroup memory. */
+/**
+ * The portable default: the largest tile within 16 KiB of workgroup memory, of 64 rows a
+ * workgroup — 32 for the query-major passes over selected queries (queryRows), whose ~T/7 live
+ * rows would leave most of a 64-row workgroup idle (at B32 T128 D64 on lavapipe the forward
+ * over every 7th query took 117 ms with 64, 62.5 with 32: bench/probes/fused-selected-tiles.ts).
+ */
 export function defaultAttentionTile(pass: AttentionPass, D: number, queryRows = false): AttentionTile {
-  for (const BT of [32, 16, 8, 4]) if (attentionSharedBytes(pass, { WG: 64, BT }, D, queryRows) <= 16384) return { WG: 64, BT };
-  return { WG: 64, BT: 4 };
+  const WG = queryRows && pass !== 'dkv' ? 32 : 64;
+  for (const BT of [32, 16, 8, 4]) if (attentionSharedBytes(pass, { WG, BT }, D, queryRows) <= 16384) return { WG, BT };
+  return { WG, BT: 4 };
 }
 
 /**
- * The tiles the autotuner tries for a pass and head dim on this adapter: on GPUs every
- * candidate that fits (dkv's with room for the selected queries' positions, so that one
- * choice serves both forms), the unrolled ones too; on CPU adapters the default alone — the
- * materialised algorithm is several times faster there (bench/RESULTS.md), so the fused
- * kernels are a fallback not worth compiling a dozen forms of.
+ * The tiles the autotuner tries for a pass and head dim (queryRows: over selected queries) on
+ * this adapter: on GPUs every candidate that fits, the unrolled ones too; on CPU adapters the
+ * default alone — the materialised algorithm is several times faster there (bench/RESULTS.md),
+ * so the fused kernels are a fallback not worth compiling a dozen forms of.
  */
-export function attentionTileCandidates(rt: Runtime, pass: AttentionPass, D: number): AttentionTile[] {
-  if (isCpuAdapter(rt.gpu.kind)) return [defaultAttentionTile(pass, D, true)];
+export function attentionTileCandidates(rt: Runtime, pass: AttentionPass, D: number, queryRows = false): AttentionTile[] {
+  if (isCpuAdapter(rt.gpu.kind)) return [defaultAttentionTile(pass, D, queryRows)];
   return [...ATTENTION_TILE_CANDIDATES, ...ATTENTION_GPU_TILE_CANDIDATES].filter(
-    (t) => attentionSharedBytes(pass, t, D, true) <= Math.min(16384, rt.limits.maxComputeWorkgroupStorageSize) && t.WG <= rt.limits.maxComputeInvocationsPerWorkgroup,
+    (t) => attentionSharedBytes(pass, t, D, queryRows) <= Math.min(16384, rt.limits.maxComputeWorkgroupStorageSize) && t.WG <= rt.limits.maxComputeInvocationsPerWorkgroup,
   );
 }
 
@@ -138,8 +143,8 @@ registerVariants(
   ...ATTENTION_HEAD_DIMS.flatMap((D) =>
     (D === 64 ? [false, true] : [false]).flatMap((f16) =>
       [false, true].flatMap((q) => [
-        { sig: fusedSig(FWD, q), spec: fwdSpec(D, defaultAttentionTile('fwd', D), f16, q) },
-        { sig: fusedSig(BWD, q), spec: bwdSpec('dq', D, defaultAttentionTile('dq', D), f16, q) },
+        { sig: fusedSig(FWD, q), spec: fwdSpec(D, defaultAttentionTile('fwd', D, q), f16, q) },
+        { sig: fusedSig(BWD, q), spec: bwdSpec('dq', D, defaultAttentionTile('dq', D, q), f16, q) },
         { sig: fusedSig(BWD, q), spec: bwdSpec('dkv', D, defaultAttentionTile('dkv', D, q), f16, q) },
       ]),
     ),
@@ -220,7 +225,7 @@ export interface AttentionOptions {
    * position's, as usual.
    */
   queryRows?: QueryRows;
-  /** Fused forward tile; default defaultAttentionTile('fwd', D). */
+  /** Fused forward tile; default the autotuner's (tunedAttentionTile). */
   tile?: AttentionTile;
   autotune?: AutotuneOptions;
 }
@@ -335,7 +340,7 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
   let ops: Op[];
   let keptScores: Tensor | null = null;
   if (algorithm === 'fused') {
-    const tile = opts.tile ?? (await tunedAttentionTile(rt, 'fwd', { B, T, H, D }, qkv.dtype, opts.autotune));
+    const tile = opts.tile ?? (await tunedAttentionTile(rt, 'fwd', { B, T, H, D, selected: Boolean(queryRows) }, qkv.dtype, opts.autotune));
     checkTile(rt, name, 'fwd', tile, D);
     const q = queryRows ? [queryRows.positions] : [];
     ops = [await rt.op(fusedSig(FWD, Boolean(queryRows)), fwdSpec(D, tile, f16, Boolean(queryRows)), [qkv, queryRows?.limits ?? lengths, out, lse, params, ...q], [ceilDiv(T, tile.WG), B * H], name)];
@@ -435,30 +440,41 @@ export async function chooseAttentionAlgorithm(
 /** Bumped when the fused kernels' performance changes. */
 export const ATTENTION_TILE_TUNE_KEY = 'attention-tile@1';
 
+/** The share of the queries in the proxy of a tuning over selected queries: every 7th position (MLM's 15 %). */
+const TUNING_QUERY_STRIDE = 7;
+
 /**
  * A fused pass's tile for these dims: the autotuner's pick among `from` (default
  * attentionTileCandidates), measured on a proxy of at most 16 K query rows (for dq and dkv
  * after a forward with the default tile), cached per adapter and shape class (the pass, the
- * storage type, D, H and T rounded up to a power of two); a single candidate is returned as is.
+ * storage type, D, H, T rounded up to a power of two, and `selected`: attention over a subset
+ * of the queries, whose live rows fill fewer workgroups, tuned on every 7th position); a
+ * single candidate is returned as is.
  */
 export async function tunedAttentionTile(
   rt: Runtime,
   pass: AttentionPass,
-  dims: { B: number; T: number; H: number; D: number },
+  dims: { B: number; T: number; H: number; D: number; selected?: boolean },
   dtype: DType,
   opts: AutotuneOptions = {},
-  from: readonly AttentionTile[] = attentionTileCandidates(rt, pass, dims.D),
+  from: readonly AttentionTile[] = attentionTileCandidates(rt, pass, dims.D, dims.selected),
 ): Promise<AttentionTile> {
   if (from.length === 1) return from[0];
-  const { B, T, H, D } = dims;
+  const { B, T, H, D } = dims, selected = Boolean(dims.selected);
   const bucket = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
   const Bp = Math.max(1, Math.min(B, Math.floor(16384 / (H * T))));
-  const fallback = defaultAttentionTile(pass, D, true);
+  const fallback = defaultAttentionTile(pass, D, selected);
+  // The selected-queries proxy: every 7th position of each (full) sequence, regrouped as query_rows does.
+  const count = Math.ceil(T / TUNING_QUERY_STRIDE);
+  const proxyRows = (): QueryRows => ({
+    limits: rt.upload([...new Array<number>(Bp).fill(T), ...new Array<number>(Bp).fill(count)], [2 * Bp], 'u32', 'autotune.limits'),
+    positions: rt.upload(Uint32Array.from({ length: Bp * T }, (_, r) => (r % T < count ? r - (r % T) + TUNING_QUERY_STRIDE * (r % T) : 0)), [Bp * T], 'u32', 'autotune.positions'),
+  });
   const r = await autotune<AttentionTile>(
     rt,
     {
       kernel: ATTENTION_TILE_TUNE_KEY,
-      shapeClass: `${pass}.${dtype}.D${D}.T${bucket(T)}.H${H}`,
+      shapeClass: `${pass}.${dtype}.D${D}.T${bucket(T)}.H${H}${selected ? '.selected' : ''}`,
       candidates: from,
       fallback: from.some((t) => same(t, fallback)) ? fallback : from[0],
       async measure(tile, best) {
@@ -466,17 +482,18 @@ export async function tunedAttentionTile(
         const lengths = rt.upload(new Uint32Array(Bp).fill(T), [Bp], 'u32', 'autotune.lengths');
         const out = rt.empty([Bp, T, H * D], dtype, 'autotune.out'), lse = rt.empty([Bp, H, T], 'f32', 'autotune.lse');
         const dout = rt.upload(tuningInput(Bp * T * H * D, 1, 2), [Bp, T, H * D], dtype, 'autotune.dout'), dqkv = rt.empty([Bp, T, 3 * H * D], dtype, 'autotune.dqkv');
+        const queryRows = selected ? proxyRows() : undefined;
         try {
-          const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, algorithm: 'fused', tile: pass === 'fwd' ? tile : defaultAttentionTile('fwd', D) });
+          const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, algorithm: 'fused', tile: pass === 'fwd' ? tile : defaultAttentionTile('fwd', D, selected), queryRows });
           if (pass === 'fwd') return await timeOps(rt, fwd.ops, { abandonAbove: 3 * best });
           await rt.run(...fwd.ops);
           const bwd = await attentionBackward(rt, fwd, dout, dqkv, {
-            tileDq: pass === 'dq' ? tile : defaultAttentionTile('dq', D),
-            tileDkv: pass === 'dkv' ? tile : defaultAttentionTile('dkv', D, true),
+            tileDq: pass === 'dq' ? tile : defaultAttentionTile('dq', D, selected),
+            tileDkv: pass === 'dkv' ? tile : defaultAttentionTile('dkv', D, selected),
           });
           return await timeOps(rt, [bwd.ops[pass === 'dq' ? 0 : 1]], { abandonAbove: 3 * best });
         } finally {
-          rt.release(qkv, lengths, out, lse, dout, dqkv);
+          rt.release(qkv, lengths, out, lse, dout, dqkv, ...(queryRows ? [queryRows.limits, queryRows.positions] : []));
         }
       },
     },
@@ -500,8 +517,8 @@ export async function attentionBackward(rt: Runtime, fwd: AttentionForward, dout
   const f16 = fwd.qkv.dtype === 'f16';
   if (fwd.algorithm === 'materialized') return materializedBackward(rt, fwd, dout, dqkv);
   const qr = fwd.queryRows, selected = Boolean(qr);
-  const tq = opts.tileDq ?? (await tunedAttentionTile(rt, 'dq', fwd.dims, fwd.qkv.dtype, fwd.autotune));
-  const tk = opts.tileDkv ?? (await tunedAttentionTile(rt, 'dkv', fwd.dims, fwd.qkv.dtype, fwd.autotune));
+  const tq = opts.tileDq ?? (await tunedAttentionTile(rt, 'dq', { ...fwd.dims, selected }, fwd.qkv.dtype, fwd.autotune));
+  const tk = opts.tileDkv ?? (await tunedAttentionTile(rt, 'dkv', { ...fwd.dims, selected }, fwd.qkv.dtype, fwd.autotune));
   checkTile(rt, `${name}.dq`, 'dq', tq, D);
   checkTile(rt, `${name}.dkv`, 'dkv', tk, D, selected);
   const bind = [fwd.qkv, fwd.out, dout, fwd.lse, qr?.limits ?? fwd.lengths, dqkv, fwd.params, ...(qr ? [qr.positions] : [])];
