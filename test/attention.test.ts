@@ -366,7 +366,7 @@ describe('attention reference backward', () => {
 });
 
 describe('attention f16 storage', () => {
-  it('f16 variant matches the f32 path (lavapipe), or is refused without shader-f16', async () => {
+  it('f16 variant matches the f32 path (lavapipe), over every query and over selected ones, or is refused without shader-f16', async () => {
     const rt = await getRuntime();
     const c: Case = { B: 2, T: 23, H: 2, D: 64, lengths: [23, 6] };
     const { qkv, dout } = inputs(c, 31);
@@ -382,6 +382,15 @@ describe('attention f16 storage', () => {
       expectClose(b.out, a.out, { atol: 5e-3, rtol: 5e-3 }, `${algorithm} f16 out`);
       expectClose(b.lse, a.lse, { atol: 1e-2, rtol: 5e-3 }, `${algorithm} f16 lse`);
       expectClose(b.dqkv, a.dqkv, { atol: 2e-2, rtol: 1e-2 }, `${algorithm} f16 dqkv`);
+      // Over selected queries (the last layer at a head's rows) too: three of the first sequence's, two of the second's.
+      const selected = [[0, 5, 22], [1, 4]];
+      const positions = new Array<number>(c.B * c.T).fill(0xffffffff);
+      selected.forEach((sel, b) => sel.forEach((t, j) => (positions[b * c.T + j] = b * c.T + t)));
+      const queryRows = { limits: [...c.lengths, ...selected.map((x) => x.length)], positions };
+      const qa = await runGpu(rt, c, qkv, dout, { dropout: { p: 0.1, seed: 8 }, algorithm, queryRows });
+      const qb = await runGpu(rt, c, qkv, dout, { dropout: { p: 0.1, seed: 8 }, dtype: 'f16', algorithm, queryRows });
+      expectClose(qb.out, qa.out, { atol: 5e-3, rtol: 5e-3 }, `${algorithm} f16 out, selected queries`);
+      expectClose(qb.dqkv, qa.dqkv, { atol: 2e-2, rtol: 1e-2 }, `${algorithm} f16 dqkv, selected queries`);
     }
   });
 });
