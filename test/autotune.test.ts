@@ -127,11 +127,11 @@ describe('autotune', () => {
       tiles[pass] = await tunedAttentionTile(rt, pass, dims, 'f32', opts, candidates);
       expect(candidates).toContainEqual(tiles[pass]);
       const entries = JSON.parse(readFileSync(cacheFile, 'utf8')).entries;
-      expect(entries[`${adapterKey(rt)}|${ATTENTION_TILE_TUNE_KEY}|${pass}.f32.D32.T16.H2`].choice, pass).toEqual(tiles[pass]);
+      expect(entries[`${adapterKey(rt)}|${ATTENTION_TILE_TUNE_KEY}|${pass}.f32.D32.T16`].choice, pass).toEqual(tiles[pass]);
     }
     // Over selected queries (every 7th position of the proxy) a class of its own.
     const sel = await tunedAttentionTile(rt, 'dkv', { ...dims, selected: true }, 'f32', opts, [defaultAttentionTile('dkv', 32, true), { WG: 16, BT: 8 }]);
-    expect(JSON.parse(readFileSync(cacheFile, 'utf8')).entries[`${adapterKey(rt)}|${ATTENTION_TILE_TUNE_KEY}|dkv.f32.D32.T16.H2.selected`].choice).toEqual(sel);
+    expect(JSON.parse(readFileSync(cacheFile, 'utf8')).entries[`${adapterKey(rt)}|${ATTENTION_TILE_TUNE_KEY}|dkv.f32.D32.T16.selected`].choice).toEqual(sel);
     // On CPU adapters the fused kernels are a fallback: one candidate (the default), nothing measured.
     if (isCpuAdapter(rt.gpu.kind))
       for (const pass of ['fwd', 'dq', 'dkv'] as AttentionPass[])

@@ -447,9 +447,11 @@ const TUNING_QUERY_STRIDE = 7;
  * A fused pass's tile for these dims: the autotuner's pick among `from` (default
  * attentionTileCandidates), measured on a proxy of at most 16 K query rows (for dq and dkv
  * after a forward with the default tile), cached per adapter and shape class (the pass, the
- * storage type, D, H, T rounded up to a power of two, and `selected`: attention over a subset
- * of the queries, whose live rows fill fewer workgroups, tuned on every 7th position); a
- * single candidate is returned as is.
+ * storage type, D, T rounded up to a power of two, and `selected`: attention over a subset
+ * of the queries, whose live rows fill fewer workgroups, tuned on every 7th position; not H:
+ * the proxy holds ~16 K query rows whatever the heads, so models that differ only in their
+ * heads, `small` and `base`, share a choice and a GPU run tunes each class once); a single
+ * candidate is returned as is.
  */
 export async function tunedAttentionTile(
   rt: Runtime,
@@ -474,7 +476,7 @@ export async function tunedAttentionTile(
     rt,
     {
       kernel: ATTENTION_TILE_TUNE_KEY,
-      shapeClass: `${pass}.${dtype}.D${D}.T${bucket(T)}.H${H}${selected ? '.selected' : ''}`,
+      shapeClass: `${pass}.${dtype}.D${D}.T${bucket(T)}${selected ? '.selected' : ''}`,
       candidates: from,
       fallback: from.some((t) => same(t, fallback)) ? fallback : from[0],
       async measure(tile, best) {
