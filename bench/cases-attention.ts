@@ -10,7 +10,7 @@
 import type { DType } from '../src/gpu/tensor.js';
 import type { BenchCase } from './harness.js';
 import { fill } from './harness.js';
-import { attention, attentionBackward, attentionTileCandidates, defaultAttentionTile, releaseAttentionScratch, ATTENTION_ALGORITHMS, type AttentionPass, type AttentionTile } from '../src/kernels/attention.js';
+import { attention, attentionBackward, attentionTileCandidates, fusedPassOps, releaseAttentionScratch, ATTENTION_ALGORITHMS, type AttentionPass, type AttentionTile } from '../src/kernels/attention.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 
 export function attentionCases(): BenchCase[] {
@@ -111,11 +111,7 @@ export function attentionTilingCases(rt: Runtime): BenchCase[] {
           const dout = rt.upload(fill(B * T * H * D, 2), [B, T, H * D], dtype), dqkv = rt.empty([B, T, 3 * H * D], dtype);
           const release = () => rt.release(qkv, lengths, out, lse, dout, dqkv);
           try {
-            const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, dropout: { p: 0.1, seed: 1 }, algorithm: 'fused', tile: pass === 'fwd' ? tile : defaultAttentionTile('fwd', D) });
-            if (pass === 'fwd') return { ops: fwd.ops, release };
-            await rt.run(...fwd.ops);
-            const bwd = await attentionBackward(rt, fwd, dout, dqkv, { tileDq: pass === 'dq' ? tile : defaultAttentionTile('dq', D), tileDkv: pass === 'dkv' ? tile : defaultAttentionTile('dkv', D) });
-            return { ops: [bwd.ops[pass === 'dq' ? 0 : 1]], release };
+            return { ops: await fusedPassOps(rt, pass, tile, { qkv, lengths, out, lse, dout, dqkv }, { heads: H, dropout: { p: 0.1, seed: 1 } }), release };
           } catch (e) {
             release();
             throw e;

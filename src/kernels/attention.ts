@@ -486,14 +486,8 @@ export async function tunedAttentionTile(
         const dout = rt.upload(tuningInput(Bp * T * H * D, 1, 2), [Bp, T, H * D], dtype, 'autotune.dout'), dqkv = rt.empty([Bp, T, 3 * H * D], dtype, 'autotune.dqkv');
         const queryRows = selected ? proxyRows() : undefined;
         try {
-          const fwd = await attention(rt, qkv, lengths, out, lse, { heads: H, algorithm: 'fused', tile: pass === 'fwd' ? tile : defaultAttentionTile('fwd', D, selected), queryRows });
-          if (pass === 'fwd') return await timeOps(rt, fwd.ops, { abandonAbove: 3 * best });
-          await rt.run(...fwd.ops);
-          const bwd = await attentionBackward(rt, fwd, dout, dqkv, {
-            tileDq: pass === 'dq' ? tile : defaultAttentionTile('dq', D, selected),
-            tileDkv: pass === 'dkv' ? tile : defaultAttentionTile('dkv', D, selected),
-          });
-          return await timeOps(rt, [bwd.ops[pass === 'dq' ? 0 : 1]], { abandonAbove: 3 * best });
+          const ops = await fusedPassOps(rt, pass, tile, { qkv, lengths, out, lse, dout, dqkv }, { heads: H, queryRows });
+          return await timeOps(rt, ops, { abandonAbove: 3 * best });
         } finally {
           rt.release(qkv, lengths, out, lse, dout, dqkv, ...(queryRows ? [queryRows.limits, queryRows.positions] : []));
         }
@@ -502,6 +496,26 @@ export async function tunedAttentionTile(
     opts,
   );
   return r.choice;
+}
+
+/**
+ * One fused pass built with `tile` (the others with their defaults) over these tensors, for
+ * timing it alone: the forward's op, or (dq, dkv) the backward's op after the forward has run.
+ */
+export async function fusedPassOps(
+  rt: Runtime,
+  pass: AttentionPass,
+  tile: AttentionTile,
+  t: { qkv: Tensor; lengths: Tensor; out: Tensor; lse: Tensor; dout: Tensor; dqkv: Tensor },
+  o: { heads: number; dropout?: AttentionDropout; queryRows?: QueryRows },
+): Promise<Op[]> {
+  const D = t.qkv.shape[2] / (3 * o.heads), selected = Boolean(o.queryRows);
+  const tileOf = (p: AttentionPass) => (p === pass ? tile : defaultAttentionTile(p, D, selected));
+  const fwd = await attention(rt, t.qkv, t.lengths, t.out, t.lse, { heads: o.heads, dropout: o.dropout, algorithm: 'fused', tile: tileOf('fwd'), queryRows: o.queryRows });
+  if (pass === 'fwd') return fwd.ops;
+  await rt.run(...fwd.ops);
+  const bwd = await attentionBackward(rt, fwd, t.dout, t.dqkv, { tileDq: tileOf('dq'), tileDkv: tileOf('dkv') });
+  return [bwd.ops[pass === 'dq' ? 0 : 1]];
 }
 
 const same = (a: AttentionTile, b: AttentionTile) => a.WG === b.WG && a.BT === b.BT && Boolean(a.UNROLL) === Boolean(b.UNROLL);
