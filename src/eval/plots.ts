@@ -19,8 +19,8 @@
 // Colours follow the study's order of objectives, the same in every plot. TASK in a file name
 // is the task's name lower-cased with runs of other characters than [a-z0-9] turned into '-'.
 import { join } from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type * as vega from 'vega';
+import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../data/atomic.js';
 import { FLOOR, objectiveLabel, type LossPoint, type ObjectiveResult, type StudyResult } from './report.js';
 
@@ -218,14 +218,15 @@ export function stepTimeSpec(objectives: Pick<ObjectiveResult, 'objective' | 'st
   };
 }
 
-/** Compile a Vega-Lite spec to Vega (throws on an invalid spec). */
-export function compileSpec(spec: VegaLiteSpec): vega.Spec {
-  return compile(spec as unknown as TopLevelSpec).spec as vega.Spec;
-}
+// vega and vega-lite are loaded on first use: importing them costs every command ~0.5 s of
+// start-up (a usage error included), and only the study and the page draw plots.
+const renderer = () => Promise.all([import('vega'), import('vega-lite')]);
 
-/** Render a Vega-Lite spec to an SVG document, headless. */
+/** Render a Vega-Lite spec to an SVG document, headless (throws on an invalid spec). */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compileSpec(spec)), { renderer: 'none' });
+  const [vega, vegaLite] = await renderer();
+  const compiled = vegaLite.compile(spec as unknown as TopLevelSpec).spec as vega.Spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
