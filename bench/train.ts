@@ -168,20 +168,32 @@ export function largestMatmul(cfg: EncoderConfig, objective: ObjectiveName, rows
 
 /**
  * Datasheet f32 (non-tensor) peaks, TFLOP/s, by a pattern of the adapter's description:
- * only devices whose figure is published. CPU adapters have none.
+ * only devices whose figure is published. CPU adapters have none. The first match counts,
+ * so a board's variants (PCIe, NVL: lower clocks and power) come before its SXM part, which
+ * Vulkan names by its memory ("NVIDIA H100 80GB HBM3").
  */
 export const DATASHEET_F32_TFLOPS: { pattern: RegExp; tflops: number; source: string }[] = [
+  { pattern: /H200 NVL/i, tflops: 60, source: 'NVIDIA H200 NVL datasheet: FP32 60 TFLOPS' },
   { pattern: /H200/i, tflops: 67, source: 'NVIDIA H200 SXM datasheet: FP32 67 TFLOPS' },
+  { pattern: /H100 PCIe/i, tflops: 51, source: 'NVIDIA H100 PCIe datasheet: FP32 51 TFLOPS' },
+  { pattern: /H100 NVL/i, tflops: 60, source: 'NVIDIA H100 NVL datasheet: FP32 60 TFLOPS' },
   { pattern: /H100/i, tflops: 67, source: 'NVIDIA H100 SXM datasheet: FP32 67 TFLOPS' },
   { pattern: /A100/i, tflops: 19.5, source: 'NVIDIA A100 datasheet: FP32 19.5 TFLOPS' },
+  { pattern: /\bL4\b/i, tflops: 30.3, source: 'NVIDIA L4 datasheet: FP32 30.3 TFLOPS' },
+  { pattern: /\bT4\b/i, tflops: 8.1, source: 'NVIDIA T4 datasheet: FP32 8.1 TFLOPS' },
 ];
+
+/** The datasheet f32 peak of the device an adapter describes, or undefined where none is known. */
+export function datasheetPeak(description: string): { tflops: number; source: string } | undefined {
+  return DATASHEET_F32_TFLOPS.find((d) => d.pattern.test(description));
+}
 
 export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<TrainBenchReport> {
   const say = o.log ?? (() => {});
   const table = o.table;
   setAutotuneDefaults({ log: say });
   const desc = `${rt.gpu.adapter.description}`;
-  const peak = DATASHEET_F32_TFLOPS.find((d) => d.pattern.test(desc));
+  const peak = datasheetPeak(desc);
   say(`adapter: ${desc} (${rt.gpu.kind}); batch ${o.batch}; medians of ${o.steps} rounds (a step of ours, the matmul, a step of the tfjs peer, each step after an untimed one of its own); ${peak ? `datasheet peak ${peak.tflops} TFLOP/s (${peak.source})` : 'no datasheet peak known'}`);
   table?.(`${'model'.padEnd(6)} ${'objective'.padEnd(9)} ${'ms/step'.padStart(9)} ${'tokens/s'.padStart(9)} ${'MFLOP/tok'.padStart(9)} ${'GFLOP/s'.padStart(8)} ${'best mm'.padStart(8)} ${'MFU'.padStart(6)} ${'real'.padStart(6)} ${'mem MB'.padStart(7)}  ×mlm\n`);
   const report: TrainBenchReport = { adapter: { ...rt.gpu.adapter, kind: rt.gpu.kind, backend: rt.gpu.backend }, model: o.models.join(','), results: [] };
