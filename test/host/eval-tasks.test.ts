@@ -371,6 +371,16 @@ describe('bundled tasks', () => {
     expect(spamBody('A: b\n\n' + 'x'.repeat(5000))).toHaveLength(2000);
   });
 
+  it('a bundled task is read once per process, per options, and shared frozen', () => {
+    const t = loadTask('bundled:spam', {});
+    expect(loadTask('bundled:spam', {})).toBe(t);
+    expect(loadTask('bundled:spam', { full: true })).not.toBe(t);
+    // Changing the shared task would change every later caller's: it throws instead.
+    expect(() => (t.splits.train as TaskExample[]).push(t.splits.train[0])).toThrow(TypeError);
+    expect(() => { (t.splits.test![0] as { label: number }).label = 1 - (t.splits.test![0].label as number); }).toThrow(TypeError);
+    expect(() => { t.notes.length = 0; }).toThrow(TypeError);
+  });
+
   it('spam: documented sizes and labels; no text in two splits', () => {
     const t = loadTask('bundled:spam', {});
     expect(t).toMatchObject({ name: 'bundled:spam', labels: ['ham', 'spam'], pair: false, metric: 'f1', metrics: ['f1', 'accuracy', 'mcc'] });
