@@ -19,7 +19,10 @@ export function fmtDuration(seconds: number): string {
 }
 
 export class Progress {
-  private readonly start = performance.now();
+  private start = performance.now();
+  // The rate behind the ETA is measured from the first update of a run on, so neither the
+  // steps a resumed run starts at nor the time before its first step count.
+  private first: { done: number; at: number } | null = null;
   private lastDraw = 0;
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
@@ -30,13 +33,23 @@ export class Progress {
     this.tty = Boolean(this.stream.isTTY);
   }
 
+  /** The units the run spans (again when a time budget refits it). */
   setTotal(total: number): void {
     this.o.total = total;
+  }
+
+  /** A new run of `total` units on the same line: its elapsed time and ETA start here. */
+  restart(total: number): void {
+    this.o.total = total;
+    this.start = performance.now();
+    this.first = null;
+    this.lastDraw = 0;
   }
 
   /** Report `done` units of the total, with extra fields (e.g. loss, tokens/s). */
   update(done: number, fields: Record<string, string | number> = {}, force = false): void {
     const now = performance.now();
+    this.first ??= { done, at: now };
     const every = this.tty ? 100 : this.o.logEveryMs ?? 5000;
     if (!force && now - this.lastDraw < every) return;
     this.lastDraw = now;
@@ -47,7 +60,8 @@ export class Progress {
       const width = 24;
       const filled = Math.round(frac * width);
       parts.push(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.o.total}`);
-      const eta = frac > 0 ? (elapsed / frac) * (1 - frac) : Infinity;
+      const rate = done > this.first.done ? (done - this.first.done) / ((now - this.first.at) / 1000) : 0;
+      const eta = done >= this.o.total ? 0 : rate > 0 ? (this.o.total - done) / rate : Infinity;
       parts.push(`${fmtDuration(elapsed)} elapsed, ETA ${fmtDuration(eta)}`);
     } else {
       parts.push(`${done}`, fmtDuration(elapsed));
@@ -68,12 +82,22 @@ export class Progress {
 /** The training loop's reporter on stderr: a progress line (none when quiet) and messages. */
 export function progressReporter(label: string, opts: { quiet?: boolean } = {}): LoopReporter {
   const progress = new Progress({ label });
+  // A study (or the demo) trains several runs in turn on one reporter: the first total of a
+  // run restarts the line's clock, a later one (a time budget refitted) only changes it.
+  let running = false;
   return {
-    total: (steps) => progress.setTotal(steps),
+    total: (steps) => {
+      if (running) progress.setTotal(steps);
+      else progress.restart(steps);
+      running = true;
+    },
     step: (step, fields) => {
       if (!opts.quiet) progress.update(step, fields);
     },
-    done: () => progress.done(),
+    done: () => {
+      running = false;
+      progress.done();
+    },
     message: (text) => process.stderr.write(text + '\n'),
   };
 }

@@ -3,7 +3,7 @@
 // plots (src/eval/study.ts). Started again with the same --out, it resumes.
 import { parse, ADAPTER_OPTION, UsageError, numberOption, type NumberSpec, requireOptions } from './args.js';
 import { cliRuntime } from './runtime.js';
-import { fmtDuration, Progress } from './progress.js';
+import { fmtDuration, progressReporter } from './progress.js';
 import { PRESETS, type PresetName } from '../model/config.js';
 import { OBJECTIVES, parseObjective } from '../objectives/registry.js';
 import { parseBudget } from '../train/budget.js';
@@ -124,13 +124,9 @@ export async function studyCommand(argv: string[]): Promise<number> {
     }
   }
   const rt = await cliRuntime(values.adapter);
-  const bar = new Progress({ label: 'study' });
   const t0 = performance.now();
   const study = await runStudy(rt, c, {
-    total: () => {},
-    step: (step, fields) => bar.update(step, { ...fields }),
-    done: () => bar.done(),
-    message: (m) => process.stderr.write(m + '\n'),
+    ...progressReporter('study'),
     stage(text, done, total, eta) {
       const elapsed = (performance.now() - t0) / 1000;
       process.stderr.write(`[${done + 1}/${total}] ${text} (${fmtDuration(elapsed)} so far, ${eta === null ? 'ETA after the first measurements' : `ETA ${fmtDuration(eta)}`})\n`);
