@@ -296,6 +296,9 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
   }
   const againstElectra = results.filter((r) => r.vs_electra !== undefined);
   if (table && againstElectra.length) table(`\nstep time against ELECTRA's: ${againstElectra.map((r) => `${r.model} ${r.objective} ${r.vs_electra!.toFixed(2)}×`).join(', ')}\n`);
+  const over = results.filter((r) => r.mfu_vs_matmul > 1);
+  if (table && over.length)
+    table(`\nMFU above 100 % (${over.map((r) => `${r.model} ${r.objective}`).join(', ')}): the step's model FLOP/s beat the median rate of its largest product in the same rounds — its other products ran faster than that one, or the machine slowed while it was timed (best mm column)\n`);
   if (table && o.models.length > 1) {
     // Scaling: each size against the first, per objective.
     table(`\nscaling against ${o.models[0]} (tokens/s ×, memory ×):\n`);
