@@ -246,45 +246,45 @@ export async function benchTrain(rt: Runtime, o: TrainBenchOptions): Promise<Tra
           rt.pool.releaseSince(mark);
           const tokensPerS = (o.batch * T * 1000) / ms;
           const best = mc.flops! / (median(matmulMs) * 1e6);
-        const gflops = (flopsPerToken * tokensPerS) / 1e9;
+          const gflops = (flopsPerToken * tokensPerS) / 1e9;
           const real = realWork(tr, timedSteps, readManifest(c.data, { verify: false }).special.pad, (L) => L * TRAINING_FLOPS_PER_FORWARD * objectiveModule(objective).forwardFlopsPerToken(cfg, {}, L, c.maskProb!));
           const realGflops = (real.flopsPerPosition * tokensPerS) / 1e9;
-        const r: TrainBenchResult = {
-          model, objective, precision, batch: o.batch, seq_len: T,
-          tokens_per_s: Math.round(tokensPerS), step_ms: Number(ms.toFixed(2)), flops_per_token: Math.round(flopsPerToken),
-          mfu_vs_matmul: Number((gflops / best).toFixed(3)),
-          real_token_fraction: Number(real.fraction.toFixed(4)), real_flops_per_token: Math.round(real.flopsPerPosition), mfu_real_vs_matmul: Number((realGflops / best).toFixed(3)),
-          best_matmul_gflops: Number(best.toFixed(2)), best_matmul_shape: shape,
-          ...(peak ? { mfu_vs_peak: Number((gflops / (peak.tflops * 1e3)).toFixed(4)) } : {}),
-          peak_mem_mb: Number((peakMem / 2 ** 20).toFixed(1)),
-        };
-        const mlm = results.find((x) => x.objective === 'mlm' && x.model === model && x.precision === precision);
-        if (mlm) r.vs_mlm = Number((r.step_ms / mlm.step_ms).toFixed(2));
-        const f32 = precision === 'f16' ? results.find((x) => x.objective === objective && x.model === model && x.precision === 'f32') : undefined;
-        if (f32) r.vs_f32 = Number((r.step_ms / f32.step_ms).toFixed(2));
-        if (tfjs) {
-          const t = tfjsResult(peer!, o.batch, T, median(theirs), tfjs.firstLoss);
-          say(`tfjs peer (${o.tfjs!.description}): ${model} ${objective} ${t.tokens_per_s} tokens/s, ${t.step_ms} ms/step, first loss ${t.first_loss}`);
-          r.tfjs_tokens_per_s = t.tokens_per_s;
-          r.vs_tfjs = Number((r.tokens_per_s / t.tokens_per_s).toFixed(2));
-          r.tfjs_first_loss = t.first_loss;
-        }
-        if (o.torch && peer && precision === 'f32') {
-          const t = runTorchPeer(o.torch.python, cfg, peer, o.batch, T, o.steps);
-          say(`torch peer (${t.threads} threads): ${model} ${objective} ${t.tokens_per_s} tokens/s, ${t.step_ms} ms/step`);
-          r.torch_tokens_per_s = t.tokens_per_s;
-          r.vs_torch = Number((r.tokens_per_s / t.tokens_per_s).toFixed(3));
-        }
-        results.push(r);
-        // Without a table (--json) a line on the log, so a long run shows its progress.
-        if (!table) say(`done: ${model} ${objective} ${precision} ${r.step_ms} ms/step, ${r.tokens_per_s} tokens/s`);
-        table?.(
-          `${model.padEnd(6)} ${(precision === 'f32' ? objective : `${objective} f16`).padEnd(9)} ${ms.toFixed(1).padStart(9)} ${String(r.tokens_per_s).padStart(9)} ${(flopsPerToken / 1e6).toFixed(2).padStart(9)} ` +
-            `${gflops.toFixed(1).padStart(8)} ${best.toFixed(1).padStart(8)} ${(100 * r.mfu_vs_matmul).toFixed(0).padStart(5)}% ${(100 * r.mfu_real_vs_matmul).toFixed(0).padStart(5)}% ${r.peak_mem_mb.toFixed(0).padStart(7)}  ${r.vs_mlm !== undefined ? `${r.vs_mlm.toFixed(2)}×` : '     '}` +
-            `${r.tfjs_tokens_per_s !== undefined ? `  tfjs ${r.tfjs_tokens_per_s} tokens/s (ours ${r.vs_tfjs}×)` : ''}` +
-            `${r.torch_tokens_per_s !== undefined ? `  torch ${r.torch_tokens_per_s} tokens/s (ours ${r.vs_torch}×)` : ''}` +
-            `${r.vs_f32 !== undefined ? `  ${r.vs_f32.toFixed(2)}× the f32 step` : ''}\n`,
-        );
+          const r: TrainBenchResult = {
+            model, objective, precision, batch: o.batch, seq_len: T,
+            tokens_per_s: Math.round(tokensPerS), step_ms: Number(ms.toFixed(2)), flops_per_token: Math.round(flopsPerToken),
+            mfu_vs_matmul: Number((gflops / best).toFixed(3)),
+            real_token_fraction: Number(real.fraction.toFixed(4)), real_flops_per_token: Math.round(real.flopsPerPosition), mfu_real_vs_matmul: Number((realGflops / best).toFixed(3)),
+            best_matmul_gflops: Number(best.toFixed(2)), best_matmul_shape: shape,
+            ...(peak ? { mfu_vs_peak: Number((gflops / (peak.tflops * 1e3)).toFixed(4)) } : {}),
+            peak_mem_mb: Number((peakMem / 2 ** 20).toFixed(1)),
+          };
+          const mlm = results.find((x) => x.objective === 'mlm' && x.model === model && x.precision === precision);
+          if (mlm) r.vs_mlm = Number((r.step_ms / mlm.step_ms).toFixed(2));
+          const f32 = precision === 'f16' ? results.find((x) => x.objective === objective && x.model === model && x.precision === 'f32') : undefined;
+          if (f32) r.vs_f32 = Number((r.step_ms / f32.step_ms).toFixed(2));
+          if (tfjs) {
+            const t = tfjsResult(peer!, o.batch, T, median(theirs), tfjs.firstLoss);
+            say(`tfjs peer (${o.tfjs!.description}): ${model} ${objective} ${t.tokens_per_s} tokens/s, ${t.step_ms} ms/step, first loss ${t.first_loss}`);
+            r.tfjs_tokens_per_s = t.tokens_per_s;
+            r.vs_tfjs = Number((r.tokens_per_s / t.tokens_per_s).toFixed(2));
+            r.tfjs_first_loss = t.first_loss;
+          }
+          if (o.torch && peer && precision === 'f32') {
+            const t = runTorchPeer(o.torch.python, cfg, peer, o.batch, T, o.steps);
+            say(`torch peer (${t.threads} threads): ${model} ${objective} ${t.tokens_per_s} tokens/s, ${t.step_ms} ms/step`);
+            r.torch_tokens_per_s = t.tokens_per_s;
+            r.vs_torch = Number((r.tokens_per_s / t.tokens_per_s).toFixed(3));
+          }
+          results.push(r);
+          // Without a table (--json) a line on the log, so a long run shows its progress.
+          if (!table) say(`done: ${model} ${objective} ${precision} ${r.step_ms} ms/step, ${r.tokens_per_s} tokens/s`);
+          table?.(
+            `${model.padEnd(6)} ${(precision === 'f32' ? objective : `${objective} f16`).padEnd(9)} ${ms.toFixed(1).padStart(9)} ${String(r.tokens_per_s).padStart(9)} ${(flopsPerToken / 1e6).toFixed(2).padStart(9)} ` +
+              `${gflops.toFixed(1).padStart(8)} ${best.toFixed(1).padStart(8)} ${(100 * r.mfu_vs_matmul).toFixed(0).padStart(5)}% ${(100 * r.mfu_real_vs_matmul).toFixed(0).padStart(5)}% ${r.peak_mem_mb.toFixed(0).padStart(7)}  ${r.vs_mlm !== undefined ? `${r.vs_mlm.toFixed(2)}×` : '     '}` +
+              `${r.tfjs_tokens_per_s !== undefined ? `  tfjs ${r.tfjs_tokens_per_s} tokens/s (ours ${r.vs_tfjs}×)` : ''}` +
+              `${r.torch_tokens_per_s !== undefined ? `  torch ${r.torch_tokens_per_s} tokens/s (ours ${r.vs_torch}×)` : ''}` +
+              `${r.vs_f32 !== undefined ? `  ${r.vs_f32.toFixed(2)}× the f32 step` : ''}\n`,
+          );
         }
   } finally {
     rmSync(runRoot, { recursive: true, force: true });

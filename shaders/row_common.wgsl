@@ -59,6 +59,8 @@ fn red_op(a: f32, b: f32, op: u32) -> f32 {
 fn row_reduce(v: f32, op: u32, invocation: RowInvocation) -> f32 {
   if (TPR == 1u) { return v; }
 //#if SUBGROUPS
+  // One row per workgroup: a subgroup (up to 64 lanes on some GPUs) would otherwise mix rows.
+  const_assert TPR == WG;
   var s: f32;
   if (op == 1u) { s = subgroupMax(v); } else if (op == 2u) { s = subgroupMin(v); } else { s = subgroupAdd(v); }
   if (invocation.sgi == 0u) { red_buf[invocation.sgid] = s; }

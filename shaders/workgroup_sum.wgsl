@@ -11,6 +11,9 @@ var<workgroup> sum_buf: array<WorkgroupSum, WG>;
 
 // Σ of v over the workgroup's invocations, returned to every invocation.
 // Must be called from uniform control flow by every invocation (no early return before it).
+// The closing barrier lets a caller sum again: no invocation's next write to sum_buf[0] can
+// overtake another's read of this total (CPU adapters run a workgroup's lanes in an order
+// that would hide the race; a GPU would not).
 fn workgroup_sum(v: WorkgroupSum, lid: u32) -> WorkgroupSum {
   sum_buf[lid] = v;
   workgroupBarrier();
@@ -18,5 +21,7 @@ fn workgroup_sum(v: WorkgroupSum, lid: u32) -> WorkgroupSum {
     if (lid < s) { sum_buf[lid] = sum_buf[lid] + sum_buf[lid + s]; }
     workgroupBarrier();
   }
-  return sum_buf[0];
+  let total = sum_buf[0];
+  workgroupBarrier();
+  return total;
 }

@@ -8,11 +8,12 @@
 // host (nothing on the page needs a server of its own).
 import { createServer } from 'node:http';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, numberOption, UsageError } from './args.js';
 import { trainingData } from './demo-data.js';
 import { readManifest, ShardError, MANIFEST } from '../data/shards.js';
+import { tmpName } from '../data/atomic.js';
 
 /** dist/web beside the built CLI (dist/cli.js). */
 export const WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
@@ -81,7 +82,7 @@ export async function startWebServer(data: string, port = 0, host = '127.0.0.1')
 
 /** Fill a new folder `out` (absent or empty): a temporary beside it is filled, then renamed into place. */
 function intoNewFolder(out: string, fill: (dir: string) => void): void {
-  const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
+  const tmp = tmpName(out);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   fill(tmp);

@@ -18,7 +18,11 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
-    unlinkSync(tmp);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone: the write's own error is the one to report */
+    }
     throw e;
   }
   closeSync(fd);

@@ -14,8 +14,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSafetensors, saveSafetensors, writeFileAtomic, type SafeTensor } from './safetensors.js';
-import { processAlive } from '../data/atomic.js';
+import { loadSafetensors, saveSafetensors, type SafeTensor } from './safetensors.js';
+import { processAlive, writeFileAtomic } from '../data/atomic.js';
 
 export interface CheckpointContents {
   step: number;

@@ -10,7 +10,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkpointDir, loadCheckpoint, loadLatestCheckpoint, type CheckpointContents } from './checkpoint.js';
-import { assertFinite, fromFloat32, saveSafetensors, toFloat32, writeFileAtomic, type SafeTensor } from './safetensors.js';
+import { assertFinite, fromFloat32, saveSafetensors, toFloat32, type SafeTensor } from './safetensors.js';
+import { writeFileAtomic } from '../data/atomic.js';
 import { hfConfig, HfFormatError, writeHfCheckpoint, type HfArchitecture } from './hf.js';
 import { detectionHeadParams, encoderParams, mlmHeadParams, validateConfig, type EncoderConfig } from '../model/config.js';
 import { WordPieceTokenizer, SPECIAL_TOKENS } from '../data/tokenizer.js';

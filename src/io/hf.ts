@@ -7,7 +7,8 @@
 // tied to the word embeddings and never stored separately.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertFinite, loadSafetensors, readSafetensorsHeader, saveSafetensors, toFloat32, fromFloat32, writeFileAtomic, type SafeTensor } from './safetensors.js';
+import { assertFinite, loadSafetensors, readSafetensorsHeader, saveSafetensors, toFloat32, fromFloat32, type SafeTensor } from './safetensors.js';
+import { writeFileAtomic } from '../data/atomic.js';
 import { detectionHeadParams, encoderParams, HEAD_NAMES, mlmHeadParams, validateConfig, type EncoderConfig, type ParamSpec } from '../model/config.js';
 import { classificationHeadParams } from '../model/classifier.js';
 import { WordPieceTokenizer } from '../data/tokenizer.js';

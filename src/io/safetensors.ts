@@ -3,8 +3,9 @@
 // then the raw little-endian tensor bytes. Writes are atomic (temporary file + rename);
 // loads check every offset, size and dtype, so a truncated or lying file is an error that
 // names the file and the tensor, never silent damage.
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, writeSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { fromF16, numel } from '../gpu/tensor.js';
+import { writeFileAtomic } from '../data/atomic.js';
 
 export type SafeDType = 'F32' | 'F16' | 'BF16' | 'I32' | 'U32' | 'I64' | 'U16' | 'U8' | 'F64';
 
@@ -190,24 +191,6 @@ export function assertFinite(name: string, values: ArrayLike<number>, file: stri
     at = `[${idx.join(', ')}]`;
   }
   throw new SafetensorsError(file, `tensor '${name}' holds ${bad} non-finite value${bad > 1 ? 's' : ''} of ${values.length} (the first, ${v}, at ${at}); the weights are corrupt or the run diverged`);
-}
-
-/** Write a file atomically: a temporary file beside it, fsync, then rename over the target. */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
-    let off = 0;
-    while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
 }
 
 export function saveSafetensors(path: string, tensors: Record<string, SafeTensor>, metadata?: Record<string, string>): void {
