@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { getRuntime, randomNormal, expectClose, finiteDifference } from './harness.js';
 import { attention, attentionBackward, releaseAttentionScratch, ATTENTION_ALGORITHMS, type AttentionAlgorithm, type AttentionDropout, type AttentionScratch, type AttentionTile, type PaddedQueries } from '../src/kernels/attention.js';
 import { refAttentionBackward, refAttentionForward, dropoutKeep, type AttentionDims } from '../src/kernels/ref/attention.js';
+import type { RowVariant } from '../src/kernels/reduce.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { DType } from '../src/gpu/tensor.js';
 
@@ -36,7 +37,7 @@ async function runGpu(
   c: Case,
   qkv: Float32Array,
   dout: Float32Array,
-  o: { dropout?: AttentionDropout; tile?: AttentionTile; tileDq?: AttentionTile; tileDkv?: AttentionTile; dtype?: DType; step?: number; algorithm?: AttentionAlgorithm; scratch?: AttentionScratch; keepScores?: boolean; paddedQueries?: PaddedQueries; queryRows?: { limits: number[]; positions: number[] } } = {},
+  o: { dropout?: AttentionDropout; tile?: AttentionTile; tileDq?: AttentionTile; tileDkv?: AttentionTile; dtype?: DType; step?: number; algorithm?: AttentionAlgorithm; scratch?: AttentionScratch; keepScores?: boolean; paddedQueries?: PaddedQueries; queryRows?: { limits: number[]; positions: number[] }; rowVariant?: RowVariant } = {},
 ): Promise<Run & { ops: string[] }> {
   const { B, T, H, D } = c;
   const dtype = o.dtype ?? 'f32';
@@ -49,7 +50,7 @@ async function runGpu(
   let kept: ReturnType<Runtime['empty']> | null = null;
   const keepScores = o.keepScores ? () => (kept = rt.empty([B * H, T, T], 'f32', 'kept scores')) : undefined;
   const qr = o.queryRows ? { limits: rt.upload(Uint32Array.from(o.queryRows.limits), [2 * B], 'u32'), positions: rt.upload(Uint32Array.from(o.queryRows.positions), [B * T], 'u32') } : undefined;
-  const fwd = await attention(rt, tq, tl, to, tlse, { heads: H, dropout: o.dropout, tile: o.tile, algorithm: o.algorithm ?? 'fused', scratch: o.scratch, keepScores, paddedQueries: o.paddedQueries, queryRows: qr });
+  const fwd = await attention(rt, tq, tl, to, tlse, { heads: H, dropout: o.dropout, tile: o.tile, algorithm: o.algorithm ?? 'fused', scratch: o.scratch, keepScores, paddedQueries: o.paddedQueries, queryRows: qr, rowVariant: o.rowVariant });
   expect(fwd.keptScores).toBe(kept);
   expect(fwd.algorithm).toBe(o.algorithm ?? 'fused');
   const bwd = await attentionBackward(rt, fwd, tg, tdq, { tileDq: o.tileDq, tileDkv: o.tileDkv });
@@ -216,6 +217,39 @@ describe('attention, padded queries skipped', () => {
         }
       }
     await expect(attention(rt, rt.empty([1, 4, 96]), rt.upload([4], [1], 'u32'), rt.empty([1, 4, 32]), rt.empty([1, 1, 4]), { heads: 1, paddedQueries: 'none' as PaddedQueries })).rejects.toThrow(/paddedQueries must be attend or skip, got 'none'/);
+  });
+});
+
+describe("the materialised algorithm's row passes in every layout", () => {
+  // CPU adapters pick one invocation per row ('auto'); a GPU the subgroup layout or the
+  // workgroup tree, which only these runs check against the reference.
+  it('per invocation, workgroup tree and subgroups: the float64 reference (padding, lengths 0 and past T, dropout, kept scores), and padded queries skipped', async () => {
+    const rt = await getRuntime();
+    const variants: RowVariant[] = rt.caps.subgroups ? ['per-invocation', 'plain', 'subgroups'] : ['per-invocation', 'plain'];
+    const dropout = { p: 0.2, seed: 21, stream: 2 };
+    for (const c of [CASES[1], CASES[3], CASES[4], CASES[5]]) {
+      const { qkv, dout } = inputs(c, 31);
+      const W = c.H * c.D;
+      const real = (b: number, t: number) => t < Math.min(c.lengths[b], c.T);
+      const ref = refAttentionForward(qkv, c.lengths, c, undefined, { ...dropout, step: 2 });
+      const dref = refAttentionBackward(qkv, c.lengths, dout, c, undefined, { ...dropout, step: 2 });
+      // 'skip': the output gradient zero at padded positions, as its contract says.
+      const doutReal = dout.map((v, i) => (real(Math.floor(i / (c.T * W)), Math.floor(i / W) % c.T) ? v : 0));
+      const drefReal = refAttentionBackward(qkv, c.lengths, doutReal, c, undefined, { ...dropout, step: 2 });
+      for (const rowVariant of variants) {
+        for (const keepScores of [false, true]) {
+          const what = `${label(c)} ${rowVariant}${keepScores ? ', kept scores' : ''}`;
+          const got = await runGpu(rt, c, qkv, dout, { algorithm: 'materialized', dropout, step: 2, keepScores, rowVariant });
+          expectClose(got.out, ref.out, TOL_OUT, `out ${what}`);
+          expectClose(got.lse, ref.lse, TOL_LSE, `lse ${what}`);
+          expectClose(got.dqkv, dref, TOL_GRAD, `dqkv ${what}`);
+        }
+        const skip = await runGpu(rt, c, qkv, doutReal, { algorithm: 'materialized', dropout, step: 2, paddedQueries: 'skip', rowVariant });
+        expectClose(skip.dqkv, drefReal, TOL_GRAD, `dqkv ${label(c)} ${rowVariant}, padded queries skipped`);
+        const realOut = (x: ArrayLike<number>) => Float64Array.from({ length: x.length }, (_, i) => (real(Math.floor(i / (c.T * W)), Math.floor(i / W) % c.T) ? x[i] : 0));
+        expectClose(skip.out, realOut(ref.out), TOL_OUT, `out ${label(c)} ${rowVariant}, padded queries skipped (zero there)`);
+      }
+    }
   });
 });
 

@@ -33,7 +33,7 @@ import type { KernelSignature, ShaderSpec } from '../gpu/pipelines.js';
 import { ceilDiv, vec4Defines, VEC4_PATHS } from './grid.js';
 import { registerVariants } from './registry.js';
 import { headsView, matmul, type LimitDim, type MatmulLimit } from './matmul.js';
-import { layoutSpec, rowGrid, rowLayout, ROW_LAYOUTS, type RowLayout } from './reduce.js';
+import { layoutSpec, rowGrid, rowLayout, ROW_LAYOUTS, type RowLayout, type RowVariant } from './reduce.js';
 import { autotune, timeOps, tuningInput, type AutotuneOptions } from './autotune.js';
 
 export const ATTENTION_MAX_T = 512;
@@ -228,6 +228,12 @@ export interface AttentionOptions {
   /** Fused forward tile; default the autotuner's (tunedAttentionTile). */
   tile?: AttentionTile;
   autotune?: AutotuneOptions;
+  /**
+   * Materialised algorithm: the layout of its row passes (probs, and the backward's grads);
+   * default 'auto' (src/kernels/reduce.ts rowLayout: one invocation per row on CPU adapters,
+   * the subgroup or tree layout on GPUs). Tests choose each, so a GPU's layouts are checked here.
+   */
+  rowVariant?: RowVariant;
 }
 
 export type PaddedQueries = 'attend' | 'skip';
@@ -263,6 +269,8 @@ export interface AttentionForward {
   readonly keptScores: Tensor | null;
   /** The forward's autotuning options, which its backward's tiles follow too. */
   readonly autotune?: AutotuneOptions;
+  /** The layout of the materialised row passes, the backward's too. */
+  readonly rowVariant: RowVariant;
 }
 
 export interface AttentionBackwardOptions {
@@ -353,7 +361,7 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
       if (keptScores.buffer === S.buffer) throw new Error(`${name}: the kept scores must not share a buffer with the scratch`);
     }
     const [q, k, v] = [0, 1, 2].map((part) => headsView(qkv, B, T, H, D, 3 * H * D, part * H * D));
-    const layout = rowLayout(rt, 'auto', `${name}.probs`);
+    const layout = rowLayout(rt, opts.rowVariant ?? 'auto', `${name}.probs`);
     const limits = queryRows?.limits ?? lengths, extra = queryRows ? [queryRows.positions] : [];
     const rp = rowPass(keptScores ? 'probs_out' : 'probs', layout, T, Boolean(queryRows));
     const probs = rt.op(rp.sig, rp.spec, keptScores ? [keptScores, lse, limits, params, S, ...extra] : [S, lse, limits, params, ...extra], rowGrid(rt, B * H * T, layout), `${name}.probs`);
@@ -372,6 +380,7 @@ export async function attention(rt: Runtime, qkv: Tensor, lengths: Tensor, out: 
     dims: { B, T, H, D },
     qkv, lengths, out, lse, params, scale, scratch, keptScores,
     autotune: opts.autotune,
+    rowVariant: opts.rowVariant ?? 'auto',
     stepTarget: { buffer: params, offset: STEP_OFFSET },
     setStep(step: number) {
       rt.device.queue.writeBuffer(params, STEP_OFFSET, new Uint32Array([step >>> 0]));
@@ -574,7 +583,7 @@ async function materializedBackward(rt: Runtime, fwd: AttentionForward, dout: Te
   const [q, k, v] = [0, 1, 2].map((part) => headsView(fwd.qkv, B, T, H, D, 3 * H * D, part * H * D));
   const [dq, dk, dv] = [0, 1, 2].map((part) => headsView(dqkv, B, T, H, D, 3 * H * D, part * H * D));
   const dO = headsView(dout, B, T, H, D);
-  const layout = rowLayout(rt, 'auto', `${name}.grads`);
+  const layout = rowLayout(rt, fwd.rowVariant, `${name}.grads`);
   const scale = fwd.scale;
   const qr = fwd.queryRows, limits = qr?.limits ?? fwd.lengths;
   const pad = paddingLimits(limits, H, fwd.paddedQueries, qr ? B : null);
