@@ -5,7 +5,7 @@
 // scratch, bad shapes.
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomNormal, expectClose, finiteDifference } from './harness.js';
-import { attention, attentionBackward, releaseAttentionScratch, ATTENTION_ALGORITHMS, type AttentionAlgorithm, type AttentionDropout, type AttentionScratch, type AttentionTile, type PaddedQueries } from '../src/kernels/attention.js';
+import { attention, attentionBackward, attentionTileFits, releaseAttentionScratch, ATTENTION_ALGORITHMS, ATTENTION_GPU_TILE_CANDIDATES, ATTENTION_TILE_CANDIDATES, type AttentionAlgorithm, type AttentionDropout, type AttentionScratch, type AttentionTile, type PaddedQueries } from '../src/kernels/attention.js';
 import { refAttentionBackward, refAttentionForward, dropoutKeep, type AttentionDims } from '../src/kernels/ref/attention.js';
 import type { RowVariant } from '../src/kernels/reduce.js';
 import type { Runtime } from '../src/gpu/runtime.js';
@@ -101,6 +101,43 @@ describe('attention forward and backward vs float64 reference', () => {
       expectClose(got.out, ref.out, TOL_OUT, `out tile ${JSON.stringify(t)}`);
       expectClose(got.dqkv, refG, TOL_GRAD, `dqkv tile ${JSON.stringify(t)}`);
     }
+  });
+
+  it("every tile a GPU's autotuner may pick (two in their unrolled form), each pass, against the reference (padding, dropout, over every query and over selected ones)", async () => {
+    const rt = await getRuntime();
+    const c: Case = { B: 2, T: 37, H: 2, D: 32, lengths: [37, 9] };
+    const { qkv, dout } = inputs(c, 17);
+    const dropout = { p: 0.1, seed: 4, stream: 6 };
+    const ref = refAttentionForward(qkv, c.lengths, c, undefined, { ...dropout, step: 1 });
+    const refG = refAttentionBackward(qkv, c.lengths, dout, c, undefined, { ...dropout, step: 1 });
+    // Selected queries: the first of each sequence is every query, the second three of them (see the queryRows tests).
+    const positions = [...Array.from({ length: 37 }, (_, t) => t), ...[1, 4, 8].map((t) => 37 + t), ...new Array<number>(34).fill(0xffffffff)];
+    const compact = Float32Array.from(qkv);
+    const W = c.H * c.D;
+    [1, 4, 8].forEach((t, j) => compact.set(qkv.subarray((37 + t) * 3 * W, (37 + t) * 3 * W + W), (37 + j) * 3 * W));
+    const dSel = Float32Array.from(dout).fill(0, 37 * W);
+    [1, 4, 8].forEach((t, j) => dSel.set(dout.subarray((37 + j) * W, (38 + j) * W), (37 + t) * W));
+    const refSel = refAttentionBackward(qkv, c.lengths, dSel, c, undefined, { ...dropout, step: 1 });
+    let tried = 0;
+    // Every candidate, and the unrolled head-dim loops (the same code, unrolled) at two of them:
+    // lavapipe compiles the larger unrolled tiles for many seconds each (WG 128: ~14 s).
+    const unrolled = ATTENTION_GPU_TILE_CANDIDATES.filter((t) => t.BT === 8 && (t.WG === 16 || t.WG === 64));
+    for (const t of [...ATTENTION_TILE_CANDIDATES, ...unrolled]) {
+      if (!(['fwd', 'dq', 'dkv'] as const).every((pass) => attentionTileFits(rt, pass, t, c.D, true))) continue;
+      tried++;
+      const what = `tile ${JSON.stringify(t)}`;
+      const got = await runGpu(rt, c, qkv, dout, { dropout, step: 1, tile: t, tileDq: t, tileDkv: t });
+      expectClose(got.out, ref.out, TOL_OUT, `out ${what}`);
+      expectClose(got.lse, ref.lse, TOL_LSE, `lse ${what}`);
+      expectClose(got.dqkv, refG, TOL_GRAD, `dqkv ${what}`);
+      const sel = await runGpu(rt, c, compact, dout, { dropout, step: 1, tile: t, tileDq: t, tileDkv: t, queryRows: { limits: [37, 9, 37, 3], positions } });
+      const rows = (x: ArrayLike<number>, from: number, to: number, at: (r: number) => number) => Float64Array.from({ length: (to - from) * W }, (_, i) => x[at(from + Math.floor(i / W)) * W + (i % W)]);
+      const sequence2 = (r: number) => 37 + [1, 4, 8][r - 37];
+      expectClose(rows(sel.out, 0, 40, (r) => r), [...rows(ref.out, 0, 37, (r) => r), ...rows(ref.out, 37, 40, sequence2)], TOL_OUT, `out, selected queries, ${what}`);
+      const kv = (x: ArrayLike<number>) => Float64Array.from({ length: c.B * c.T * 2 * W }, (_, i) => x[Math.floor(i / (2 * W)) * 3 * W + W + (i % (2 * W))]);
+      expectClose(kv(sel.dqkv), kv(refSel), TOL_GRAD, `dK, dV, selected queries, ${what}`);
+    }
+    expect(tried).toBe(ATTENTION_TILE_CANDIDATES.length + unrolled.length);
   });
 
   it('is deterministic (bit-identical run to run), both algorithms', async () => {

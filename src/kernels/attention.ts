@@ -91,9 +91,12 @@ export function defaultAttentionTile(pass: AttentionPass, D: number, queryRows =
  */
 export function attentionTileCandidates(rt: Runtime, pass: AttentionPass, D: number, queryRows = false): AttentionTile[] {
   if (isCpuAdapter(rt.gpu.kind)) return [defaultAttentionTile(pass, D, queryRows)];
-  return [...ATTENTION_TILE_CANDIDATES, ...ATTENTION_GPU_TILE_CANDIDATES].filter(
-    (t) => attentionSharedBytes(pass, t, D, queryRows) <= Math.min(16384, rt.limits.maxComputeWorkgroupStorageSize) && t.WG <= rt.limits.maxComputeInvocationsPerWorkgroup,
-  );
+  return [...ATTENTION_TILE_CANDIDATES, ...ATTENTION_GPU_TILE_CANDIDATES].filter((t) => attentionTileFits(rt, pass, t, D, queryRows));
+}
+
+/** Whether a tile is a candidate for a pass on this adapter: within 16 KiB of workgroup memory and its limits. */
+export function attentionTileFits(rt: Runtime, pass: AttentionPass, t: AttentionTile, D: number, queryRows = false): boolean {
+  return attentionSharedBytes(pass, t, D, queryRows) <= Math.min(16384, rt.limits.maxComputeWorkgroupStorageSize) && t.WG <= rt.limits.maxComputeInvocationsPerWorkgroup;
 }
 
 const FWD: KernelSignature = { name: 'attention', bindings: ['read', 'read', 'rw', 'rw', 'uniform'] };
