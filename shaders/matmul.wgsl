@@ -277,6 +277,34 @@ const TN4: u32 = TN / 4u;
 const TM4: u32 = TM / 4u;
 //#if SUBGROUPS
 const AR: u32 = TM / WGX;
+
+// Which tile rows a lane loads: slot r of lane `lane` holds tile row held_row(r, lane), and
+// tile row i is in slot holder_slot(i) of lane holder_lane(i) (constants once the product
+// loop is unrolled, so each shuffle is an extract and a broadcast). Rows are dealt to lanes
+// one at a time, or, with PAIR_A, two adjacent rows at a time: a transposed f16 A bound as
+// words holds rows m and m+1 of one k in one word, so a lane's pair costs one access per k
+// where two single rows cost two (on llvmpipe each access is a separate load).
+fn held_row(r: u32, lane: u32) -> u32 {
+//#if PAIR_A
+  return (r / 2u) * 2u * WGX + 2u * lane + r % 2u;
+//#else
+  return r * WGX + lane;
+//#endif
+}
+fn holder_slot(i: u32) -> u32 {
+//#if PAIR_A
+  return 2u * (i / (2u * WGX)) + i % 2u;
+//#else
+  return i / WGX;
+//#endif
+}
+fn holder_lane(i: u32) -> u32 {
+//#if PAIR_A
+  return (i % (2u * WGX)) / 2u;
+//#else
+  return i % WGX;
+//#endif
+}
 //#else
 const AR: u32 = TM;
 //#endif
@@ -288,11 +316,26 @@ fn col_of(wx: u32, lx: u32, j4: u32) -> u32 {
 }
 
 //#if SUBGROUPS
-// av[r] = op(A)[m0 + r·WGX + lane, k .. k+3]; rows past M are clamped (never stored).
+// av[r] = op(A)[m0 + held_row(r, lane), k .. k+3]; rows past M are clamped (never stored).
 fn load_a(abase: u32, m0: u32, lane: u32, k: u32) -> array<vec4f, AR> {
   var av: array<vec4f, AR>;
+//#if PAIR_A
+  // Words at even m (offsets and lda are multiples of 4 in VEC mode): the low half is row
+  // m, the high half row m+1. A pair past M reads the last pair; when M is odd its second
+  // row is past M, an in-bounds value of no stored row.
+  let kc = min(vec4u(k) + vec4u(0u, 1u, 2u, 3u), vec4u(p.K - 1u));
+  for (var q = 0u; q < AR / 2u; q++) {
+    let m = min(m0 + held_row(2u * q, lane), (p.M - 1u) & ~1u);
+    let w0 = unpack2x16float(A[(abase + kc.x * p.lda + m) >> 1u]);
+    let w1 = unpack2x16float(A[(abase + kc.y * p.lda + m) >> 1u]);
+    let w2 = unpack2x16float(A[(abase + kc.z * p.lda + m) >> 1u]);
+    let w3 = unpack2x16float(A[(abase + kc.w * p.lda + m) >> 1u]);
+    av[2u * q] = vec4f(w0.x, w1.x, w2.x, w3.x);
+    av[2u * q + 1u] = vec4f(w0.y, w1.y, w2.y, w3.y);
+  }
+//#else
   for (var r = 0u; r < AR; r++) {
-    let m = min(m0 + r * WGX + lane, p.M - 1u);
+    let m = min(m0 + held_row(r, lane), p.M - 1u);
     if (TRANS_A) {
       let kc = min(vec4u(k) + vec4u(0u, 1u, 2u, 3u), vec4u(p.K - 1u));
       av[r] = vec4f(a1(abase + kc.x * p.lda + m), a1(abase + kc.y * p.lda + m), a1(abase + kc.z * p.lda + m), a1(abase + kc.w * p.lda + m));
@@ -300,6 +343,7 @@ fn load_a(abase: u32, m0: u32, lane: u32, k: u32) -> array<vec4f, AR> {
       av[r] = a4(abase + m * p.lda + k);
     }
   }
+//#endif
   return av;
 }
 //#else
@@ -401,7 +445,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 //#endif
     for (var i = 0u; i < TM; i++) {
 //#if SUBGROUPS
-      let a = subgroupShuffle(av[i / WGX], i % WGX);
+      let a = subgroupShuffle(av[holder_slot(i)], holder_lane(i));
 //#else
       let a = av[i];
 //#endif
@@ -440,12 +484,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }
   }
 //#if ROW_SUMS
-  // Subgroup: lane `lane` loaded rows m0 + r·WGX + lane; plain: every invocation of a row
-  // of the workgroup loaded rows m0 .. m0+TM-1, and the first stores them.
+  // Subgroup: lane `lane` loaded rows m0 + held_row(r, lane); plain: every invocation of a
+  // row of the workgroup loaded rows m0 .. m0+TM-1, and the first stores them.
   if (wid.x == 0u) {
     for (var r = 0u; r < AR; r++) {
 //#if SUBGROUPS
-      let m = m0 + r * WGX + lane;
+      let m = m0 + held_row(r, lane);
 //#else
       let m = m0 + r;
       if (lane != 0u) { break; }

@@ -4,7 +4,7 @@
 // Autotuning is off under vitest (deterministic); tiles are passed explicitly here.
 import { describe, expect, it } from 'vitest';
 import { getRuntime, randomArray, expectClose } from './harness.js';
-import { matmul, headsView, DEFAULT_TILE, CPU_REGISTER_TILE, TILE_CANDIDATES, GPU_TILE_CANDIDATES, tileCandidates, subgroupTiles, fixedSubgroupSize, subgroupTilesAgree, type MatmulTile, type MatrixView, type MatrixLayout } from '../src/kernels/matmul.js';
+import { matmul, headsView, DEFAULT_TILE, CPU_REGISTER_TILE, TILE_CANDIDATES, GPU_TILE_CANDIDATES, tileCandidates, subgroupTiles, fixedSubgroupSize, subgroupTilesAgree, pairsRowsOfA, type MatmulTile, type MatrixView, type MatrixLayout } from '../src/kernels/matmul.js';
 import { refMatmulFull, refMatmulView, refRowSums, hostMatrix, type HostView, type RefMatmulOptions } from '../src/kernels/ref/matmul.js';
 import { toF16, fromF16, type DType } from '../src/gpu/tensor.js';
 import { gelu } from '../src/kernels/gelu.js';
@@ -173,6 +173,35 @@ describe('matmul', () => {
     expect(() => matmul(rt, a, a, c, { rowSumsOut: { tensor: c } })).toThrow(/must not share a buffer/);
     rt.release(a, c, r, short, i32, batched, cb);
   }, 400_000);
+
+  it('a transposed A inside wider rows (odd M, an offset): row sums and the accumulated product; f16 A in row pairs on subgroup tiles', async () => {
+    const rt = await getRuntime();
+    // A is the K×M view at offset 4 of a [K + 1, 40] buffer: ld and offset multiples of 4, so
+    // f16 A is bound as words, and a subgroup tile with an even number of rows per lane
+    // loads adjacent row pairs, one word for two rows (pairsRowsOfA). M = 19: the last pair's
+    // second row is past M (in the buffer, never stored); 36: a last tile of 4 rows.
+    const dtypes: DType[] = rt.caps.f16 ? ['f32', 'f16'] : ['f32'];
+    const sg = fixedSubgroupSize(rt);
+    if (rt.caps.f16 && sg) expect(pairsRowsOfA(subgroupTiles(sg)[0], { transA: true, a16: true, vecA: true })).toBe(true);
+    const LD = 40, OFF = 4, K = 37, N = 20;
+    let seed = 700;
+    for (const dt of dtypes)
+      for (const M of [19, 36])
+        for (const tile of baseTiles(rt)) {
+          const what = `Aᵀ ${dt} M ${M} ${JSON.stringify(tile)}`;
+          const raw = randomArray((K + 1) * LD, seed++), B = randomArray(K * N, seed++), C0 = randomArray(M * N, seed++), R0 = randomArray(M + 3, seed++);
+          const buf = dt === 'f16' ? fromF16(toF16(raw)) : raw;
+          const Aq = new Float32Array(K * M); // the view, contiguous, for the references
+          for (let k = 0; k < K; k++) for (let m = 0; m < M; m++) Aq[k * M + m] = buf[OFF + k * LD + m];
+          const tBuf = rt.upload(raw, [K + 1, LD], dt), tB = rt.upload(B, [K, N]), tC = rt.upload(C0, [M, N]), tR = rt.upload(R0, [M + 3]);
+          const view: MatrixView = { tensor: tBuf, batch: [1, 1], rows: K, cols: M, ld: LD, batchStrides: [0, 0], offset: OFF };
+          await rt.run(await matmul(rt, view, tB, tC, { transA: true, accumulate: true, rowSumsOut: { tensor: tR, offset: 2 }, tile }));
+          const tol = dt === 'f16' ? { atol: 2e-2, rtol: 2e-2 } : tolF32(K);
+          expectClose((await rt.read(tR)).subarray(2, 2 + M), refRowSums(Aq, M, K, true, R0.subarray(2, 2 + M)), tol, `row sums ${what}`);
+          expectClose(await rt.read(tC), refMatmulFull(Aq, B, M, K, N, { transA: true, accumulate: true }, C0), tol, `C ${what}`);
+          rt.release(tBuf, tB, tC, tR);
+        }
+  });
 
   it('a run-time limit on M or K read from a GPU buffer: each tiling algorithm, limits inside a tile, on a tile edge, 0 and past the extent, with bias, accumulate and row sums', async () => {
     const rt = await getRuntime();

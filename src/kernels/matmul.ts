@@ -284,6 +284,16 @@ function checkTile(rt: Runtime, tile: MatmulTile, op: string): void {
   }
 }
 
+/**
+ * Whether a subgroup tile loads A's rows in adjacent pairs (PAIR_A in shaders/matmul.wgsl):
+ * for a transposed f16 A bound as words (vecA: its offsets and ld multiples of 4) a word
+ * holds two adjacent rows at one k, so a lane loading a pair makes one access per k where
+ * two single rows take two. The rows per lane (TM / WGX) must come in pairs.
+ */
+export function pairsRowsOfA(tile: MatmulTile, f: { transA: boolean; a16: boolean; vecA: boolean }): boolean {
+  return Boolean(tile.SUBGROUP) && !tile.WGMEM && f.transA && f.a16 && f.vecA && (tile.TM / tile.WGX) % 2 === 0;
+}
+
 function specFor(tile: MatmulTile, f: {
   transA: boolean; transB: boolean; bias: boolean; act: number; accum: boolean;
   vecA: boolean; vecB: boolean; a16: boolean; b16: boolean; c16: boolean; pre?: boolean; rowSums?: boolean; limit?: readonly LimitDim[]; segmented?: boolean; limit2?: readonly LimitDim[];
@@ -295,6 +305,7 @@ function specFor(tile: MatmulTile, f: {
   if (!wgmem && f.vecB) defines.push('VEC_B');
   if (f.a16) defines.push('A_F16');
   if (f.b16) defines.push('B_F16');
+  if (!wgmem && pairsRowsOfA(tile, f)) defines.push('PAIR_A');
   if (f.c16) defines.push('C_F16');
   if (f.pre) defines.push('PRE_OUT');
   if (f.rowSums) defines.push('ROW_SUMS');
@@ -353,6 +364,8 @@ function specFor(tile: MatmulTile, f: {
       specFor(wgmem, { ...f, transA: true, accum: true, a16: true, rowSums: true }),
       specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, accum: true, rowSums: true }),
       specFor(subgroupTiles(8)[0], { ...f, vecA: true, vecB: true, rowSums: true }),
+      // f16 weight gradients: the subgroup tile's A in row pairs (PAIR_A).
+      specFor(subgroupTiles(8)[0], { ...f, transA: true, vecA: true, vecB: true, a16: true, b16: true, accum: true, rowSums: true }),
     ].map((spec) => ({ sig: SIG_ROW_SUMS, spec })),
   );
   // Run-time limits: rows on the register and workgroup-memory tilings, depth with the row
@@ -368,8 +381,8 @@ function specFor(tile: MatmulTile, f: {
   );
 }
 
-/** Kernel name in the autotune cache; bump the version when the shader's performance (or the tuning method) changes. @3: interleaved confirmation rounds; @4: subgroup tiles; @5: f16 operands read as packed words. */
-export const MATMUL_TUNE_KEY = 'matmul@5';
+/** Kernel name in the autotune cache; bump the version when the shader's performance (or the tuning method) changes. @3: interleaved confirmation rounds; @4: subgroup tiles; @5: f16 operands read as packed words; @6: a transposed f16 A in row pairs on subgroup tiles. */
+export const MATMUL_TUNE_KEY = 'matmul@6';
 
 const subgroupCheck = new WeakMap<Runtime, Promise<boolean>>();
 
