@@ -305,7 +305,7 @@ function specFor(tile: MatmulTile, f: {
   if (!wgmem && f.vecB) defines.push('VEC_B');
   if (f.a16) defines.push('A_F16');
   if (f.b16) defines.push('B_F16');
-  if (!wgmem && pairsRowsOfA(tile, f)) defines.push('PAIR_A');
+  if (pairsRowsOfA(tile, f)) defines.push('PAIR_A');
   if (f.c16) defines.push('C_F16');
   if (f.pre) defines.push('PRE_OUT');
   if (f.rowSums) defines.push('ROW_SUMS');
